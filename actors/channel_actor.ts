@@ -1,0 +1,289 @@
+import { parseActorId } from "../runtime/core/actor_id.ts";
+import type { Actor, ActorContext, Envelope } from "../runtime/core/actor.ts";
+import { FencedError, RejectedError, StormError } from "../runtime/core/errors.ts";
+import type { JournalEntry } from "../storage/store.ts";
+import { access, type ChannelState, channelInfo, emptyChannel } from "./channel_state.ts";
+import type { ChannelMsg, EdgeEvent, HistoryReply, PublishAck, SubscribeReply } from "./messages.ts";
+import { Presence } from "./presence.ts";
+import { RecentHistory } from "./recent_history.ts";
+
+export interface ChannelActorOptions {
+  /** Committed messages kept in memory for resume and history. */
+  historySize: number;
+  /** Client ids remembered in memory for duplicate detection (older ones are found in the store). */
+  dedupeWindow: number;
+}
+
+export const defaultChannelOptions: ChannelActorOptions = { historySize: 2_000, dedupeWindow: 20_000 };
+
+/**
+ * One channel. The single writer of its journal: it gives each accepted publish the next seq (G1),
+ * acknowledges and fans it out only after the store committed it (G2), answers a retried client id
+ * with its first seq (G3), and serves resume from memory or the store (G4). Every write carries the
+ * activation's epoch, so a fenced activation commits nothing (G5).
+ *
+ * Publishes of one mailbox batch are committed together in one append (group commit); a message
+ * that changes metadata first commits the publishes before it, so the batch keeps mailbox order.
+ */
+export class ChannelActor implements Actor {
+  readonly #ctx: ActorContext;
+  readonly #opts: ChannelActorOptions;
+  readonly #name: string;
+  #state: ChannelState;
+  #last = 0;
+  #history: RecentHistory;
+  /** Edges with at least one subscribed socket: each gets every committed batch once. */
+  readonly #edges = new Set<string>();
+  readonly #presence = new Presence();
+
+  constructor(ctx: ActorContext, opts: ChannelActorOptions = defaultChannelOptions) {
+    this.#ctx = ctx;
+    this.#opts = opts;
+    this.#name = parseActorId(ctx.self).key;
+    this.#state = emptyChannel(this.#name);
+    this.#history = new RecentHistory(opts.historySize, opts.dedupeWindow);
+  }
+
+  async activate(): Promise<void> {
+    const { store, self } = this.#ctx;
+    const snap = await store.loadSnapshot(self);
+    if (snap) this.#state = snap.state as ChannelState;
+    this.#last = (await store.bounds(self)).last;
+    if (this.#last > 0) this.#history.push(await store.readBefore(self, this.#last + 1, this.#opts.historySize));
+  }
+
+  async receive(batch: readonly Envelope[]): Promise<void> {
+    let pending: Envelope<Extract<ChannelMsg, { type: "publish" }>>[] = [];
+    for (const env of batch) {
+      const msg = env.msg as ChannelMsg;
+      if (msg.type === "publish") {
+        this.#admitPublish(env as Envelope<typeof msg>, pending);
+        continue;
+      }
+      if (needsCommittedState(msg) && pending.length > 0) {
+        await this.#commit(pending);
+        pending = [];
+      }
+      try {
+        const out = await this.#handle(msg);
+        env.reply(out);
+      } catch (err) {
+        if (!(err instanceof RejectedError)) throw err;
+        env.fail(err);
+      }
+    }
+    if (pending.length > 0) await this.#commit(pending);
+  }
+
+  async passivate(): Promise<void> {
+    if (this.#state.created) await this.#saveSnapshot();
+  }
+
+  canPassivate(): boolean {
+    return this.#edges.size === 0;
+  }
+
+  inspect(): Record<string, unknown> {
+    return {
+      lastSeq: this.#last,
+      created: this.#state.created,
+      members: Object.keys(this.#state.members).length,
+      subscribedEdges: [...this.#edges],
+      online: this.#presence.onlineUsers().length,
+      historyHeld: this.#history.size,
+    };
+  }
+
+  #admitPublish(env: Envelope<Extract<ChannelMsg, { type: "publish" }>>, pending: Envelope[]): void {
+    const { user, clientId } = env.msg;
+    try {
+      access.requireMember(this.#state, user);
+    } catch (err) {
+      env.fail(err);
+      return;
+    }
+    const seq = this.#history.seqOf(clientId);
+    if (seq !== undefined) {
+      env.reply({ seq, duplicate: true } satisfies PublishAck);
+      return;
+    }
+    pending.push(env);
+  }
+
+  /** Appends the pending publishes in one conditional write, then acks and fans out (G1, G2, G3). */
+  async #commit(pending: Envelope<Extract<ChannelMsg, { type: "publish" }>>[]): Promise<void> {
+    let todo = dedupeWithinBatch(pending);
+    while (todo.length > 0) {
+      const now = this.#ctx.clock.now();
+      const entries: JournalEntry[] = todo.map((env, i) => ({
+        seq: this.#last + 1 + i,
+        clientId: env.msg.clientId,
+        sender: env.msg.user,
+        body: env.msg.body,
+        ts: now,
+      }));
+      const out = await this.#ctx.store.append(this.#ctx.self, this.#ctx.epoch, entries);
+      if (out.ok) {
+        this.#last += entries.length;
+        this.#history.push(entries);
+        for (let i = 0; i < todo.length; i++) todo[i]!.reply({ seq: entries[i]!.seq, duplicate: false } satisfies PublishAck);
+        this.#emit({ type: "msgs", ch: this.#name, m: entries });
+        return;
+      }
+      if (out.reason === "fenced") throw new FencedError(`Channel ${this.#name}: epoch ${this.#ctx.epoch} was fenced`);
+      if (out.reason === "conflict") throw new StormError("internal", `Channel ${this.#name}: seq conflict at ${this.#last + 1}`);
+      for (const [id, seq] of out.existing) this.#history.rememberId(id, seq);
+      todo = todo.filter((env) => {
+        const seq = out.existing.get(env.msg.clientId);
+        if (seq === undefined) return true;
+        env.reply({ seq, duplicate: true } satisfies PublishAck);
+        return false;
+      });
+    }
+  }
+
+  async #handle(msg: Exclude<ChannelMsg, { type: "publish" }>): Promise<unknown> {
+    const s = this.#state;
+    switch (msg.type) {
+      case "create": {
+        if (s.created) throw new RejectedError("channel_exists", `Channel "${this.#name}" already exists`);
+        const members: ChannelState["members"] = { [msg.user]: "owner" };
+        for (const m of msg.members ?? []) members[m] ??= "member";
+        this.#state = {
+          created: true, name: this.#name, visibility: msg.visibility, topic: msg.topic, owner: msg.user,
+          createdAt: this.#ctx.clock.now(), members,
+        };
+        await this.#saveSnapshot();
+        for (const m of Object.keys(members)) this.#ctx.tell(`session:${m}`, { type: "joined", ch: this.#name });
+        return channelInfo(this.#state, this.#last);
+      }
+      case "join":
+        access.requireCanJoin(s, msg.user);
+        return this.#setMember(msg.user, s.members[msg.user] ?? "member");
+      case "invite":
+        access.requireMember(s, msg.user);
+        access.requireExists(s);
+        return this.#setMember(msg.member, s.members[msg.member] ?? "member");
+      case "leave":
+        access.requireMember(s, msg.user);
+        return this.#setMember(msg.user, undefined);
+      case "topic":
+        access.requireMember(s, msg.user);
+        this.#state = { ...s, topic: msg.topic };
+        await this.#saveSnapshot();
+        this.#emit({ type: "topic", ch: this.#name, topic: msg.topic, user: msg.user });
+        return channelInfo(this.#state, this.#last);
+      case "subscribe":
+        access.requireMember(s, msg.user);
+        this.#edges.add(msg.edge);
+        return this.#page(msg.after, msg.limit);
+      case "unsubscribe":
+        this.#edges.delete(msg.edge);
+        return true;
+      case "history":
+        access.requireMember(s, msg.user);
+        // Without a position, history means "the latest page", as a chat window opens.
+        if (msg.after === undefined) return this.#pageBefore(msg.before ?? Number.MAX_SAFE_INTEGER, msg.limit);
+        return this.#page(msg.after, msg.limit);
+      case "info":
+        access.requireCanSee(s, msg.user);
+        return channelInfo(s, this.#last);
+      case "members":
+        access.requireCanSee(s, msg.user);
+        return { members: s.members, online: this.#presence.onlineUsers() };
+      case "presence": {
+        const changed = this.#presence.update(msg.edge, msg.user, msg.online);
+        if (changed) this.#emit({ type: "presence", ch: this.#name, user: msg.user, online: msg.online });
+        return true;
+      }
+      case "typing":
+        access.requireMember(s, msg.user);
+        this.#emit({ type: "typing", ch: this.#name, user: msg.user });
+        return true;
+      case "edge_down":
+        this.#edges.delete(msg.edge);
+        for (const user of this.#presence.dropEdge(msg.edge)) {
+          this.#emit({ type: "presence", ch: this.#name, user, online: false });
+        }
+        return true;
+    }
+  }
+
+  async #setMember(user: string, role: ChannelState["members"][string] | undefined): Promise<unknown> {
+    const had = this.#state.members[user] !== undefined;
+    if (had === (role !== undefined)) return channelInfo(this.#state, this.#last);
+    const members = { ...this.#state.members };
+    if (role) members[user] = role;
+    else delete members[user];
+    this.#state = { ...this.#state, members };
+    await this.#saveSnapshot();
+    this.#emit({ type: "member", ch: this.#name, user, joined: role !== undefined });
+    this.#ctx.tell(`session:${user}`, { type: role ? "joined" : "left", ch: this.#name });
+    return channelInfo(this.#state, this.#last);
+  }
+
+  /** Messages after `after`: from memory when held, else from the store; never silently partial (G4). */
+  async #page(after: number, limit: number): Promise<SubscribeReply> {
+    const { store, self } = this.#ctx;
+    const from = Math.max(0, Math.min(after, this.#last));
+    const memFirst = this.#history.firstSeq(this.#last);
+    let msgs: JournalEntry[];
+    let first = memFirst;
+    if (from >= memFirst - 1) {
+      msgs = this.#history.after(from, limit);
+    } else {
+      first = (await store.bounds(self)).first || this.#last + 1;
+      msgs = await store.readAfter(self, from, limit);
+    }
+    const lastReturned = msgs.length > 0 ? msgs[msgs.length - 1]!.seq : from;
+    return { last: this.#last, msgs, more: lastReturned < this.#last, truncated: from + 1 < first, first };
+  }
+
+  async #pageBefore(before: number, limit: number): Promise<HistoryReply> {
+    const { store, self } = this.#ctx;
+    const upto = Math.min(before, this.#last + 1);
+    const memFirst = this.#history.firstSeq(this.#last);
+    const msgs = upto - limit >= memFirst ? this.#history.before(upto, limit) : await store.readBefore(self, upto, limit);
+    const first = msgs.length > 0 ? msgs[0]!.seq : upto;
+    return { msgs, last: this.#last, first, more: first > 1, truncated: false };
+  }
+
+  async #saveSnapshot(): Promise<void> {
+    const ok = await this.#ctx.store.saveSnapshot(this.#ctx.self, this.#ctx.epoch, { seq: this.#last, state: this.#state });
+    if (!ok) throw new FencedError(`Channel ${this.#name}: snapshot fenced at epoch ${this.#ctx.epoch}`);
+  }
+
+  #emit(event: EdgeEvent): void {
+    for (const edge of this.#edges) this.#ctx.tell(edge, event);
+  }
+}
+
+/** Metadata writes and reads of history must see the publishes queued before them committed. */
+function needsCommittedState(msg: ChannelMsg): boolean {
+  return msg.type === "create" || msg.type === "join" || msg.type === "leave" || msg.type === "invite" ||
+    msg.type === "topic" || msg.type === "subscribe" || msg.type === "history";
+}
+
+/** Two publishes with one client id in one batch: the second waits for the first's seq. */
+function dedupeWithinBatch<E extends Envelope<{ clientId: string }>>(pending: E[]): E[] {
+  const seen = new Map<string, E[]>();
+  const unique: E[] = [];
+  for (const env of pending) {
+    const twins = seen.get(env.msg.clientId);
+    if (twins) twins.push(env);
+    else {
+      seen.set(env.msg.clientId, []);
+      unique.push(env);
+    }
+  }
+  if (unique.length === pending.length) return pending;
+  return unique.map((first) => {
+    const twins = seen.get(first.msg.clientId)!;
+    if (twins.length === 0) return first;
+    const reply = first.reply.bind(first);
+    return { ...first, msg: first.msg, get replied() { return first.replied; }, fail: first.fail.bind(first), reply(v: unknown) {
+      reply(v);
+      for (const t of twins) t.reply({ ...(v as PublishAck), duplicate: true });
+    } } as E;
+  });
+}

@@ -1,0 +1,11 @@
+import type { ActorFactory } from "../runtime/core/actor.ts";
+import { ChannelActor, type ChannelActorOptions, defaultChannelOptions } from "./channel_actor.ts";
+import { SessionActor } from "./session_actor.ts";
+
+/** The actor kinds Storm hosts, by the `kind` part of their id. */
+export function actorFactories(channel: ChannelActorOptions = defaultChannelOptions): Record<string, ActorFactory> {
+  return {
+    channel: (ctx) => new ChannelActor(ctx, channel),
+    session: (ctx) => new SessionActor(ctx),
+  };
+}

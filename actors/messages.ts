@@ -1,0 +1,88 @@
+import type { JournalEntry } from "../storage/store.ts";
+
+/** Messages a channel actor accepts. `user` is always the authenticated caller, set by the edge. */
+export type ChannelMsg =
+  | { type: "create"; user: string; visibility: Visibility; topic: string; members?: string[] }
+  | { type: "join"; user: string }
+  | { type: "leave"; user: string }
+  | { type: "invite"; user: string; member: string }
+  | { type: "topic"; user: string; topic: string }
+  | { type: "publish"; user: string; clientId: string; body: string }
+  | { type: "subscribe"; user: string; edge: string; after: number; limit: number }
+  | { type: "unsubscribe"; edge: string }
+  | { type: "history"; user: string; after?: number; before?: number; limit: number }
+  | { type: "info"; user: string }
+  | { type: "members"; user: string }
+  | { type: "presence"; edge: string; user: string; online: boolean }
+  | { type: "typing"; user: string }
+  | { type: "edge_down"; edge: string };
+
+export type Visibility = "public" | "private";
+
+export interface PublishAck {
+  seq: number;
+  /** True when this client id had already been committed: `seq` is the original one (G3). */
+  duplicate: boolean;
+}
+
+export interface SubscribeReply {
+  /** The channel's last committed seq when the reply was made. */
+  last: number;
+  /** Messages with seq > after, ascending; the next page starts after the last of them. */
+  msgs: JournalEntry[];
+  /** True when more messages exist between the last returned and `last`: page on with `history`. */
+  more: boolean;
+  /** True when `after` was older than the retained history: messages before `first` are gone. */
+  truncated: boolean;
+  first: number;
+}
+
+export interface HistoryReply {
+  msgs: JournalEntry[];
+  last: number;
+  first: number;
+  more: boolean;
+  truncated: boolean;
+}
+
+export interface ChannelInfo {
+  name: string;
+  visibility: Visibility;
+  topic: string;
+  owner: string;
+  members: number;
+  last: number;
+  createdAt: number;
+}
+
+/** Events actors push to edges (`edge:<nodeId>`); edges fan them out to local sockets. */
+export type EdgeEvent =
+  | { type: "msgs"; ch: string; m: JournalEntry[] }
+  | { type: "presence"; ch: string; user: string; online: boolean }
+  | { type: "typing"; ch: string; user: string }
+  | { type: "member"; ch: string; user: string; joined: boolean }
+  | { type: "topic"; ch: string; topic: string; user: string }
+  | { type: "user"; user: string; event: UserEvent };
+
+/** Per-user events, sent to every connection of that user (multi-tab / multi-device sync). */
+export type UserEvent =
+  | { t: "read"; ch: string; seq: number }
+  | { t: "joined"; ch: string }
+  | { t: "left"; ch: string };
+
+/** Messages a session actor (one per user) accepts. */
+export type SessionMsg =
+  | { type: "connect"; edge: string }
+  | { type: "disconnect"; edge: string }
+  | { type: "read"; ch: string; seq: number }
+  | { type: "joined"; ch: string }
+  | { type: "left"; ch: string }
+  | { type: "get" }
+  | { type: "edge_down"; edge: string };
+
+export interface SessionView {
+  user: string;
+  channels: string[];
+  reads: Record<string, number>;
+  connections: number;
+}

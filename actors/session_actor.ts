@@ -1,0 +1,105 @@
+import { parseActorId } from "../runtime/core/actor_id.ts";
+import type { Actor, ActorContext, Envelope } from "../runtime/core/actor.ts";
+import { FencedError } from "../runtime/core/errors.ts";
+import type { SessionMsg, SessionView, UserEvent } from "./messages.ts";
+
+interface SessionState {
+  channels: string[];
+  reads: Record<string, number>;
+}
+
+/**
+ * One user across all their tabs and devices: the channels they belong to, their read markers, and
+ * which edges hold their connections, so that an event for the user (a read marker moved on one
+ * device) reaches every other connection. Read markers only move forward.
+ */
+export class SessionActor implements Actor {
+  readonly #ctx: ActorContext;
+  readonly #user: string;
+  #state: SessionState = { channels: [], reads: {} };
+  readonly #edges = new Map<string, number>();
+  #dirty = false;
+
+  constructor(ctx: ActorContext) {
+    this.#ctx = ctx;
+    this.#user = parseActorId(ctx.self).key;
+  }
+
+  async activate(): Promise<void> {
+    const snap = await this.#ctx.store.loadSnapshot(this.#ctx.self);
+    if (snap) this.#state = snap.state as SessionState;
+  }
+
+  async receive(batch: readonly Envelope[]): Promise<void> {
+    const events: UserEvent[] = [];
+    const results = batch.map((env) => this.#apply(env.msg as SessionMsg, events));
+    // Answer only once the changes are durable, like every other acknowledgement in Storm.
+    if (this.#dirty) await this.#save();
+    batch.forEach((env, i) => env.reply(results[i]));
+    for (const event of events) this.#broadcast(event);
+  }
+
+  async passivate(): Promise<void> {
+    if (this.#dirty) await this.#save();
+  }
+
+  canPassivate(): boolean {
+    return this.#edges.size === 0;
+  }
+
+  inspect(): Record<string, unknown> {
+    return { channels: this.#state.channels.length, edges: Object.fromEntries(this.#edges) };
+  }
+
+  #apply(msg: SessionMsg, events: UserEvent[]): unknown {
+    switch (msg.type) {
+      case "connect":
+        this.#edges.set(msg.edge, (this.#edges.get(msg.edge) ?? 0) + 1);
+        return this.#view();
+      case "disconnect": {
+        const n = (this.#edges.get(msg.edge) ?? 0) - 1;
+        if (n > 0) this.#edges.set(msg.edge, n);
+        else this.#edges.delete(msg.edge);
+        return true;
+      }
+      case "edge_down":
+        this.#edges.delete(msg.edge);
+        return true;
+      case "read": {
+        if ((this.#state.reads[msg.ch] ?? 0) >= msg.seq) return false;
+        this.#state = { ...this.#state, reads: { ...this.#state.reads, [msg.ch]: msg.seq } };
+        this.#dirty = true;
+        events.push({ t: "read", ch: msg.ch, seq: msg.seq });
+        return true;
+      }
+      case "joined":
+      case "left": {
+        const has = this.#state.channels.includes(msg.ch);
+        if (has === (msg.type === "joined")) return true;
+        const channels = msg.type === "joined"
+          ? [...this.#state.channels, msg.ch].sort()
+          : this.#state.channels.filter((c) => c !== msg.ch);
+        this.#state = { ...this.#state, channels };
+        this.#dirty = true;
+        events.push({ t: msg.type, ch: msg.ch });
+        return true;
+      }
+      case "get":
+        return this.#view();
+    }
+  }
+
+  #view(): SessionView {
+    return { user: this.#user, channels: this.#state.channels, reads: this.#state.reads, connections: [...this.#edges.values()].reduce((a, b) => a + b, 0) };
+  }
+
+  async #save(): Promise<void> {
+    const ok = await this.#ctx.store.saveSnapshot(this.#ctx.self, this.#ctx.epoch, { seq: 0, state: this.#state });
+    if (!ok) throw new FencedError(`Session ${this.#user}: snapshot fenced at epoch ${this.#ctx.epoch}`);
+    this.#dirty = false;
+  }
+
+  #broadcast(event: UserEvent): void {
+    for (const edge of this.#edges.keys()) this.#ctx.tell(edge, { type: "user", user: this.#user, event });
+  }
+}

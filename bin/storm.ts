@@ -1,0 +1,31 @@
+#!/usr/bin/env node
+import { loadConfig } from "../runtime/config.ts";
+import { startNode } from "../runtime/node.ts";
+
+const USAGE = `storm: a real-time messaging node
+
+  storm serve [--port 8080] [--host 127.0.0.1] [--data-dir .data] [--workers N]
+              [--postgres URL] [--jwt-secret S] [--node-id n1]
+
+Every flag also reads from the environment (STORM_PORT, STORM_DATA_DIR, STORM_POSTGRES_URL, ...).
+Without --postgres the node stores everything in PGlite under --data-dir.`;
+
+const [cmd, ...rest] = process.argv.slice(2);
+if (cmd === "serve") {
+  const cfg = loadConfig(rest, process.env);
+  const node = await startNode(cfg);
+  console.log(JSON.stringify({ event: "listening", node: cfg.nodeId, port: node.port, workers: cfg.workers, store: cfg.postgresUrl ? "postgres" : `pglite:${cfg.dataDir}` }));
+  if (!cfg.jwtSecret) console.log(`dev tokens on: curl -XPOST http://${cfg.host}:${node.port}/auth/dev-token -d '{"user":"alice"}'`);
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    await node.stop();
+    process.exit(0);
+  };
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+} else {
+  console.log(USAGE);
+  process.exit(cmd === undefined || cmd === "help" || cmd === "--help" ? 0 : 2);
+}

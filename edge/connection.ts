@@ -1,0 +1,79 @@
+import type { JournalEntry } from "../storage/store.ts";
+import type { Principal } from "./auth.ts";
+
+/** The minimal socket surface a connection needs (satisfied by `ws`'s WebSocket). */
+export interface SocketLike {
+  readonly bufferedAmount: number;
+  send(data: string): void;
+  close(code: number, reason: string): void;
+}
+
+/** Per-socket, per-channel delivery position. */
+export interface Subscription {
+  /** Highest seq sent to this socket: deliveries at or below it are never sent again. */
+  cursor: number;
+  /** False while the socket catches up from history; live batches wait in `held` meanwhile. */
+  live: boolean;
+  held: JournalEntry[][];
+  heldCount: number;
+  /** True when `held` overflowed and was dropped: catch-up must page again. */
+  overflow: boolean;
+}
+
+/**
+ * One client connection. Outgoing frames queued in one loop turn leave as one WebSocket message
+ * (a JSON array when there are several), so acks and deliveries are batched per socket too.
+ * A socket whose unsent bytes exceed `maxBuffered` is closed with `slow_consumer` (G6): it
+ * reconnects and resumes from its last seq instead of making the server buffer without bound.
+ */
+export class Connection {
+  readonly subs = new Map<string, Subscription>();
+  #out: string[] = [];
+  #scheduled = false;
+  closed = false;
+  lastSeen: number;
+
+  constructor(
+    readonly id: number,
+    readonly principal: Principal,
+    private readonly socket: SocketLike,
+    private readonly defer: (fn: () => void) => void,
+    private readonly maxBuffered: number,
+    now: number,
+  ) {
+    this.lastSeen = now;
+  }
+
+  get user(): string {
+    return this.principal.user;
+  }
+
+  /** Queues an encoded frame; frames are never re-encoded per socket. */
+  push(frame: string): void {
+    if (this.closed) return;
+    this.#out.push(frame);
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      this.defer(this.#flush);
+    }
+  }
+
+  close(code: number, reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.#out = [];
+    this.socket.close(code, reason);
+  }
+
+  readonly #flush = (): void => {
+    this.#scheduled = false;
+    if (this.closed) return;
+    const out = this.#out;
+    this.#out = [];
+    if (this.socket.bufferedAmount > this.maxBuffered) {
+      this.close(4100, "slow_consumer");
+      return;
+    }
+    this.socket.send(out.length === 1 ? out[0]! : `[${out.join(",")}]`);
+  };
+}

@@ -1,0 +1,171 @@
+import { createServer, type IncomingMessage, type Server } from "node:http";
+import type { Duplex } from "node:stream";
+import { WebSocketServer, type WebSocket } from "ws";
+import type { EdgeEvent, SessionView } from "../actors/messages.ts";
+import type { Clock, Timer } from "../runtime/core/clock.ts";
+import { StormError } from "../runtime/core/errors.ts";
+import type { Authenticator, Principal } from "./auth.ts";
+import { Connection } from "./connection.ts";
+import { Fanout } from "./fanout.ts";
+import { FrameHandler } from "./frame_handler.ts";
+import { errorFrame, replyFrame } from "./frames.ts";
+import { type ActorGateway, sessionActor } from "./gateway.ts";
+import type { HttpApi } from "./http_api.ts";
+import { LIMITS } from "./schemas.ts";
+import { checkFrame } from "./validate.ts";
+
+export interface EdgeOptions {
+  actors: ActorGateway;
+  auth: Authenticator;
+  api: HttpApi;
+  clock: Clock;
+  defer(fn: () => void): void;
+  /** Unsent bytes past which a socket is a slow consumer (G6). */
+  maxBufferedBytes: number;
+  /** A socket silent for this long (no frame, no pong) is closed with `heartbeat_timeout`. */
+  heartbeatMs: number;
+}
+
+/**
+ * The edge of a node: HTTP and WebSocket on one port. It authenticates at upgrade (or with a first
+ * `auth` frame), validates every frame, and delivers actor events to its sockets via `Fanout`.
+ */
+export class EdgeServer {
+  readonly http: Server;
+  readonly fanout = new Fanout();
+  readonly #wss: WebSocketServer;
+  readonly #handler: FrameHandler;
+  readonly #conns = new Set<Connection>();
+  readonly #o: EdgeOptions;
+  #nextId = 1;
+  #heartbeat: Timer | undefined;
+
+  constructor(o: EdgeOptions) {
+    this.#o = o;
+    this.#handler = new FrameHandler(o.actors, this.fanout);
+    this.http = createServer((req, res) => void o.api.handle(req, res));
+    this.#wss = new WebSocketServer({ noServer: true, maxPayload: LIMITS.maxFrameBytes, perMessageDeflate: false });
+    this.http.on("upgrade", (req, socket, head) => this.#upgrade(req, socket, head));
+    this.#heartbeat = o.clock.setInterval(() => this.#checkHeartbeats(), Math.max(100, o.heartbeatMs / 3));
+  }
+
+  /** Entry point for events actors address to this edge. */
+  onEvent(ev: EdgeEvent): void {
+    this.fanout.onEvent(ev);
+  }
+
+  listen(port: number, host: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.http.once("error", reject);
+      this.http.listen(port, host, () => resolve((this.http.address() as { port: number }).port));
+    });
+  }
+
+  stats(): { connections: number; channels: number; delivered: number } {
+    return { connections: this.#conns.size, channels: this.fanout.channels(), delivered: this.fanout.delivered };
+  }
+
+  /** Closes every socket with `shutting_down` (clients reconnect elsewhere and resume). */
+  async close(): Promise<void> {
+    this.#heartbeat?.cancel();
+    for (const c of this.#conns) c.close(4101, "shutting_down");
+    this.#wss.close();
+    await new Promise<void>((r) => this.http.close(() => r()));
+  }
+
+  #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const url = new URL(req.url ?? "/", "http://edge");
+    if (url.pathname !== "/ws") {
+      socket.end("HTTP/1.1 404 Not Found\r\n\r\n");
+      return;
+    }
+    const bearer = req.headers.authorization?.startsWith("Bearer ") ? req.headers.authorization.slice(7) : undefined;
+    const token = url.searchParams.get("token") ?? bearer;
+    const accept = (principal: Principal | undefined) =>
+      this.#wss.handleUpgrade(req, socket, head, (ws) => this.#accept(ws, principal));
+    if (!token) return accept(undefined);
+    this.#o.auth.verify(token).then(accept, (err: StormError) => {
+      socket.end(`HTTP/1.1 401 Unauthorized\r\ncontent-type: application/json\r\n\r\n${JSON.stringify({ error: { code: err.code, message: err.message } })}`);
+    });
+  }
+
+  #accept(ws: WebSocket, principal: Principal | undefined): void {
+    let conn: Connection | undefined;
+    const pendingAuth: Buffer[] = [];
+    const start = (p: Principal) => {
+      conn = new Connection(this.#nextId++, p, ws, this.#o.defer, this.#o.maxBufferedBytes, this.#o.clock.now());
+      this.#conns.add(conn);
+      this.fanout.addUser(conn);
+      const c = conn;
+      this.#o.actors.ask<SessionView>(sessionActor(p.user), { type: "connect", edge: this.#o.actors.edgeId }).then(
+        (view) => c.push(replyFrame("welcome", undefined, { user: p.user, role: p.role, channels: view.channels, reads: view.reads })),
+        (err) => c.push(errorFrame(undefined, err)),
+      );
+    };
+    if (principal) start(principal);
+    ws.on("pong", () => conn && (conn.lastSeen = this.#o.clock.now()));
+    ws.on("message", (data: Buffer, isBinary: boolean) => {
+      if (!conn) {
+        // Frames pipelined behind the `auth` frame wait for it, then run in order.
+        pendingAuth.push(data);
+        if (pendingAuth.length === 1) {
+          void this.#authFrame(ws, data, start).then(() => {
+            if (conn) for (const d of pendingAuth.splice(0).slice(1)) this.#onData(conn, d);
+          });
+        }
+        return;
+      }
+      conn.lastSeen = this.#o.clock.now();
+      if (isBinary) return conn.push(errorFrame(undefined, new StormError("bad_request", "Cannot parse frame: binary frames are not supported yet")));
+      this.#onData(conn, data);
+    });
+    ws.on("close", () => {
+      if (!conn) return;
+      conn.closed = true;
+      this.#conns.delete(conn);
+      this.#handler.closed(conn);
+    });
+    ws.on("error", () => ws.terminate());
+  }
+
+  async #authFrame(ws: WebSocket, data: Buffer, start: (p: Principal) => void): Promise<void> {
+    try {
+      const f = checkFrame(JSON.parse(data.toString("utf8")));
+      if (f.t !== "auth") throw new StormError("unauthenticated", "Cannot accept frame before authentication: send {\"t\":\"auth\",\"token\":...} first");
+      start(await this.#o.auth.verify(f.token));
+    } catch (err) {
+      ws.send(errorFrame(undefined, err instanceof StormError ? err : new StormError("unauthenticated", String(err))));
+      ws.close(4001, "unauthenticated");
+    }
+  }
+
+  /** Parses one WebSocket message: a frame or an array of frames. A bad frame fails alone. */
+  #onData(conn: Connection, data: Buffer): void {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(data.toString("utf8"));
+    } catch {
+      return conn.push(errorFrame(undefined, new StormError("bad_request", "Cannot parse frame: invalid JSON")));
+    }
+    const frames = Array.isArray(parsed) ? parsed : [parsed];
+    if (frames.length > LIMITS.maxFramesPerMessage) {
+      return conn.push(errorFrame(undefined, new StormError("too_large", `Cannot accept ${frames.length} frames in one message (max ${LIMITS.maxFramesPerMessage})`)));
+    }
+    for (const raw of frames) {
+      try {
+        this.#handler.handle(conn, checkFrame(raw));
+      } catch (err) {
+        const id = typeof (raw as { id?: unknown })?.id === "number" ? (raw as { id: number }).id : undefined;
+        conn.push(errorFrame(id, err));
+      }
+    }
+  }
+
+  #checkHeartbeats(): void {
+    const cutoff = this.#o.clock.now() - this.#o.heartbeatMs;
+    for (const c of this.#conns) {
+      if (c.lastSeen < cutoff) c.close(4102, "heartbeat_timeout");
+    }
+    for (const ws of this.#wss.clients) ws.ping();
+  }
+}

@@ -1,0 +1,149 @@
+import type { EdgeEvent } from "../actors/messages.ts";
+import type { JournalEntry } from "../storage/store.ts";
+import type { Connection, Subscription } from "./connection.ts";
+import { msgsFrame } from "./frames.ts";
+
+const MAX_HELD = 10_000;
+
+/**
+ * The edge's local fan-out. A channel actor sends each committed batch once to this edge; here it
+ * is encoded once and queued on every subscribed socket. Per socket, a cursor makes delivery
+ * exactly-once and in order: a batch is sent only past the cursor, and a socket still catching up
+ * from history holds live batches until its catch-up ends (G1, G4).
+ */
+export class Fanout {
+  readonly #byChannel = new Map<string, Set<Connection>>();
+  readonly #byUser = new Map<string, Set<Connection>>();
+  delivered = 0;
+
+  /** Returns true when this is the first local socket on the channel. */
+  subscribe(conn: Connection, ch: string, after: number): boolean {
+    let set = this.#byChannel.get(ch);
+    const first = !set;
+    if (!set) this.#byChannel.set(ch, (set = new Set()));
+    set.add(conn);
+    conn.subs.set(ch, { cursor: after, live: false, held: [], heldCount: 0, overflow: false });
+    return first;
+  }
+
+  /** Returns true when this was the last local socket on the channel. */
+  unsubscribe(conn: Connection, ch: string): boolean {
+    conn.subs.delete(ch);
+    const set = this.#byChannel.get(ch);
+    if (!set) return false;
+    set.delete(conn);
+    if (set.size > 0) return false;
+    this.#byChannel.delete(ch);
+    return true;
+  }
+
+  addUser(conn: Connection): void {
+    let set = this.#byUser.get(conn.user);
+    if (!set) this.#byUser.set(conn.user, (set = new Set()));
+    set.add(conn);
+  }
+
+  removeUser(conn: Connection): boolean {
+    const set = this.#byUser.get(conn.user);
+    set?.delete(conn);
+    if (set && set.size === 0) {
+      this.#byUser.delete(conn.user);
+      return true;
+    }
+    return false;
+  }
+
+  sockets(): number {
+    let n = 0;
+    for (const s of this.#byUser.values()) n += s.size;
+    return n;
+  }
+
+  channels(): number {
+    return this.#byChannel.size;
+  }
+
+  onEvent(ev: EdgeEvent): void {
+    switch (ev.type) {
+      case "msgs":
+        return this.#deliver(ev.ch, ev.m);
+      case "user": {
+        const frame = JSON.stringify({ ...ev.event, t: "user", ev: ev.event.t });
+        for (const c of this.#byUser.get(ev.user) ?? []) c.push(frame);
+        return;
+      }
+      default: {
+        const { type, ...rest } = ev;
+        const frame = JSON.stringify({ t: type, ...rest });
+        for (const c of this.#byChannel.get(ev.ch) ?? []) if (c.subs.get(ev.ch)?.live) c.push(frame);
+      }
+    }
+  }
+
+  /**
+   * Sends held batches past the cursor and marks the socket live. Returns false (and stays in
+   * catch-up) when the held batches do not continue the cursor: the caller pages history again.
+   */
+  goLive(conn: Connection, ch: string, sub: Subscription): boolean {
+    if (sub.overflow) {
+      sub.overflow = false;
+      return false;
+    }
+    for (const batch of sub.held) {
+      if (!this.#sendPast(conn, ch, sub, batch)) return false;
+    }
+    sub.held = [];
+    sub.heldCount = 0;
+    sub.live = true;
+    return true;
+  }
+
+  #deliver(ch: string, entries: JournalEntry[]): void {
+    const set = this.#byChannel.get(ch);
+    if (!set || entries.length === 0) return;
+    const first = entries[0]!.seq;
+    const last = entries[entries.length - 1]!.seq;
+    let shared: string | undefined;
+    for (const conn of set) {
+      const sub = conn.subs.get(ch);
+      if (!sub || sub.cursor >= last) continue;
+      if (!sub.live) {
+        this.#hold(sub, entries);
+        continue;
+      }
+      if (sub.cursor === first - 1) {
+        conn.push((shared ??= msgsFrame(ch, entries)));
+        sub.cursor = last;
+        this.delivered += entries.length;
+      } else if (!this.#sendPast(conn, ch, sub, entries)) {
+        // A gap means this socket missed a batch: it cannot be repaired silently, so it resumes.
+        conn.close(4100, "slow_consumer");
+      }
+    }
+  }
+
+  #hold(sub: Subscription, entries: JournalEntry[]): void {
+    if (sub.overflow) return;
+    sub.heldCount += entries.length;
+    if (sub.heldCount > MAX_HELD) {
+      sub.held = [];
+      sub.heldCount = 0;
+      sub.overflow = true;
+      return;
+    }
+    sub.held.push(entries);
+  }
+
+  /** Sends the part of `entries` past the cursor; false when it would leave a gap. */
+  #sendPast(conn: Connection, ch: string, sub: Subscription, entries: JournalEntry[]): boolean {
+    const last = entries[entries.length - 1]!.seq;
+    if (last <= sub.cursor) return true;
+    const start = sub.cursor + 1 - entries[0]!.seq;
+    if (start < 0) return false;
+    const part = start === 0 ? entries : entries.slice(start);
+    conn.push(msgsFrame(ch, part));
+    sub.cursor = last;
+    this.delivered += part.length;
+    return true;
+  }
+}

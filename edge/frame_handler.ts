@@ -1,0 +1,142 @@
+import type { ChannelInfo, HistoryReply, PublishAck, SubscribeReply } from "../actors/messages.ts";
+import { RejectedError } from "../runtime/core/errors.ts";
+import type { Connection, Subscription } from "./connection.ts";
+import type { Fanout } from "./fanout.ts";
+import { errorFrame, msgsFrame, replyFrame } from "./frames.ts";
+import { type ActorGateway, channelActor, dmChannel, sessionActor } from "./gateway.ts";
+import type { ClientFrame } from "./schemas.ts";
+
+const PAGE = 500;
+
+/**
+ * Executes the frames of authenticated WebSocket connections against the actors. Every request
+ * frame with an `id` gets exactly one reply frame with that id: its result or a typed error.
+ */
+export class FrameHandler {
+  constructor(
+    private readonly actors: ActorGateway,
+    private readonly fanout: Fanout,
+  ) {}
+
+  handle(conn: Connection, f: ClientFrame): void {
+    const id = "id" in f ? f.id : undefined;
+    this.#run(conn, f).then(
+      (frame) => frame && conn.push(frame),
+      (err) => conn.push(errorFrame(id, err)),
+    );
+  }
+
+  /** Forgets a closed connection everywhere: sockets, presence, the user's session. */
+  closed(conn: Connection): void {
+    for (const ch of [...conn.subs.keys()]) this.#unsubscribe(conn, ch);
+    this.fanout.removeUser(conn);
+    this.actors.tell(sessionActor(conn.user), { type: "disconnect", edge: this.actors.edgeId });
+  }
+
+  async #run(conn: Connection, f: ClientFrame): Promise<string | undefined> {
+    const user = conn.user;
+    switch (f.t) {
+      case "auth":
+        throw new RejectedError("bad_request", "Already authenticated");
+      case "ping":
+        return replyFrame("pong", f.id, { ts: Date.now() });
+      case "pub": {
+        const ack = await this.actors.ask<PublishAck>(channelActor(f.ch), { type: "publish", user, clientId: f.cid, body: f.body });
+        return replyFrame("ack", f.id, { ch: f.ch, seq: ack.seq, dup: ack.duplicate || undefined });
+      }
+      case "sub":
+        await this.#subscribe(conn, f.id, f.ch, f.after ?? 0);
+        return undefined;
+      case "unsub":
+        this.#unsubscribe(conn, f.ch);
+        return replyFrame("ok", f.id, { ch: f.ch });
+      case "create": {
+        const info = await this.actors.ask<ChannelInfo>(channelActor(f.ch), { type: "create", user, visibility: f.visibility ?? "public", topic: f.topic ?? "" });
+        return replyFrame("ok", f.id, { ch: f.ch, info });
+      }
+      case "join":
+      case "leave": {
+        const info = await this.actors.ask<ChannelInfo>(channelActor(f.ch), { type: f.t, user });
+        if (f.t === "leave") this.#unsubscribe(conn, f.ch);
+        return replyFrame("ok", f.id, { ch: f.ch, info });
+      }
+      case "invite": {
+        const info = await this.actors.ask<ChannelInfo>(channelActor(f.ch), { type: "invite", user, member: f.user });
+        return replyFrame("ok", f.id, { ch: f.ch, info });
+      }
+      case "dm": {
+        const ch = await openDm(this.actors, user, f.user);
+        return replyFrame("ok", f.id, { ch });
+      }
+      case "hist": {
+        const page = await this.actors.ask<HistoryReply>(channelActor(f.ch), { type: "history", user, before: f.before, after: f.after, limit: f.limit ?? 100 });
+        return JSON.stringify({ t: "hist", id: f.id, ch: f.ch, m: JSON.parse(msgsFrame(f.ch, page.msgs)).m, more: page.more, last: page.last });
+      }
+      case "info":
+        return replyFrame("info", f.id, { ch: f.ch, info: await this.actors.ask(channelActor(f.ch), { type: "info", user }) });
+      case "members":
+        return replyFrame("members", f.id, { ch: f.ch, ...(await this.actors.ask<object>(channelActor(f.ch), { type: "members", user })) });
+      case "topic": {
+        const info = await this.actors.ask<ChannelInfo>(channelActor(f.ch), { type: "topic", user, topic: f.topic });
+        return replyFrame("ok", f.id, { ch: f.ch, info });
+      }
+      case "typing":
+        if (conn.subs.has(f.ch)) this.actors.tell(channelActor(f.ch), { type: "typing", user });
+        return undefined;
+      case "read":
+        await this.actors.ask(sessionActor(user), { type: "read", ch: f.ch, seq: f.seq });
+        return f.id === undefined ? undefined : replyFrame("ok", f.id, { ch: f.ch });
+    }
+  }
+
+  /**
+   * Subscribe with resume (G4): registers for live batches first, then pages history from `after`
+   * up to the actor's last seq, then releases the live batches held meanwhile. No gap, no duplicate.
+   */
+  async #subscribe(conn: Connection, id: number, ch: string, after: number): Promise<void> {
+    if (conn.subs.has(ch)) this.#unsubscribe(conn, ch);
+    this.fanout.subscribe(conn, ch, after);
+    const sub = conn.subs.get(ch)!;
+    let page: SubscribeReply;
+    try {
+      page = await this.actors.ask<SubscribeReply>(channelActor(ch), { type: "subscribe", user: conn.user, edge: this.actors.edgeId, after, limit: PAGE });
+    } catch (err) {
+      this.#unsubscribe(conn, ch, false);
+      throw err;
+    }
+    if (conn.subs.get(ch) !== sub) return;
+    conn.push(replyFrame("subbed", id, { ch, last: page.last, first: page.first, truncated: page.truncated || undefined }));
+    this.actors.tell(channelActor(ch), { type: "presence", edge: this.actors.edgeId, user: conn.user, online: true });
+    for (;;) {
+      this.#sendPage(conn, ch, sub, page.msgs);
+      if (!page.more && this.fanout.goLive(conn, ch, sub)) return;
+      page = await this.actors.ask<SubscribeReply>(channelActor(ch), { type: "history", user: conn.user, after: sub.cursor, limit: PAGE });
+      if (conn.subs.get(ch) !== sub || conn.closed) return;
+    }
+  }
+
+  #sendPage(conn: Connection, ch: string, sub: Subscription, msgs: SubscribeReply["msgs"]): void {
+    const fresh = msgs.filter((m) => m.seq > sub.cursor);
+    if (fresh.length === 0) return;
+    conn.push(msgsFrame(ch, fresh));
+    sub.cursor = fresh[fresh.length - 1]!.seq;
+  }
+
+  #unsubscribe(conn: Connection, ch: string, wasOnline = true): void {
+    if (!conn.subs.has(ch)) return;
+    const last = this.fanout.unsubscribe(conn, ch);
+    if (wasOnline) this.actors.tell(channelActor(ch), { type: "presence", edge: this.actors.edgeId, user: conn.user, online: false });
+    if (last) this.actors.tell(channelActor(ch), { type: "unsubscribe", edge: this.actors.edgeId });
+  }
+}
+
+/** Creates (once) the private two-member channel of a direct conversation and returns its name. */
+export async function openDm(actors: ActorGateway, user: string, other: string): Promise<string> {
+  const ch = dmChannel(user, other);
+  try {
+    await actors.ask(channelActor(ch), { type: "create", user, visibility: "private", topic: "", members: [other] });
+  } catch (err) {
+    if (!(err instanceof Error && (err as { code?: string }).code === "channel_exists")) throw err;
+  }
+  return ch;
+}

@@ -1,0 +1,43 @@
+import { ERROR_CODES } from "../runtime/core/error_codes.ts";
+import { AddMemberBody, ChannelName, CreateChannelBody, DevTokenBody, ErrorSchema, MessageSchema, PublishBody } from "./schemas.ts";
+
+const json = (schema: unknown) => ({ content: { "application/json": { schema } } });
+const errors = {
+  default: { description: `Typed error; codes: ${Object.keys(ERROR_CODES).join(", ")}`, ...json(ErrorSchema) },
+};
+const auth = [{ bearer: [] }];
+const chParam = { name: "name", in: "path", required: true, schema: ChannelName };
+
+/** The OpenAPI 3.1 document, generated from the very schemas that validate requests. */
+export function buildOpenApi(): unknown {
+  return {
+    openapi: "3.1.0",
+    info: { title: "Storm REST API", version: "0.1.0", description: "See docs/PROTOCOL.md for the WebSocket protocol." },
+    components: { securitySchemes: { bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT" } }, schemas: { Message: MessageSchema, Error: ErrorSchema } },
+    paths: {
+      "/auth/dev-token": { post: { summary: "Development token for a nickname (only without a production secret)", requestBody: json(DevTokenBody), responses: { 200: { description: "token" }, ...errors } } },
+      "/channels": {
+        get: { summary: "List public channels", security: auth, responses: { 200: { description: "channels" }, ...errors } },
+        post: { summary: "Create a channel (the caller becomes its owner)", security: auth, requestBody: json(CreateChannelBody), responses: { 201: { description: "created" }, ...errors } },
+      },
+      "/channels/{name}": { get: { summary: "Channel info", security: auth, parameters: [chParam], responses: { 200: { description: "info" }, ...errors } } },
+      "/channels/{name}/messages": {
+        get: {
+          summary: "History page: `after` pages forward, `before` (or nothing) pages back from the newest",
+          security: auth,
+          parameters: [chParam, ...["after", "before", "limit"].map((n) => ({ name: n, in: "query", schema: { type: "integer", minimum: 0 } }))],
+          responses: { 200: { description: "messages", ...json({ type: "object", properties: { messages: { type: "array", items: MessageSchema } } }) }, ...errors },
+        },
+        post: { summary: "Publish (exactly once per clientId); acknowledged after commit", security: auth, parameters: [chParam], requestBody: json(PublishBody), responses: { 201: { description: "committed: { seq }" }, 200: { description: "duplicate clientId: the original seq" }, ...errors } },
+      },
+      "/channels/{name}/members": {
+        get: { summary: "Members and who is online", security: auth, parameters: [chParam], responses: { 200: { description: "members" }, ...errors } },
+        post: { summary: "Join (user = yourself) or invite (another user)", security: auth, parameters: [chParam], requestBody: json(AddMemberBody), responses: { 200: { description: "info" }, ...errors } },
+      },
+      "/channels/{name}/members/{user}": { delete: { summary: "Leave", security: auth, parameters: [chParam, { name: "user", in: "path", required: true, schema: { type: "string" } }], responses: { 200: { description: "info" }, ...errors } } },
+      "/users/me": { get: { summary: "Your channels and read markers", security: auth, responses: { 200: { description: "session" }, ...errors } } },
+      "/users/{user}/dm": { post: { summary: "Open the direct conversation with a user", security: auth, parameters: [{ name: "user", in: "path", required: true, schema: { type: "string" } }], responses: { 200: { description: "{ channel }" }, ...errors } } },
+      "/ws": { get: { summary: "WebSocket upgrade (`?token=` or a first `auth` frame); see docs/PROTOCOL.md", responses: { 101: { description: "switching protocols" } } } },
+    },
+  };
+}

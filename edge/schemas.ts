@@ -1,0 +1,70 @@
+import { type Static, type TSchema, Type } from "@sinclair/typebox";
+
+/**
+ * Every request body and WebSocket frame Storm accepts, as JSON Schema. The same objects validate
+ * input (compiled in `validate.ts`) and generate the OpenAPI document (`openapi.ts`).
+ */
+export const LIMITS = {
+  /** Largest WebSocket message or HTTP body accepted, in bytes. */
+  maxFrameBytes: 64 * 1024,
+  maxBodyChars: 16 * 1024,
+  maxFramesPerMessage: 256,
+  maxHistoryPage: 500,
+} as const;
+
+export const UserName = Type.String({ pattern: "^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$", description: "A nickname." });
+export const NewChannelName = Type.String({ pattern: "^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$", description: "A channel name (no colon)." });
+export const ChannelName = Type.String({
+  pattern: "^([A-Za-z0-9][A-Za-z0-9_.-]{0,79}|dm:[A-Za-z0-9][A-Za-z0-9_.-]{0,31}:[A-Za-z0-9][A-Za-z0-9_.-]{0,31})$",
+  description: "A channel name, or `dm:<user>:<user>` (sorted) for a direct conversation.",
+});
+const ClientId = Type.String({ minLength: 1, maxLength: 64, description: "Client-chosen id, unique per channel: the key of exactly-once publish." });
+const Body = Type.String({ maxLength: LIMITS.maxBodyChars });
+const Seq = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
+const ReqId = Type.Integer({ minimum: 0, maximum: 2 ** 31, description: "Echoed in the reply." });
+const Limit = Type.Integer({ minimum: 1, maximum: LIMITS.maxHistoryPage });
+const Visibility = Type.Union([Type.Literal("public"), Type.Literal("private")]);
+const Topic = Type.String({ maxLength: 500 });
+
+const frame = <T extends string, P extends Record<string, TSchema>>(t: T, props: P) =>
+  Type.Object({ t: Type.Literal(t), ...props }, { additionalProperties: false });
+
+/** Client-to-server WebSocket frames, by `t`. */
+export const ClientFrames = {
+  auth: frame("auth", { token: Type.String({ maxLength: 4096 }) }),
+  ping: frame("ping", { id: Type.Optional(ReqId) }),
+  create: frame("create", { id: ReqId, ch: NewChannelName, visibility: Type.Optional(Visibility), topic: Type.Optional(Topic) }),
+  join: frame("join", { id: ReqId, ch: ChannelName }),
+  leave: frame("leave", { id: ReqId, ch: ChannelName }),
+  invite: frame("invite", { id: ReqId, ch: ChannelName, user: UserName }),
+  dm: frame("dm", { id: ReqId, user: UserName }),
+  sub: frame("sub", { id: ReqId, ch: ChannelName, after: Type.Optional(Seq) }),
+  unsub: frame("unsub", { id: ReqId, ch: ChannelName }),
+  pub: frame("pub", { id: ReqId, ch: ChannelName, cid: ClientId, body: Body }),
+  hist: frame("hist", { id: ReqId, ch: ChannelName, before: Type.Optional(Seq), after: Type.Optional(Seq), limit: Type.Optional(Limit) }),
+  info: frame("info", { id: ReqId, ch: ChannelName }),
+  members: frame("members", { id: ReqId, ch: ChannelName }),
+  topic: frame("topic", { id: ReqId, ch: ChannelName, topic: Topic }),
+  typing: frame("typing", { ch: ChannelName }),
+  read: frame("read", { id: Type.Optional(ReqId), ch: ChannelName, seq: Seq }),
+} as const;
+
+export type ClientFrameType = keyof typeof ClientFrames;
+export type ClientFrame = { [K in ClientFrameType]: Static<(typeof ClientFrames)[K]> }[ClientFrameType];
+
+/** REST request bodies. */
+export const DevTokenBody = Type.Object({ user: UserName, role: Type.Optional(Type.Union([Type.Literal("user"), Type.Literal("admin")])) }, { additionalProperties: false });
+export const CreateChannelBody = Type.Object(
+  { name: NewChannelName, visibility: Type.Optional(Visibility), topic: Type.Optional(Topic), members: Type.Optional(Type.Array(UserName, { maxItems: 1000 })) },
+  { additionalProperties: false },
+);
+export const PublishBody = Type.Object({ clientId: ClientId, body: Body }, { additionalProperties: false });
+export const AddMemberBody = Type.Object({ user: UserName }, { additionalProperties: false });
+export const HistoryQuery = Type.Object({ after: Type.Optional(Seq), before: Type.Optional(Seq), limit: Type.Optional(Limit) });
+
+export const MessageSchema = Type.Object({
+  seq: Type.Integer(), ts: Type.Integer(), from: UserName, cid: ClientId, body: Body,
+});
+export const ErrorSchema = Type.Object({
+  error: Type.Object({ code: Type.String(), message: Type.String(), retry: Type.Union([Type.Literal("retry"), Type.Literal("reconnect"), Type.Literal("never")]) }),
+});

@@ -1,0 +1,57 @@
+import { availableParallelism } from "node:os";
+
+/** Everything a node needs to start; every field has an embedded default. */
+export interface NodeConfig {
+  nodeId: string;
+  host: string;
+  port: number;
+  /** Actor worker threads; default: one per core (at least 2 so placement is exercised). */
+  workers: number;
+  /** Directory of the embedded store and the generated JWT secret. */
+  dataDir: string;
+  /** PostgreSQL URL; when set, replaces the embedded PGlite store. */
+  postgresUrl: string | undefined;
+  pgPoolSize: number;
+  /** Production JWT secret; when set, development tokens are disabled. */
+  jwtSecret: string | undefined;
+  askTimeoutMs: number;
+  idlePassivateMs: number;
+  historySize: number;
+  maxBufferedBytes: number;
+  heartbeatMs: number;
+}
+
+/** Reads a config from command-line flags (`--port 8080`) over environment (`STORM_PORT`). */
+export function loadConfig(argv: readonly string[], env: Record<string, string | undefined>): NodeConfig {
+  const flags = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (!a.startsWith("--")) continue;
+    const eq = a.indexOf("=");
+    if (eq > 0) flags.set(a.slice(2, eq), a.slice(eq + 1));
+    else flags.set(a.slice(2), argv[++i] ?? "");
+  }
+  const get = (flag: string, envName: string) => flags.get(flag) ?? env[envName];
+  const int = (flag: string, envName: string, dflt: number) => {
+    const v = get(flag, envName);
+    if (v === undefined || v === "") return dflt;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0) throw new Error(`Cannot read --${flag}: "${v}" is not a non-negative integer`);
+    return n;
+  };
+  return {
+    nodeId: get("node-id", "STORM_NODE_ID") ?? "n1",
+    host: get("host", "STORM_HOST") ?? "127.0.0.1",
+    port: int("port", "STORM_PORT", 8080),
+    workers: Math.max(1, int("workers", "STORM_WORKERS", Math.max(2, availableParallelism()))),
+    dataDir: get("data-dir", "STORM_DATA_DIR") ?? ".data",
+    postgresUrl: get("postgres", "STORM_POSTGRES_URL") || undefined,
+    pgPoolSize: int("pg-pool", "STORM_PG_POOL", 4),
+    jwtSecret: get("jwt-secret", "STORM_JWT_SECRET") || undefined,
+    askTimeoutMs: int("ask-timeout-ms", "STORM_ASK_TIMEOUT_MS", 10_000),
+    idlePassivateMs: int("idle-ms", "STORM_IDLE_MS", 120_000),
+    historySize: int("history", "STORM_HISTORY", 2_000),
+    maxBufferedBytes: int("max-buffered", "STORM_MAX_BUFFERED", 8 * 1024 * 1024),
+    heartbeatMs: int("heartbeat-ms", "STORM_HEARTBEAT_MS", 45_000),
+  };
+}

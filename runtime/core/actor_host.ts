@@ -1,0 +1,129 @@
+import type { Store } from "../../storage/store.ts";
+import type { ActorContext, ActorFactory, Envelope } from "./actor.ts";
+import { type ActorId, parseActorId } from "./actor_id.ts";
+import { ActorCell } from "./actor_cell.ts";
+import type { Clock, Timer } from "./clock.ts";
+import { RejectedError } from "./errors.ts";
+
+export interface ActorHostOptions {
+  nodeId: string;
+  store: Store;
+  clock: Clock;
+  factories: Readonly<Record<string, ActorFactory>>;
+  /** Sends to anything outside this host (other actors, edges); the caller batches per hop. */
+  send(to: string, msg: unknown): void;
+  /** Life-cycle notices for the registry and the inspector. */
+  onLifecycle?(event: LifecycleEvent): void;
+  idlePassivateMs?: number;
+  log?(msg: string, err?: unknown): void;
+}
+
+export type LifecycleEvent =
+  | { type: "activated"; id: ActorId; epoch: number }
+  | { type: "stopped"; id: ActorId; reason: "passivated" | "fenced" | "failed" };
+
+export interface ActorSummary {
+  id: ActorId;
+  state: string;
+  epoch: number;
+  depth: number;
+  processed: number;
+  restarts: number;
+  idleMs: number;
+  detail: Record<string, unknown>;
+}
+
+/**
+ * Hosts the activations of one thread. Actors are virtual: the first message to an id activates
+ * it (acquiring a fresh epoch from the store), idle ones are passivated, crashed ones rebuilt.
+ */
+export class ActorHost {
+  readonly #cells = new Map<ActorId, ActorCell>();
+  readonly #opts: ActorHostOptions;
+  #sweeper: Timer | undefined;
+
+  constructor(opts: ActorHostOptions) {
+    this.#opts = opts;
+    const idle = opts.idlePassivateMs ?? 60_000;
+    if (idle > 0) this.#sweeper = opts.clock.setInterval(() => void this.passivateIdle(idle), Math.max(50, idle / 4));
+  }
+
+  get size(): number {
+    return this.#cells.size;
+  }
+
+  /** Puts a message in the actor's mailbox, activating the actor if needed. */
+  deliver(to: ActorId, env: Envelope): void {
+    let cell = this.#cells.get(to);
+    if (!cell) {
+      const kind = parseActorId(to).kind;
+      const factory = this.#opts.factories[kind];
+      if (!factory) {
+        env.fail(new RejectedError("not_found", `Cannot route to "${to}": unknown actor kind "${kind}"`));
+        return;
+      }
+      cell = new ActorCell(to, factory, this.#hooks(), () => this.#opts.clock.now());
+      this.#cells.set(to, cell);
+    }
+    cell.enqueue(env);
+  }
+
+  async passivateIdle(idleMs: number): Promise<number> {
+    const cutoff = this.#opts.clock.now() - idleMs;
+    const idle = [...this.#cells.values()].filter((c) => c.isIdleSince(cutoff));
+    await Promise.all(idle.map((c) => c.passivate()));
+    return idle.length;
+  }
+
+  /** Passivates one actor now (planned migration); resolves once its state is persisted. */
+  async passivate(id: ActorId): Promise<boolean> {
+    const cell = this.#cells.get(id);
+    if (!cell || cell.state !== "active") return false;
+    await cell.passivate();
+    return true;
+  }
+
+  list(): ActorSummary[] {
+    const now = this.#opts.clock.now();
+    return [...this.#cells.values()].map((c) => ({
+      id: c.id,
+      state: c.state,
+      epoch: c.epoch,
+      depth: c.depth,
+      processed: c.processed,
+      restarts: c.restarts,
+      idleMs: now - c.lastActivity,
+      detail: c.actor?.inspect() ?? {},
+    }));
+  }
+
+  /** Stops every actor (node shutdown or lost lease): nothing here may write after this. */
+  stopAll(): void {
+    this.#sweeper?.cancel();
+    for (const cell of this.#cells.values()) cell.stop("failed");
+    this.#cells.clear();
+  }
+
+  #hooks() {
+    const o = this.#opts;
+    return {
+      acquireEpoch: (id: ActorId) => o.store.acquireEpoch(id, o.nodeId),
+      makeContext: (id: ActorId, epoch: number): ActorContext => ({
+        self: id,
+        epoch,
+        nodeId: o.nodeId,
+        store: o.store,
+        clock: o.clock,
+        tell: o.send,
+      }),
+      onActivated: (id: ActorId, epoch: number) => o.onLifecycle?.({ type: "activated", id, epoch }),
+      onStopped: (id: ActorId, reason: "passivated" | "fenced" | "failed") => {
+        const cell = this.#cells.get(id);
+        if (cell && reason !== "passivated") this.#cells.delete(id);
+        if (cell && reason === "passivated" && cell.depth === 0) this.#cells.delete(id);
+        o.onLifecycle?.({ type: "stopped", id, reason });
+      },
+      onCrash: (id: ActorId, err: unknown) => o.log?.(`actor ${id} crashed`, err),
+    };
+  }
+}

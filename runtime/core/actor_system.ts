@@ -1,0 +1,168 @@
+import type { LifecycleEvent } from "./actor_host.ts";
+import type { ActorId } from "./actor_id.ts";
+import type { Clock, Timer } from "./clock.ts";
+import { AskTimeoutError, fromWireError, UnavailableError, type WireError } from "./errors.ts";
+import { Outbox } from "./outbox.ts";
+import type { PlacementStrategy } from "./placement.ts";
+import type { Platform, WorkerHandle } from "./platform.ts";
+import type { Placement, Registry } from "./registry.ts";
+import { type Frame, Op } from "./wire.ts";
+
+export interface ActorSystemOptions {
+  nodeId: string;
+  platform: Platform;
+  clock: Clock;
+  workers: number;
+  workerEntry: URL;
+  /** Per-worker start data (store config, extra ports to transfer). */
+  workerData(index: number): { data: unknown; transfer: unknown[] };
+  placement: PlacementStrategy;
+  registry: Registry;
+  askTimeoutMs: number;
+  /** Receives everything actors send to `edge:<this node>`, in the order the actors sent it. */
+  onEdgeEvent(msg: unknown): void;
+  log(msg: string, err?: unknown): void;
+}
+
+interface PendingAsk {
+  resolve(v: unknown): void;
+  reject(e: Error): void;
+  deadline: number;
+  worker: number;
+  to: ActorId;
+}
+
+/**
+ * The node's actor system, seen from the main thread: it places actors on worker threads, batches
+ * frames per worker per loop turn, matches replies to asks, and restarts a worker that dies.
+ *
+ * Ordering: messages from this thread to one actor arrive in the order they were sent (one port per
+ * worker, batches in order). Replies and edge events from one actor arrive in the order it sent them.
+ */
+export class ActorSystem {
+  readonly #o: ActorSystemOptions;
+  readonly #workers: Array<{ handle: WorkerHandle; out: Outbox<Frame> } | undefined> = [];
+  readonly #asks = new Map<number, PendingAsk>();
+  #nextReq = 1;
+  #sweeper: Timer | undefined;
+  #stopping = false;
+  readonly edgeId: string;
+
+  constructor(opts: ActorSystemOptions) {
+    this.#o = opts;
+    this.edgeId = `edge:${opts.nodeId}`;
+  }
+
+  get workerCount(): number {
+    return this.#o.workers;
+  }
+
+  start(): void {
+    for (let i = 0; i < this.#o.workers; i++) this.#spawn(i);
+    this.#sweeper = this.#o.clock.setInterval(() => this.#expireAsks(), 50);
+  }
+
+  workerOf(id: ActorId): number {
+    return this.#o.placement.place(id, this.#o.workers);
+  }
+
+  tell(to: ActorId, msg: unknown): void {
+    if (to === this.edgeId) return this.#o.onEdgeEvent(msg);
+    const w = this.#worker(this.workerOf(to));
+    w?.out.push([Op.Tell, to, msg]);
+  }
+
+  ask<T>(to: ActorId, msg: unknown, timeoutMs = this.#o.askTimeoutMs): Promise<T> {
+    const index = this.workerOf(to);
+    const w = this.#worker(index);
+    if (!w) return Promise.reject(new UnavailableError(`Worker ${index} is restarting`));
+    const reqId = this.#nextReq++;
+    return new Promise<T>((resolve, reject) => {
+      this.#asks.set(reqId, { resolve: resolve as (v: unknown) => void, reject, deadline: this.#o.clock.now() + timeoutMs, worker: index, to });
+      w.out.push([Op.Ask, to, msg, reqId]);
+    });
+  }
+
+  /** Sends a raw control message to a worker's control port (comlink lives there). */
+  worker(index: number): WorkerHandle | undefined {
+    return this.#workers[index]?.handle;
+  }
+
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    this.#sweeper?.cancel();
+    for (const [id, p] of this.#asks) {
+      this.#asks.delete(id);
+      p.reject(new UnavailableError("Node is shutting down"));
+    }
+    await Promise.all(this.#workers.map((w) => w?.handle.terminate()));
+  }
+
+  #worker(index: number) {
+    return this.#workers[index];
+  }
+
+  #spawn(index: number): void {
+    const { data, transfer } = this.#o.workerData(index);
+    const handle = this.#o.platform.spawnWorker(this.#o.workerEntry, data, transfer);
+    this.#workers[index] = { handle, out: new Outbox<Frame>(handle, this.#o.platform.defer) };
+    handle.on("message", (value) => this.#onFrames(index, value as Frame[]));
+    handle.on("error", (err) => this.#o.log(`worker ${index} failed`, err));
+    handle.on("exit", (code) => this.#onExit(index, handle, code));
+  }
+
+  #onFrames(worker: number, frames: Frame[]): void {
+    for (const f of frames) {
+      switch (f[0]) {
+        case Op.Reply: {
+          const p = this.#asks.get(f[1]);
+          if (!p) break;
+          this.#asks.delete(f[1]);
+          if (f[2]) p.resolve(f[3]);
+          else p.reject(fromWireError(f[3] as WireError));
+          break;
+        }
+        case Op.Out:
+          this.tell(f[1], f[2]);
+          break;
+        case Op.Life:
+          void this.#recordPlacement(worker, f[1]).catch((err) => this.#o.log("registry update failed", err));
+          break;
+      }
+    }
+  }
+
+  async #recordPlacement(worker: number, ev: LifecycleEvent): Promise<void> {
+    const reg = this.#o.registry;
+    const current = await reg.lookup(ev.id);
+    if (ev.type === "activated") {
+      const next: Placement = { node: this.#o.nodeId, worker, epoch: ev.epoch };
+      if (!current) await reg.claim(ev.id, next);
+      else if (current.epoch < ev.epoch) await reg.replace(ev.id, current, next);
+    } else if (current && current.node === this.#o.nodeId && current.worker === worker) {
+      await reg.release(ev.id, current);
+    }
+  }
+
+  #onExit(index: number, handle: WorkerHandle, code: number): void {
+    if (this.#workers[index]?.handle !== handle) return;
+    this.#workers[index] = undefined;
+    for (const [id, p] of this.#asks) {
+      if (p.worker !== index) continue;
+      this.#asks.delete(id);
+      p.reject(new UnavailableError(`Worker ${index} exited (code ${code}) while ${p.to} handled the request`));
+    }
+    if (this.#stopping) return;
+    this.#o.log(`worker ${index} exited with code ${code}; restarting it`);
+    this.#spawn(index);
+  }
+
+  #expireAsks(): void {
+    const now = this.#o.clock.now();
+    for (const [id, p] of this.#asks) {
+      if (p.deadline > now) continue;
+      this.#asks.delete(id);
+      p.reject(new AskTimeoutError(`No reply from ${p.to} within the deadline`));
+    }
+  }
+}

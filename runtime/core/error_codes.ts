@@ -1,0 +1,39 @@
+/**
+ * The closed set of client-facing error codes. Every code has a stable name, an HTTP status for
+ * REST, a WebSocket close code where it ends the connection, and a retry rule:
+ * - `retry`: send the same request again (same client id: exactly-once makes it safe);
+ * - `reconnect`: open a new connection and resume with the last seq seen;
+ * - `never`: the request is wrong; retrying it unchanged gives the same answer.
+ * Close codes 4000-4099 mean "do not reconnect"; 4100-4199 mean "reconnect and resume".
+ */
+export const ERROR_CODES = {
+  bad_request: { http: 400, retry: "never", description: "The frame or request does not match its schema." },
+  too_large: { http: 413, retry: "never", description: "A frame, body or field exceeds its size limit." },
+  unauthenticated: { http: 401, retry: "never", description: "Missing, invalid or expired token.", close: 4001 },
+  forbidden: { http: 403, retry: "never", description: "Authenticated, but not allowed (role or membership)." },
+  not_member: { http: 403, retry: "never", description: "Join the channel before reading or publishing." },
+  channel_not_found: { http: 404, retry: "never", description: "No such channel." },
+  channel_exists: { http: 409, retry: "never", description: "A channel with this name already exists." },
+  not_found: { http: 404, retry: "never", description: "No such route or resource." },
+  history_truncated: { http: 410, retry: "never", description: "The resume position is older than the retained history." },
+  rate_limited: { http: 429, retry: "retry", description: "Too many requests; retry after a delay." },
+  timeout: { http: 504, retry: "retry", description: "No answer in time; the request may have been applied: retry with the same client id." },
+  unavailable: { http: 503, retry: "retry", description: "The actor is moving or restarting; retry with the same client id." },
+  slow_consumer: { http: 503, retry: "reconnect", description: "The client read too slowly; reconnect and resume.", close: 4100 },
+  shutting_down: { http: 503, retry: "reconnect", description: "The node is going away; reconnect (to any node) and resume.", close: 4101 },
+  heartbeat_timeout: { http: 408, retry: "reconnect", description: "No frame from the client within the heartbeat window.", close: 4102 },
+  internal: { http: 500, retry: "retry", description: "An unexpected server error; nothing acknowledged is lost." },
+} as const satisfies Record<string, ErrorCodeInfo>;
+
+export interface ErrorCodeInfo {
+  http: number;
+  retry: "retry" | "reconnect" | "never";
+  description: string;
+  close?: number;
+}
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export function retryRule(code: ErrorCode): ErrorCodeInfo["retry"] {
+  return ERROR_CODES[code].retry;
+}

@@ -1,0 +1,57 @@
+import type { ActorId } from "./actor_id.ts";
+import type { Clock } from "./clock.ts";
+import { decodePlacement, encodePlacement, type NodeLease, type Placement, type Registry } from "./registry.ts";
+
+/** The in-process registry: the embedded default, and the reference the Hazelcast one must match. */
+export class MemoryRegistry implements Registry {
+  readonly #placements = new Map<ActorId, string>();
+  readonly #leases = new Map<string, { lease: NodeLease; expiresAt: number }>();
+
+  constructor(private readonly clock: Clock) {}
+
+  async lookup(id: ActorId): Promise<Placement | null> {
+    const s = this.#placements.get(id);
+    return s === undefined ? null : decodePlacement(s);
+  }
+
+  async claim(id: ActorId, p: Placement): Promise<Placement> {
+    const s = this.#placements.get(id);
+    if (s !== undefined) return decodePlacement(s);
+    this.#placements.set(id, encodePlacement(p));
+    return p;
+  }
+
+  async replace(id: ActorId, expected: Placement, next: Placement): Promise<boolean> {
+    if (this.#placements.get(id) !== encodePlacement(expected)) return false;
+    this.#placements.set(id, encodePlacement(next));
+    return true;
+  }
+
+  async release(id: ActorId, expected: Placement): Promise<boolean> {
+    if (this.#placements.get(id) !== encodePlacement(expected)) return false;
+    this.#placements.delete(id);
+    return true;
+  }
+
+  async list(prefix = ""): Promise<Array<{ id: ActorId; placement: Placement }>> {
+    return [...this.#placements.entries()]
+      .filter(([id]) => id.startsWith(prefix))
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([id, s]) => ({ id, placement: decodePlacement(s) }));
+  }
+
+  async renewLease(lease: NodeLease, ttlMs: number): Promise<void> {
+    this.#leases.set(lease.node, { lease: { ...lease }, expiresAt: this.clock.now() + ttlMs });
+  }
+
+  async dropLease(node: string): Promise<void> {
+    this.#leases.delete(node);
+  }
+
+  async liveNodes(): Promise<NodeLease[]> {
+    const now = this.clock.now();
+    return [...this.#leases.values()].filter((l) => l.expiresAt > now).map((l) => l.lease).sort((a, b) => (a.node < b.node ? -1 : 1));
+  }
+
+  async close(): Promise<void> {}
+}

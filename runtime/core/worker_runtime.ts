@@ -1,0 +1,54 @@
+import type { Envelope } from "./actor.ts";
+import { ActorHost, type ActorHostOptions } from "./actor_host.ts";
+import { toWireError } from "./errors.ts";
+import { Outbox } from "./outbox.ts";
+import type { PortLike } from "./platform.ts";
+import { type Frame, Op } from "./wire.ts";
+
+/**
+ * The actor side of a worker thread: turns incoming frame batches into mailbox envelopes and sends
+ * replies, outbound tells and life-cycle notices back to the parent, batched per loop turn.
+ */
+export function startWorkerRuntime(
+  port: PortLike,
+  defer: (fn: () => void) => void,
+  opts: Omit<ActorHostOptions, "send" | "onLifecycle">,
+): ActorHost {
+  const out = new Outbox<Frame>(port, defer);
+  const host = new ActorHost({
+    ...opts,
+    send: (to, msg) => out.push([Op.Out, to, msg]),
+    onLifecycle: (event) => out.push([Op.Life, event]),
+  });
+  port.on("message", (value) => {
+    for (const frame of value as Frame[]) {
+      if (frame[0] === Op.Tell) host.deliver(frame[1], tellEnvelope(frame[2]));
+      else if (frame[0] === Op.Ask) host.deliver(frame[1], askEnvelope(frame[2], frame[3], out));
+    }
+  });
+  return host;
+}
+
+function tellEnvelope(msg: unknown): Envelope {
+  return { msg, replied: true, reply() {}, fail() {} };
+}
+
+function askEnvelope(msg: unknown, reqId: number, out: Outbox<Frame>): Envelope {
+  let replied = false;
+  return {
+    msg,
+    get replied() {
+      return replied;
+    },
+    reply(value) {
+      if (replied) return;
+      replied = true;
+      out.push([Op.Reply, reqId, true, value]);
+    },
+    fail(err) {
+      if (replied) return;
+      replied = true;
+      out.push([Op.Reply, reqId, false, toWireError(err)]);
+    },
+  };
+}

@@ -1,0 +1,21 @@
+import type { ActorSummary } from "./core/actor_host.ts";
+
+/** Control-plane calls into an actor worker (over comlink: not on the message path). */
+export interface WorkerControl {
+  list(): ActorSummary[];
+  passivate(id: string): Promise<boolean>;
+  passivateIdle(idleMs: number): Promise<number>;
+  stats(): { actors: number; memory: number };
+}
+
+/** How a worker finds its store: a port to the storage worker (embedded) or PostgreSQL. */
+export type StoreBoot = { kind: "port"; port: unknown } | { kind: "postgres"; url: string; poolSize: number };
+
+export interface WorkerBoot {
+  nodeId: string;
+  index: number;
+  store: StoreBoot;
+  control: unknown;
+  idlePassivateMs: number;
+  historySize: number;
+}
