@@ -39,9 +39,11 @@ export class EdgeServer {
   readonly #o: EdgeOptions;
   #nextId = 1;
   #heartbeat: Timer | undefined;
+  readonly #deferSend: (fn: () => void) => void;
 
   constructor(o: EdgeOptions) {
     this.#o = o;
+    this.#deferSend = coalesce(o.defer);
     this.#handler = new FrameHandler(o.actors, this.fanout);
     this.http = createServer((req, res) => void o.api.handle(req, res));
     this.#wss = new WebSocketServer({ noServer: true, maxPayload: LIMITS.maxFrameBytes, perMessageDeflate: false });
@@ -93,7 +95,7 @@ export class EdgeServer {
     let conn: Connection | undefined;
     const pendingAuth: Buffer[] = [];
     const start = (p: Principal) => {
-      conn = new Connection(this.#nextId++, p, ws, this.#o.defer, this.#o.maxBufferedBytes, this.#o.clock.now());
+      conn = new Connection(this.#nextId++, p, ws, this.#deferSend, this.#o.maxBufferedBytes, this.#o.clock.now());
       this.#conns.add(conn);
       this.fanout.addUser(conn);
       const c = conn;
@@ -168,4 +170,17 @@ export class EdgeServer {
     }
     for (const ws of this.#wss.clients) ws.ping();
   }
+}
+
+/** One deferred callback per loop turn for all sockets, instead of one per socket. */
+function coalesce(defer: (fn: () => void) => void): (fn: () => void) => void {
+  let queue: Array<() => void> = [];
+  const run = () => {
+    const fns = queue;
+    queue = [];
+    for (const fn of fns) fn();
+  };
+  return (fn) => {
+    if (queue.push(fn) === 1) defer(run);
+  };
 }

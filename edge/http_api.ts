@@ -21,7 +21,8 @@ export interface HttpApiOptions {
   /** When true, `POST /auth/dev-token` hands out tokens for any nickname (embedded defaults only). */
   devTokens: boolean;
   openapi: () => unknown;
-  status: () => unknown;
+  /** Node status: connections, channels, and which worker hosts which actor. */
+  status: () => Promise<unknown>;
   metrics?: () => Promise<{ contentType: string; body: string }>;
 }
 
@@ -41,7 +42,7 @@ export class HttpApi {
     const route = (method: string, path: string, h: Handler) => this.#routes.push([method, new RegExp(`^${path}$`), h]);
     route("GET", "/healthz", async () => [200, { ok: true }]);
     route("GET", "/openapi.json", async () => [200, o.openapi()]);
-    route("GET", "/status", async (req) => (await this.#me(req), [200, o.status()]));
+    route("GET", "/status", async (req) => (await this.#me(req), [200, await o.status()]));
     route("POST", "/auth/dev-token", async (req) => {
       if (!o.devTokens) throw new RejectedError("not_found", "Development tokens are disabled: a production secret is configured");
       const body = check(DevTokenBody, await readJson(req), "dev-token request");

@@ -79,7 +79,15 @@ export async function startNode(cfg: NodeConfig): Promise<RunningNode> {
     directory: snapshotDirectory(c.resolve<Store>("Store")),
     devTokens: secret.dev,
     openapi: buildOpenApi,
-    status: () => ({ node: cfg.nodeId, workers: cfg.workers, ...edge!.stats() }),
+    status: async () => {
+      const lists = await Promise.all(controls.map((w) => w.list()));
+      return {
+        node: cfg.nodeId,
+        ...edge!.stats(),
+        workers: lists.map((actors, index) => ({ index, actors: actors.length })),
+        actors: lists.flatMap((actors, worker) => actors.map((a) => ({ id: a.id, worker, epoch: a.epoch, state: a.state, depth: a.depth }))),
+      };
+    },
   });
   edge = new EdgeServer({
     actors: system, auth, api, clock: systemClock, defer: (fn) => void setImmediate(fn),

@@ -1,0 +1,11 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: ["{runtime,actors,edge,storage,tests,property-tests}/**/*.test.ts"],
+    exclude: ["node_modules/**", "dist/**"],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    pool: "forks",
+  },
+});
