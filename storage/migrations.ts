@@ -1,0 +1,70 @@
+import { StoreMigrationError } from "./errors.ts";
+import type { SqlClient } from "./sql_client.ts";
+import { toNumber } from "./sql_client.ts";
+
+/**
+ * The schema, as an ordered list of statements: migration N is `MIGRATIONS[N - 1]`. Append only;
+ * never edit an applied entry. The same SQL runs on PGlite and PostgreSQL 15+.
+ *
+ * Actor ids use the "C" collation so that ordering (and `listSnapshots` paging) is by code point
+ * on every server, whatever locale its cluster was created with.
+ */
+export const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE actor_epochs (
+     actor_id text COLLATE "C" PRIMARY KEY,
+     epoch bigint NOT NULL,
+     owner text NOT NULL,
+     updated_at timestamptz NOT NULL DEFAULT now()
+   )`,
+  `CREATE TABLE journal (
+     actor_id text COLLATE "C" NOT NULL,
+     seq bigint NOT NULL,
+     client_id text NOT NULL,
+     sender text NOT NULL,
+     body text NOT NULL,
+     ts bigint NOT NULL,
+     epoch bigint NOT NULL,
+     PRIMARY KEY (actor_id, seq),
+     UNIQUE (actor_id, client_id)
+   )`,
+  `CREATE TABLE snapshots (
+     actor_id text COLLATE "C" PRIMARY KEY,
+     epoch bigint NOT NULL,
+     seq bigint NOT NULL,
+     state jsonb,
+     updated_at timestamptz NOT NULL DEFAULT now()
+   )`,
+];
+
+/** Serialises concurrent openers (several nodes starting at once) on one database. */
+const MIGRATION_LOCK = 0x5707_0001;
+
+/**
+ * Brings the schema to the last version in one transaction: either every pending migration is
+ * applied and recorded in `schema_migrations`, or none is.
+ */
+export async function migrate(client: SqlClient, migrations: readonly string[] = MIGRATIONS): Promise<void> {
+  let step = "migrate schema";
+  try {
+    await client.transaction(async (tx) => {
+      await tx.query("SELECT pg_advisory_xact_lock($1)", [MIGRATION_LOCK]);
+      await tx.query(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())",
+      );
+      const [row] = await tx.query("SELECT coalesce(max(version), 0) AS version FROM schema_migrations");
+      const current = toNumber(row?.version);
+      if (current > migrations.length) {
+        throw new Error(`database is at version ${current}, newer than this build (${migrations.length})`);
+      }
+      for (let version = current + 1; version <= migrations.length; version++) {
+        step = `apply migration ${version}`;
+        await tx.query(migrations[version - 1]!);
+        await tx.query("INSERT INTO schema_migrations (version) VALUES ($1)", [version]);
+      }
+      step = "commit migrations";
+    });
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    throw new StoreMigrationError(`Cannot ${step}: ${why}`, { cause: err });
+  }
+}

@@ -1,0 +1,60 @@
+import { PGlite } from "@electric-sql/pglite";
+import type { Transaction } from "@electric-sql/pglite";
+import { StoreCommitUnknownError } from "./errors.ts";
+import type { SqlClient, SqlQueryable, SqlRow } from "./sql_client.ts";
+import { SqlStore } from "./sql_store.ts";
+import type { Store } from "./store.ts";
+
+/**
+ * The embedded store: PostgreSQL compiled to WebAssembly, in this thread. PGlite runs one
+ * statement at a time, so it must live in exactly one thread (the storage worker); other threads
+ * reach it through `PortStore`. Only one PGlite may open a data directory at a time.
+ *
+ * @param dataDir a directory for the database files, created if absent; undefined keeps the
+ *   database in memory (lost on close).
+ *
+ * @example
+ * const store = await openPgliteStore(".data/storm");
+ * const epoch = await store.acquireEpoch("channel:general", "node-1");
+ */
+export async function openPgliteStore(dataDir: string | undefined): Promise<Store> {
+  const db = await PGlite.create(dataDir);
+  return SqlStore.open(new PgliteClient(db));
+}
+
+class PgliteClient implements SqlClient {
+  readonly #db: PGlite;
+
+  constructor(db: PGlite) {
+    this.#db = db;
+  }
+
+  query(text: string, params: readonly unknown[] = []): Promise<SqlRow[]> {
+    return rowsOf(this.#db, text, params);
+  }
+
+  async transaction<T>(work: (tx: SqlQueryable) => Promise<T>): Promise<T> {
+    // PGlite sends COMMIT after `work` resolves; an error after that point is the commit's.
+    let workDone = false;
+    try {
+      return await this.#db.transaction(async (tx) => {
+        const result = await work({ query: (text, params = []) => rowsOf(tx, text, params) });
+        workDone = true;
+        return result;
+      });
+    } catch (err) {
+      if (!workDone) throw err;
+      const why = err instanceof Error ? err.message : String(err);
+      throw new StoreCommitUnknownError(`Cannot commit: ${why}`, { cause: err });
+    }
+  }
+
+  close(): Promise<void> {
+    return this.#db.close();
+  }
+}
+
+async function rowsOf(db: PGlite | Transaction, text: string, params: readonly unknown[]): Promise<SqlRow[]> {
+  const result = await db.query<SqlRow>(text, [...params]);
+  return result.rows;
+}

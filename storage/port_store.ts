@@ -1,0 +1,93 @@
+import { StoreClosedError, storeErrorFromWire } from "./errors.ts";
+import type { AppendOutcome, JournalBounds, JournalEntry, Snapshot, Store } from "./store.ts";
+import { TickBatcher } from "./store_protocol.ts";
+import type { StoreOp, StorePort, StoreReply, StoreRequest } from "./store_protocol.ts";
+
+interface Waiter {
+  resolve(value: unknown): void;
+  reject(err: unknown): void;
+}
+
+/**
+ * A `Store` in an actor worker, served by `serveStore` in the storage worker at the other end of
+ * `port`. It adds no guarantee and removes none: every call is answered by the served store, with
+ * its outcome or its error class (`storeErrorFromWire`). Requests of one tick travel in one
+ * message. `close()` stops new calls and waits for pending ones; the served store stays open (it
+ * is shared by every worker) and the port stays owned by the caller.
+ *
+ * @example
+ * const { port1, port2 } = new MessageChannel();
+ * serveStore(await openPgliteStore(undefined), port1);
+ * const store = new PortStore(port2);
+ */
+export class PortStore implements Store {
+  readonly #requests: TickBatcher;
+  readonly #waiters = new Map<number, Waiter>();
+  #nextId = 1;
+  #closing: Promise<void> | null = null;
+  #idle: (() => void) | null = null;
+
+  constructor(port: StorePort) {
+    this.#requests = new TickBatcher(port);
+    port.on("message", (batch) => {
+      if (Array.isArray(batch)) for (const reply of batch) this.#settle(reply as StoreReply);
+    });
+  }
+
+  acquireEpoch(actorId: string, owner: string): Promise<number> {
+    return this.#call("acquireEpoch", [actorId, owner]);
+  }
+  currentEpoch(actorId: string): Promise<{ epoch: number; owner: string } | null> {
+    return this.#call("currentEpoch", [actorId]);
+  }
+  append(actorId: string, epoch: number, entries: readonly JournalEntry[]): Promise<AppendOutcome> {
+    return this.#call("append", [actorId, epoch, entries]);
+  }
+  readAfter(actorId: string, afterSeq: number, limit: number): Promise<JournalEntry[]> {
+    return this.#call("readAfter", [actorId, afterSeq, limit]);
+  }
+  readBefore(actorId: string, beforeSeq: number, limit: number): Promise<JournalEntry[]> {
+    return this.#call("readBefore", [actorId, beforeSeq, limit]);
+  }
+  bounds(actorId: string): Promise<JournalBounds> {
+    return this.#call("bounds", [actorId]);
+  }
+  findClientIds(actorId: string, clientIds: readonly string[]): Promise<Map<string, number>> {
+    return this.#call("findClientIds", [actorId, clientIds]);
+  }
+  trim(actorId: string, epoch: number, uptoSeq: number): Promise<boolean> {
+    return this.#call("trim", [actorId, epoch, uptoSeq]);
+  }
+  saveSnapshot(actorId: string, epoch: number, snapshot: Snapshot): Promise<boolean> {
+    return this.#call("saveSnapshot", [actorId, epoch, snapshot]);
+  }
+  loadSnapshot(actorId: string): Promise<Snapshot | null> {
+    return this.#call("loadSnapshot", [actorId]);
+  }
+  listSnapshots(prefix: string, afterId: string, limit: number): Promise<Array<{ actorId: string; snapshot: Snapshot }>> {
+    return this.#call("listSnapshots", [prefix, afterId, limit]);
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= this.#waiters.size === 0 ? Promise.resolve() : new Promise((resolve) => (this.#idle = resolve));
+    return this.#closing;
+  }
+
+  #call<T>(op: StoreOp, args: unknown[]): Promise<T> {
+    if (this.#closing) return Promise.reject(new StoreClosedError(`Cannot ${op}: the store is closed`));
+    const id = this.#nextId++;
+    return new Promise<T>((resolve, reject) => {
+      this.#waiters.set(id, { resolve: resolve as (value: unknown) => void, reject });
+      this.#requests.push({ id, op, args } satisfies StoreRequest);
+    });
+  }
+
+  #settle(reply: StoreReply): void {
+    const waiter = this.#waiters.get(reply?.id);
+    if (!waiter) return;
+    this.#waiters.delete(reply.id);
+    if ("error" in reply) waiter.reject(storeErrorFromWire(reply.error));
+    else waiter.resolve(reply.value);
+    if (this.#waiters.size === 0) this.#idle?.();
+  }
+}

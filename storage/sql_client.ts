@@ -1,0 +1,34 @@
+/**
+ * The one thing `SqlStore` needs from a SQL driver. PGlite and `pg` both fit behind it, so the
+ * statements, the fencing and the group commit are written once (`sql_store.ts`).
+ */
+export type SqlRow = Record<string, unknown>;
+
+export interface SqlQueryable {
+  /** Runs one parameterised statement (`$1`, `$2`, ...) and returns its rows. */
+  query(text: string, params?: readonly unknown[]): Promise<SqlRow[]>;
+}
+
+export interface SqlClient extends SqlQueryable {
+  /**
+   * Runs `work` on one connection between BEGIN and COMMIT. If `work` throws, the transaction is
+   * rolled back and the error rethrown. If COMMIT itself fails, rejects with
+   * `StoreCommitUnknownError`: the writes may or may not be committed.
+   */
+  transaction<T>(work: (tx: SqlQueryable) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+/** The SQLSTATE of a driver error (both `pg` and PGlite expose it as `code`). */
+export function sqlState(err: unknown): string | undefined {
+  if (typeof err !== "object" || err === null || !("code" in err)) return undefined;
+  return typeof err.code === "string" ? err.code : undefined;
+}
+
+/** SQLSTATE 23505: a unique or primary-key constraint refused the row. */
+export const UNIQUE_VIOLATION = "23505";
+
+/** `pg` returns bigint columns as strings and PGlite as numbers; seqs, epochs and ms fit a double. */
+export function toNumber(v: unknown): number {
+  return Number(v);
+}

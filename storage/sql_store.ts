@@ -1,0 +1,130 @@
+import { StoreClosedError, StoreError, StoreQueryError } from "./errors.ts";
+import { GroupCommit } from "./group_commit.ts";
+import { migrate } from "./migrations.ts";
+import type { SqlClient, SqlRow } from "./sql_client.ts";
+import { toNumber } from "./sql_client.ts";
+import { SQL } from "./statements.ts";
+import type { AppendOutcome, JournalBounds, JournalEntry, Snapshot, Store } from "./store.ts";
+
+/**
+ * The one `Store` implementation, over any `SqlClient` (PGlite, `pg`). Statements and their
+ * fencing rules are in `statements.ts`; appends from all actors go through one `GroupCommit`.
+ * Every other call is a single statement, atomic on its own.
+ *
+ * Exactly-once (G3) covers the retained journal: a client id whose entry was trimmed can be
+ * appended again.
+ */
+export class SqlStore implements Store {
+  readonly #client: SqlClient;
+  readonly #appends: GroupCommit;
+  #closing: Promise<void> | null = null;
+
+  private constructor(client: SqlClient) {
+    this.#client = client;
+    this.#appends = new GroupCommit(client);
+  }
+
+  /** Migrates the schema, then serves. The store owns `client` and closes it on `close()`. */
+  static async open(client: SqlClient): Promise<SqlStore> {
+    try {
+      await migrate(client);
+    } catch (err) {
+      await client.close();
+      throw err;
+    }
+    return new SqlStore(client);
+  }
+
+  async acquireEpoch(actorId: string, owner: string): Promise<number> {
+    const [row] = await this.#query("acquire an epoch for", actorId, SQL.acquireEpoch, [actorId, owner]);
+    return toNumber(row!.epoch);
+  }
+
+  async currentEpoch(actorId: string): Promise<{ epoch: number; owner: string } | null> {
+    const [row] = await this.#query("read the epoch of", actorId, SQL.currentEpoch, [actorId]);
+    return row ? { epoch: toNumber(row.epoch), owner: String(row.owner) } : null;
+  }
+
+  append(actorId: string, epoch: number, entries: readonly JournalEntry[]): Promise<AppendOutcome> {
+    if (this.#closing) return Promise.reject(closedError("append to", actorId));
+    return this.#appends.append({ actorId, epoch, entries });
+  }
+
+  async readAfter(actorId: string, afterSeq: number, limit: number): Promise<JournalEntry[]> {
+    const rows = await this.#query("read the journal of", actorId, SQL.readAfter, [actorId, afterSeq, limit]);
+    return rows.map(toEntry);
+  }
+
+  async readBefore(actorId: string, beforeSeq: number, limit: number): Promise<JournalEntry[]> {
+    const rows = await this.#query("read the journal of", actorId, SQL.readBefore, [actorId, beforeSeq, limit]);
+    return rows.map(toEntry);
+  }
+
+  async bounds(actorId: string): Promise<JournalBounds> {
+    const [row] = await this.#query("read the bounds of", actorId, SQL.bounds, [actorId]);
+    return { first: toNumber(row!.first), last: toNumber(row!.last) };
+  }
+
+  async findClientIds(actorId: string, clientIds: readonly string[]): Promise<Map<string, number>> {
+    if (clientIds.length === 0) return new Map();
+    const rows = await this.#query("find client ids of", actorId, SQL.findClientIds, [actorId, JSON.stringify(clientIds)]);
+    return new Map(rows.map((r) => [String(r.client_id), toNumber(r.seq)]));
+  }
+
+  async trim(actorId: string, epoch: number, uptoSeq: number): Promise<boolean> {
+    const [row] = await this.#query("trim the journal of", actorId, SQL.trim, [actorId, epoch, uptoSeq]);
+    return toNumber(row!.epoch_ok) > 0;
+  }
+
+  async saveSnapshot(actorId: string, epoch: number, snapshot: Snapshot): Promise<boolean> {
+    // JSON has no `undefined`: an undefined state is stored, and loaded, as null.
+    const state = JSON.stringify(snapshot.state) ?? null;
+    const [row] = await this.#query("save the snapshot of", actorId, SQL.saveSnapshot, [actorId, epoch, snapshot.seq, state]);
+    return toNumber(row!.epoch_ok) > 0;
+  }
+
+  async loadSnapshot(actorId: string): Promise<Snapshot | null> {
+    const [row] = await this.#query("load the snapshot of", actorId, SQL.loadSnapshot, [actorId]);
+    return row ? { seq: toNumber(row.seq), state: row.state } : null;
+  }
+
+  async listSnapshots(
+    prefix: string,
+    afterId: string,
+    limit: number,
+  ): Promise<Array<{ actorId: string; snapshot: Snapshot }>> {
+    const rows = await this.#query("list the snapshots of", `${prefix}*`, SQL.listSnapshots, [prefix, afterId, limit]);
+    return rows.map((r) => ({ actorId: String(r.actor_id), snapshot: { seq: toNumber(r.seq), state: r.state } }));
+  }
+
+  /** Waits for in-flight appends to get their outcome, then closes the database. Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= this.#appends.drain().then(() => this.#client.close());
+    return this.#closing;
+  }
+
+  async #query(action: string, actorId: string, text: string, params: readonly unknown[]): Promise<SqlRow[]> {
+    if (this.#closing) throw closedError(action, actorId);
+    try {
+      return await this.#client.query(text, params);
+    } catch (err) {
+      if (err instanceof StoreError) throw err;
+      const why = err instanceof Error ? err.message : String(err);
+      throw new StoreQueryError(`Cannot ${action} "${actorId}": ${why}`, { cause: err });
+    }
+  }
+}
+
+function closedError(action: string, actorId: string): StoreClosedError {
+  return new StoreClosedError(`Cannot ${action} "${actorId}": the store is closed`);
+}
+
+function toEntry(r: SqlRow): JournalEntry {
+  return {
+    seq: toNumber(r.seq),
+    clientId: String(r.client_id),
+    sender: String(r.sender),
+    body: String(r.body),
+    ts: toNumber(r.ts),
+  };
+}

@@ -1,0 +1,97 @@
+/**
+ * Every statement the store runs, in one place, so the fencing rules can be read together (and
+ * the PostgreSQL locking tests can run the very same text). The same SQL runs on PGlite.
+ *
+ * Fencing: every conditional write reads the actor's `actor_epochs` row `FOR SHARE` in the same
+ * statement. `acquireEpoch` updates that row, so it waits for every in-flight conditional write to
+ * commit, and a conditional write that waited for an `acquireEpoch` re-checks the epoch on the new
+ * row version (PostgreSQL's EvalPlanQual under READ COMMITTED) and finds it stale. Either way a
+ * write happens entirely before or entirely after a new epoch, never across it.
+ *
+ * Lists travel as one JSON text parameter (`$n::text::json`): both drivers pass text untouched,
+ * whereas their array encodings differ.
+ */
+export const SQL = {
+  /** $1 actor, $2 owner → epoch. One statement: creating and bumping are the same atomic upsert. */
+  acquireEpoch: `
+    INSERT INTO actor_epochs (actor_id, epoch, owner) VALUES ($1, 1, $2)
+    ON CONFLICT (actor_id) DO UPDATE
+      SET epoch = actor_epochs.epoch + 1, owner = EXCLUDED.owner, updated_at = now()
+    RETURNING epoch`,
+
+  currentEpoch: `SELECT epoch, owner FROM actor_epochs WHERE actor_id = $1`,
+
+  /**
+   * $1 actor, $2 epoch, $3 entries as JSON, $4 first seq (null for an empty batch) →
+   * epoch_ok, inserted, dups, last. Inserts every entry or none: only when the epoch is current,
+   * no client id is already journaled and the batch continues the journal without a gap.
+   */
+  append: `
+    WITH input AS (
+      SELECT * FROM json_to_recordset($3::text::json)
+        AS x(seq bigint, client_id text, sender text, body text, ts bigint)
+    ),
+    e AS (SELECT 1 FROM actor_epochs WHERE actor_id = $1 AND epoch = $2 FOR SHARE),
+    dup AS (
+      SELECT client_id, seq FROM journal
+      WHERE actor_id = $1 AND client_id = ANY (ARRAY(SELECT client_id FROM input))
+    ),
+    tail AS (SELECT max(seq) AS last FROM journal WHERE actor_id = $1),
+    go AS (
+      SELECT EXISTS (SELECT 1 FROM e)
+        AND NOT EXISTS (SELECT 1 FROM dup)
+        AND ($4::bigint IS NULL OR (SELECT last FROM tail) IS NULL OR (SELECT last FROM tail) + 1 = $4::bigint)
+        AS ok
+    ),
+    ins AS (
+      INSERT INTO journal (actor_id, seq, client_id, sender, body, ts, epoch)
+      SELECT $1::text, seq, client_id, sender, body, ts, $2::bigint FROM input WHERE (SELECT ok FROM go)
+      RETURNING 1
+    )
+    SELECT (SELECT count(*) FROM e) AS epoch_ok,
+           (SELECT count(*) FROM ins) AS inserted,
+           (SELECT coalesce(json_agg(json_build_array(client_id, seq)), '[]') FROM dup) AS dups`,
+
+  readAfter: `
+    SELECT seq, client_id, sender, body, ts FROM journal
+    WHERE actor_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
+
+  readBefore: `
+    SELECT * FROM (
+      SELECT seq, client_id, sender, body, ts FROM journal
+      WHERE actor_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3
+    ) newest ORDER BY seq`,
+
+  bounds: `SELECT coalesce(min(seq), 0) AS first, coalesce(max(seq), 0) AS last FROM journal WHERE actor_id = $1`,
+
+  /** $1 actor, $2 client ids as a JSON array. */
+  findClientIds: `
+    SELECT client_id, seq FROM journal
+    WHERE actor_id = $1 AND client_id IN (SELECT json_array_elements_text($2::text::json))`,
+
+  /** $1 actor, $2 epoch, $3 upto seq → epoch_ok. */
+  trim: `
+    WITH e AS (SELECT 1 FROM actor_epochs WHERE actor_id = $1 AND epoch = $2 FOR SHARE),
+    del AS (DELETE FROM journal WHERE actor_id = $1 AND seq <= $3 AND EXISTS (SELECT 1 FROM e) RETURNING 1)
+    SELECT (SELECT count(*) FROM e) AS epoch_ok, (SELECT count(*) FROM del) AS deleted`,
+
+  /** $1 actor, $2 epoch, $3 seq, $4 state as JSON text → epoch_ok. */
+  saveSnapshot: `
+    WITH e AS (SELECT 1 FROM actor_epochs WHERE actor_id = $1 AND epoch = $2 FOR SHARE),
+    up AS (
+      INSERT INTO snapshots (actor_id, epoch, seq, state)
+      SELECT $1::text, $2::bigint, $3::bigint, $4::text::jsonb WHERE EXISTS (SELECT 1 FROM e)
+      ON CONFLICT (actor_id) DO UPDATE
+        SET epoch = EXCLUDED.epoch, seq = EXCLUDED.seq, state = EXCLUDED.state, updated_at = now()
+      RETURNING 1
+    )
+    SELECT (SELECT count(*) FROM e) AS epoch_ok, (SELECT count(*) FROM up) AS written`,
+
+  loadSnapshot: `SELECT seq, state FROM snapshots WHERE actor_id = $1`,
+
+  /** $1 prefix, $2 after id, $3 limit. `actor_id >= $1` lets the primary key index start the scan. */
+  listSnapshots: `
+    SELECT actor_id, seq, state FROM snapshots
+    WHERE actor_id >= $1 AND actor_id > $2 AND starts_with(actor_id, $1)
+    ORDER BY actor_id LIMIT $3`,
+} as const;

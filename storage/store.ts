@@ -1,0 +1,63 @@
+/**
+ * The store contract: every durable fact of Storm goes through it.
+ *
+ * Guarantees every implementation gives (the conformance suite in `store_conformance.ts` checks them):
+ * - `acquireEpoch` is atomic: it returns an epoch strictly greater than any epoch ever returned for
+ *   that actor, and from the moment it returns, writes made with any older epoch are rejected.
+ * - `append` is all-or-nothing and conditional: either every entry is committed (and durable when the
+ *   promise resolves) or none is. It commits nothing when `epoch` is not the actor's current epoch
+ *   (`fenced`) or when one of the client ids is already in the journal (`duplicate`, with the seqs
+ *   those ids were first committed under). Seqs must continue the journal without a gap.
+ * - `saveSnapshot` is conditional on the epoch in the same way.
+ * - Reads return committed data only, in ascending `seq`.
+ */
+export interface Store {
+  /** Fences every earlier activation of `actorId` and returns the new, strictly greater epoch. */
+  acquireEpoch(actorId: string, owner: string): Promise<number>;
+  /** The current epoch and owner of an actor, or null if it was never activated. */
+  currentEpoch(actorId: string): Promise<{ epoch: number; owner: string } | null>;
+  append(actorId: string, epoch: number, entries: readonly JournalEntry[]): Promise<AppendOutcome>;
+  /** Entries with `seq > afterSeq`, ascending, at most `limit`. */
+  readAfter(actorId: string, afterSeq: number, limit: number): Promise<JournalEntry[]>;
+  /** The last `limit` entries with `seq < beforeSeq`, ascending (backward history paging). */
+  readBefore(actorId: string, beforeSeq: number, limit: number): Promise<JournalEntry[]>;
+  /** First and last retained seq; `{ first: 0, last: 0 }` for an empty journal. */
+  bounds(actorId: string): Promise<JournalBounds>;
+  /** Seqs under which these client ids were committed (ids never committed are absent). */
+  findClientIds(actorId: string, clientIds: readonly string[]): Promise<Map<string, number>>;
+  /** Drops entries with `seq <= uptoSeq` (retention); conditional on the epoch. */
+  trim(actorId: string, epoch: number, uptoSeq: number): Promise<boolean>;
+  /** Writes the actor's snapshot; returns false (and writes nothing) when fenced. */
+  saveSnapshot(actorId: string, epoch: number, snapshot: Snapshot): Promise<boolean>;
+  loadSnapshot(actorId: string): Promise<Snapshot | null>;
+  /** Snapshots whose actor id starts with `prefix`, ordered by actor id, after `afterId`. */
+  listSnapshots(prefix: string, afterId: string, limit: number): Promise<Array<{ actorId: string; snapshot: Snapshot }>>;
+  close(): Promise<void>;
+}
+
+export interface JournalEntry {
+  seq: number;
+  /** Client-chosen id, unique per actor: the key of exactly-once append (G3). */
+  clientId: string;
+  sender: string;
+  body: string;
+  /** Server time of acceptance, ms since epoch. */
+  ts: number;
+}
+
+export type AppendOutcome =
+  | { ok: true }
+  | { ok: false; reason: "fenced" }
+  | { ok: false; reason: "duplicate"; existing: Map<string, number> }
+  | { ok: false; reason: "conflict" };
+
+export interface JournalBounds {
+  first: number;
+  last: number;
+}
+
+export interface Snapshot {
+  /** The last journal seq the state includes. */
+  seq: number;
+  state: unknown;
+}
