@@ -48,7 +48,8 @@ export class ChannelActor implements Actor {
     const { store, self } = this.#ctx;
     const snap = await store.loadSnapshot(self);
     if (snap) this.#state = snap.state as ChannelState;
-    this.#last = (await store.bounds(self)).last;
+    // A journal trimmed to nothing reports last 0: the snapshot still knows how far seqs went.
+    this.#last = Math.max((await store.bounds(self)).last, snap?.seq ?? 0);
     if (this.#last > 0) this.#history.push(await store.readBefore(self, this.#last + 1, this.#opts.historySize));
   }
 

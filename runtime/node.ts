@@ -17,7 +17,7 @@ import type { Store } from "../storage/store.ts";
 import type { StorePort } from "../storage/store_protocol.ts";
 import type { NodeConfig } from "./config.ts";
 import { ActorSystem } from "./core/actor_system.ts";
-import { systemClock } from "./core/clock.ts";
+import { systemClock } from "./platform/system_clock.ts";
 import { MemoryRegistry } from "./core/memory_registry.ts";
 import { hashPlacement } from "./core/placement.ts";
 import type { Registry } from "./core/registry.ts";
@@ -56,7 +56,7 @@ export async function startNode(cfg: NodeConfig): Promise<RunningNode> {
     platform: nodePlatform,
     clock: systemClock,
     workers: cfg.workers,
-    workerEntry: new URL(`./worker_main${ext}`, import.meta.url),
+    workerEntry: new URL(`./worker_main${ext}`, import.meta.url).href,
     workerData: (index) => {
       const control = new MessageChannel();
       controls[index] = wrap<WorkerControl>(nodeEndpoint(control.port1 as never));

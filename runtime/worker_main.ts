@@ -8,7 +8,7 @@ import { PortStore } from "../storage/port_store.ts";
 import { openPostgresStore } from "../storage/postgres_store.ts";
 import type { StorePort } from "../storage/store_protocol.ts";
 import { defaultChannelOptions } from "../actors/channel_actor.ts";
-import { systemClock } from "./core/clock.ts";
+import { systemClock } from "./platform/system_clock.ts";
 import type { PortLike } from "./core/platform.ts";
 import { startWorkerRuntime } from "./core/worker_runtime.ts";
 import type { WorkerBoot, WorkerControl } from "./worker_control.ts";

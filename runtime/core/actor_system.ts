@@ -13,7 +13,8 @@ export interface ActorSystemOptions {
   platform: Platform;
   clock: Clock;
   workers: number;
-  workerEntry: URL;
+  /** URL (href) of the worker entry module. */
+  workerEntry: string;
   /** Per-worker start data (store config, extra ports to transfer). */
   workerData(index: number): { data: unknown; transfer: unknown[] };
   placement: PlacementStrategy;

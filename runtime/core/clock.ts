@@ -9,21 +9,6 @@ export interface Timer {
   cancel(): void;
 }
 
-/** The wall clock. Timers are unref'd where the platform allows, so they never hold a process up. */
-export const systemClock: Clock = {
-  now: () => Date.now(),
-  setTimeout(fn, ms) {
-    const h = globalThis.setTimeout(fn, ms) as unknown as { unref?: () => void };
-    h.unref?.();
-    return { cancel: () => globalThis.clearTimeout(h as never) };
-  },
-  setInterval(fn, ms) {
-    const h = globalThis.setInterval(fn, ms) as unknown as { unref?: () => void };
-    h.unref?.();
-    return { cancel: () => globalThis.clearInterval(h as never) };
-  },
-};
-
 /** A clock that moves only when told to; timers fire in time order during `advance`. */
 export class FakeClock implements Clock {
   #now: number;

@@ -4,7 +4,7 @@
  */
 export interface Platform {
   /** Starts a worker thread running `entry`, handing it `data` (ports in `transfer` move with it). */
-  spawnWorker(entry: URL, data: unknown, transfer: readonly unknown[]): WorkerHandle;
+  spawnWorker(entry: string, data: unknown, transfer: readonly unknown[]): WorkerHandle;
   createChannel(): { port1: PortLike; port2: PortLike };
   /** Runs `fn` after the I/O callbacks of this loop turn: the batching boundary of every hop. */
   defer(fn: () => void): void;

@@ -11,8 +11,8 @@ const isDeno = typeof (globalThis as { Deno?: unknown }).Deno !== "undefined";
  */
 export const nodePlatform: Platform = {
   spawnWorker(entry, data, transfer) {
-    const execArgv = !isDeno && entry.pathname.endsWith(".ts") ? ["--import", "tsx"] : undefined;
-    return new Worker(entry, { workerData: data, transferList: transfer as never[], execArgv }) as unknown as WorkerHandle;
+    const execArgv = !isDeno && entry.endsWith(".ts") ? ["--import", "tsx"] : undefined;
+    return new Worker(new URL(entry), { workerData: data, transferList: transfer as never[], execArgv }) as unknown as WorkerHandle;
   },
   createChannel() {
     const { port1, port2 } = new MessageChannel();
