@@ -1,0 +1,52 @@
+// Baseline: Socket.IO doing the same job as Storm's fan-out (the peer).
+//
+//   node dist/bench/baselines/socketio_server.js --port P [--host 127.0.0.1]
+//
+// WebSocket transport only, no compression. Subscribers join the room "bench" on connect; a socket
+// connecting with query `role=pub` is a publisher: each `pub` event (body string, with an ack
+// callback) is broadcast with `io.to('bench').emit('m', body)` and then acknowledged. Socket.IO's
+// adapter encodes a broadcast packet once and writes it to every socket in the room.
+// The server exits when its stdin closes (so it never outlives the benchmark driver).
+import http from 'node:http';
+import { Server } from 'socket.io';
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+const port = Number(arg('--port') ?? 0);
+const host = arg('--host') ?? '127.0.0.1';
+const ROOM = 'bench';
+
+const server = http.createServer((_req, res) => {
+  res.writeHead(200, { 'content-type': 'text/plain' }).end('socket.io baseline\n');
+});
+const io = new Server(server, {
+  transports: ['websocket'],
+  serveClient: false,
+  perMessageDeflate: false,
+  httpCompression: false,
+  maxHttpBufferSize: 1 << 20,
+});
+
+io.on('connection', (socket) => {
+  if (socket.handshake.query['role'] === 'pub') {
+    socket.on('pub', (body: unknown, ack?: unknown) => {
+      io.to(ROOM).emit('m', body);
+      if (typeof ack === 'function') ack();
+    });
+  } else {
+    void socket.join(ROOM);
+  }
+});
+
+server.listen(port, host, () => {
+  const addr = server.address();
+  const p = typeof addr === 'object' && addr ? addr.port : port;
+  process.stdout.write(`LISTENING ${p} socket.io\n`);
+});
+
+process.stdin.on('end', () => process.exit(0));
+process.stdin.on('error', () => process.exit(0));
+process.stdin.resume();
+process.on('SIGTERM', () => process.exit(0));

@@ -1,0 +1,207 @@
+// Load process for the fan-out benchmark (forked by bench/fanout_bench.ts, driven over IPC).
+//  role 'sub': opens `count` subscriber connections from `localAddress`, checks per-subscriber
+//              ordering, counts deliveries and records publish-to-deliver latency (hdr histogram,
+//              µs) while measuring. No per-message logging, one clock read per WebSocket message.
+//  role 'pub': one publisher, at a fixed offered rate or as fast as a bounded ack window allows.
+//              In fixed-rate mode each body carries its *intended* send time, so a stalled server
+//              shows up as latency (no coordinated omission).
+// Commands: init, start, measure, stop-measure, stop, drain, exit. Each gets one reply {re: cmd}.
+import { build, encodeIntoCompressedBase64, type Histogram } from 'hdr-histogram-js';
+import { connectPub, connectSub, Sub, type PubConn } from './fanout_clients.ts';
+import {
+  makeBody, nowUs, sleep, type PubReport, type SubReport, type WorkerInit,
+} from './fanout_common.ts';
+
+const newHist = (): Histogram =>
+  build({ lowestDiscernibleValue: 1, highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: 3 });
+
+let cfg: WorkerInit;
+const subs: Sub[] = [];
+let connectFailures = 0;
+let firstConnectError = '';
+
+// ---- subscriber side ----
+let measuring = false;
+let delivered = 0;
+let sampleCounter = 0;
+let hist = newHist();
+let measureStart = 0;
+const sink = {
+  onMsg(lat: number): void {
+    if (!measuring) return;
+    delivered++;
+    if (++sampleCounter >= cfg.sample) {
+      sampleCounter = 0;
+      hist.recordValue(lat < 0 ? 0 : lat > 120_000_000 ? 120_000_000 : lat);
+    }
+  },
+};
+
+async function openSubs(): Promise<void> {
+  const o = { host: cfg.host, port: cfg.port, localAddress: cfg.localAddress };
+  let next = 0;
+  const deadline = Date.now() + 60_000;
+  const lane = async () => {
+    while (next < cfg.count && Date.now() < deadline) {
+      const i = next++;
+      const sub = new Sub(sink);
+      try {
+        await connectSub(cfg.proto, o, sub, `bench-sub-${cfg.firstIndex + i}`);
+        subs.push(sub);
+      } catch (e) {
+        connectFailures++;
+        sub.ws?.terminate();
+        if (!firstConnectError) firstConnectError = String((e as Error).message ?? e);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(32, cfg.count) }, lane));
+}
+
+function subReport(): SubReport {
+  const r: SubReport = {
+    subs: cfg.count, connected: subs.length, closed: 0, delivered, elapsedUs: nowUs() - measureStart,
+    gaps: 0, missing: 0, reorders: 0, badFrames: 0, errors: 0, hist: encodeIntoCompressedBase64(hist),
+  };
+  for (const s of subs) {
+    if (s.closed) r.closed++;
+    r.gaps += s.gaps;
+    r.missing += s.missing;
+    r.reorders += s.reorders;
+    r.badFrames += s.badFrames;
+    r.errors += s.errors;
+  }
+  return r;
+}
+
+async function drain(lastSeq: number, timeoutMs: number): Promise<{ undelivered: number; lagging: number }> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    let undelivered = 0;
+    let lagging = 0;
+    for (const s of subs) {
+      const behind = lastSeq - (s.expected - 1);
+      if (behind > 0) { undelivered += behind; lagging++; }
+    }
+    if (lagging === 0 || Date.now() >= deadline) return { undelivered, lagging };
+    await sleep(50);
+  }
+}
+
+// ---- publisher side ----
+let pub: PubConn | undefined;
+let pubSeq = 0; // last publisher seq sent
+let outstanding = 0;
+let acked = 0;
+let maxStormSeq = 0;
+let publishing = false;
+let timer: NodeJS.Timeout | undefined;
+let t0 = 0;
+let win = { sent: 0, acked: 0, start: 0, stalls: 0 };
+let windowStalls = 0; // timer ticks that found the window full with messages due
+
+function sendOne(tsUs: number): void {
+  pubSeq++;
+  outstanding++;
+  pub!.send(pubSeq, makeBody(pubSeq, tsUs, cfg.size));
+}
+
+function onAck(n: number, seq: number): void {
+  outstanding -= n;
+  acked += n;
+  if (seq > maxStormSeq) maxStormSeq = seq;
+  if (publishing && cfg.rate === 0) fillWindow();
+}
+
+function fillWindow(): void {
+  while (outstanding < cfg.window) sendOne(nowUs());
+}
+
+let windowBlocked = false; // fixed rate fell behind because the ack window was full
+
+function rateTick(): void {
+  if (!publishing) return;
+  const now = nowUs();
+  const due = Math.floor(((now - t0) * cfg.rate) / 1e6);
+  while (pubSeq < due && outstanding < cfg.window) {
+    // Normally stamp the real send time (the ~1 ms timer tick is the load generator's, not the
+    // server's); while catching up after a full window, stamp the intended time instead, so time
+    // the server made us wait counts as latency (no coordinated omission).
+    sendOne(windowBlocked ? t0 + Math.round(((pubSeq + 1) * 1e6) / cfg.rate) : now);
+  }
+  if (pubSeq < due) {
+    windowBlocked = true;
+    windowStalls++;
+  } else windowBlocked = false;
+  timer = setTimeout(rateTick, 1);
+}
+
+function pubReport(): PubReport {
+  return {
+    sent: pubSeq - win.sent, acked: acked - win.acked, errors: pub?.errors ?? 0,
+    elapsedUs: nowUs() - win.start, windowStalls: windowStalls - win.stalls,
+  };
+}
+
+// ---- command loop ----
+async function handle(msg: any): Promise<unknown> {
+  switch (msg.cmd) {
+    case 'init':
+      cfg = msg.cfg as WorkerInit;
+      if (cfg.role === 'sub') {
+        await openSubs();
+        return { connected: subs.length, failures: connectFailures, error: firstConnectError };
+      }
+      pub = await connectPub(cfg.proto, { host: cfg.host, port: cfg.port, localAddress: cfg.localAddress }, cfg.runId, onAck);
+      return { connected: 1 };
+    case 'start':
+      publishing = true;
+      t0 = nowUs();
+      if (cfg.rate > 0) rateTick();
+      else fillWindow();
+      return {};
+    case 'measure':
+      measuring = true;
+      delivered = 0;
+      sampleCounter = 0;
+      hist = newHist();
+      measureStart = nowUs();
+      win = { sent: pubSeq, acked, start: nowUs(), stalls: windowStalls };
+      return {};
+    case 'stop-measure':
+      measuring = false;
+      return cfg.role === 'sub' ? subReport() : pubReport();
+    case 'stop': {
+      publishing = false;
+      if (timer) clearTimeout(timer);
+      const deadline = Date.now() + 3000;
+      while (outstanding > 0 && Date.now() < deadline) await sleep(20);
+      const lastSeq = cfg.proto === 'storm' ? maxStormSeq : pubSeq;
+      return { lastSeq, sent: pubSeq, acked, outstanding };
+    }
+    case 'drain':
+      return drain(msg.lastSeq, msg.timeoutMs);
+    case 'exit':
+      exiting = true;
+      for (const s of subs) s.ws?.terminate();
+      pub?.close();
+      setTimeout(() => process.exit(0), 50);
+      return {};
+    default:
+      throw new Error(`unknown command ${msg.cmd}`);
+  }
+}
+
+process.on('message', (msg: any) => {
+  handle(msg).then(
+    (res) => process.send?.({ re: msg.cmd, ok: true, ...(res as object) }),
+    (e) => process.send?.({ re: msg.cmd, ok: false, error: String((e as Error)?.stack ?? e) }),
+  );
+});
+let exiting = false;
+process.on('disconnect', () => {
+  if (!exiting && cfg?.guardPgid) {
+    try { process.kill(-cfg.guardPgid, 'SIGKILL'); } catch { /* already gone */ }
+  }
+  process.exit(0);
+});

@@ -1,0 +1,111 @@
+// Result shape, table and ratios for the fan-out benchmark.
+import type { TargetName } from './fanout_common.ts';
+
+export interface Latency { count: number; p50: number; p99: number; p999: number; max: number; mean: number }
+
+export interface TargetResult {
+  target: TargetName;
+  error?: string;
+  skipped?: string;
+  aborted?: string;
+  subscribers: number;
+  connected: number;
+  /** Time to open and subscribe all subscriber connections. */
+  connectMs: number;
+  offeredRate: number | 'max';
+  pubSentPerSec: number;
+  pubAckedPerSec: number;
+  deliveredPerSec: number;
+  /** pubAckedPerSec × connected: what full delivery would be. */
+  expectedDeliveredPerSec: number;
+  /** Publish-to-deliver latency in ms. */
+  latencyMs: Latency;
+  /** perConnKB = (RSS after connecting - idle RSS) / connected: approximate, GC moves it. */
+  serverRssMB: { idle: number; connected: number; peakDuringRun: number; end: number; perConnKB: number };
+  /** % of one core during the measured window; machine = all processes, other = machine - server - load. */
+  cpuPercent: { server: number; load: number; machine: number; other: number };
+  violations: {
+    gaps: number; missing: number; reorders: number; badFrames: number; errors: number;
+    closed: number; undelivered: number; lagging: number; pubErrors: number; windowStalls: number;
+  };
+}
+
+const f1 = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : '-');
+const f2 = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : '-');
+const k = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '-');
+
+export function violationCount(r: TargetResult): number {
+  const v = r.violations;
+  return v.gaps + v.reorders + v.badFrames + v.closed + v.undelivered;
+}
+
+/** Fixed-rate run where the target delivered < 95% of offered rate × subscribers. */
+export function overloaded(r: TargetResult): boolean {
+  return r.offeredRate !== 'max' && r.deliveredPerSec < 0.95 * r.offeredRate * r.connected;
+}
+
+export function table(results: TargetResult[]): string {
+  const head = ['target', 'subs', 'sent/s', 'acked/s', 'delivered/s', 'p50 ms', 'p99 ms', 'p999 ms', 'max ms',
+    'RSS MB', 'KB/conn', 'srv CPU%', 'load CPU%', 'other CPU%', 'violations'];
+  const rows: string[][] = [head];
+  for (const r of results) {
+    if (r.skipped || r.error) {
+      rows.push([r.target, r.skipped ? `skipped: ${r.skipped}` : `FAILED: ${r.error!.split('\n')[0]}`]);
+      continue;
+    }
+    const v = r.violations;
+    const viol = violationCount(r) === 0 ? '0'
+      : `gaps ${v.gaps} (${v.missing} msgs) reord ${v.reorders} bad ${v.badFrames} closed ${v.closed} ` +
+      `behind-after-drain ${v.undelivered} msgs/${v.lagging} subs`;
+    rows.push([
+      r.target + (r.aborted ? ' (ABORTED)' : '') + (overloaded(r) ? ' (OVERLOADED)' : ''), `${r.connected}`,
+      k(r.pubSentPerSec), k(r.pubAckedPerSec), k(r.deliveredPerSec),
+      f2(r.latencyMs.p50), f2(r.latencyMs.p99), f2(r.latencyMs.p999), f1(r.latencyMs.max),
+      f1(r.serverRssMB.end), r.serverRssMB.perConnKB > 0 ? f1(r.serverRssMB.perConnKB) : 'n/a', f1(r.cpuPercent.server), f1(r.cpuPercent.load), f1(r.cpuPercent.other), viol,
+    ]);
+  }
+  const full = rows.filter((row) => row.length === head.length);
+  const widths = head.map((_, i) => Math.max(...full.map((row) => row[i]!.length)));
+  return rows.map((row) => (row.length !== head.length
+    ? `${row[0]!.padEnd(widths[0]!)}  ${row[1]}`
+    : row.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  '))).join('\n');
+}
+
+export interface Ratio {
+  numerator: TargetName; denominator: TargetName;
+  delivered: number; p50: number; p99: number; p999: number; rss: number;
+}
+
+/** Storm vs raw-batched and vs socketio, plus every baseline vs raw-batched (ceiling). */
+export function ratios(results: TargetResult[]): Ratio[] {
+  const ok = new Map(results.filter((r) => !r.error && !r.skipped).map((r) => [r.target, r]));
+  const pairs: [TargetName, TargetName][] = [
+    ['storm', 'raw-batched'], ['storm', 'socketio'], ['socketio', 'raw-batched'], ['raw', 'raw-batched'],
+  ];
+  const out: Ratio[] = [];
+  for (const [a, b] of pairs) {
+    const x = ok.get(a);
+    const y = ok.get(b);
+    if (!x || !y) continue;
+    out.push({
+      numerator: a, denominator: b,
+      delivered: x.deliveredPerSec / y.deliveredPerSec,
+      p50: x.latencyMs.p50 / y.latencyMs.p50,
+      p99: x.latencyMs.p99 / y.latencyMs.p99,
+      p999: x.latencyMs.p999 / y.latencyMs.p999,
+      rss: x.serverRssMB.end / y.serverRssMB.end,
+    });
+  }
+  return out;
+}
+
+export function ratioTable(rs: Ratio[]): string {
+  if (rs.length === 0) return '(no ratios: need two successful targets)';
+  const lines = ['ratio                    delivered/s   p50 lat   p99 lat  p999 lat  server RSS'];
+  for (const r of rs) {
+    lines.push(`${`${r.numerator} / ${r.denominator}`.padEnd(24)} ${f2(r.delivered).padStart(11)} ${
+      f2(r.p50).padStart(9)} ${f2(r.p99).padStart(9)} ${f2(r.p999).padStart(9)} ${f2(r.rss).padStart(11)}`);
+  }
+  lines.push('(delivered/s: higher is better; latency and RSS: lower is better)');
+  return lines.join('\n');
+}
