@@ -1,7 +1,7 @@
 import { parseActorId } from "../runtime/core/actor_id.ts";
 import type { Actor, ActorContext, Envelope } from "../runtime/core/actor.ts";
-import { FencedError, RejectedError, StormError } from "../runtime/core/errors.ts";
-import type { JournalEntry } from "../storage/store.ts";
+import { FencedError, RejectedError, StormError, UnavailableError } from "../runtime/core/errors.ts";
+import type { AppendOutcome, JournalEntry } from "../storage/store.ts";
 import { access, type ChannelState, channelInfo, emptyChannel } from "./channel_state.ts";
 import type { ChannelMsg, EdgeEvent, HistoryReply, PublishAck, SubscribeReply } from "./messages.ts";
 import { Presence } from "./presence.ts";
@@ -34,7 +34,7 @@ export class ChannelActor implements Actor {
   #history: RecentHistory;
   /** Edges with at least one subscribed socket: each gets every committed batch once. */
   readonly #edges = new Set<string>();
-  readonly #presence = new Presence();
+  #presence = new Presence();
 
   constructor(ctx: ActorContext, opts: ChannelActorOptions = defaultChannelOptions) {
     this.#ctx = ctx;
@@ -42,6 +42,17 @@ export class ChannelActor implements Actor {
     this.#name = parseActorId(ctx.self).key;
     this.#state = emptyChannel(this.#name);
     this.#history = new RecentHistory(opts.historySize, opts.dedupeWindow);
+    // After a crash, edges are still subscribed: keep sending to them. Their sockets' cursors
+    // detect any batch they missed, and resume (G4).
+    const carried = ctx.carried as { edges: string[]; presence: Presence } | undefined;
+    if (carried) {
+      for (const e of carried.edges) this.#edges.add(e);
+      this.#presence = carried.presence;
+    }
+  }
+
+  carryOver(): unknown {
+    return { edges: [...this.#edges], presence: this.#presence };
   }
 
   async activate(): Promise<void> {
@@ -123,7 +134,13 @@ export class ChannelActor implements Actor {
         body: env.msg.body,
         ts: now,
       }));
-      const out = await this.#ctx.store.append(this.#ctx.self, this.#ctx.epoch, entries);
+      let out: AppendOutcome;
+      try {
+        out = await this.#ctx.store.append(this.#ctx.self, this.#ctx.epoch, entries);
+      } catch (err) {
+        await this.#settleUnknownCommit(todo, entries, err);
+        return;
+      }
       if (out.ok) {
         this.#last += entries.length;
         this.#history.push(entries);
@@ -140,6 +157,42 @@ export class ChannelActor implements Actor {
         env.reply({ seq, duplicate: true } satisfies PublishAck);
         return false;
       });
+    }
+  }
+
+  /**
+   * The append failed without an outcome (connection lost, commit result unknown): what the store
+   * holds now is the truth. Entries it committed are delivered and acked; the rest fail retryably,
+   * and a retry with the same client id is exactly-once (G3). If even the read fails, the actor
+   * restarts from storage.
+   */
+  async #settleUnknownCommit(
+    todo: readonly Envelope<Extract<ChannelMsg, { type: "publish" }>>[],
+    tried: readonly JournalEntry[],
+    cause: unknown,
+  ): Promise<void> {
+    await this.#requireCurrentEpoch();
+    const committed = await this.#ctx.store.readAfter(this.#ctx.self, this.#last, todo.length + 1_000);
+    if (committed.length > 0) {
+      this.#last = committed[committed.length - 1]!.seq;
+      this.#history.push(committed);
+      this.#emit({ type: "msgs", ch: this.#name, m: committed });
+    }
+    const ours = new Map(tried.map((e) => [e.clientId, e]));
+    for (const env of todo) {
+      const seq = this.#history.seqOf(env.msg.clientId);
+      const found = committed.find((e) => e.clientId === env.msg.clientId);
+      const byThisAttempt = found !== undefined && found.seq === ours.get(found.clientId)?.seq && found.ts === ours.get(found.clientId)?.ts;
+      if (seq !== undefined) env.reply({ seq, duplicate: !byThisAttempt } satisfies PublishAck);
+      else env.fail(new UnavailableError(`Channel ${this.#name}: commit failed; retry with the same client id`, { cause }));
+    }
+  }
+
+  /** Only the current activation may register subscribers: a stale one would serve a dead stream. */
+  async #requireCurrentEpoch(): Promise<void> {
+    const current = await this.#ctx.store.currentEpoch(this.#ctx.self);
+    if (current?.epoch !== this.#ctx.epoch) {
+      throw new FencedError(`Channel ${this.#name}: activation epoch ${this.#ctx.epoch} is no longer current (${current?.epoch})`);
     }
   }
 
@@ -176,6 +229,7 @@ export class ChannelActor implements Actor {
         return channelInfo(this.#state, this.#last);
       case "subscribe":
         access.requireMember(s, msg.user);
+        await this.#requireCurrentEpoch();
         this.#edges.add(msg.edge);
         return this.#page(msg.after, msg.limit);
       case "unsubscribe":

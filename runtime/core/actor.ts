@@ -20,6 +20,12 @@ export interface Actor {
   /** True when nothing but storage depends on this activation (no subscribers, no live sockets). */
   canPassivate(): boolean;
   inspect(): Record<string, unknown>;
+  /**
+   * Volatile routing state that stays true across a crash in this thread (who is subscribed from
+   * which edge), handed to the restarted activation as `ActorContext.carried`. Never durable state:
+   * that is always rebuilt from storage.
+   */
+  carryOver?(): unknown;
 }
 
 /** One message in a mailbox. `reply`/`fail` answer an ask; for a tell they do nothing. */
@@ -37,6 +43,8 @@ export interface ActorContext {
   readonly nodeId: string;
   readonly store: Store;
   readonly clock: Clock;
+  /** What the crashed previous activation in this thread handed over (see `Actor.carryOver`). */
+  readonly carried: unknown;
   /** Fire-and-forget send to an actor id or an edge (`edge:<nodeId>`); batched per hop. */
   tell(to: string, msg: unknown): void;
 }

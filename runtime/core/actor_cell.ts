@@ -7,7 +7,7 @@ export type CellState = "idle" | "activating" | "active" | "passivating" | "stop
 export interface CellHooks {
   /** Obtains a fresh epoch for an activation (fencing every earlier one). */
   acquireEpoch(id: ActorId): Promise<number>;
-  makeContext(id: ActorId, epoch: number): ActorContext;
+  makeContext(id: ActorId, epoch: number, carried: unknown): ActorContext;
   onActivated(id: ActorId, epoch: number): void;
   onStopped(id: ActorId, reason: "passivated" | "fenced" | "failed"): void;
   onCrash(id: ActorId, err: unknown): void;
@@ -26,6 +26,7 @@ export class ActorCell {
   #queue: Envelope[] = [];
   #actor: Actor | undefined;
   #running = false;
+  #carried: unknown;
 
   constructor(
     readonly id: ActorId,
@@ -106,7 +107,8 @@ export class ActorCell {
     this.state = "activating";
     try {
       const epoch = await this.hooks.acquireEpoch(this.id);
-      const actor = this.factory(this.hooks.makeContext(this.id, epoch));
+      const actor = this.factory(this.hooks.makeContext(this.id, epoch, this.#carried));
+      this.#carried = undefined;
       await actor.activate();
       this.epoch = epoch;
       this.#actor = actor;
@@ -125,6 +127,11 @@ export class ActorCell {
   #crashed(batch: readonly Envelope[], err: unknown): void {
     for (const env of batch) {
       if (!env.replied) env.fail(err instanceof FencedError ? err : new ActorRestartedError(`Actor ${this.id} restarted`, { cause: err }));
+    }
+    try {
+      this.#carried = this.#actor?.carryOver?.();
+    } catch {
+      this.#carried = undefined;
     }
     this.#actor = undefined;
     if (err instanceof FencedError) {

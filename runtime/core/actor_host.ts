@@ -108,9 +108,10 @@ export class ActorHost {
     const o = this.#opts;
     return {
       acquireEpoch: (id: ActorId) => o.store.acquireEpoch(id, o.nodeId),
-      makeContext: (id: ActorId, epoch: number): ActorContext => ({
+      makeContext: (id: ActorId, epoch: number, carried: unknown): ActorContext => ({
         self: id,
         epoch,
+        carried,
         nodeId: o.nodeId,
         store: o.store,
         clock: o.clock,

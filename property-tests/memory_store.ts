@@ -1,0 +1,265 @@
+import { StoreClosedError, StoreCommitUnknownError, StoreQueryError } from "../storage/errors.ts";
+import type { AppendOutcome, JournalBounds, JournalEntry, Snapshot, Store } from "../storage/store.ts";
+
+/**
+ * A hand-written in-memory `Store` that follows storage/store.ts exactly (same checks, in the same
+ * order as the SQL statement: fenced, then duplicate, then conflict). It keeps, as the SQL journal
+ * does, the epoch every entry was written with, plus the epoch that was current at that moment, so
+ * a test can audit "nothing committed with a fenced epoch" (G5) from the outside.
+ *
+ * `checkEpoch` / `checkDuplicates` exist only to build deliberately broken stores (broken_variants).
+ */
+export interface MemoryStoreOptions {
+  checkEpoch?: boolean;
+  checkDuplicates?: boolean;
+}
+
+export interface Committed extends JournalEntry {
+  writerEpoch: number;
+  currentEpochAtCommit: number;
+}
+
+interface Journal {
+  entries: Committed[];
+  /** Highest seq ever committed (trim keeps it). */
+  last: number;
+}
+
+export class MemoryStore implements Store {
+  readonly #epochs = new Map<string, { epoch: number; owner: string }>();
+  readonly #journals = new Map<string, Journal>();
+  readonly #snapshots = new Map<string, { epoch: number; seq: number; state: string }>();
+  readonly #opts: Required<MemoryStoreOptions>;
+  #closed = false;
+
+  constructor(opts: MemoryStoreOptions = {}) {
+    this.#opts = { checkEpoch: true, checkDuplicates: true, ...opts };
+  }
+
+  /** Synchronous view of the committed journal, for checks made inside callbacks. */
+  journalOf(actorId: string): readonly Committed[] {
+    return this.#journals.get(actorId)?.entries ?? [];
+  }
+
+  async acquireEpoch(actorId: string, owner: string): Promise<number> {
+    await this.#open();
+    const epoch = (this.#epochs.get(actorId)?.epoch ?? 0) + 1;
+    this.#epochs.set(actorId, { epoch, owner });
+    return epoch;
+  }
+
+  async currentEpoch(actorId: string): Promise<{ epoch: number; owner: string } | null> {
+    await this.#open();
+    const e = this.#epochs.get(actorId);
+    return e ? { ...e } : null;
+  }
+
+  async append(actorId: string, epoch: number, entries: readonly JournalEntry[]): Promise<AppendOutcome> {
+    await this.#open();
+    if (!this.#epochOk(actorId, epoch)) return { ok: false, reason: "fenced" };
+    const j = this.#journal(actorId);
+    const ids = new Set(entries.map((e) => e.clientId));
+    if (ids.size !== entries.length || entries.some((e, i) => e.seq !== entries[0]!.seq + i)) {
+      return { ok: false, reason: "conflict" };
+    }
+    if (this.#opts.checkDuplicates) {
+      const existing = new Map(j.entries.filter((e) => ids.has(e.clientId)).map((e) => [e.clientId, e.seq]));
+      if (existing.size > 0) return { ok: false, reason: "duplicate", existing };
+    }
+    if (entries.length === 0) return { ok: true };
+    if (entries[0]!.seq !== j.last + 1) return { ok: false, reason: "conflict" };
+    const current = this.#epochs.get(actorId)?.epoch ?? 0;
+    for (const e of entries) j.entries.push({ ...copy(e), writerEpoch: epoch, currentEpochAtCommit: current });
+    j.last = entries.at(-1)!.seq;
+    return { ok: true };
+  }
+
+  async readAfter(actorId: string, afterSeq: number, limit: number): Promise<JournalEntry[]> {
+    await this.#open();
+    return this.#journal(actorId).entries.filter((e) => e.seq > afterSeq).slice(0, limit).map(copy);
+  }
+
+  async readBefore(actorId: string, beforeSeq: number, limit: number): Promise<JournalEntry[]> {
+    await this.#open();
+    const below = this.#journal(actorId).entries.filter((e) => e.seq < beforeSeq);
+    return below.slice(Math.max(0, below.length - limit)).map(copy);
+  }
+
+  async bounds(actorId: string): Promise<JournalBounds> {
+    await this.#open();
+    const es = this.#journal(actorId).entries;
+    return es.length === 0 ? { first: 0, last: 0 } : { first: es[0]!.seq, last: es.at(-1)!.seq };
+  }
+
+  async findClientIds(actorId: string, clientIds: readonly string[]): Promise<Map<string, number>> {
+    await this.#open();
+    const want = new Set(clientIds);
+    return new Map(this.#journal(actorId).entries.filter((e) => want.has(e.clientId)).map((e) => [e.clientId, e.seq]));
+  }
+
+  async trim(actorId: string, epoch: number, uptoSeq: number): Promise<boolean> {
+    await this.#open();
+    if (!this.#epochOk(actorId, epoch)) return false;
+    const j = this.#journal(actorId);
+    j.entries = j.entries.filter((e) => e.seq > uptoSeq);
+    return true;
+  }
+
+  async saveSnapshot(actorId: string, epoch: number, snapshot: Snapshot): Promise<boolean> {
+    await this.#open();
+    if (!this.#epochOk(actorId, epoch)) return false;
+    this.#snapshots.set(actorId, { epoch, seq: snapshot.seq, state: JSON.stringify(snapshot.state) ?? "null" });
+    return true;
+  }
+
+  async loadSnapshot(actorId: string): Promise<Snapshot | null> {
+    await this.#open();
+    const s = this.#snapshots.get(actorId);
+    return s ? { seq: s.seq, state: JSON.parse(s.state) } : null;
+  }
+
+  async listSnapshots(prefix: string, afterId: string, limit: number): Promise<Array<{ actorId: string; snapshot: Snapshot }>> {
+    await this.#open();
+    return [...this.#snapshots.keys()]
+      .filter((id) => id.startsWith(prefix) && id > afterId)
+      .sort()
+      .slice(0, limit)
+      .map((id) => ({ actorId: id, snapshot: { seq: this.#snapshots.get(id)!.seq, state: JSON.parse(this.#snapshots.get(id)!.state) } }));
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+  }
+
+  /** One microtask hop, like a round trip, then fails if closed. */
+  async #open(): Promise<void> {
+    await null;
+    if (this.#closed) throw new StoreClosedError("memory store is closed");
+  }
+
+  #epochOk(actorId: string, epoch: number): boolean {
+    const cur = this.#epochs.get(actorId);
+    if (!cur) return false;
+    return this.#opts.checkEpoch ? cur.epoch === epoch : epoch <= cur.epoch;
+  }
+
+  #journal(actorId: string): Journal {
+    let j = this.#journals.get(actorId);
+    if (!j) this.#journals.set(actorId, (j = { entries: [], last: 0 }));
+    return j;
+  }
+}
+
+function copy(e: JournalEntry): JournalEntry {
+  return { seq: e.seq, clientId: e.clientId, sender: e.sender, body: e.body, ts: e.ts };
+}
+
+export type FaultKind = "failBefore" | "failAfter" | "delay";
+
+/**
+ * Fault switches around any Store, each one-shot and applied to the next `append`:
+ * - failBefore: throws, nothing reaches the store (nothing committed);
+ * - failAfter: the append runs (and may commit), then the call throws (commit outcome unknown);
+ * - delay: the append waits until `release()`; the store evaluates it (epoch check included) only then.
+ * `busy` counts calls running inside the inner store, so a test can wait until the system is quiet.
+ */
+export class FaultyStore implements Store {
+  readonly #pending: FaultKind[] = [];
+  #gates: Array<() => void> = [];
+  busy = 0;
+
+  constructor(readonly inner: Store) {}
+
+  inject(kind: FaultKind): void {
+    this.#pending.push(kind);
+  }
+
+  /** Drops the faults not yet used. */
+  reset(): void {
+    this.#pending.length = 0;
+  }
+
+  get gated(): number {
+    return this.#gates.length;
+  }
+
+  release(): void {
+    const gates = this.#gates;
+    this.#gates = [];
+    for (const open of gates) open();
+  }
+
+  async append(actorId: string, epoch: number, entries: readonly JournalEntry[]): Promise<AppendOutcome> {
+    const fault = this.#pending.shift();
+    if (fault === "failBefore") throw new StoreQueryError(`injected: append to ${actorId} failed before commit`);
+    if (fault === "delay") await new Promise<void>((open) => this.#gates.push(open));
+    const out = await this.#track(this.inner.append(actorId, epoch, entries));
+    if (fault === "failAfter") throw new StoreCommitUnknownError(`injected: append to ${actorId} lost its commit result`);
+    return out;
+  }
+
+  acquireEpoch = (a: string, o: string) => this.#track(this.inner.acquireEpoch(a, o));
+  currentEpoch = (a: string) => this.#track(this.inner.currentEpoch(a));
+  readAfter = (a: string, s: number, l: number) => this.#track(this.inner.readAfter(a, s, l));
+  readBefore = (a: string, s: number, l: number) => this.#track(this.inner.readBefore(a, s, l));
+  bounds = (a: string) => this.#track(this.inner.bounds(a));
+  findClientIds = (a: string, ids: readonly string[]) => this.#track(this.inner.findClientIds(a, ids));
+  trim = (a: string, e: number, s: number) => this.#track(this.inner.trim(a, e, s));
+  saveSnapshot = (a: string, e: number, s: Snapshot) => this.#track(this.inner.saveSnapshot(a, e, s));
+  loadSnapshot = (a: string) => this.#track(this.inner.loadSnapshot(a));
+  listSnapshots = (p: string, after: string, l: number) => this.#track(this.inner.listSnapshots(p, after, l));
+  close = () => this.inner.close();
+
+  async #track<T>(p: Promise<T>): Promise<T> {
+    this.busy++;
+    try {
+      return await p;
+    } finally {
+      this.busy--;
+    }
+  }
+}
+
+const never = <T>() => new Promise<T>(() => {});
+
+/** A dead process's view of the store: calls already sent still run, but it never hears back. */
+export function silencedWhen(store: Store, dead: () => boolean): Store {
+  return new Proxy(store, {
+    get: (target, key) => {
+      const v = Reflect.get(target, key) as unknown;
+      if (typeof v !== "function") return v;
+      return (...args: unknown[]) => (v as (...a: unknown[]) => Promise<unknown>).apply(target, args)
+        .then((r) => (dead() ? never() : r), (e) => (dead() ? never() : Promise.reject(e)));
+    },
+  });
+}
+
+/**
+ * Black-box fencing audit (G5): from the moment acquireEpoch returned e, an append issued with an
+ * older epoch must not commit; and epochs handed out must strictly grow.
+ */
+export function fencingAudit(store: Store, fail: (msg: string) => void): Store {
+  let newest = 0;
+  return new Proxy(store, {
+    get: (target, key) => {
+      const v = Reflect.get(target, key) as unknown;
+      if (typeof v !== "function") return v;
+      const fn = (v as (...a: unknown[]) => Promise<unknown>).bind(target);
+      if (key === "acquireEpoch") {
+        return async (...a: unknown[]) => {
+          const e = (await fn(...a)) as number;
+          if (e <= newest) fail(`G5: acquireEpoch returned ${e}, not above ${newest}`);
+          newest = Math.max(newest, e);
+          return e;
+        };
+      }
+      if (key !== "append") return fn;
+      return async (id: string, epoch: number, entries: readonly JournalEntry[]) => {
+        const stale = epoch < newest;
+        const out = (await fn(id, epoch, entries)) as AppendOutcome;
+        if (out.ok && stale) fail(`G5: append with fenced epoch ${epoch} (newest ${newest}) committed seq ${entries[0]?.seq}`);
+        return out;
+      };
+    },
+  });
+}
