@@ -24,6 +24,8 @@ export interface EdgeOptions {
   maxBufferedBytes: number;
   /** A socket silent for this long (no frame, no pong) is closed with `heartbeat_timeout`. */
   heartbeatMs: number;
+  /** A socket connected without a token must send `auth` within this time. */
+  authTimeoutMs: number;
 }
 
 /**
@@ -54,6 +56,7 @@ export class EdgeServer {
   /** Entry point for events actors address to this edge. */
   onEvent(ev: EdgeEvent): void {
     this.fanout.onEvent(ev);
+    if (ev.type === "member" && !ev.joined) this.#handler.userLeft(ev.user, ev.ch);
   }
 
   listen(port: number, host: string): Promise<number> {
@@ -105,6 +108,15 @@ export class EdgeServer {
       );
     };
     if (principal) start(principal);
+    else {
+      // A socket has a bounded time to authenticate; it holds resources meanwhile (G6).
+      const t = this.#o.clock.setTimeout(() => {
+        if (conn || ws.readyState !== ws.OPEN) return;
+        ws.send(errorFrame(undefined, new StormError("unauthenticated", "No auth frame within the authentication window")));
+        ws.close(4001, "unauthenticated");
+      }, this.#o.authTimeoutMs);
+      ws.once("close", () => t.cancel());
+    }
     ws.on("pong", () => conn && (conn.lastSeen = this.#o.clock.now()));
     ws.on("message", (data: Buffer, isBinary: boolean) => {
       if (!conn) {

@@ -53,6 +53,10 @@ export class Fanout {
     return false;
   }
 
+  connectionsOf(user: string): Connection[] {
+    return [...(this.#byUser.get(user) ?? [])];
+  }
+
   sockets(): number {
     let n = 0;
     for (const s of this.#byUser.values()) n += s.size;

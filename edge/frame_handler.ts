@@ -104,7 +104,10 @@ export class FrameHandler {
       this.#unsubscribe(conn, ch, false);
       throw err;
     }
-    if (conn.subs.get(ch) !== sub) return;
+    if (conn.subs.get(ch) !== sub) throw new RejectedError("bad_request", `Subscription to "${ch}" was replaced by a later sub or unsub`);
+    // A position past the channel's end cannot have been seen: resume from the end instead of
+    // silently skipping the messages that will take those seqs.
+    if (sub.cursor > page.last) sub.cursor = page.last;
     conn.push(replyFrame("subbed", id, { ch, last: page.last, first: page.first, truncated: page.truncated || undefined }));
     this.actors.tell(channelActor(ch), { type: "presence", edge: this.actors.edgeId, user: conn.user, online: true });
     for (;;) {
@@ -113,6 +116,11 @@ export class FrameHandler {
       page = await this.actors.ask<SubscribeReply>(channelActor(ch), { type: "history", user: conn.user, after: sub.cursor, limit: PAGE });
       if (conn.subs.get(ch) !== sub || conn.closed) return;
     }
+  }
+
+  /** A user left a channel (from any socket, any node): none of their sockets here may read it. */
+  userLeft(user: string, ch: string): void {
+    for (const conn of this.fanout.connectionsOf(user)) this.#unsubscribe(conn, ch);
   }
 
   #sendPage(conn: Connection, ch: string, sub: Subscription, msgs: SubscribeReply["msgs"]): void {

@@ -42,7 +42,11 @@ export class HttpApi {
     const route = (method: string, path: string, h: Handler) => this.#routes.push([method, new RegExp(`^${path}$`), h]);
     route("GET", "/healthz", async () => [200, { ok: true }]);
     route("GET", "/openapi.json", async () => [200, o.openapi()]);
-    route("GET", "/status", async (req) => (await this.#me(req), [200, await o.status()]));
+    route("GET", "/status", async (req) => {
+      // Lists every actor id, private and direct channels included: operators only (G8).
+      if ((await this.#me(req)).role !== "admin") throw new RejectedError("forbidden", "GET /status needs an admin token");
+      return [200, await o.status()];
+    });
     route("POST", "/auth/dev-token", async (req) => {
       if (!o.devTokens) throw new RejectedError("not_found", "Development tokens are disabled: a production secret is configured");
       const body = check(DevTokenBody, await readJson(req), "dev-token request");
@@ -117,7 +121,7 @@ export class HttpApi {
       const hit = re.exec(path);
       if (!hit) continue;
       pathMatched = true;
-      if (m === method) return { handler, params: hit.slice(1).map(decodeURIComponent) };
+      if (m === method) return { handler, params: hit.slice(1).map(decodePathPart) };
     }
     throw new RejectedError(pathMatched ? "bad_request" : "not_found", pathMatched ? `Method ${method} not allowed on ${path}` : `No route for ${method} ${path}`);
   }
@@ -125,6 +129,14 @@ export class HttpApi {
   async #me(req: IncomingMessage): Promise<Principal> {
     const h = req.headers.authorization;
     return this.#o.auth.verify(h?.startsWith("Bearer ") ? h.slice(7) : undefined);
+  }
+}
+
+function decodePathPart(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    throw new RejectedError("bad_request", `Cannot parse path segment "${part.slice(0, 40)}": bad percent-encoding`);
   }
 }
 

@@ -1,0 +1,146 @@
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { type StormProcess, startStorm } from "./harness/storm_process.ts";
+import { pipelined, WsClient } from "./harness/ws_client.ts";
+
+/**
+ * The sharp edges of G4, G7 and G8: size limits answered with their own code, malformed paths,
+ * a reply to every request, resume positions past the end, private channels that cannot be told
+ * apart from missing ones, membership enforced on every socket of a user, operator-only status,
+ * and sockets that never authenticate. The node runs with a 1.5 s heartbeat window.
+ */
+let node: StormProcess;
+const clients: WsClient[] = [];
+const HEARTBEAT_MS = 1_500;
+
+beforeAll(async () => {
+  node = await startStorm({ workers: 2, args: ["--heartbeat-ms", String(HEARTBEAT_MS)] });
+}, 60_000);
+
+afterAll(async () => {
+  await Promise.all(clients.map((c) => c.close()));
+  await node?.stop();
+});
+
+async function connect(user: string | undefined): Promise<WsClient> {
+  const c = await WsClient.connect(node.wsUrl, user === undefined ? undefined : await node.token(user));
+  clients.push(c);
+  return c;
+}
+
+async function createChannel(owner: string, name: string, visibility: "public" | "private" = "public"): Promise<void> {
+  const r = await node.http("POST", "/channels", { token: await node.token(owner), body: { name, visibility } });
+  expect(r.status, JSON.stringify(r.body)).toBe(201);
+}
+
+describe("G7 limits", () => {
+  test("edge - a body over its size limit gets too_large", async () => {
+    await createChannel("lim1", "lim-body");
+    const c = await connect("lim1");
+    // ERROR_CODES: too_large = "A frame, body or field exceeds its size limit."
+    expect(await c.request({ t: "pub", ch: "lim-body", cid: "big", body: "b".repeat(16 * 1024 + 1) })).toMatchObject({ t: "err", code: "too_large" });
+    const token = await node.token("lim1");
+    const r = await node.http("POST", "/channels/lim-body/messages", { token, body: { clientId: "big", body: "b".repeat(16 * 1024 + 1) } });
+    expect(r).toMatchObject({ status: 413, body: { error: { code: "too_large" } } });
+  });
+
+  test("edge - a malformed URL path gets bad_request", async () => {
+    const token = await node.token("lim3");
+    expect(await node.http("GET", "/channels/%ZZ/messages", { token })).toMatchObject({ status: 400, body: { error: { code: "bad_request" } } });
+  });
+
+  test("edge - a WebSocket message over 64 KiB gets too_large and the connection survives", async () => {
+    await createChannel("lim2", "lim-frame");
+    const c = await connect("lim2");
+    c.send({ t: "pub", id: 1, ch: "lim-frame", cid: "huge", body: "h".repeat(70_000) });
+    await c.waitFor(() => c.closeInfo !== undefined || c.frames.some((f) => f.t === "err"), 5_000, "an answer to a 70 kB message");
+    expect(c.closeInfo, "the socket was closed instead of answering").toBeUndefined();
+    expect(c.frames.find((f) => f.t === "err")).toMatchObject({ code: "too_large" });
+    expect(await c.ask({ t: "pub", ch: "lim-frame", cid: "small", body: "s" })).toMatchObject({ t: "ack", seq: 1 });
+  });
+});
+
+describe("G4 edges", () => {
+  test("subscriber - a resume position beyond the channel's last seq is never a silent gap", async () => {
+    const ch = "lim-ahead";
+    await createChannel("ahead", ch);
+    const pub = await connect("ahead");
+    for (let i = 1; i <= 3; i++) await pub.ask({ t: "pub", ch, cid: `a${i}`, body: "x" });
+    // A client holding a position from another life of the channel (or a bug) claims seq 10,
+    // while publishes that will take seqs 4..30 are in flight.
+    const sub = await connect("ahead");
+    const publishing = pipelined(27, 3, (i) => pub.ask({ t: "pub", ch, cid: `b${i}`, body: "x" }));
+    const reply = await sub.request({ t: "sub", ch, after: 10 });
+    await publishing;
+    if (reply.t === "err") return; // Refused explicitly: acceptable.
+    expect(reply.t).toBe("subbed");
+    const last = reply["last"] as number;
+    expect(last).toBeLessThanOrEqual(10);
+    // Accepted: then every message after the channel's real last seq must arrive.
+    await sub.waitFor(() => sub.seqs(ch).at(-1) === 30, 10_000, "seq 30");
+    await sub.ask({ t: "ping" });
+    expect(sub.seqs(ch)).toEqual(Array.from({ length: 30 - last }, (_, i) => last + 1 + i));
+  });
+
+  test("edge - every sub request gets a reply, even when a later sub on the same channel supersedes it", async () => {
+    const ch = "lim-resub";
+    await createChannel("resub", ch);
+    const c = await connect("resub");
+    const first = c.request({ t: "sub", ch, after: 0 }, 5_000);
+    const second = await c.request({ t: "sub", ch, after: 0 });
+    expect(second.t).toBe("subbed");
+    // "Every request frame with an id gets exactly one reply frame with that id" (frame_handler.ts).
+    expect((await first.catch((e: Error) => ({ t: `none: ${e.message}` }))).t).toMatch(/^(subbed|ok|err)$/);
+  });
+});
+
+describe("G8 edges", () => {
+  test("channel - outsiders get the same answers for a private channel as for a missing one", async () => {
+    await createChannel("boss", "lim-private", "private");
+    const eve = await connect("eve3");
+    const answers = async (ch: string) => ({
+      join: (await eve.request({ t: "join", ch }))["code"],
+      sub: (await eve.request({ t: "sub", ch, after: 0 }))["code"],
+      pub: (await eve.request({ t: "pub", ch, cid: "x", body: "x" }))["code"],
+      hist: (await eve.request({ t: "hist", ch, after: 0 }))["code"],
+      info: (await eve.request({ t: "info", ch }))["code"],
+      members: (await eve.request({ t: "members", ch }))["code"],
+    });
+    const missing = await answers("lim-nothing-here");
+    expect(missing).toEqual({ join: "channel_not_found", sub: "channel_not_found", pub: "channel_not_found", hist: "channel_not_found", info: "channel_not_found", members: "channel_not_found" });
+    expect(await answers("lim-private")).toEqual(missing);
+  });
+
+  test("channel - a member who leaves stops receiving the channel on every socket", async () => {
+    const ch = "lim-leave";
+    await createChannel("lowner", ch);
+    const owner = await connect("lowner");
+    await owner.ask({ t: "sub", ch, after: 0 });
+    const phone = await connect("leaver");
+    const laptop = await connect("leaver");
+    await phone.ask({ t: "join", ch });
+    await laptop.ask({ t: "sub", ch, after: 0 });
+    await owner.ask({ t: "pub", ch, cid: "before", body: "seen by members" });
+    await laptop.waitForCount(ch, 1);
+
+    await phone.ask({ t: "leave", ch });
+    await owner.ask({ t: "pub", ch, cid: "after", body: "members only" });
+    await owner.waitForCount(ch, 2);
+    // The edge queued any delivery to the laptop before the pong of this ping.
+    await laptop.ask({ t: "ping" });
+    expect(laptop.messages(ch).map((m) => m.cid)).toEqual(["before"]);
+  });
+
+  test("edge - node status, which names every actor, is for admins only", async () => {
+    const user = await node.http("GET", "/status", { token: await node.token("nosy") });
+    expect(user).toMatchObject({ status: 403, body: { error: { code: "forbidden" } } });
+    const admin = await node.http("POST", "/auth/dev-token", { body: { user: "root", role: "admin" } });
+    expect((await node.http("GET", "/status", { token: admin.body.token })).status).toBe(200);
+  });
+
+  test("edge - a socket that never authenticates is closed", { timeout: 20_000 }, async () => {
+    const anon = await connect(undefined);
+    // Bounded by the heartbeat window or the edge's authentication window (10 s), whichever applies.
+    const { code } = await anon.closed(12_000);
+    expect([4001, 4102]).toContain(code);
+  });
+});
