@@ -23,16 +23,14 @@ export const access = {
   requireExists(s: ChannelState): void {
     if (!s.created) throw new RejectedError("channel_not_found", `Channel "${s.name}" does not exist`);
   },
+  /** Outsiders of a private channel get the same answer as for a missing one: no existence leak. */
   requireMember(s: ChannelState, user: string): void {
-    access.requireExists(s);
+    access.requireCanSee(s, user);
     if (!s.members[user]) throw new RejectedError("not_member", `User "${user}" is not a member of "${s.name}"`);
   },
-  /** Public channels are open to anyone; private ones only to members (or invitees, added by a member). */
+  /** Public channels are open to anyone; private ones only to members (invitees are added by a member). */
   requireCanJoin(s: ChannelState, user: string): void {
-    access.requireExists(s);
-    if (s.visibility === "private" && !s.members[user]) {
-      throw new RejectedError("forbidden", `Channel "${s.name}" is private: ask a member to invite you`);
-    }
+    access.requireCanSee(s, user);
   },
   /** Private channels hide even their metadata from non-members. */
   requireCanSee(s: ChannelState, user: string): void {

@@ -48,7 +48,9 @@ export class EdgeServer {
     this.#deferSend = coalesce(o.defer);
     this.#handler = new FrameHandler(o.actors, this.fanout);
     this.http = createServer((req, res) => void o.api.handle(req, res));
-    this.#wss = new WebSocketServer({ noServer: true, maxPayload: LIMITS.maxFrameBytes, perMessageDeflate: false });
+    // The hard cap only protects memory; messages between the protocol limit and it get a typed
+    // `too_large` error and the connection survives (G7).
+    this.#wss = new WebSocketServer({ noServer: true, maxPayload: LIMITS.hardMaxMessageBytes, perMessageDeflate: false });
     this.http.on("upgrade", (req, socket, head) => this.#upgrade(req, socket, head));
     this.#heartbeat = o.clock.setInterval(() => this.#checkHeartbeats(), Math.max(100, o.heartbeatMs / 3));
   }
@@ -155,6 +157,9 @@ export class EdgeServer {
 
   /** Parses one WebSocket message: a frame or an array of frames. A bad frame fails alone. */
   #onData(conn: Connection, data: Buffer): void {
+    if (data.length > LIMITS.maxFrameBytes) {
+      return conn.push(errorFrame(undefined, new StormError("too_large", `Cannot accept a ${data.length}-byte message (max ${LIMITS.maxFrameBytes})`)));
+    }
     let parsed: unknown;
     try {
       parsed = JSON.parse(data.toString("utf8"));

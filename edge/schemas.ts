@@ -7,6 +7,8 @@ import { type Static, type TSchema, Type } from "@sinclair/typebox";
 export const LIMITS = {
   /** Largest WebSocket message or HTTP body accepted, in bytes. */
   maxFrameBytes: 64 * 1024,
+  /** Past this a WebSocket message is not even buffered: the socket is closed (1009). */
+  hardMaxMessageBytes: 1024 * 1024,
   maxBodyChars: 16 * 1024,
   maxFramesPerMessage: 256,
   maxHistoryPage: 500,

@@ -1,5 +1,6 @@
 import type { TSchema, Static } from "@sinclair/typebox";
 import { TypeCompiler, type TypeCheck } from "@sinclair/typebox/compiler";
+import { ValueErrorType } from "@sinclair/typebox/errors";
 import { StormError } from "../runtime/core/errors.ts";
 import { type ClientFrame, ClientFrames, type ClientFrameType } from "./schemas.ts";
 
@@ -7,6 +8,13 @@ import { type ClientFrame, ClientFrames, type ClientFrameType } from "./schemas.
 export class ValidationError extends StormError {
   constructor(message: string) {
     super("bad_request", message);
+  }
+}
+
+/** Input over a size limit (a field, a list, a frame); maps to `too_large`. */
+export class TooLargeError extends StormError {
+  constructor(message: string) {
+    super("too_large", message);
   }
 }
 
@@ -24,7 +32,9 @@ export function check<T extends TSchema>(schema: T, value: unknown, what: string
   if (c.Check(value)) return value;
   const first = c.Errors(value).First();
   const where = first?.path ? ` at "${first.path}"` : "";
-  throw new ValidationError(`Cannot accept ${what}${where}: ${first?.message ?? "invalid"}`);
+  const message = `Cannot accept ${what}${where}: ${first?.message ?? "invalid"}`;
+  if (first?.type === ValueErrorType.StringMaxLength || first?.type === ValueErrorType.ArrayMaxItems) throw new TooLargeError(message);
+  throw new ValidationError(message);
 }
 
 const frameChecks = Object.fromEntries(

@@ -19,6 +19,8 @@ export interface NodeConfig {
   historySize: number;
   maxBufferedBytes: number;
   heartbeatMs: number;
+  /** A socket opened without a token must authenticate within this time. */
+  authTimeoutMs: number;
 }
 
 /** Reads a config from command-line flags (`--port 8080`) over environment (`STORM_PORT`). */
@@ -53,5 +55,6 @@ export function loadConfig(argv: readonly string[], env: Record<string, string |
     historySize: int("history", "STORM_HISTORY", 2_000),
     maxBufferedBytes: int("max-buffered", "STORM_MAX_BUFFERED", 8 * 1024 * 1024),
     heartbeatMs: int("heartbeat-ms", "STORM_HEARTBEAT_MS", 45_000),
+    authTimeoutMs: int("auth-timeout-ms", "STORM_AUTH_TIMEOUT_MS", 10_000),
   };
 }

@@ -91,7 +91,7 @@ export async function startNode(cfg: NodeConfig): Promise<RunningNode> {
   });
   edge = new EdgeServer({
     actors: system, auth, api, clock: systemClock, defer: (fn) => void setImmediate(fn),
-    maxBufferedBytes: cfg.maxBufferedBytes, heartbeatMs: cfg.heartbeatMs, authTimeoutMs: 10_000,
+    maxBufferedBytes: cfg.maxBufferedBytes, heartbeatMs: cfg.heartbeatMs, authTimeoutMs: cfg.authTimeoutMs,
   });
   const port = await edge.listen(cfg.port, cfg.host);
   return {
