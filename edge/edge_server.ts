@@ -8,7 +8,7 @@ import type { Authenticator, Principal } from "./auth.ts";
 import { Connection } from "./connection.ts";
 import { Fanout } from "./fanout.ts";
 import { FrameHandler } from "./frame_handler.ts";
-import { errorFrame, replyFrame } from "./frames.ts";
+import { errorFields, errorFrame, replyFrame } from "./frames.ts";
 import { type ActorGateway, sessionActor } from "./gateway.ts";
 import type { HttpApi } from "./http_api.ts";
 import { LIMITS } from "./schemas.ts";
@@ -91,8 +91,8 @@ export class EdgeServer {
     const accept = (principal: Principal | undefined) =>
       this.#wss.handleUpgrade(req, socket, head, (ws) => this.#accept(ws, principal));
     if (!token) return accept(undefined);
-    this.#o.auth.verify(token).then(accept, (err: StormError) => {
-      socket.end(`HTTP/1.1 401 Unauthorized\r\ncontent-type: application/json\r\n\r\n${JSON.stringify({ error: { code: err.code, message: err.message } })}`);
+    this.#o.auth.verify(token).then(accept, (err: unknown) => {
+      socket.end(`HTTP/1.1 401 Unauthorized\r\ncontent-type: application/json\r\n\r\n${JSON.stringify({ error: errorFields(err) })}`);
     });
   }
 

@@ -58,10 +58,13 @@ export class HttpApi {
       return [200, { channel: await openDm(a, me.user, check(UserName, other, "user name")) }];
     });
     route("GET", "/channels", async (req, _p, url) => {
-      await this.#me(req);
+      const me = await this.#me(req);
       const limit = Math.min(Number(url.searchParams.get("limit") ?? 100) || 100, 500);
       const list = await o.directory.list(url.searchParams.get("after") ?? "", limit);
-      return [200, { channels: list.filter((c) => c.visibility === "public").map(({ members, ...c }) => ({ ...c, members: members.length })) }];
+      const visible = list.filter((c) => c.visibility === "public" || c.members.includes(me.user));
+      // Paging runs over all channels, so a page may hold fewer than `limit`: `next` says where to go on.
+      const next = list.length === limit ? list[list.length - 1]!.name : undefined;
+      return [200, { channels: visible.map(({ members, ...c }) => ({ ...c, members: members.length })), next }];
     });
     route("POST", "/channels", async (req) => {
       const me = await this.#me(req);
