@@ -6,7 +6,7 @@ import type { Authenticator, Principal } from "./auth.ts";
 import { errorFields, toWireMessage } from "./frames.ts";
 import { openDm } from "./frame_handler.ts";
 import { type ActorGateway, channelActor, sessionActor } from "./gateway.ts";
-import { AddMemberBody, ChannelName, CreateChannelBody, DevTokenBody, HistoryQuery, LIMITS, PublishBody, UserName } from "./schemas.ts";
+import { AddMemberBody, ChannelListQuery, ChannelName, CreateChannelBody, DevTokenBody, HistoryQuery, LIMITS, PublishBody, UserName } from "./schemas.ts";
 import { check } from "./validate.ts";
 
 /** Lists channels for `GET /channels` (read from storage: metadata, not the message path). */
@@ -59,8 +59,9 @@ export class HttpApi {
     });
     route("GET", "/channels", async (req, _p, url) => {
       const me = await this.#me(req);
-      const limit = Math.min(Number(url.searchParams.get("limit") ?? 100) || 100, 500);
-      const list = await o.directory.list(url.searchParams.get("after") ?? "", limit);
+      const q = check(ChannelListQuery, { ...numericQuery(url, ["limit"]), ...(url.searchParams.has("after") ? { after: url.searchParams.get("after") } : {}) }, "channel list query");
+      const limit = q.limit ?? 100;
+      const list = await o.directory.list(q.after ?? "", limit);
       const visible = list.filter((c) => c.visibility === "public" || c.members.includes(me.user));
       // Paging runs over all channels, so a page may hold fewer than `limit`: `next` says where to go on.
       const next = list.length === limit ? list[list.length - 1]!.name : undefined;
