@@ -231,7 +231,7 @@ export class ChannelActor implements Actor {
         access.requireMember(s, msg.user);
         await this.#requireCurrentEpoch();
         this.#edges.add(msg.edge);
-        return this.#page(msg.after, msg.limit);
+        return { ...(await this.#page(msg.after, msg.limit)), epoch: this.#ctx.epoch };
       case "unsubscribe":
         this.#edges.delete(msg.edge);
         return true;
@@ -254,6 +254,8 @@ export class ChannelActor implements Actor {
       case "typing":
         access.requireMember(s, msg.user);
         this.#emit({ type: "typing", ch: this.#name, user: msg.user });
+        return true;
+      case "wake":
         return true;
       case "edge_down":
         this.#edges.delete(msg.edge);

@@ -15,7 +15,9 @@ export type ChannelMsg =
   | { type: "members"; user: string }
   | { type: "presence"; edge: string; user: string; online: boolean }
   | { type: "typing"; user: string }
-  | { type: "edge_down"; edge: string };
+  | { type: "edge_down"; edge: string }
+  /** Activates the actor without doing anything else (takeover, planned migration). */
+  | { type: "wake" };
 
 export type Visibility = "public" | "private";
 
@@ -26,6 +28,8 @@ export interface PublishAck {
 }
 
 export interface SubscribeReply {
+  /** The epoch of the activation that registered the subscription (edges resubscribe past it). */
+  epoch?: number;
   /** The channel's last committed seq when the reply was made. */
   last: number;
   /** Messages with seq > after, ascending; the next page starts after the last of them. */
@@ -78,7 +82,8 @@ export type SessionMsg =
   | { type: "joined"; ch: string }
   | { type: "left"; ch: string }
   | { type: "get" }
-  | { type: "edge_down"; edge: string };
+  | { type: "edge_down"; edge: string }
+  | { type: "wake" };
 
 export interface SessionView {
   user: string;

@@ -86,6 +86,8 @@ export class SessionActor implements Actor {
       }
       case "get":
         return this.#view();
+      case "wake":
+        return true;
     }
   }
 

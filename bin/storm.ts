@@ -5,7 +5,9 @@ import { startNode } from "../runtime/node.ts";
 const USAGE = `storm: a real-time messaging node
 
   storm serve [--port 8080] [--host 127.0.0.1] [--data-dir .data] [--workers N]
-              [--postgres URL] [--jwt-secret S] [--node-id n1]
+              [--postgres URL] [--jwt-secret S] [--dev-tokens] [--node-id n1]
+              [--cluster HOST:PORT,... --cluster-name NAME --cluster-secret S
+               --advertise ws://HOST:PORT --lease-ms 3000]
 
 Every flag also reads from the environment (STORM_PORT, STORM_DATA_DIR, STORM_POSTGRES_URL, ...).
 Without --postgres the node stores everything in PGlite under --data-dir.`;
@@ -13,8 +15,11 @@ Without --postgres the node stores everything in PGlite under --data-dir.`;
 const [cmd, ...rest] = process.argv.slice(2);
 if (cmd === "serve") {
   const cfg = loadConfig(rest, process.env);
-  const node = await startNode(cfg);
-  console.log(JSON.stringify({ event: "listening", node: cfg.nodeId, port: node.port, workers: cfg.workers, store: cfg.postgresUrl ? "postgres" : `pglite:${cfg.dataDir}` }));
+  const node = await startNode(cfg, {
+    // Crash-only: a node that lost its lease has stopped its actors; it exits and is restarted fresh.
+    onLeaseLost: () => process.exit(75),
+  });
+  console.log(JSON.stringify({ event: "listening", node: node.id, port: node.port, workers: cfg.workers, store: cfg.postgresUrl ? "postgres" : `pglite:${cfg.dataDir}`, cluster: cfg.cluster ? cfg.clusterName : undefined }));
   if (!cfg.jwtSecret) console.log(`dev tokens on: curl -XPOST http://${cfg.host}:${node.port}/auth/dev-token -d '{"user":"alice"}'`);
   let stopping = false;
   const stop = async () => {

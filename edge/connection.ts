@@ -18,6 +18,8 @@ export interface Subscription {
   heldCount: number;
   /** True when `held` overflowed and was dropped: catch-up must page again. */
   overflow: boolean;
+  /** Bumped by each catch-up; an older catch-up loop seeing a newer value stops. */
+  gen: number;
 }
 
 /**

@@ -26,6 +26,8 @@ export interface EdgeOptions {
   heartbeatMs: number;
   /** A socket connected without a token must send `auth` within this time. */
   authTimeoutMs: number;
+  /** Node-to-node links (`/cluster`) in cluster mode. */
+  onClusterUpgrade?(req: IncomingMessage, socket: Duplex, head: Buffer): void;
 }
 
 /**
@@ -61,6 +63,11 @@ export class EdgeServer {
     if (ev.type === "member" && !ev.joined) this.#handler.userLeft(ev.user, ev.ch);
   }
 
+  /** A channel's actor has a new activation: local sockets on it resubscribe from their cursors. */
+  placementChanged(ch: string, epoch: number): void {
+    this.#handler.placementChanged(ch, epoch);
+  }
+
   listen(port: number, host: string): Promise<number> {
     return new Promise((resolve, reject) => {
       this.http.once("error", reject);
@@ -82,6 +89,7 @@ export class EdgeServer {
 
   #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const url = new URL(req.url ?? "/", "http://edge");
+    if (url.pathname === "/cluster" && this.#o.onClusterUpgrade) return this.#o.onClusterUpgrade(req, socket, head);
     if (url.pathname !== "/ws") {
       socket.end("HTTP/1.1 404 Not Found\r\n\r\n");
       return;

@@ -22,7 +22,7 @@ export class Fanout {
     const first = !set;
     if (!set) this.#byChannel.set(ch, (set = new Set()));
     set.add(conn);
-    conn.subs.set(ch, { cursor: after, live: false, held: [], heldCount: 0, overflow: false });
+    conn.subs.set(ch, { cursor: after, live: false, held: [], heldCount: 0, overflow: false, gen: 0 });
     return first;
   }
 
@@ -51,6 +51,19 @@ export class Fanout {
       return true;
     }
     return false;
+  }
+
+  connectionsOn(ch: string): Connection[] {
+    return [...(this.#byChannel.get(ch) ?? [])];
+  }
+
+  /** Puts a live subscription back into catch-up (its channel's actor moved). */
+  restartCatchUp(sub: Subscription): number {
+    sub.live = false;
+    sub.held = [];
+    sub.heldCount = 0;
+    sub.overflow = false;
+    return ++sub.gen;
   }
 
   connectionsOf(user: string): Connection[] {

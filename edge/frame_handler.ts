@@ -13,6 +13,9 @@ const PAGE = 500;
  * frame with an `id` gets exactly one reply frame with that id: its result or a typed error.
  */
 export class FrameHandler {
+  /** Per channel, the newest activation epoch this edge is registered with. */
+  readonly #epochs = new Map<string, number>();
+
   constructor(
     private readonly actors: ActorGateway,
     private readonly fanout: Fanout,
@@ -105,17 +108,58 @@ export class FrameHandler {
       throw err;
     }
     if (conn.subs.get(ch) !== sub) throw new RejectedError("bad_request", `Subscription to "${ch}" was replaced by a later sub or unsub`);
+    this.#noteEpoch(ch, page.epoch);
     // A position past the channel's end cannot have been seen: resume from the end instead of
     // silently skipping the messages that will take those seqs.
     if (sub.cursor > page.last) sub.cursor = page.last;
     conn.push(replyFrame("subbed", id, { ch, last: page.last, first: page.first, truncated: page.truncated || undefined }));
     this.actors.tell(channelActor(ch), { type: "presence", edge: this.actors.edgeId, user: conn.user, online: true });
+    await this.#catchUp(conn, ch, sub, page, sub.gen);
+  }
+
+  /** Pages from the cursor to the actor's last seq, then releases held live batches (G4). */
+  async #catchUp(conn: Connection, ch: string, sub: Subscription, page: SubscribeReply, gen: number): Promise<void> {
     for (;;) {
       this.#sendPage(conn, ch, sub, page.msgs);
       if (!page.more && this.fanout.goLive(conn, ch, sub)) return;
       page = await this.actors.ask<SubscribeReply>(channelActor(ch), { type: "history", user: conn.user, after: sub.cursor, limit: PAGE });
-      if (conn.subs.get(ch) !== sub || conn.closed) return;
+      if (conn.subs.get(ch) !== sub || conn.closed || sub.gen !== gen) return;
     }
+  }
+
+  /**
+   * The channel's actor has a new activation (failover, migration, restart): the old one will send
+   * nothing more. Every local socket on the channel registers with the new one and resumes from
+   * its cursor, so the stream continues with no gap and no duplicate.
+   */
+  placementChanged(ch: string, epoch: number): void {
+    if ((this.#epochs.get(ch) ?? 0) >= epoch) return;
+    const conns = this.fanout.connectionsOn(ch);
+    if (conns.length === 0) return void this.#epochs.delete(ch);
+    this.#epochs.set(ch, epoch);
+    for (const conn of conns) void this.#resubscribe(conn, ch, 0);
+  }
+
+  async #resubscribe(conn: Connection, ch: string, attempt: number): Promise<void> {
+    const sub = conn.subs.get(ch);
+    if (!sub || conn.closed) return;
+    const gen = this.fanout.restartCatchUp(sub);
+    try {
+      const page = await this.actors.ask<SubscribeReply>(channelActor(ch), { type: "subscribe", user: conn.user, edge: this.actors.edgeId, after: sub.cursor, limit: PAGE });
+      if (conn.subs.get(ch) !== sub || sub.gen !== gen) return;
+      this.#noteEpoch(ch, page.epoch);
+      this.actors.tell(channelActor(ch), { type: "presence", edge: this.actors.edgeId, user: conn.user, online: true });
+      await this.#catchUp(conn, ch, sub, page, gen);
+    } catch {
+      if (conn.subs.get(ch) !== sub || sub.gen !== gen || conn.closed) return;
+      // The new activation is not reachable yet; past a few tries the client resumes by itself.
+      if (attempt >= 5) return conn.close(4100, "slow_consumer");
+      setTimeout(() => void this.#resubscribe(conn, ch, attempt + 1), 100 * 2 ** attempt);
+    }
+  }
+
+  #noteEpoch(ch: string, epoch: number | undefined): void {
+    if (epoch !== undefined && epoch > (this.#epochs.get(ch) ?? 0)) this.#epochs.set(ch, epoch);
   }
 
   /** A user left a channel (from any socket, any node): none of their sockets here may read it. */

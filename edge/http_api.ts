@@ -2,11 +2,12 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ChannelInfo, HistoryReply, PublishAck, SessionView } from "../actors/messages.ts";
 import { ERROR_CODES } from "../runtime/core/error_codes.ts";
 import { RejectedError, StormError } from "../runtime/core/errors.ts";
+import type { ClusterAdmin } from "../runtime/cluster/cluster_admin.ts";
 import type { Authenticator, Principal } from "./auth.ts";
 import { errorFields, toWireMessage } from "./frames.ts";
 import { openDm } from "./frame_handler.ts";
 import { type ActorGateway, channelActor, sessionActor } from "./gateway.ts";
-import { AddMemberBody, ChannelListQuery, ChannelName, CreateChannelBody, DevTokenBody, HistoryQuery, LIMITS, PublishBody, UserName } from "./schemas.ts";
+import { AddMemberBody, ChannelListQuery, ChannelName, DrainBody, MigrateBody, CreateChannelBody, DevTokenBody, HistoryQuery, LIMITS, PublishBody, UserName } from "./schemas.ts";
 import { check } from "./validate.ts";
 
 /** Lists channels for `GET /channels` (read from storage: metadata, not the message path). */
@@ -24,6 +25,8 @@ export interface HttpApiOptions {
   /** Node status: connections, channels, and which worker hosts which actor. */
   status: () => Promise<unknown>;
   metrics?: () => Promise<{ contentType: string; body: string }>;
+  /** Cluster operator actions (cluster mode only). */
+  admin?: ClusterAdmin;
 }
 
 type Handler = (req: IncomingMessage, params: string[], url: URL) => Promise<[number, unknown]>;
@@ -46,6 +49,23 @@ export class HttpApi {
       // Lists every actor id, private and direct channels included: operators only (G8).
       if ((await this.#me(req)).role !== "admin") throw new RejectedError("forbidden", "GET /status needs an admin token");
       return [200, await o.status()];
+    });
+    const admin = async (req: IncomingMessage): Promise<ClusterAdmin> => {
+      if ((await this.#me(req)).role !== "admin") throw new RejectedError("forbidden", "Operator routes need an admin token");
+      if (!o.admin) throw new RejectedError("not_found", "This node is not in cluster mode");
+      return o.admin;
+    };
+    route("GET", "/admin/nodes", async (req) => [200, { nodes: (await admin(req)).nodes() }]);
+    route("GET", "/admin/placements", async (req, _p, url) => [200, { placements: await (await admin(req)).placements(url.searchParams.get("prefix") ?? "") }]);
+    route("POST", "/admin/migrate", async (req) => {
+      const a = await admin(req);
+      const b = check(MigrateBody, await readJson(req), "migration");
+      return [200, await a.migrate(b.actor, b.to)];
+    });
+    route("POST", "/admin/drain", async (req) => {
+      const a = await admin(req);
+      const b = check(DrainBody, await readJson(req), "drain");
+      return [200, await a.drain(b.node)];
     });
     route("POST", "/auth/dev-token", async (req) => {
       if (!o.devTokens) throw new RejectedError("not_found", "Development tokens are disabled: a production secret is configured");

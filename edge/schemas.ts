@@ -62,6 +62,8 @@ export const CreateChannelBody = Type.Object(
 );
 export const PublishBody = Type.Object({ clientId: ClientId, body: Body }, { additionalProperties: false });
 export const AddMemberBody = Type.Object({ user: UserName }, { additionalProperties: false });
+export const MigrateBody = Type.Object({ actor: Type.String({ minLength: 3, maxLength: 240 }), to: Type.String({ minLength: 1, maxLength: 120 }) }, { additionalProperties: false });
+export const DrainBody = Type.Object({ node: Type.String({ minLength: 1, maxLength: 120 }) }, { additionalProperties: false });
 export const ChannelListQuery = Type.Object({ after: Type.Optional(Type.String({ maxLength: 200 })), limit: Type.Optional(Limit) });
 export const HistoryQuery = Type.Object({ after: Type.Optional(Seq), before: Type.Optional(Seq), limit: Type.Optional(Limit) });
 

@@ -12,8 +12,17 @@ export interface NodeConfig {
   /** PostgreSQL URL; when set, replaces the embedded PGlite store. */
   postgresUrl: string | undefined;
   pgPoolSize: number;
-  /** Production JWT secret; when set, development tokens are disabled. */
+  /** Production JWT secret; when set, development tokens are disabled unless `devTokens`. */
   jwtSecret: string | undefined;
+  devTokens: boolean;
+  /** Hazelcast members (`host:port,...`); when set the node joins a cluster (needs PostgreSQL). */
+  cluster: string[] | undefined;
+  clusterName: string;
+  /** Shared by the nodes of a cluster: authenticates node-to-node links. */
+  clusterSecret: string | undefined;
+  /** The URL other nodes use to reach this one (default `ws://host:port`). */
+  advertise: string | undefined;
+  leaseMs: number;
   askTimeoutMs: number;
   idlePassivateMs: number;
   historySize: number;
@@ -23,6 +32,8 @@ export interface NodeConfig {
   authTimeoutMs: number;
 }
 
+const BOOLEAN_FLAGS = new Set(["dev-tokens"]);
+
 /** Reads a config from command-line flags (`--port 8080`) over environment (`STORM_PORT`). */
 export function loadConfig(argv: readonly string[], env: Record<string, string | undefined>): NodeConfig {
   const flags = new Map<string, string>();
@@ -31,6 +42,7 @@ export function loadConfig(argv: readonly string[], env: Record<string, string |
     if (!a.startsWith("--")) continue;
     const eq = a.indexOf("=");
     if (eq > 0) flags.set(a.slice(2, eq), a.slice(eq + 1));
+    else if (BOOLEAN_FLAGS.has(a.slice(2))) flags.set(a.slice(2), "1");
     else flags.set(a.slice(2), argv[++i] ?? "");
   }
   const get = (flag: string, envName: string) => flags.get(flag) ?? env[envName];
@@ -50,6 +62,12 @@ export function loadConfig(argv: readonly string[], env: Record<string, string |
     postgresUrl: get("postgres", "STORM_POSTGRES_URL") || undefined,
     pgPoolSize: int("pg-pool", "STORM_PG_POOL", 4),
     jwtSecret: get("jwt-secret", "STORM_JWT_SECRET") || undefined,
+    devTokens: flags.has("dev-tokens") || env["STORM_DEV_TOKENS"] === "1",
+    cluster: get("cluster", "STORM_CLUSTER")?.split(",").map((s) => s.trim()).filter(Boolean) || undefined,
+    clusterName: get("cluster-name", "STORM_CLUSTER_NAME") ?? "storm",
+    clusterSecret: get("cluster-secret", "STORM_CLUSTER_SECRET") || undefined,
+    advertise: get("advertise", "STORM_ADVERTISE") || undefined,
+    leaseMs: int("lease-ms", "STORM_LEASE_MS", 3_000),
     askTimeoutMs: int("ask-timeout-ms", "STORM_ASK_TIMEOUT_MS", 10_000),
     idlePassivateMs: int("idle-ms", "STORM_IDLE_MS", 120_000),
     historySize: int("history", "STORM_HISTORY", 2_000),

@@ -1,30 +1,29 @@
 import "reflect-metadata";
 import { type Remote, wrap } from "comlink";
 import nodeEndpoint from "comlink/dist/esm/node-adapter.mjs";
-import { randomBytes } from "node:crypto";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
-import { join } from "node:path";
-import { MessageChannel, Worker } from "node:worker_threads";
+import { mkdir } from "node:fs/promises";
+import { MessageChannel } from "node:worker_threads";
 import { container } from "tsyringe";
 import type { EdgeEvent } from "../actors/messages.ts";
 import { Authenticator } from "../edge/auth.ts";
 import { EdgeServer } from "../edge/edge_server.ts";
-import { type ChannelDirectory, HttpApi } from "../edge/http_api.ts";
+import type { ActorGateway } from "../edge/gateway.ts";
+import { HttpApi } from "../edge/http_api.ts";
 import { buildOpenApi } from "../edge/openapi.ts";
-import { PortStore } from "../storage/port_store.ts";
-import { openPostgresStore } from "../storage/postgres_store.ts";
-import type { Store } from "../storage/store.ts";
-import type { StorePort } from "../storage/store_protocol.ts";
 import type { NodeConfig } from "./config.ts";
 import { ActorSystem } from "./core/actor_system.ts";
-import { systemClock } from "./platform/system_clock.ts";
 import { MemoryRegistry } from "./core/memory_registry.ts";
 import { hashPlacement } from "./core/placement.ts";
-import type { Registry } from "./core/registry.ts";
+import type { Placement, Registry } from "./core/registry.ts";
+import { type ClusterParts, joinCluster } from "./cluster/cluster_node.ts";
 import { nodePlatform } from "./platform/node_platform.ts";
-import type { StoreBoot, WorkerBoot, WorkerControl } from "./worker_control.ts";
+import { systemClock } from "./platform/system_clock.ts";
+import { embeddedBackend, loadSecret, postgresBackend, snapshotDirectory } from "./storage_backend.ts";
+import type { WorkerBoot, WorkerControl } from "./worker_control.ts";
 
 export interface RunningNode {
+  /** This process's node id; in a cluster, unique per start (`<node-id>.<start time>`). */
+  id: string;
   port: number;
   system: ActorSystem;
   edge: EdgeServer;
@@ -32,27 +31,33 @@ export interface RunningNode {
   stop(): Promise<void>;
 }
 
+export interface NodeHooks {
+  /** The node lost its cluster lease and stopped its actors; the process should exit. */
+  onLeaseLost?(reason: string): void;
+}
+
 const ext = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
 const log = (msg: string, err?: unknown) => console.error(`[storm] ${msg}`, err ?? "");
 
 /**
  * The composition root of a node process: the only place that picks concrete backends (PGlite or
- * PostgreSQL, the in-process registry) and wires them into the core through tsyringe.
+ * PostgreSQL; the in-process or the Hazelcast registry) and wires them into the core via tsyringe.
  */
-export async function startNode(cfg: NodeConfig): Promise<RunningNode> {
+export async function startNode(cfg: NodeConfig, hooks: NodeHooks = {}): Promise<RunningNode> {
+  if (cfg.cluster && !cfg.postgresUrl) throw new Error("Cannot join a cluster without --postgres: PostgreSQL is the arbiter of ownership");
   await mkdir(cfg.dataDir, { recursive: true });
+  const id = cfg.cluster ? `${cfg.nodeId}.${Date.now().toString(36)}` : cfg.nodeId;
   const c = container.createChildContainer();
   const secret = await loadSecret(cfg);
   c.register(Authenticator, { useValue: new Authenticator(secret.key) });
-  c.register<Registry>("Registry", { useValue: new MemoryRegistry(systemClock) });
-
   const storage = cfg.postgresUrl ? await postgresBackend(cfg) : await embeddedBackend(cfg);
-  c.register<Store>("Store", { useValue: storage.mainStore });
+  const cluster = cfg.cluster ? await joinCluster(cfg, id, log) : undefined;
+  c.register<Registry>("Registry", { useValue: cluster?.registry ?? new MemoryRegistry(systemClock) });
 
   let edge: EdgeServer | undefined;
   const controls: Array<Remote<WorkerControl>> = [];
   const system = new ActorSystem({
-    nodeId: cfg.nodeId,
+    nodeId: id,
     platform: nodePlatform,
     clock: systemClock,
     workers: cfg.workers,
@@ -61,118 +66,68 @@ export async function startNode(cfg: NodeConfig): Promise<RunningNode> {
       const control = new MessageChannel();
       controls[index] = wrap<WorkerControl>(nodeEndpoint(control.port1 as never));
       const store = storage.workerStore(index);
-      const boot: WorkerBoot = { nodeId: cfg.nodeId, index, store: store.boot, control: control.port2, idlePassivateMs: cfg.idlePassivateMs, historySize: cfg.historySize };
+      const boot: WorkerBoot = { nodeId: id, index, store: store.boot, control: control.port2, idlePassivateMs: cfg.idlePassivateMs, historySize: cfg.historySize };
       return { data: boot, transfer: [control.port2, ...store.transfer] };
     },
     placement: hashPlacement,
     registry: c.resolve<Registry>("Registry"),
     askTimeoutMs: cfg.askTimeoutMs,
     onEdgeEvent: (ev) => edge?.onEvent(ev as EdgeEvent),
+    outbound: cluster ? (to, msg) => cluster.router().tell(to, msg) : undefined,
     log,
   });
   system.start();
 
+  const onPlacement = (actor: string, p: Placement | null) => {
+    if (p && p.epoch > 0 && actor.startsWith("channel:")) edge?.placementChanged(actor.slice("channel:".length), p.epoch);
+  };
+  let parts: ClusterParts | undefined;
+  if (cluster) parts = cluster.wire({ system, onEdgeEvent: (ev) => edge?.onEvent(ev as EdgeEvent), onPlacement });
+  const stopWatch = parts ? undefined : await c.resolve<Registry>("Registry").watch(onPlacement);
+  const actors: ActorGateway = parts?.router ?? system;
+
   const auth = c.resolve(Authenticator);
   const api = new HttpApi({
-    actors: system,
+    actors,
     auth,
-    directory: snapshotDirectory(c.resolve<Store>("Store")),
+    directory: snapshotDirectory(storage.mainStore),
     devTokens: secret.dev,
     openapi: buildOpenApi,
+    admin: parts?.admin,
     status: async () => {
       const lists = await Promise.all(controls.map((w) => w.list()));
       return {
-        node: cfg.nodeId,
+        node: id,
         ...edge!.stats(),
         workers: lists.map((actors, index) => ({ index, actors: actors.length })),
-        actors: lists.flatMap((actors, worker) => actors.map((a) => ({ id: a.id, worker, epoch: a.epoch, state: a.state, depth: a.depth }))),
+        actors: lists.flatMap((list, worker) =>
+          list.map((a) => ({ id: a.id, worker, epoch: a.epoch, state: a.state, depth: a.depth, idleMs: a.idleMs, ...a.detail }))),
       };
     },
   });
   edge = new EdgeServer({
-    actors: system, auth, api, clock: systemClock, defer: (fn) => void setImmediate(fn),
+    actors, auth, api, clock: systemClock, defer: (fn) => void setImmediate(fn),
     maxBufferedBytes: cfg.maxBufferedBytes, heartbeatMs: cfg.heartbeatMs, authTimeoutMs: cfg.authTimeoutMs,
+    onClusterUpgrade: parts ? (req, socket, head) => parts!.links.handleUpgrade(req, socket, head) : undefined,
   });
   const port = await edge.listen(cfg.port, cfg.host);
-  return {
-    port,
-    system,
-    edge,
-    controls,
-    async stop() {
-      await edge!.close();
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    await parts?.leave();
+    await edge!.close();
+    await system.stop();
+    await stopWatch?.();
+    await storage.close();
+    await cluster?.registry.close();
+  };
+  if (parts) {
+    await parts.start(cfg.advertise ?? `ws://${cfg.host}:${port}`, async (reason) => {
+      log(`lease lost (${reason}): stopping every actor`);
       await system.stop();
-      await storage.close();
-    },
-  };
-}
-
-interface StorageBackend {
-  mainStore: Store;
-  workerStore(index: number): { boot: StoreBoot; transfer: unknown[] };
-  close(): Promise<void>;
-}
-
-async function postgresBackend(cfg: NodeConfig): Promise<StorageBackend> {
-  const mainStore = await openPostgresStore(cfg.postgresUrl!, { poolSize: 2 });
-  return {
-    mainStore,
-    workerStore: () => ({ boot: { kind: "postgres", url: cfg.postgresUrl!, poolSize: cfg.pgPoolSize }, transfer: [] }),
-    close: () => mainStore.close(),
-  };
-}
-
-/** PGlite in its own thread; each actor worker (including restarted ones) gets a fresh port to it. */
-async function embeddedBackend(cfg: NodeConfig): Promise<StorageBackend> {
-  const main = new MessageChannel();
-  const worker = new Worker(new URL(`./storage_worker_main${ext}`, import.meta.url), {
-    workerData: { dataDir: join(cfg.dataDir, "pglite"), ports: [main.port2] },
-    transferList: [main.port2],
-    execArgv: ext === ".ts" && !("Deno" in globalThis) ? ["--import", "tsx"] : undefined,
-  });
-  const ready = await new Promise<{ ready: boolean; error?: string }>((resolve, reject) => {
-    worker.once("message", resolve);
-    worker.once("error", reject);
-  });
-  if (!ready.ready) throw new Error(`Cannot open the embedded store in ${cfg.dataDir}: ${ready.error}`);
-  const mainStore = new PortStore(main.port1 as unknown as StorePort);
-  return {
-    mainStore,
-    workerStore: () => {
-      const ch = new MessageChannel();
-      worker.postMessage({ serve: ch.port2 }, [ch.port2]);
-      return { boot: { kind: "port", port: ch.port1 }, transfer: [ch.port1] };
-    },
-    async close() {
-      await mainStore.close();
-      worker.postMessage({ close: true });
-      await new Promise((r) => worker.once("message", r));
-      await worker.terminate();
-    },
-  };
-}
-
-/** The JWT secret: configured (production: no dev tokens) or generated once into the data dir. */
-async function loadSecret(cfg: NodeConfig): Promise<{ key: Uint8Array; dev: boolean }> {
-  if (cfg.jwtSecret) return { key: new TextEncoder().encode(cfg.jwtSecret), dev: false };
-  const file = join(cfg.dataDir, "jwt-secret");
-  try {
-    return { key: new TextEncoder().encode((await readFile(file, "utf8")).trim()), dev: true };
-  } catch {
-    const hex = randomBytes(32).toString("hex");
-    await writeFile(file, hex + "\n", { mode: 0o600 });
-    return { key: new TextEncoder().encode(hex), dev: true };
+      hooks.onLeaseLost?.(reason);
+    });
   }
-}
-
-function snapshotDirectory(store: Store): ChannelDirectory {
-  return {
-    async list(after, limit) {
-      const rows = await store.listSnapshots("channel:", after ? `channel:${after}` : "", limit);
-      return rows.map(({ snapshot }) => {
-        const s = snapshot.state as { name: string; visibility: string; topic: string; members: Record<string, string> };
-        return { name: s.name, visibility: s.visibility, topic: s.topic, members: Object.keys(s.members) };
-      });
-    },
-  };
+  return { id, port, system, edge, controls, stop };
 }

@@ -168,6 +168,13 @@ export class HazelcastRegistry implements Registry {
     return leases.sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0));
   }
 
+  async watch(fn: (id: ActorId, p: Placement | null) => void): Promise<() => Promise<void>> {
+    const set = (e: { key: string; value: string | null }) => fn(e.key, e.value ? decodePlacement(e.value) : null);
+    const gone = (e: { key: string }) => fn(e.key, null);
+    const reg = await this.#placements.addEntryListener({ added: set, updated: set, removed: gone, evicted: gone, expired: gone }, undefined, true);
+    return async () => void (await this.#placements.removeEntryListener(reg));
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;

@@ -22,6 +22,11 @@ export interface ActorSystemOptions {
   askTimeoutMs: number;
   /** Receives everything actors send to `edge:<this node>`, in the order the actors sent it. */
   onEdgeEvent(msg: unknown): void;
+  /**
+   * Where actors' outbound messages go. Default: this node (single-node mode). Cluster mode routes
+   * them through the cluster router, which knows which node hosts each actor.
+   */
+  outbound?(to: string, msg: unknown): void;
   log(msg: string, err?: unknown): void;
 }
 
@@ -124,7 +129,8 @@ export class ActorSystem {
           break;
         }
         case Op.Out:
-          this.tell(f[1], f[2]);
+          if (this.#o.outbound) this.#o.outbound(f[1], f[2]);
+          else this.tell(f[1], f[2]);
           break;
         case Op.Life:
           void this.#recordPlacement(worker, f[1]).catch((err) => this.#o.log("registry update failed", err));
@@ -139,7 +145,9 @@ export class ActorSystem {
     if (ev.type === "activated") {
       const next: Placement = { node: this.#o.nodeId, worker, epoch: ev.epoch };
       if (!current) await reg.claim(ev.id, next);
-      else if (current.epoch < ev.epoch) await reg.replace(ev.id, current, next);
+      // Record the epoch only where this node is the placed owner: a placement moved elsewhere
+      // meanwhile (migration, takeover) must not be taken back; the store fences this activation.
+      else if (current.node === this.#o.nodeId && current.epoch < ev.epoch) await reg.replace(ev.id, current, next);
     } else if (current && current.node === this.#o.nodeId && current.worker === worker) {
       await reg.release(ev.id, current);
     }

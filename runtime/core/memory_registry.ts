@@ -6,6 +6,7 @@ import { decodePlacement, encodePlacement, type NodeLease, type Placement, type 
 export class MemoryRegistry implements Registry {
   readonly #placements = new Map<ActorId, string>();
   readonly #leases = new Map<string, { lease: NodeLease; expiresAt: number }>();
+  readonly #watchers = new Set<(id: ActorId, p: Placement | null) => void>();
 
   constructor(private readonly clock: Clock) {}
 
@@ -18,18 +19,21 @@ export class MemoryRegistry implements Registry {
     const s = this.#placements.get(id);
     if (s !== undefined) return decodePlacement(s);
     this.#placements.set(id, encodePlacement(p));
+    this.#notify(id, p);
     return p;
   }
 
   async replace(id: ActorId, expected: Placement, next: Placement): Promise<boolean> {
     if (this.#placements.get(id) !== encodePlacement(expected)) return false;
     this.#placements.set(id, encodePlacement(next));
+    this.#notify(id, next);
     return true;
   }
 
   async release(id: ActorId, expected: Placement): Promise<boolean> {
     if (this.#placements.get(id) !== encodePlacement(expected)) return false;
     this.#placements.delete(id);
+    this.#notify(id, null);
     return true;
   }
 
@@ -53,5 +57,17 @@ export class MemoryRegistry implements Registry {
     return [...this.#leases.values()].filter((l) => l.expiresAt > now).map((l) => l.lease).sort((a, b) => (a.node < b.node ? -1 : 1));
   }
 
-  async close(): Promise<void> {}
+  async watch(fn: (id: ActorId, p: Placement | null) => void): Promise<() => Promise<void>> {
+    this.#watchers.add(fn);
+    return async () => void this.#watchers.delete(fn);
+  }
+
+  async close(): Promise<void> {
+    this.#watchers.clear();
+  }
+
+  /** Delivered asynchronously, like a remote registry's events. */
+  #notify(id: ActorId, p: Placement | null): void {
+    for (const fn of this.#watchers) queueMicrotask(() => fn(id, p));
+  }
 }

@@ -39,6 +39,13 @@ export interface Registry {
   renewLease(lease: NodeLease, ttlMs: number): Promise<void>;
   dropLease(node: string): Promise<void>;
   liveNodes(): Promise<NodeLease[]>;
+  /**
+   * Calls `fn` after placements change (claimed, replaced, released), with the new placement or
+   * null. A hint for invalidating caches and resubscribing, not a source of truth: events may be
+   * late, and a reader must still read the registry (and the store decides who may write).
+   * Returns a function that stops the watch.
+   */
+  watch(fn: (id: ActorId, placement: Placement | null) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 

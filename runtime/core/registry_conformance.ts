@@ -68,6 +68,28 @@ export function runRegistryConformance(name: string, h: RegistryHarness): void {
       expect(ids).toEqual([`${id}-a`, `${id}-b`]);
     }));
 
+    it("registry - watchers hear of claims, takeovers and releases", withRegistry(async (r, id) => {
+      const seen: Array<Placement | null> = [];
+      let wake: () => void = () => {};
+      const stop = await r.watch((got, placement) => {
+        if (got !== id) return;
+        seen.push(placement);
+        wake();
+      });
+      const until = (n: number) => new Promise<void>((resolve) => {
+        wake = () => seen.length >= n && resolve();
+        wake();
+      });
+      await r.claim(id, p("a", 0, 1));
+      await until(1);
+      await r.replace(id, p("a", 0, 1), p("b", 1, 2));
+      await until(2);
+      await r.release(id, p("b", 1, 2));
+      await until(3);
+      await stop();
+      expect(seen).toEqual([p("a", 0, 1), p("b", 1, 2), null]);
+    }));
+
     it("registry - a lease not renewed within its TTL disappears", withRegistry(async (r, id) => {
       const node = `node-${id}`;
       await r.renewLease({ node, address: "ws://127.0.0.1:1", renewedAt: 0, load: 0 }, h.leaseTtlMs);

@@ -1,0 +1,214 @@
+import type { ActorId } from "../core/actor_id.ts";
+import type { ActorSystem } from "../core/actor_system.ts";
+import type { Clock, Timer } from "../core/clock.ts";
+import { AskTimeoutError, fromWireError, toWireError, UnavailableError, type WireError } from "../core/errors.ts";
+import type { NodeLease, Placement, Registry } from "../core/registry.ts";
+import type { LinkFrame, NodeLinks } from "./node_links.ts";
+import { rendezvous } from "./rendezvous.ts";
+
+export interface ClusterRouterOptions {
+  /** This node's incarnation id (unique per process start: a node that lost its lease never returns). */
+  self: string;
+  system: ActorSystem;
+  registry: Registry;
+  links: NodeLinks;
+  clock: Clock;
+  askTimeoutMs: number;
+  onEdgeEvent(msg: unknown): void;
+  /** A placement changed (from the registry's watch); the edge resubscribes moved channels. */
+  onPlacement(id: ActorId, p: Placement | null): void;
+  log(msg: string, err?: unknown): void;
+}
+
+const MAX_HOPS = 3;
+
+interface PendingAsk {
+  resolve(v: unknown): void;
+  reject(e: Error): void;
+  deadline: number;
+  to: ActorId;
+}
+
+/**
+ * Location transparency for a cluster: sends each actor message to the node its placement names,
+ * claiming a placement (rendezvous hashing over live nodes) for an actor that has none or whose
+ * node's lease expired. Placements are cached and refreshed by the registry's watch; a node that
+ * receives a message for an actor it does not own forwards it (bounded hops).
+ *
+ * Order: messages for one actor wait behind that actor's pending lookup, so one sender's messages
+ * leave in order; each link is ordered. Across a migration a forwarded message may be overtaken:
+ * order is then decided by the actor, which is the only thing G1 promises.
+ */
+export class ClusterRouter {
+  readonly edgeId: string;
+  readonly #o: ClusterRouterOptions;
+  #live = new Map<string, NodeLease>();
+  readonly #cache = new Map<ActorId, Placement>();
+  readonly #waiting = new Map<ActorId, Array<(p: Placement | Error) => void>>();
+  readonly #asks = new Map<number, PendingAsk>();
+  #nextReq = 1;
+  #sweeper: Timer;
+  takeovers = 0;
+
+  constructor(o: ClusterRouterOptions) {
+    this.#o = o;
+    this.edgeId = `edge:${o.self}`;
+    this.#sweeper = o.clock.setInterval(() => this.#expireAsks(), 100);
+  }
+
+  liveNodes(): NodeLease[] {
+    return [...this.#live.values()];
+  }
+
+  tell(to: string, msg: unknown, hops = 0): void {
+    if (to.startsWith("edge:")) return this.#toEdge(to, msg, hops);
+    this.#route(to, (p) => {
+      if (p instanceof Error) return this.#o.log(`dropped a message for ${to}`, p);
+      if (p.node === this.#o.self) this.#o.system.tell(to, msg);
+      else this.#send(p.node, [0, to, msg, hops]);
+    });
+  }
+
+  ask<T>(to: ActorId, msg: unknown, timeoutMs = this.#o.askTimeoutMs, hops = 0): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.#route(to, (p) => {
+        if (p instanceof Error) return reject(p);
+        if (p.node === this.#o.self) return void this.#o.system.ask<T>(to, msg, timeoutMs).then(resolve, reject);
+        const reqId = this.#nextReq++;
+        this.#asks.set(reqId, { resolve: resolve as (v: unknown) => void, reject, deadline: this.#o.clock.now() + timeoutMs, to });
+        this.#send(p.node, [1, to, msg, reqId, hops]);
+      });
+    });
+  }
+
+  /** Frames from a peer: messages for actors (delivered or forwarded), replies to our asks. */
+  onFrames(from: string, frames: LinkFrame[]): void {
+    for (const f of frames) {
+      if (f[0] === 0) {
+        if (f[3] < MAX_HOPS) this.tell(f[1], f[2], f[3] + 1);
+      } else if (f[0] === 1) {
+        const [, to, msg, reqId, hops] = f;
+        const reply = (frame: LinkFrame) => this.#send(from, frame);
+        if (hops >= MAX_HOPS) reply([2, reqId, false, toWireError(new UnavailableError(`Cannot route to ${to}: too many hops`))]);
+        else this.ask(to, msg, this.#o.askTimeoutMs, hops + 1).then((v) => reply([2, reqId, true, v]), (e) => reply([2, reqId, false, toWireError(e)]));
+      } else {
+        const p = this.#asks.get(f[1]);
+        if (!p) continue;
+        this.#asks.delete(f[1]);
+        if (f[2]) p.resolve(f[3]);
+        else p.reject(fromWireError(f[3] as WireError));
+      }
+    }
+  }
+
+  /** A placement changed in the registry: refresh the cache, let the edge react. */
+  onWatch(id: ActorId, p: Placement | null): void {
+    if (p) this.#cache.set(id, p);
+    else this.#cache.delete(id);
+    this.#o.onPlacement(id, p);
+  }
+
+  /**
+   * New view of the live nodes. Actors placed on nodes that died are taken over: each survivor
+   * claims those that rendezvous hashing gives it and activates them at once, so their
+   * subscribers resume without waiting for the next message.
+   */
+  setLiveNodes(leases: readonly NodeLease[]): void {
+    const before = this.#live;
+    this.#live = new Map(leases.map((l) => [l.node, l]));
+    const dead = [...before.keys()].filter((n) => !this.#live.has(n) && n !== this.#o.self);
+    if (dead.length === 0) return;
+    for (const n of dead) this.#o.links.forget(n);
+    for (const [id, p] of this.#cache) if (dead.includes(p.node)) this.#cache.delete(id);
+    void this.#takeOver(new Set(dead)).catch((err) => this.#o.log("takeover scan failed", err));
+  }
+
+  close(): void {
+    this.#sweeper.cancel();
+    for (const [id, p] of this.#asks) {
+      this.#asks.delete(id);
+      p.reject(new UnavailableError("Node is shutting down"));
+    }
+  }
+
+  async #takeOver(dead: Set<string>): Promise<void> {
+    const ids = [...this.#live.keys()];
+    for (const { id, placement } of await this.#o.registry.list()) {
+      if (!dead.has(placement.node) || rendezvous(id, ids) !== this.#o.self) continue;
+      const next: Placement = { node: this.#o.self, worker: 0, epoch: placement.epoch };
+      if (!(await this.#o.registry.replace(id, placement, next))) continue;
+      this.#cache.set(id, next);
+      this.takeovers++;
+      this.#o.system.tell(id, { type: "wake" });
+    }
+  }
+
+  #toEdge(to: string, msg: unknown, hops: number): void {
+    const node = to.slice("edge:".length);
+    if (node === this.#o.self) this.#o.onEdgeEvent(msg);
+    else if (this.#live.has(node)) this.#send(node, [0, to, msg, hops]);
+    // An edge on a node without a lease is gone for good (incarnation ids never come back).
+  }
+
+  #send(node: string, frame: LinkFrame): void {
+    const lease = this.#live.get(node);
+    if (!lease) {
+      if (frame[0] === 1) {
+        const p = this.#asks.get(frame[3]);
+        this.#asks.delete(frame[3]);
+        p?.reject(new UnavailableError(`Node ${node} is not live`));
+      }
+      return;
+    }
+    this.#o.links.send(node, lease.address, frame);
+  }
+
+  #alive(node: string): boolean {
+    return node === this.#o.self || this.#live.has(node);
+  }
+
+  #route(id: ActorId, then: (p: Placement | Error) => void): void {
+    const cached = this.#cache.get(id);
+    if (cached && this.#alive(cached.node) && !this.#waiting.has(id)) return then(cached);
+    let queue = this.#waiting.get(id);
+    if (queue) return void queue.push(then);
+    this.#waiting.set(id, (queue = [then]));
+    this.#resolve(id).then(
+      (p) => {
+        this.#cache.set(id, p);
+        this.#waiting.delete(id);
+        for (const fn of queue) fn(p);
+      },
+      (err: Error) => {
+        this.#waiting.delete(id);
+        for (const fn of queue) fn(err);
+      },
+    );
+  }
+
+  /** The placement in force, claiming or taking over one when there is none or its node is dead. */
+  async #resolve(id: ActorId): Promise<Placement> {
+    for (let attempt = 0; attempt < 4; attempt++) {
+      const cur = await this.#o.registry.lookup(id);
+      if (cur && this.#alive(cur.node)) return cur;
+      const target = rendezvous(id, [...new Set([...this.#live.keys(), this.#o.self])])!;
+      const next: Placement = { node: target, worker: 0, epoch: cur?.epoch ?? 0 };
+      if (!cur) {
+        const won = await this.#o.registry.claim(id, next);
+        if (this.#alive(won.node)) return won;
+      } else if (await this.#o.registry.replace(id, cur, next)) {
+        return next;
+      }
+    }
+    throw new UnavailableError(`Cannot place ${id}: the registry keeps changing`);
+  }
+
+  #expireAsks(): void {
+    const now = this.#o.clock.now();
+    for (const [id, p] of this.#asks) {
+      if (p.deadline > now) continue;
+      this.#asks.delete(id);
+      p.reject(new AskTimeoutError(`No reply from ${p.to} within the deadline`));
+    }
+  }
+}

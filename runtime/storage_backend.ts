@@ -1,0 +1,87 @@
+import { randomBytes } from "node:crypto";
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { MessageChannel, Worker } from "node:worker_threads";
+import type { ChannelDirectory } from "../edge/http_api.ts";
+import { PortStore } from "../storage/port_store.ts";
+import { openPostgresStore } from "../storage/postgres_store.ts";
+import type { Store } from "../storage/store.ts";
+import type { StorePort } from "../storage/store_protocol.ts";
+import type { NodeConfig } from "./config.ts";
+import type { StoreBoot } from "./worker_control.ts";
+
+const ext = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
+
+/** The store of a node: what the main thread uses, and how each actor worker reaches it. */
+export interface StorageBackend {
+  mainStore: Store;
+  workerStore(index: number): { boot: StoreBoot; transfer: unknown[] };
+  close(): Promise<void>;
+}
+
+export async function postgresBackend(cfg: NodeConfig): Promise<StorageBackend> {
+  const mainStore = await openPostgresStore(cfg.postgresUrl!, { poolSize: 2 });
+  return {
+    mainStore,
+    workerStore: () => ({ boot: { kind: "postgres", url: cfg.postgresUrl!, poolSize: cfg.pgPoolSize }, transfer: [] }),
+    close: () => mainStore.close(),
+  };
+}
+
+/** PGlite in its own thread; each actor worker (including restarted ones) gets a fresh port to it. */
+export async function embeddedBackend(cfg: NodeConfig): Promise<StorageBackend> {
+  const main = new MessageChannel();
+  const worker = new Worker(new URL(`./storage_worker_main${ext}`, import.meta.url), {
+    workerData: { dataDir: join(cfg.dataDir, "pglite"), ports: [main.port2] },
+    transferList: [main.port2],
+    execArgv: ext === ".ts" && !("Deno" in globalThis) ? ["--import", "tsx"] : undefined,
+  });
+  const ready = await new Promise<{ ready: boolean; error?: string }>((resolve, reject) => {
+    worker.once("message", resolve);
+    worker.once("error", reject);
+  });
+  if (!ready.ready) throw new Error(`Cannot open the embedded store in ${cfg.dataDir}: ${ready.error}`);
+  const mainStore = new PortStore(main.port1 as unknown as StorePort);
+  return {
+    mainStore,
+    workerStore: () => {
+      const ch = new MessageChannel();
+      worker.postMessage({ serve: ch.port2 }, [ch.port2]);
+      return { boot: { kind: "port", port: ch.port1 }, transfer: [ch.port1] };
+    },
+    async close() {
+      await mainStore.close();
+      worker.postMessage({ close: true });
+      await new Promise((r) => worker.once("message", r));
+      await worker.terminate();
+    },
+  };
+}
+
+/**
+ * The JWT secret: configured (production: no dev tokens unless `--dev-tokens`, e.g. a local
+ * cluster) or generated once into the data dir (embedded defaults: dev tokens on).
+ */
+export async function loadSecret(cfg: NodeConfig): Promise<{ key: Uint8Array; dev: boolean }> {
+  if (cfg.jwtSecret) return { key: new TextEncoder().encode(cfg.jwtSecret), dev: cfg.devTokens };
+  const file = join(cfg.dataDir, "jwt-secret");
+  try {
+    return { key: new TextEncoder().encode((await readFile(file, "utf8")).trim()), dev: true };
+  } catch {
+    const hex = randomBytes(32).toString("hex");
+    await writeFile(file, hex + "\n", { mode: 0o600 });
+    return { key: new TextEncoder().encode(hex), dev: true };
+  }
+}
+
+export function snapshotDirectory(store: Store): ChannelDirectory {
+  return {
+    async list(after, limit) {
+      const rows = await store.listSnapshots("channel:", after ? `channel:${after}` : "", limit);
+      return rows.map(({ snapshot }) => {
+        const s = snapshot.state as { name: string; visibility: string; topic: string; members: Record<string, string> };
+        return { name: s.name, visibility: s.visibility, topic: s.topic, members: Object.keys(s.members) };
+      });
+    },
+  };
+}
