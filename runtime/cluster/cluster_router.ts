@@ -27,6 +27,7 @@ interface PendingAsk {
   reject(e: Error): void;
   deadline: number;
   to: ActorId;
+  node: string;
 }
 
 /**
@@ -75,7 +76,7 @@ export class ClusterRouter {
         if (p instanceof Error) return reject(p);
         if (p.node === this.#o.self) return void this.#o.system.ask<T>(to, msg, timeoutMs).then(resolve, reject);
         const reqId = this.#nextReq++;
-        this.#asks.set(reqId, { resolve: resolve as (v: unknown) => void, reject, deadline: this.#o.clock.now() + timeoutMs, to });
+        this.#asks.set(reqId, { resolve: resolve as (v: unknown) => void, reject, deadline: this.#o.clock.now() + timeoutMs, to, node: p.node });
         this.#send(p.node, [1, to, msg, reqId, hops]);
       });
     });
@@ -119,6 +120,13 @@ export class ClusterRouter {
     const dead = [...before.keys()].filter((n) => !this.#live.has(n) && n !== this.#o.self);
     if (dead.length === 0) return;
     for (const n of dead) this.#o.links.forget(n);
+    // Requests in flight to a dead node will never be answered: fail them now so callers retry
+    // (exactly-once by client id) against the actor's next placement instead of waiting out a timeout.
+    for (const [reqId, p] of this.#asks) {
+      if (!dead.includes(p.node)) continue;
+      this.#asks.delete(reqId);
+      p.reject(new UnavailableError(`Node ${p.node} died while ${p.to} handled the request`));
+    }
     for (const [id, p] of this.#cache) if (dead.includes(p.node)) this.#cache.delete(id);
     void this.#takeOver(new Set(dead)).catch((err) => this.#o.log("takeover scan failed", err));
   }

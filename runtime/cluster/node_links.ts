@@ -142,6 +142,9 @@ class OutLink {
       this.#backoff = Math.min(2_000, this.#backoff * 2);
       setTimeout(() => this.#connect(), delay).unref();
     });
-    ws.on("error", (err) => this.o.log(`link to ${this.node} failed: ${err.message}`));
+    ws.on("error", (err) => {
+      // One line per outage, not one per reconnect attempt.
+      if (this.#backoff <= 100) this.o.log(`link to ${this.node} failed: ${err.message}`);
+    });
   }
 }

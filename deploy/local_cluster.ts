@@ -1,0 +1,146 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { startHazelcast } from "./local_hazelcast.ts";
+import { startPostgres } from "./local_postgres.ts";
+
+export interface LocalClusterOptions {
+  nodes: number;
+  basePort: number;
+  workers: number;
+  leaseMs: number;
+  /** Extra `storm serve` flags for every node. */
+  args?: string[];
+  log?(line: string): void;
+}
+
+export interface ClusterNodeProcess {
+  name: string;
+  port: number;
+  url: string;
+  /** The node's incarnation id, from its `listening` line. */
+  id: string;
+  proc: ChildProcess;
+}
+
+export interface LocalCluster {
+  postgresUrl: string;
+  hazelcast: string;
+  clusterName: string;
+  secret: string;
+  nodes: ClusterNodeProcess[];
+  /** Starts node `i` again (after a kill), on its port, with a new incarnation. */
+  restart(i: number): Promise<ClusterNodeProcess>;
+  stop(): Promise<void>;
+}
+
+const root = (() => {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, "package.json")) && dirname(dir) !== dir) dir = dirname(dir);
+  return dir;
+})();
+
+/**
+ * A whole cluster on 127.0.0.1: a PostgreSQL server, a Hazelcast member and N Storm nodes on
+ * consecutive ports, each a real process. Used by `npm run cluster` and by the cluster tests.
+ */
+export async function startLocalCluster(o: LocalClusterOptions): Promise<LocalCluster> {
+  const log = o.log ?? (() => {});
+  const pg = await startPostgres();
+  log(`postgresql: ${pg.url}`);
+  const hz = await startHazelcast().catch(async (err) => {
+    await pg.stop();
+    throw err;
+  });
+  log(`hazelcast member: ${hz.address} (cluster ${hz.clusterName})`);
+  const secret = randomBytes(24).toString("hex");
+  const dataRoot = await mkdtemp(join(tmpdir(), "storm-cluster-"));
+  const entry = resolve(root, "dist/bin/storm.js");
+  if (!existsSync(entry)) throw new Error(`Cannot start nodes: ${entry} is missing (run npm run build)`);
+
+  const startOne = async (i: number): Promise<ClusterNodeProcess> => {
+    const port = o.basePort + i;
+    const proc = spawn(process.execPath, [entry, "serve",
+      "--port", String(port), "--node-id", `n${i + 1}`, "--data-dir", join(dataRoot, `n${i + 1}`),
+      "--workers", String(o.workers), "--postgres", pg.url, "--cluster", hz.address,
+      "--cluster-name", hz.clusterName, "--cluster-secret", secret, "--jwt-secret", secret, "--dev-tokens",
+      "--lease-ms", String(o.leaseMs), ...(o.args ?? [])], { stdio: ["ignore", "pipe", "pipe"] });
+    proc.stderr!.on("data", (d: Buffer) => log(`[n${i + 1}] ${d.toString().trimEnd()}`));
+    const id = await new Promise<string>((ok, fail) => {
+      const lines = createInterface({ input: proc.stdout! });
+      lines.on("line", (line) => {
+        if (line.includes('"listening"')) ok((JSON.parse(line) as { node: string }).node);
+      });
+      proc.once("exit", (code) => fail(new Error(`node n${i + 1} exited with ${code} before listening`)));
+    });
+    log(`node n${i + 1}: http://127.0.0.1:${port} (${id})`);
+    return { name: `n${i + 1}`, port, url: `http://127.0.0.1:${port}`, id, proc };
+  };
+
+  const nodes: ClusterNodeProcess[] = [];
+  try {
+    for (let i = 0; i < o.nodes; i++) nodes.push(await startOne(i));
+  } catch (err) {
+    for (const n of nodes) n.proc.kill("SIGKILL");
+    await hz.stop();
+    await pg.stop();
+    throw err;
+  }
+  const stopNode = (n: ClusterNodeProcess) =>
+    new Promise<void>((done) => {
+      if (n.proc.exitCode !== null || n.proc.signalCode !== null) return done();
+      n.proc.once("exit", () => done());
+      n.proc.kill("SIGCONT");
+      n.proc.kill("SIGTERM");
+      setTimeout(() => n.proc.kill("SIGKILL"), 5_000).unref();
+    });
+  return {
+    postgresUrl: pg.url,
+    hazelcast: hz.address,
+    clusterName: hz.clusterName,
+    secret,
+    nodes,
+    async restart(i) {
+      await stopNode(nodes[i]!);
+      nodes[i] = await startOne(i);
+      return nodes[i]!;
+    },
+    async stop() {
+      await Promise.all(nodes.map(stopNode));
+      await hz.stop();
+      await pg.stop();
+      await rm(dataRoot, { recursive: true, force: true });
+    },
+  };
+}
+
+/** `npm run cluster -- [--nodes 3] [--port 8081]`: runs a local cluster until Ctrl-C. */
+async function main(argv: string[]): Promise<void> {
+  const flag = (name: string, dflt: number) => {
+    const i = argv.indexOf(`--${name}`);
+    return i >= 0 ? Number(argv[i + 1]) : dflt;
+  };
+  const cluster = await startLocalCluster({
+    nodes: flag("nodes", 3), basePort: flag("port", 8081), workers: flag("workers", 1), leaseMs: flag("lease-ms", 3000),
+    log: (line) => console.log(line),
+  });
+  console.log(`\ncluster up. Admin token: curl -s -XPOST ${cluster.nodes[0]!.url}/auth/dev-token -d '{"user":"ops","role":"admin"}'`);
+  console.log(`inspect:  node dist/bin/storm.js inspect nodes --url ${cluster.nodes[0]!.url}\nCtrl-C stops everything.`);
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    console.log("stopping the cluster...");
+    await cluster.stop();
+    process.exit(0);
+  };
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) await main(process.argv.slice(2));
