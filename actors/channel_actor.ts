@@ -6,6 +6,7 @@ import { access, type ChannelState, channelInfo, emptyChannel } from "./channel_
 import type { ChannelMsg, EdgeEvent, HistoryReply, PublishAck, SubscribeReply } from "./messages.ts";
 import { Presence } from "./presence.ts";
 import { RecentHistory } from "./recent_history.ts";
+import { EdgeFlow } from "./edge_flow.ts";
 
 export interface ChannelActorOptions {
   /** Committed messages kept in memory for resume and history. */
@@ -13,6 +14,13 @@ export interface ChannelActorOptions {
   /** Client ids remembered in memory for duplicate detection (older ones are found in the store). */
   dedupeWindow: number;
 }
+
+/** A batch outstanding at an edge for longer than this holds new work (bounded delivery lag). */
+const FLOW_MAX_LAG_MS = 250;
+/** An edge behind for longer than this is dropped from the fan-out; its sockets resume. */
+const FLOW_DROP_AFTER_MS = 3_000;
+/** Messages held at most; past it, publishes get `rate_limited`. */
+const MAX_HELD = 20_000;
 
 export const defaultChannelOptions: ChannelActorOptions = { historySize: 2_000, dedupeWindow: 20_000 };
 
@@ -34,6 +42,10 @@ export class ChannelActor implements Actor {
   #history: RecentHistory;
   /** Edges with at least one subscribed socket: each gets every committed batch once. */
   readonly #edges = new Set<string>();
+  readonly #flow = new EdgeFlow(FLOW_MAX_LAG_MS, FLOW_DROP_AFTER_MS);
+  /** Messages waiting while edges catch up, in mailbox order (see `EdgeFlow`). */
+  #held: Envelope[] = [];
+  #flowCheckArmed = false;
   #presence = new Presence();
 
   constructor(ctx: ActorContext, opts: ChannelActorOptions = defaultChannelOptions) {
@@ -44,15 +56,17 @@ export class ChannelActor implements Actor {
     this.#history = new RecentHistory(opts.historySize, opts.dedupeWindow);
     // After a crash, edges are still subscribed: keep sending to them. Their sockets' cursors
     // detect any batch they missed, and resume (G4).
-    const carried = ctx.carried as { edges: string[]; presence: Presence } | undefined;
+    // Messages held by flow control were never processed: the new activation takes them over.
+    const carried = ctx.carried as { edges: string[]; presence: Presence; held: Envelope[] } | undefined;
     if (carried) {
       for (const e of carried.edges) this.#edges.add(e);
       this.#presence = carried.presence;
+      this.#held = carried.held;
     }
   }
 
   carryOver(): unknown {
-    return { edges: [...this.#edges], presence: this.#presence };
+    return { edges: [...this.#edges], presence: this.#presence, held: this.#held };
   }
 
   async activate(): Promise<void> {
@@ -65,6 +79,30 @@ export class ChannelActor implements Actor {
   }
 
   async receive(batch: readonly Envelope[]): Promise<void> {
+    const now = this.#ctx.clock.now();
+    for (const env of batch) {
+      const msg = env.msg as ChannelMsg;
+      if (msg.type === "delivered") {
+        this.#flow.delivered(msg.edge, msg.seq, now);
+        env.reply(true);
+      } else if (msg.type === "flow_check") {
+        this.#flowCheckArmed = false;
+        for (const edge of this.#flow.laggards(now)) this.#dropEdge(edge);
+        env.reply(true);
+      } else if (msg.type === "publish" && this.#held.length >= MAX_HELD) {
+        env.fail(new RejectedError("rate_limited", `Channel ${this.#name} is delivering a backlog; retry shortly`));
+      } else {
+        this.#held.push(env);
+      }
+    }
+    if (this.#held.length === 0) return;
+    if (this.#flow.holding(now)) return this.#armFlowCheck();
+    const work = this.#held;
+    this.#held = [];
+    await this.#process(work);
+  }
+
+  async #process(batch: readonly Envelope[]): Promise<void> {
     let pending: Envelope<Extract<ChannelMsg, { type: "publish" }>>[] = [];
     for (const env of batch) {
       const msg = env.msg as ChannelMsg;
@@ -92,7 +130,7 @@ export class ChannelActor implements Actor {
   }
 
   canPassivate(): boolean {
-    return this.#edges.size === 0;
+    return this.#edges.size === 0 && this.#held.length === 0;
   }
 
   inspect(): Record<string, unknown> {
@@ -233,7 +271,7 @@ export class ChannelActor implements Actor {
         this.#edges.add(msg.edge);
         return { ...(await this.#page(msg.after, msg.limit)), epoch: this.#ctx.epoch };
       case "unsubscribe":
-        this.#edges.delete(msg.edge);
+        this.#dropEdge(msg.edge);
         return true;
       case "history":
         access.requireMember(s, msg.user);
@@ -258,7 +296,7 @@ export class ChannelActor implements Actor {
       case "wake":
         return true;
       case "edge_down":
-        this.#edges.delete(msg.edge);
+        this.#dropEdge(msg.edge);
         for (const user of this.#presence.dropEdge(msg.edge)) {
           this.#emit({ type: "presence", ch: this.#name, user, online: false });
         }
@@ -311,7 +349,24 @@ export class ChannelActor implements Actor {
   }
 
   #emit(event: EdgeEvent): void {
+    if (event.type === "msgs") {
+      const now = this.#ctx.clock.now();
+      const last = event.m[event.m.length - 1]!.seq;
+      for (const edge of this.#edges) this.#flow.sent(edge, last, now);
+    }
     for (const edge of this.#edges) this.#ctx.tell(edge, event);
+  }
+
+  /** While held, a self-addressed check drops edges that never catch up, so work cannot stall. */
+  #armFlowCheck(): void {
+    if (this.#flowCheckArmed) return;
+    this.#flowCheckArmed = true;
+    this.#ctx.clock.setTimeout(() => this.#ctx.tell(this.#ctx.self, { type: "flow_check" }), this.#flow.dropAfterMs);
+  }
+
+  #dropEdge(edge: string): void {
+    this.#edges.delete(edge);
+    this.#flow.forget(edge);
   }
 }
 

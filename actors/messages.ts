@@ -17,7 +17,10 @@ export type ChannelMsg =
   | { type: "typing"; user: string }
   | { type: "edge_down"; edge: string }
   /** Activates the actor without doing anything else (takeover, planned migration). */
-  | { type: "wake" };
+  | { type: "wake" }
+  /** An edge has handed every batch up to `seq` to its sockets (flow control). */
+  | { type: "delivered"; edge: string; seq: number }
+  | { type: "flow_check" };
 
 export type Visibility = "public" | "private";
 

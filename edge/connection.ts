@@ -34,6 +34,8 @@ export class Connection {
   #scheduled = false;
   closed = false;
   lastSeen: number;
+  /** Requests received and not yet answered. */
+  inflight = 0;
 
   constructor(
     readonly id: number,

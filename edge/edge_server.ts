@@ -9,7 +9,7 @@ import { Connection } from "./connection.ts";
 import { Fanout } from "./fanout.ts";
 import { FrameHandler } from "./frame_handler.ts";
 import { errorFields, errorFrame, replyFrame } from "./frames.ts";
-import { type ActorGateway, sessionActor } from "./gateway.ts";
+import { type ActorGateway, channelActor, sessionActor } from "./gateway.ts";
 import type { HttpApi } from "./http_api.ts";
 import { LIMITS } from "./schemas.ts";
 import { checkFrame } from "./validate.ts";
@@ -44,6 +44,7 @@ export class EdgeServer {
   #nextId = 1;
   #heartbeat: Timer | undefined;
   readonly #deferSend: (fn: () => void) => void;
+  readonly #delivered = new Map<string, number>();
 
   constructor(o: EdgeOptions) {
     this.#o = o;
@@ -60,7 +61,22 @@ export class EdgeServer {
   /** Entry point for events actors address to this edge. */
   onEvent(ev: EdgeEvent): void {
     this.fanout.onEvent(ev);
+    if (ev.type === "msgs" && ev.m.length > 0) this.#reportDelivered(ev.ch, ev.m[ev.m.length - 1]!.seq);
     if (ev.type === "member" && !ev.joined) this.#handler.userLeft(ev.user, ev.ch);
+  }
+
+  /**
+   * Tells each channel, once per loop turn, how far this edge has handed its batches to sockets:
+   * the channel's flow control (see actors/edge_flow.ts) paces publishers on it.
+   */
+  #reportDelivered(ch: string, seq: number): void {
+    const had = this.#delivered.size > 0;
+    this.#delivered.set(ch, Math.max(seq, this.#delivered.get(ch) ?? 0));
+    if (had) return;
+    this.#deferSend(() => {
+      for (const [channel, upto] of this.#delivered) this.#o.actors.tell(channelActor(channel), { type: "delivered", edge: this.#o.actors.edgeId, seq: upto });
+      this.#delivered.clear();
+    });
   }
 
   /** A channel's actor has a new activation: local sockets on it resubscribe from their cursors. */

@@ -7,6 +7,7 @@ import { type ActorGateway, channelActor, dmChannel, sessionActor } from "./gate
 import type { ClientFrame } from "./schemas.ts";
 
 const PAGE = 500;
+const MAX_INFLIGHT = 4_096;
 
 /**
  * Executes the frames of authenticated WebSocket connections against the actors. Every request
@@ -23,9 +24,21 @@ export class FrameHandler {
 
   handle(conn: Connection, f: ClientFrame): void {
     const id = "id" in f ? f.id : undefined;
+    // A connection's unanswered requests are bounded (G6): each one holds memory on this node.
+    if (conn.inflight >= MAX_INFLIGHT) {
+      conn.push(errorFrame(id, new RejectedError("rate_limited", `Too many requests in flight on this connection (max ${MAX_INFLIGHT})`)));
+      return;
+    }
+    conn.inflight++;
     this.#run(conn, f).then(
-      (frame) => frame && conn.push(frame),
-      (err) => conn.push(errorFrame(id, err)),
+      (frame) => {
+        conn.inflight--;
+        if (frame) conn.push(frame);
+      },
+      (err) => {
+        conn.inflight--;
+        conn.push(errorFrame(id, err));
+      },
     );
   }
 

@@ -71,7 +71,7 @@ export function loadConfig(argv: readonly string[], env: Record<string, string |
     askTimeoutMs: int("ask-timeout-ms", "STORM_ASK_TIMEOUT_MS", 10_000),
     idlePassivateMs: int("idle-ms", "STORM_IDLE_MS", 120_000),
     historySize: int("history", "STORM_HISTORY", 2_000),
-    maxBufferedBytes: int("max-buffered", "STORM_MAX_BUFFERED", 8 * 1024 * 1024),
+    maxBufferedBytes: int("max-buffered", "STORM_MAX_BUFFERED", 1024 * 1024),
     heartbeatMs: int("heartbeat-ms", "STORM_HEARTBEAT_MS", 45_000),
     authTimeoutMs: int("auth-timeout-ms", "STORM_AUTH_TIMEOUT_MS", 10_000),
   };
