@@ -8,8 +8,11 @@ const USAGE = `storm: a real-time messaging node
               [--postgres URL] [--jwt-secret S] [--dev-tokens] [--node-id n1]
               [--cluster HOST:PORT,... --cluster-name NAME --cluster-secret S
                --advertise ws://HOST:PORT --lease-ms 3000]
+  storm inspect nodes | actors [--prefix P] [--node ID] | actor ID | migrate ID --to NODE | drain NODE
+              [--url http://127.0.0.1:8080] [--token T] [--json]   (storm inspect --help for more)
 
-Every flag also reads from the environment (STORM_PORT, STORM_DATA_DIR, STORM_POSTGRES_URL, ...).
+Every serve flag also reads from the environment (STORM_PORT, STORM_DATA_DIR, STORM_POSTGRES_URL, ...);
+inspect reads STORM_URL and STORM_TOKEN.
 Without --postgres the node stores everything in PGlite under --data-dir.`;
 
 const [cmd, ...rest] = process.argv.slice(2);
@@ -30,6 +33,9 @@ if (cmd === "serve") {
   };
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
+} else if (cmd === "inspect") {
+  const { runInspect } = await import("../cli/inspect.ts");
+  process.exitCode = await runInspect(rest, { out: (text) => console.log(text), err: (text) => console.error(text), env: process.env });
 } else {
   console.log(USAGE);
   process.exit(cmd === undefined || cmd === "help" || cmd === "--help" ? 0 : 2);
