@@ -1,7 +1,8 @@
 import type { ActorId } from "../core/actor_id.ts";
 import type { ActorSystem } from "../core/actor_system.ts";
 import type { Clock, Timer } from "../core/clock.ts";
-import { AskTimeoutError, fromWireError, toWireError, UnavailableError, type WireError } from "../core/errors.ts";
+import { toWireError, UnavailableError } from "../core/errors.ts";
+import { PendingAsks } from "../core/pending_asks.ts";
 import type { NodeLease, Placement, Registry } from "../core/registry.ts";
 import type { LinkFrame, NodeLinks } from "./node_links.ts";
 import { rendezvous } from "./rendezvous.ts";
@@ -22,14 +23,6 @@ export interface ClusterRouterOptions {
 
 const MAX_HOPS = 3;
 
-interface PendingAsk {
-  resolve(v: unknown): void;
-  reject(e: Error): void;
-  deadline: number;
-  to: ActorId;
-  node: string;
-}
-
 /**
  * Location transparency for a cluster: sends each actor message to the node its placement names,
  * claiming a placement (rendezvous hashing over live nodes) for an actor that has none or whose
@@ -46,15 +39,14 @@ export class ClusterRouter {
   #live = new Map<string, NodeLease>();
   readonly #cache = new Map<ActorId, Placement>();
   readonly #waiting = new Map<ActorId, Array<(p: Placement | Error) => void>>();
-  readonly #asks = new Map<number, PendingAsk>();
-  #nextReq = 1;
+  readonly #asks = new PendingAsks<string>();
   #sweeper: Timer;
   takeovers = 0;
 
   constructor(o: ClusterRouterOptions) {
     this.#o = o;
     this.edgeId = `edge:${o.self}`;
-    this.#sweeper = o.clock.setInterval(() => this.#expireAsks(), 100);
+    this.#sweeper = o.clock.setInterval(() => this.#asks.expire(o.clock.now()), 100);
   }
 
   liveNodes(): NodeLease[] {
@@ -75,8 +67,7 @@ export class ClusterRouter {
       this.#route(to, (p) => {
         if (p instanceof Error) return reject(p);
         if (p.node === this.#o.self) return void this.#o.system.ask<T>(to, msg, timeoutMs).then(resolve, reject);
-        const reqId = this.#nextReq++;
-        this.#asks.set(reqId, { resolve: resolve as (v: unknown) => void, reject, deadline: this.#o.clock.now() + timeoutMs, to, node: p.node });
+        const reqId = this.#asks.add(to, p.node, this.#o.clock.now() + timeoutMs, resolve as (v: unknown) => void, reject);
         this.#send(p.node, [1, to, msg, reqId, hops]);
       });
     });
@@ -93,11 +84,7 @@ export class ClusterRouter {
         if (hops >= MAX_HOPS) reply([2, reqId, false, toWireError(new UnavailableError(`Cannot route to ${to}: too many hops`))]);
         else this.ask(to, msg, this.#o.askTimeoutMs, hops + 1).then((v) => reply([2, reqId, true, v]), (e) => reply([2, reqId, false, toWireError(e)]));
       } else {
-        const p = this.#asks.get(f[1]);
-        if (!p) continue;
-        this.#asks.delete(f[1]);
-        if (f[2]) p.resolve(f[3]);
-        else p.reject(fromWireError(f[3] as WireError));
+        this.#asks.settle(f[1], f[2], f[3]);
       }
     }
   }
@@ -122,21 +109,14 @@ export class ClusterRouter {
     for (const n of dead) this.#o.links.forget(n);
     // Requests in flight to a dead node will never be answered: fail them now so callers retry
     // (exactly-once by client id) against the actor's next placement instead of waiting out a timeout.
-    for (const [reqId, p] of this.#asks) {
-      if (!dead.includes(p.node)) continue;
-      this.#asks.delete(reqId);
-      p.reject(new UnavailableError(`Node ${p.node} died while ${p.to} handled the request`));
-    }
+    this.#asks.failWhere((node) => dead.includes(node), (to, node) => new UnavailableError(`Node ${node} died while ${to} handled the request`));
     for (const [id, p] of this.#cache) if (dead.includes(p.node)) this.#cache.delete(id);
     void this.#takeOver(new Set(dead)).catch((err) => this.#o.log("takeover scan failed", err));
   }
 
   close(): void {
     this.#sweeper.cancel();
-    for (const [id, p] of this.#asks) {
-      this.#asks.delete(id);
-      p.reject(new UnavailableError("Node is shutting down"));
-    }
+    this.#asks.failWhere(() => true, () => new UnavailableError("Node is shutting down"));
   }
 
   async #takeOver(dead: Set<string>): Promise<void> {
@@ -161,11 +141,7 @@ export class ClusterRouter {
   #send(node: string, frame: LinkFrame): void {
     const lease = this.#live.get(node);
     if (!lease) {
-      if (frame[0] === 1) {
-        const p = this.#asks.get(frame[3]);
-        this.#asks.delete(frame[3]);
-        p?.reject(new UnavailableError(`Node ${node} is not live`));
-      }
+      if (frame[0] === 1) this.#asks.fail(frame[3], new UnavailableError(`Node ${node} is not live`));
       return;
     }
     this.#o.links.send(node, lease.address, frame);
@@ -211,12 +187,4 @@ export class ClusterRouter {
     throw new UnavailableError(`Cannot place ${id}: the registry keeps changing`);
   }
 
-  #expireAsks(): void {
-    const now = this.#o.clock.now();
-    for (const [id, p] of this.#asks) {
-      if (p.deadline > now) continue;
-      this.#asks.delete(id);
-      p.reject(new AskTimeoutError(`No reply from ${p.to} within the deadline`));
-    }
-  }
 }

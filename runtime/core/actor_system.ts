@@ -1,7 +1,8 @@
 import type { LifecycleEvent } from "./actor_host.ts";
 import type { ActorId } from "./actor_id.ts";
 import type { Clock, Timer } from "./clock.ts";
-import { AskTimeoutError, fromWireError, UnavailableError, type WireError } from "./errors.ts";
+import { UnavailableError } from "./errors.ts";
+import { PendingAsks } from "./pending_asks.ts";
 import { Outbox } from "./outbox.ts";
 import type { PlacementStrategy } from "./placement.ts";
 import type { Platform, WorkerHandle } from "./platform.ts";
@@ -30,14 +31,6 @@ export interface ActorSystemOptions {
   log(msg: string, err?: unknown): void;
 }
 
-interface PendingAsk {
-  resolve(v: unknown): void;
-  reject(e: Error): void;
-  deadline: number;
-  worker: number;
-  to: ActorId;
-}
-
 /**
  * The node's actor system, seen from the main thread: it places actors on worker threads, batches
  * frames per worker per loop turn, matches replies to asks, and restarts a worker that dies.
@@ -48,8 +41,7 @@ interface PendingAsk {
 export class ActorSystem {
   readonly #o: ActorSystemOptions;
   readonly #workers: Array<{ handle: WorkerHandle; out: Outbox<Frame> } | undefined> = [];
-  readonly #asks = new Map<number, PendingAsk>();
-  #nextReq = 1;
+  readonly #asks = new PendingAsks<number>();
   #sweeper: Timer | undefined;
   #stopping = false;
   readonly edgeId: string;
@@ -65,7 +57,7 @@ export class ActorSystem {
 
   start(): void {
     for (let i = 0; i < this.#o.workers; i++) this.#spawn(i);
-    this.#sweeper = this.#o.clock.setInterval(() => this.#expireAsks(), 50);
+    this.#sweeper = this.#o.clock.setInterval(() => this.#asks.expire(this.#o.clock.now()), 50);
   }
 
   workerOf(id: ActorId): number {
@@ -82,9 +74,8 @@ export class ActorSystem {
     const index = this.workerOf(to);
     const w = this.#worker(index);
     if (!w) return Promise.reject(new UnavailableError(`Worker ${index} is restarting`));
-    const reqId = this.#nextReq++;
     return new Promise<T>((resolve, reject) => {
-      this.#asks.set(reqId, { resolve: resolve as (v: unknown) => void, reject, deadline: this.#o.clock.now() + timeoutMs, worker: index, to });
+      const reqId = this.#asks.add(to, index, this.#o.clock.now() + timeoutMs, resolve as (v: unknown) => void, reject);
       w.out.push([Op.Ask, to, msg, reqId]);
     });
   }
@@ -97,10 +88,7 @@ export class ActorSystem {
   async stop(): Promise<void> {
     this.#stopping = true;
     this.#sweeper?.cancel();
-    for (const [id, p] of this.#asks) {
-      this.#asks.delete(id);
-      p.reject(new UnavailableError("Node is shutting down"));
-    }
+    this.#asks.failWhere(() => true, () => new UnavailableError("Node is shutting down"));
     await Promise.all(this.#workers.map((w) => w?.handle.terminate()));
   }
 
@@ -120,14 +108,9 @@ export class ActorSystem {
   #onFrames(worker: number, frames: Frame[]): void {
     for (const f of frames) {
       switch (f[0]) {
-        case Op.Reply: {
-          const p = this.#asks.get(f[1]);
-          if (!p) break;
-          this.#asks.delete(f[1]);
-          if (f[2]) p.resolve(f[3]);
-          else p.reject(fromWireError(f[3] as WireError));
+        case Op.Reply:
+          this.#asks.settle(f[1], f[2], f[3]);
           break;
-        }
         case Op.Out:
           if (this.#o.outbound) this.#o.outbound(f[1], f[2]);
           else this.tell(f[1], f[2]);
@@ -156,22 +139,10 @@ export class ActorSystem {
   #onExit(index: number, handle: WorkerHandle, code: number): void {
     if (this.#workers[index]?.handle !== handle) return;
     this.#workers[index] = undefined;
-    for (const [id, p] of this.#asks) {
-      if (p.worker !== index) continue;
-      this.#asks.delete(id);
-      p.reject(new UnavailableError(`Worker ${index} exited (code ${code}) while ${p.to} handled the request`));
-    }
+    this.#asks.failWhere((w) => w === index, (to) => new UnavailableError(`Worker ${index} exited (code ${code}) while ${to} handled the request`));
     if (this.#stopping) return;
     this.#o.log(`worker ${index} exited with code ${code}; restarting it`);
     this.#spawn(index);
   }
 
-  #expireAsks(): void {
-    const now = this.#o.clock.now();
-    for (const [id, p] of this.#asks) {
-      if (p.deadline > now) continue;
-      this.#asks.delete(id);
-      p.reject(new AskTimeoutError(`No reply from ${p.to} within the deadline`));
-    }
-  }
 }
