@@ -68,6 +68,6 @@ export class MemoryRegistry implements Registry {
 
   /** Delivered asynchronously, like a remote registry's events. */
   #notify(id: ActorId, p: Placement | null): void {
-    for (const fn of this.#watchers) queueMicrotask(() => fn(id, p));
+    for (const fn of this.#watchers) void Promise.resolve().then(() => fn(id, p));
   }
 }
