@@ -93,6 +93,9 @@ export class ClusterRouter {
   onWatch(id: ActorId, p: Placement | null): void {
     if (p) this.#cache.set(id, p);
     else this.#cache.delete(id);
+    // An activation left behind here would answer reads from stale memory until its next write
+    // is fenced: drop it as soon as the placement names another node.
+    if (p && p.node !== this.#o.self) this.#o.system.evict(id);
     this.#o.onPlacement(id, p);
   }
 

@@ -2,6 +2,9 @@ import type { Actor, ActorContext, ActorFactory, Envelope } from "./actor.ts";
 import type { ActorId } from "./actor_id.ts";
 import { ActorRestartedError, FencedError, UnavailableError } from "./errors.ts";
 
+/** Why an activation ended: idle, fenced by a newer one, crashed, or moved to another node. */
+export type StopReason = "passivated" | "fenced" | "failed" | "moved";
+
 export type CellState = "idle" | "activating" | "active" | "passivating" | "stopped";
 
 export interface CellHooks {
@@ -9,7 +12,7 @@ export interface CellHooks {
   acquireEpoch(id: ActorId): Promise<number>;
   makeContext(id: ActorId, epoch: number, carried: unknown): ActorContext;
   onActivated(id: ActorId, epoch: number): void;
-  onStopped(id: ActorId, reason: "passivated" | "fenced" | "failed"): void;
+  onStopped(id: ActorId, epoch: number, reason: StopReason): void;
   onCrash(id: ActorId, err: unknown): void;
 }
 
@@ -73,16 +76,16 @@ export class ActorCell {
     this.#actor = undefined;
     this.state = "idle";
     this.#running = false;
-    this.hooks.onStopped(this.id, "passivated");
+    this.hooks.onStopped(this.id, this.epoch, "passivated");
     if (this.#queue.length > 0) void this.#run();
   }
 
   /** Stops for good in this thread (node shutdown or fencing); queued messages fail retryably. */
-  stop(reason: "fenced" | "failed"): void {
+  stop(reason: Exclude<StopReason, "passivated">): void {
     this.state = "stopped";
     this.#actor = undefined;
     for (const env of this.#queue.splice(0)) env.fail(new UnavailableError(`Actor ${this.id} stopped (${reason})`));
-    this.hooks.onStopped(this.id, reason);
+    this.hooks.onStopped(this.id, this.epoch, reason);
   }
 
   async #run(): Promise<void> {

@@ -1,7 +1,7 @@
 import type { Store } from "../../storage/store.ts";
 import type { ActorContext, ActorFactory, Envelope } from "./actor.ts";
 import { type ActorId, parseActorId } from "./actor_id.ts";
-import { ActorCell } from "./actor_cell.ts";
+import { ActorCell, type StopReason } from "./actor_cell.ts";
 import type { Clock, Timer } from "./clock.ts";
 import { RejectedError } from "./errors.ts";
 
@@ -20,7 +20,7 @@ export interface ActorHostOptions {
 
 export type LifecycleEvent =
   | { type: "activated"; id: ActorId; epoch: number }
-  | { type: "stopped"; id: ActorId; reason: "passivated" | "fenced" | "failed" };
+  | { type: "stopped"; id: ActorId; epoch: number; reason: StopReason };
 
 export interface ActorSummary {
   id: ActorId;
@@ -83,6 +83,11 @@ export class ActorHost {
     return true;
   }
 
+  /** Drops an activation at once (its actor now lives on another node); queued messages fail retryably. */
+  evict(id: ActorId): void {
+    this.#cells.get(id)?.stop("moved");
+  }
+
   list(): ActorSummary[] {
     const now = this.#opts.clock.now();
     return [...this.#cells.values()].map((c) => ({
@@ -118,11 +123,11 @@ export class ActorHost {
         tell: o.send,
       }),
       onActivated: (id: ActorId, epoch: number) => o.onLifecycle?.({ type: "activated", id, epoch }),
-      onStopped: (id: ActorId, reason: "passivated" | "fenced" | "failed") => {
+      onStopped: (id: ActorId, epoch: number, reason: StopReason) => {
         const cell = this.#cells.get(id);
         if (cell && reason !== "passivated") this.#cells.delete(id);
         if (cell && reason === "passivated" && cell.depth === 0) this.#cells.delete(id);
-        o.onLifecycle?.({ type: "stopped", id, reason });
+        o.onLifecycle?.({ type: "stopped", id, epoch, reason });
       },
       onCrash: (id: ActorId, err: unknown) => o.log?.(`actor ${id} crashed`, err),
     };

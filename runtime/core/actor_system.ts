@@ -42,6 +42,8 @@ export class ActorSystem {
   readonly #o: ActorSystemOptions;
   readonly #workers: Array<{ handle: WorkerHandle; out: Outbox<Frame> } | undefined> = [];
   readonly #asks = new PendingAsks<number>();
+  /** Actors with an activation on this node (from life-cycle notices). */
+  readonly #active = new Set<ActorId>();
   #sweeper: Timer | undefined;
   #stopping = false;
   readonly edgeId: string;
@@ -80,6 +82,12 @@ export class ActorSystem {
     });
   }
 
+  /** Drops this node's activation of `id`, if any: its placement moved to another node. */
+  evict(id: ActorId): void {
+    if (!this.#active.has(id)) return;
+    this.#worker(this.workerOf(id))?.out.push([Op.Evict, id]);
+  }
+
   /** Sends a raw control message to a worker's control port (comlink lives there). */
   worker(index: number): WorkerHandle | undefined {
     return this.#workers[index]?.handle;
@@ -116,6 +124,8 @@ export class ActorSystem {
           else this.tell(f[1], f[2]);
           break;
         case Op.Life:
+          if (f[1].type === "activated") this.#active.add(f[1].id);
+          else this.#active.delete(f[1].id);
           void this.#recordPlacement(worker, f[1]).catch((err) => this.#o.log("registry update failed", err));
           break;
       }
@@ -131,7 +141,9 @@ export class ActorSystem {
       // Record the epoch only where this node is the placed owner: a placement moved elsewhere
       // meanwhile (migration, takeover) must not be taken back; the store fences this activation.
       else if (current.node === this.#o.nodeId && current.epoch < ev.epoch) await reg.replace(ev.id, current, next);
-    } else if (current && current.node === this.#o.nodeId && current.worker === worker) {
+    } else if (ev.reason === "passivated" && current && current.node === this.#o.nodeId && current.epoch === ev.epoch) {
+      // Only an idle activation that still is the placed one gives its placement back; a fenced,
+      // moved or crashed one must not delete a placement that a migration or takeover just wrote.
       await reg.release(ev.id, current);
     }
   }

@@ -11,6 +11,7 @@ export const enum Op {
   Reply = 2,
   Out = 3,
   Life = 4,
+  Evict = 5,
 }
 
 export type Frame =
@@ -19,4 +20,5 @@ export type Frame =
   | [Op.Reply, number, true, unknown]
   | [Op.Reply, number, false, WireError]
   | [Op.Out, string, unknown]
-  | [Op.Life, LifecycleEvent];
+  | [Op.Life, LifecycleEvent]
+  | [Op.Evict, string];

@@ -24,6 +24,7 @@ export function startWorkerRuntime(
     for (const frame of value as Frame[]) {
       if (frame[0] === Op.Tell) host.deliver(frame[1], tellEnvelope(frame[2]));
       else if (frame[0] === Op.Ask) host.deliver(frame[1], askEnvelope(frame[2], frame[3], out));
+      else if (frame[0] === Op.Evict) host.evict(frame[1]);
     }
   });
   return host;
