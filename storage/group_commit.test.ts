@@ -2,27 +2,30 @@ import { describe, expect, it } from "vitest";
 import { StoreCommitUnknownError, StoreQueryError } from "./errors.ts";
 import { GroupCommit } from "./group_commit.ts";
 import type { SqlClient, SqlQueryable, SqlRow } from "./sql_client.ts";
+import { SQL } from "./statements.ts";
 import type { JournalEntry } from "./store.ts";
 
 /**
- * A hand-written SqlClient that answers every append statement `ok`, records transactions, and
- * has switches for the faults the group commit must contain.
+ * A hand-written SqlClient that answers every append statement `ok`, records the groups it
+ * committed and the appends it ran alone, and has switches for the faults the group commit must
+ * contain.
  */
 class FakeSql implements SqlClient {
-  /** Actor ids of the appends each committed transaction ran, in order. */
+  /** Actor ids of the appends each committed group statement ran, in order. */
   readonly committed: string[][] = [];
-  /** Appends run outside any transaction (the retry path), in order. */
+  /** Appends run alone (the retry path), in order. */
   readonly alone: string[] = [];
-  /** Statements for this actor throw, as a constraint violation or a broken connection would. */
+  /** Statements for this actor fail, as a constraint violation or a deadlock would. */
   failingActor: string | undefined;
   failureCode = "40P01";
-  /** COMMIT fails after the statements ran. */
+  /** The connection breaks after a group statement was sent: its outcome is unknown. */
   commitFails = false;
-  /** When set, the first COMMIT waits for `releaseCommit()`; `firstCommitHeld` tells it got there. */
+  /** When set, the first group statement waits for `releaseCommit()`; `firstCommitHeld` tells it got there. */
   holdFirstCommit = false;
   readonly firstCommitHeld: Promise<void>;
   #held!: () => void;
   #release: (() => void) | null = null;
+  #statements = 0;
 
   constructor() {
     this.firstCommitHeld = new Promise((resolve) => (this.#held = resolve));
@@ -32,44 +35,43 @@ class FakeSql implements SqlClient {
     this.#release?.();
   }
 
-  async query(_text: string, params: readonly unknown[] = []): Promise<SqlRow[]> {
-    this.alone.push(this.#answer(params));
-    return [okRow(params)];
+  async query(): Promise<SqlRow[]> {
+    throw new Error("appends run as statements of their own");
   }
 
-  async transaction<T>(work: (tx: SqlQueryable) => Promise<T>): Promise<T> {
-    const ran: string[] = [];
-    const result = await work({
-      query: async (_text, params = []) => {
-        ran.push(this.#answer(params));
-        return [okRow(params)];
-      },
-    });
-    if (this.committed.length === 0 && this.holdFirstCommit) {
+  async statement(text: string, params: readonly unknown[] = []): Promise<SqlRow[]> {
+    if (text === SQL.append) {
+      this.alone.push(this.#answer(String(params[0])));
+      return [{ epoch_ok: 1, inserted: (JSON.parse(String(params[2])) as unknown[]).length, dups: [] }];
+    }
+    const heads = JSON.parse(String(params[0])) as Array<{ i: number; a: string }>;
+    const actors = heads.map((h) => this.#answer(h.a));
+    if (this.#statements++ === 0 && this.holdFirstCommit) {
       const released = new Promise<void>((resolve) => (this.#release = resolve));
       this.#held();
       await released;
     }
-    if (this.commitFails) throw new StoreCommitUnknownError("Cannot commit: connection lost");
-    this.committed.push(ran);
-    return result;
+    if (this.commitFails) throw new StoreCommitUnknownError("Cannot tell whether the statement committed: connection lost");
+    this.committed.push(actors);
+    return heads.map((h) => ({ i: h.i, epoch_ok: true, dups: null, tail_ok: true }));
+  }
+
+  async transaction<T>(work: (tx: SqlQueryable) => Promise<T>): Promise<T> {
+    return work(this);
   }
 
   async close(): Promise<void> {}
 
-  #answer(params: readonly unknown[]): string {
-    const actor = String(params[0]);
-    if (actor === this.failingActor) throw Object.assign(new Error(`statement failed for ${actor}`), { code: this.failureCode });
+  #answer(actor: string): string {
+    if (actor === this.failingActor) {
+      throw Object.assign(new Error(`statement failed for ${actor}`), { code: this.failureCode, severity: "ERROR" });
+    }
     return actor;
   }
 }
 
-function okRow(params: readonly unknown[]): SqlRow {
-  return { epoch_ok: 1, inserted: (JSON.parse(String(params[2])) as unknown[]).length, dups: [] };
-}
-
 const batch: JournalEntry[] = [{ seq: 1, clientId: "c-1", sender: "ann", body: "hi", ts: 1 }];
-const append = (g: GroupCommit, actorId: string) => g.append({ actorId, epoch: 1, entries: batch });
+const append = (g: GroupCommit, actorId: string, entries = batch) => g.append({ actorId, epoch: 1, entries });
 
 describe("group commit", () => {
   it("group commit - appends issued in one tick share one transaction", async () => {
@@ -133,5 +135,50 @@ describe("group commit", () => {
     const results = await Promise.allSettled(["a", "b"].map((id) => append(g, id)));
     for (const r of results) expect(r.status === "rejected" && r.reason).toBeInstanceOf(StoreCommitUnknownError);
     expect(sql.alone).toEqual([]);
+  });
+
+  it("group commit - an actor's later append waits for its earlier one and lands after it", async () => {
+    const sql = new FakeSql();
+    const g = new GroupCommit(sql, { maxInFlight: 2 });
+    const second: JournalEntry[] = [{ ...batch[0]!, seq: 2, clientId: "c-2" }];
+    const outcomes = await Promise.all([append(g, "a"), append(g, "b"), append(g, "a", second)]);
+    expect(outcomes).toEqual([{ ok: true }, { ok: true }, { ok: true }]);
+    expect(sql.committed).toEqual([["a", "b"], ["a"]]);
+  });
+
+  it("group commit - with a group held, other actors' appends commit in a second group meanwhile", async () => {
+    const sql = new FakeSql();
+    sql.holdFirstCommit = true;
+    const g = new GroupCommit(sql, { maxInFlight: 2 });
+    const first = append(g, "a");
+    await sql.firstCommitHeld;
+    expect(await Promise.all(["b", "c"].map((id) => append(g, id)))).toEqual([{ ok: true }, { ok: true }]);
+    expect(sql.committed).toEqual([["b", "c"]]);
+    sql.releaseCommit();
+    await first;
+    expect(sql.committed).toEqual([["b", "c"], ["a"]]);
+  });
+
+  it("group commit - a group holds at most maxAppends appends and maxEntries entries", async () => {
+    const sql = new FakeSql();
+    const g = new GroupCommit(sql, { maxAppends: 2, maxEntries: 3 });
+    const two: JournalEntry[] = [batch[0]!, { ...batch[0]!, seq: 2, clientId: "c-2" }];
+    await Promise.all([append(g, "a"), append(g, "b"), append(g, "c"), append(g, "d", two), append(g, "e", two)]);
+    expect(sql.committed).toEqual([["a", "b"], ["c", "d"], ["e"]]);
+  });
+
+  it("group commit - drain waits for every append submitted before it", async () => {
+    const sql = new FakeSql();
+    sql.holdFirstCommit = true;
+    const g = new GroupCommit(sql);
+    const pending = [append(g, "a"), append(g, "a", [{ ...batch[0]!, seq: 2, clientId: "c-2" }])];
+    let drained = false;
+    const drain = g.drain().then(() => (drained = true));
+    await sql.firstCommitHeld;
+    expect(drained).toBe(false);
+    sql.releaseCommit();
+    await drain;
+    expect(sql.committed).toEqual([["a"], ["a"]]);
+    await Promise.all(pending);
   });
 });

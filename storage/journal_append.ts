@@ -1,5 +1,6 @@
+import { StoreCommitUnknownError } from "./errors.ts";
 import type { AppendOutcome, JournalEntry } from "./store.ts";
-import type { SqlQueryable } from "./sql_client.ts";
+import type { SqlQueryable, SqlRow } from "./sql_client.ts";
 import { toNumber } from "./sql_client.ts";
 import { SQL } from "./statements.ts";
 
@@ -28,11 +29,51 @@ export async function appendOnce(q: SqlQueryable, req: AppendRequest): Promise<A
   const [row] = await q.query(SQL.append, [req.actorId, req.epoch, rows, first]);
   if (!row || toNumber(row.epoch_ok) === 0) return { ok: false, reason: "fenced" };
   const dups = row.dups as Array<[string, number | string]>;
-  if (dups.length > 0) {
-    return { ok: false, reason: "duplicate", existing: new Map(dups.map(([id, seq]) => [id, toNumber(seq)])) };
-  }
+  if (dups.length > 0) return duplicate(dups);
   if (toNumber(row.inserted) !== req.entries.length) return { ok: false, reason: "conflict" };
   return { ok: true };
+}
+
+/**
+ * Runs the appends of several actors as one statement (`SQL.appendGroup`), each decided on its
+ * own exactly as `appendOnce` decides it, and returns their outcomes in order. The caller passes
+ * at most one append per actor: two appends of one actor in one statement would both be checked
+ * against the journal as it was before the statement. Throws only on driver errors; then the
+ * statement, being its own transaction, committed nothing of any append (or, for
+ * `StoreCommitUnknownError`, maybe all of them).
+ */
+export async function appendGroup(q: SqlQueryable, reqs: readonly AppendRequest[]): Promise<AppendOutcome[]> {
+  const outcomes: Array<AppendOutcome | undefined> = reqs.map((r) => (isWellFormed(r.entries) ? undefined : { ok: false, reason: "conflict" }));
+  // Hand-built JSON: the group is the hot path, and `JSON.stringify` of an object per row costs
+  // more than the statement's own parsing.
+  const heads: string[] = [];
+  const rows: string[] = [];
+  reqs.forEach((r, i) => {
+    if (outcomes[i]) return;
+    heads.push(`{"i":${i},"a":${JSON.stringify(r.actorId)},"e":${r.epoch},"f":${r.entries[0]?.seq ?? null}}`);
+    for (const e of r.entries) {
+      rows.push(`{"i":${i},"s":${e.seq},"c":${JSON.stringify(e.clientId)},"u":${JSON.stringify(e.sender)},"b":${JSON.stringify(e.body)},"t":${e.ts}}`);
+    }
+  });
+  if (heads.length > 0) {
+    const result = await q.query(SQL.appendGroup, [`[${heads.join(",")}]`, `[${rows.join(",")}]`]);
+    for (const row of result) outcomes[toNumber(row.i)] = outcomeOf(row);
+  }
+  return outcomes.map((o, i) => {
+    if (o) return o;
+    throw new StoreCommitUnknownError(`Cannot append to "${reqs[i]!.actorId}": the group statement returned no outcome for it`);
+  });
+}
+
+function outcomeOf(row: SqlRow): AppendOutcome {
+  if (!row.epoch_ok) return { ok: false, reason: "fenced" };
+  if (row.dups !== null) return duplicate(row.dups as Array<[string, number | string]>);
+  if (!row.tail_ok) return { ok: false, reason: "conflict" };
+  return { ok: true };
+}
+
+function duplicate(dups: Array<[string, number | string]>): AppendOutcome {
+  return { ok: false, reason: "duplicate", existing: new Map(dups.map(([id, seq]) => [id, toNumber(seq)])) };
 }
 
 function isWellFormed(entries: readonly JournalEntry[]): boolean {

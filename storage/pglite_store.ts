@@ -2,6 +2,7 @@ import { PGlite } from "@electric-sql/pglite";
 import type { Transaction } from "@electric-sql/pglite";
 import { StoreCommitUnknownError } from "./errors.ts";
 import type { SqlClient, SqlQueryable, SqlRow } from "./sql_client.ts";
+import { abortedByServer } from "./sql_client.ts";
 import { SqlStore } from "./sql_store.ts";
 import type { Store } from "./store.ts";
 
@@ -31,6 +32,16 @@ class PgliteClient implements SqlClient {
 
   query(text: string, params: readonly unknown[] = []): Promise<SqlRow[]> {
     return rowsOf(this.#db, text, params);
+  }
+
+  async statement(text: string, params: readonly unknown[] = []): Promise<SqlRow[]> {
+    try {
+      return await rowsOf(this.#db, text, params);
+    } catch (err) {
+      if (abortedByServer(err)) throw err;
+      const why = err instanceof Error ? err.message : String(err);
+      throw new StoreCommitUnknownError(`Cannot tell whether the statement committed: ${why}`, { cause: err });
+    }
   }
 
   async transaction<T>(work: (tx: SqlQueryable) => Promise<T>): Promise<T> {

@@ -3,6 +3,7 @@ import pg from "pg";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { skipPostgres, startPostgres } from "../tests/harness/postgres.ts";
 import type { PostgresServer } from "../tests/harness/postgres.ts";
+import { StoreCommitUnknownError } from "./errors.ts";
 import { appendOnce } from "./journal_append.ts";
 import { openPostgresStore } from "./postgres_store.ts";
 import type { SqlQueryable } from "./sql_client.ts";
@@ -77,6 +78,37 @@ describe.skipIf(skipPostgres)("postgres", () => {
       expect(await acquire).toBe(epoch + 1);
       expect(await store.readAfter(id, 0, 10)).toEqual(entries(1, 2));
       expect(await store.append(id, epoch, entries(3, 1))).toEqual({ ok: false, reason: "fenced" });
+    });
+
+    it("postgres store - in one group, the append blocked by an uncommitted acquireEpoch is fenced and its neighbour commits", async () => {
+      const [a, b] = [actor(), actor()];
+      const oldA = await store.acquireEpoch(a, "node-a");
+      const epochB = await store.acquireEpoch(b, "node-a");
+      await other.query("BEGIN");
+      await other.query(SQL.acquireEpoch, [a, "node-b"]);
+      const appendA = store.append(a, oldA, entries(1, 2));
+      const appendB = store.append(b, epochB, entries(1, 2));
+      await blockedByOther(appendA);
+      await other.query("COMMIT");
+      expect(await Promise.all([appendA, appendB])).toEqual([{ ok: false, reason: "fenced" }, { ok: true }]);
+      expect(await store.bounds(a)).toEqual({ first: 0, last: 0 });
+      expect(await store.readAfter(b, 0, 10)).toEqual(entries(1, 2));
+    });
+
+    it("postgres store - an append whose session is killed mid-statement is rejected as commit-unknown", async () => {
+      const id = actor();
+      const old = await store.acquireEpoch(id, "node-a");
+      await other.query("BEGIN");
+      await other.query(SQL.acquireEpoch, [id, "node-b"]);
+      const append = store.append(id, old, entries(1, 1));
+      await blockedByOther(append);
+      await monitor.query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))",
+        [(await other.query("SELECT pg_backend_pid() AS pid")).rows[0].pid],
+      );
+      await expect(append).rejects.toBeInstanceOf(StoreCommitUnknownError);
+      await other.query("ROLLBACK");
+      expect(await store.append(id, old, entries(1, 1))).toEqual({ ok: true });
     });
 
     it("postgres store - appends from 200 concurrent actors share a few transactions", async () => {

@@ -2,21 +2,30 @@ import pg from "pg";
 import type { PoolClient } from "pg";
 import { StoreCommitUnknownError } from "./errors.ts";
 import type { SqlClient, SqlQueryable, SqlRow } from "./sql_client.ts";
+import { abortedByServer } from "./sql_client.ts";
 import { SqlStore } from "./sql_store.ts";
 import type { Store } from "./store.ts";
 
 export interface PostgresStoreOptions {
   /**
-   * Connections in the pool. The group commit holds one for the whole of each commit; reads,
-   * epochs, trims and snapshots share the others, so at least 2 keeps reads off the commit path.
+   * Connections in the pool. Each group commit in flight holds one for its statement; reads,
+   * epochs, trims and snapshots share the others, so keep at least one more than
+   * `commitsInFlight`.
    */
   poolSize: number;
+  /**
+   * Group commits in flight at once (default: 2 when the pool has 3 connections or more, else 1).
+   * With 2, the next group executes while the previous one waits for its WAL flush; an actor
+   * still has one append in flight at most, so its appends keep their order.
+   */
+  commitsInFlight?: number;
 }
 
 /**
  * The cluster store: PostgreSQL through a `pg` pool, at READ COMMITTED (the fencing in
  * `statements.ts` relies on its re-check of locked rows). Durable when the server has
- * `fsync=on` and `synchronous_commit` at its default.
+ * `fsync=on` and `synchronous_commit` at its default. Appends go through the group commit
+ * (`group_commit.ts`): one statement per group, several groups in flight.
  *
  * @example
  * const store = await openPostgresStore("postgresql://storm@127.0.0.1:5432/storm", { poolSize: 4 });
@@ -25,7 +34,8 @@ export async function openPostgresStore(connectionString: string, opts: Postgres
   const pool = new pg.Pool({ connectionString, max: opts.poolSize });
   // An idle connection that dies is dropped by the pool; the next query reports its own error.
   pool.on("error", () => {});
-  return SqlStore.open(new PgPoolClient(pool));
+  const maxInFlight = Math.max(1, opts.commitsInFlight ?? (opts.poolSize >= 3 ? 2 : 1));
+  return SqlStore.open(new PgPoolClient(pool), { maxInFlight });
 }
 
 class PgPoolClient implements SqlClient {
@@ -43,6 +53,24 @@ class PgPoolClient implements SqlClient {
   async query(text: string, params: readonly unknown[] = []): Promise<SqlRow[]> {
     const result = await this.#pool.query<SqlRow>(this.#prepared(text, params));
     return result.rows;
+  }
+
+  async statement(text: string, params: readonly unknown[] = []): Promise<SqlRow[]> {
+    // A failed connect sent nothing: its error is a plain one.
+    const conn = await this.#pool.connect();
+    try {
+      const result = await conn.query<SqlRow>(this.#prepared(text, params));
+      conn.release();
+      return result.rows;
+    } catch (err) {
+      if (abortedByServer(err)) {
+        conn.release();
+        throw err;
+      }
+      const broken = err instanceof Error ? err : new Error(String(err));
+      conn.release(broken);
+      throw new StoreCommitUnknownError(`Cannot tell whether the statement committed: ${broken.message}`, { cause: err });
+    }
   }
 
   async transaction<T>(work: (tx: SqlQueryable) => Promise<T>): Promise<T> {

@@ -11,6 +11,13 @@ export interface SqlQueryable {
 
 export interface SqlClient extends SqlQueryable {
   /**
+   * Runs one statement as a transaction of its own (the implicit transaction of a single
+   * statement: no BEGIN/COMMIT round trips). If the outcome cannot be known (the connection was
+   * lost after the statement was sent), rejects with `StoreCommitUnknownError`; any other
+   * rejection means the statement committed nothing.
+   */
+  statement(text: string, params?: readonly unknown[]): Promise<SqlRow[]>;
+  /**
    * Runs `work` on one connection between BEGIN and COMMIT. If `work` throws, the transaction is
    * rolled back and the error rethrown. If COMMIT itself fails, rejects with
    * `StoreCommitUnknownError`: the writes may or may not be committed.
@@ -23,6 +30,15 @@ export interface SqlClient extends SqlQueryable {
 export function sqlState(err: unknown): string | undefined {
   if (typeof err !== "object" || err === null || !("code" in err)) return undefined;
   return typeof err.code === "string" ? err.code : undefined;
+}
+
+/**
+ * True when the server answered the statement with an error that aborted its transaction
+ * (severity `ERROR`, both `pg` and PGlite expose it): nothing was committed. A `FATAL` or `PANIC`
+ * (the session ended, perhaps after its commit) or a transport error says nothing about it.
+ */
+export function abortedByServer(err: unknown): boolean {
+  return typeof err === "object" && err !== null && "severity" in err && err.severity === "ERROR";
 }
 
 /** SQLSTATE 23505: a unique or primary-key constraint refused the row. */

@@ -1,5 +1,6 @@
 import { StoreClosedError, StoreError, StoreQueryError } from "./errors.ts";
 import { GroupCommit } from "./group_commit.ts";
+import type { GroupCommitOptions } from "./group_commit.ts";
 import { migrate } from "./migrations.ts";
 import type { SqlClient, SqlRow } from "./sql_client.ts";
 import { toNumber } from "./sql_client.ts";
@@ -19,20 +20,20 @@ export class SqlStore implements Store {
   readonly #appends: GroupCommit;
   #closing: Promise<void> | null = null;
 
-  private constructor(client: SqlClient) {
+  private constructor(client: SqlClient, groupCommit: Partial<GroupCommitOptions>) {
     this.#client = client;
-    this.#appends = new GroupCommit(client);
+    this.#appends = new GroupCommit(client, groupCommit);
   }
 
   /** Migrates the schema, then serves. The store owns `client` and closes it on `close()`. */
-  static async open(client: SqlClient): Promise<SqlStore> {
+  static async open(client: SqlClient, groupCommit: Partial<GroupCommitOptions> = {}): Promise<SqlStore> {
     try {
       await migrate(client);
     } catch (err) {
       await client.close();
       throw err;
     }
-    return new SqlStore(client);
+    return new SqlStore(client, groupCommit);
   }
 
   async acquireEpoch(actorId: string, owner: string): Promise<number> {

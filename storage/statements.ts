@@ -52,6 +52,52 @@ export const SQL = {
            (SELECT count(*) FROM ins) AS inserted,
            (SELECT coalesce(json_agg(json_build_array(client_id, seq)), '[]') FROM dup) AS dups`,
 
+  /**
+   * The appends of many actors in one statement (one round trip, one implicit transaction, one
+   * WAL flush), at most one append per actor. $1 appends as JSON `[{i, a: actor, e: epoch,
+   * f: first seq or null}]`, $2 their entries as JSON `[{i, s: seq, c: client id, u: sender,
+   * b: body, t: ts}]` → one row per append: i, epoch_ok, dups (null or `[[client id, seq]]`),
+   * tail_ok. Each append is decided exactly as `append` decides it, on its own: its entries are
+   * inserted only when its epoch is current, none of its client ids is journaled and it continues
+   * its journal without a gap; the other appends of the statement do not change that.
+   *
+   * Every lookup is a LATERAL subquery (one index probe per append or entry) rather than a join:
+   * a join's plan follows the table statistics, and with stale ones (a young journal) the planner
+   * chose to scan the whole journal for each statement.
+   */
+  appendGroup: `
+    WITH req AS MATERIALIZED (
+      SELECT * FROM json_to_recordset($1::text::json) AS x(i int, a text, e bigint, f bigint)
+    ),
+    rows AS MATERIALIZED (
+      SELECT * FROM json_to_recordset($2::text::json) AS x(i int, s bigint, c text, u text, b text, t bigint)
+    ),
+    e AS MATERIALIZED (
+      SELECT req.i FROM (SELECT * FROM req ORDER BY a) req
+      CROSS JOIN LATERAL (SELECT 1 FROM actor_epochs WHERE actor_id = req.a AND epoch = req.e FOR SHARE) locked
+    ),
+    dup AS MATERIALIZED (
+      SELECT rows.i, json_agg(json_build_array(rows.c, j.seq)) AS d
+      FROM rows JOIN req ON req.i = rows.i
+      CROSS JOIN LATERAL (SELECT seq FROM journal WHERE actor_id = req.a AND client_id = rows.c LIMIT 1) j
+      GROUP BY rows.i
+    ),
+    st AS MATERIALIZED (
+      SELECT req.i, req.a, req.e, e.i IS NOT NULL AS epoch_ok, dup.d AS dups,
+             (req.f IS NULL OR tail.last IS NULL OR tail.last + 1 = req.f) AS tail_ok
+      FROM req
+      LEFT JOIN e ON e.i = req.i
+      LEFT JOIN dup ON dup.i = req.i
+      LEFT JOIN LATERAL (SELECT max(j.seq) AS last FROM journal j WHERE j.actor_id = req.a) tail ON true
+    ),
+    ins AS (
+      INSERT INTO journal (actor_id, seq, client_id, sender, body, ts, epoch)
+      SELECT st.a, rows.s, rows.c, rows.u, rows.b, rows.t, st.e
+      FROM rows JOIN st ON st.i = rows.i
+      WHERE st.epoch_ok AND st.dups IS NULL AND st.tail_ok
+    )
+    SELECT i, epoch_ok, dups, tail_ok FROM st`,
+
   readAfter: `
     SELECT seq, client_id, sender, body, ts FROM journal
     WHERE actor_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`,

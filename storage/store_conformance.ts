@@ -224,6 +224,38 @@ export function runStoreConformance(name: string, open: () => Promise<Store>, op
       expect(await store.readAfter(fine, 0, 10)).toEqual(entries(1, 2));
     });
 
+    it("store - appends of many actors issued together each get their own outcome", async () => {
+      const [fenced, dup, gap, taken, empty, fine] = ["fenced", "dup", "gap", "taken", "empty", "fine"].map((l) => actor(`group-${l}`)) as [string, string, string, string, string, string];
+      const old = await seeded(fenced, 1);
+      await store.acquireEpoch(fenced, "node-b");
+      const dupEpoch = await seeded(dup, 2);
+      const gapEpoch = await seeded(gap, 2);
+      const takenEpoch = await seeded(taken, 2);
+      const emptyEpoch = await store.acquireEpoch(empty, "node-a");
+      const fineEpoch = await seeded(fine, 1);
+      const outcomes = await Promise.all([
+        store.append(fenced, old, entries(2, 1)),
+        store.append(dup, dupEpoch, [entry(3, "fresh"), entry(4, "c-1")]),
+        store.append(gap, gapEpoch, entries(4, 1)),
+        store.append(taken, takenEpoch, [entry(2, "other")]),
+        store.append(empty, emptyEpoch, []),
+        store.append(fine, fineEpoch, entries(2, 3)),
+      ]);
+      expect(outcomes).toEqual([
+        { ok: false, reason: "fenced" },
+        { ok: false, reason: "duplicate", existing: new Map([["c-1", 1]]) },
+        { ok: false, reason: "conflict" },
+        { ok: false, reason: "conflict" },
+        { ok: true },
+        { ok: true },
+      ]);
+      expect(await store.readAfter(fenced, 0, 10)).toEqual(entries(1, 1));
+      expect(await store.readAfter(dup, 0, 10)).toEqual(entries(1, 2));
+      expect(await store.readAfter(gap, 0, 10)).toEqual(entries(1, 2));
+      expect(await store.readAfter(taken, 0, 10)).toEqual(entries(1, 2));
+      expect(await store.readAfter(fine, 0, 10)).toEqual(entries(1, 4));
+    });
+
     it.skipIf(!opts.durable)("store - committed appends, epochs and snapshots survive close and reopen", async () => {
       const id = actor("durable");
       const epoch = await seeded(id, 3);
