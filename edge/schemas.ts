@@ -20,13 +20,15 @@ export const ChannelName = Type.String({
   pattern: "^([A-Za-z0-9][A-Za-z0-9_.-]{0,79}|dm:[A-Za-z0-9][A-Za-z0-9_.-]{0,31}:[A-Za-z0-9][A-Za-z0-9_.-]{0,31})$",
   description: "A channel name, or `dm:<user>:<user>` (sorted) for a direct conversation.",
 });
-const ClientId = Type.String({ minLength: 1, maxLength: 64, description: "Client-chosen id, unique per channel: the key of exactly-once publish." });
-const Body = Type.String({ maxLength: LIMITS.maxBodyChars });
+/** Text PostgreSQL can store: no NUL, no lone UTF-16 surrogate (else a retry could never succeed). */
+const STORABLE = "^(?:[^\\u0000\\uD800-\\uDFFF]|[\\uD800-\\uDBFF][\\uDC00-\\uDFFF])*$";
+const ClientId = Type.String({ minLength: 1, maxLength: 64, pattern: STORABLE, description: "Client-chosen id, unique per channel: the key of exactly-once publish." });
+const Body = Type.String({ maxLength: LIMITS.maxBodyChars, pattern: STORABLE });
 const Seq = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
 const ReqId = Type.Integer({ minimum: 0, maximum: 2 ** 31, description: "Echoed in the reply." });
 const Limit = Type.Integer({ minimum: 1, maximum: LIMITS.maxHistoryPage });
 const Visibility = Type.Union([Type.Literal("public"), Type.Literal("private")]);
-const Topic = Type.String({ maxLength: 500 });
+const Topic = Type.String({ maxLength: 500, pattern: STORABLE });
 
 const frame = <T extends string, P extends Record<string, TSchema>>(t: T, props: P) =>
   Type.Object({ t: Type.Literal(t), ...props }, { additionalProperties: false });

@@ -44,6 +44,14 @@ describe("G7 limits", () => {
     expect(r).toMatchObject({ status: 413, body: { error: { code: "too_large" } } });
   });
 
+  test("edge - text PostgreSQL cannot store (NUL, lone surrogate) is refused up front, not retried forever", async () => {
+    await createChannel("lim4", "lim-text");
+    const c = await connect("lim4");
+    expect(await c.request({ t: "pub", ch: "lim-text", cid: "nul", body: "a\u0000b" })).toMatchObject({ t: "err", code: "bad_request" });
+    expect(await c.request({ t: "pub", ch: "lim-text", cid: "sur", body: "a\uD800b" })).toMatchObject({ t: "err", code: "bad_request" });
+    expect(await c.ask({ t: "pub", ch: "lim-text", cid: "ok", body: "emoji 😀 ok" })).toMatchObject({ t: "ack", seq: 1 });
+  });
+
   test("edge - a malformed URL path gets bad_request", async () => {
     const token = await node.token("lim3");
     expect(await node.http("GET", "/channels/%ZZ/messages", { token })).toMatchObject({ status: 400, body: { error: { code: "bad_request" } } });
