@@ -294,6 +294,9 @@ export class ChannelActor implements Actor {
         this.#emit({ type: "typing", ch: this.#name, user: msg.user });
         return true;
       case "wake":
+        // A wake comes with a move or a takeover: an activation left over from an older epoch
+        // must find out now, not at its next write.
+        await this.#requireCurrentEpoch();
         return true;
       case "edge_down":
         this.#dropEdge(msg.edge);

@@ -20,6 +20,8 @@ export interface Subscription {
   overflow: boolean;
   /** Bumped by each catch-up; an older catch-up loop seeing a newer value stops. */
   gen: number;
+  /** True once `subbed` was sent: only confirmed subscriptions are moved to a new activation. */
+  confirmed: boolean;
 }
 
 /**

@@ -22,7 +22,7 @@ export class Fanout {
     const first = !set;
     if (!set) this.#byChannel.set(ch, (set = new Set()));
     set.add(conn);
-    conn.subs.set(ch, { cursor: after, live: false, held: [], heldCount: 0, overflow: false, gen: 0 });
+    conn.subs.set(ch, { cursor: after, live: false, held: [], heldCount: 0, overflow: false, gen: 0, confirmed: false });
     return first;
   }
 

@@ -121,11 +121,15 @@ export class FrameHandler {
       throw err;
     }
     if (conn.subs.get(ch) !== sub) throw new RejectedError("bad_request", `Subscription to "${ch}" was replaced by a later sub or unsub`);
+    // The channel may have moved while this sub was pending (moves skip unconfirmed subs).
+    const moved = (this.#epochs.get(ch) ?? 0) > (page.epoch ?? 0);
     this.#noteEpoch(ch, page.epoch);
     // A position past the channel's end cannot have been seen: resume from the end instead of
     // silently skipping the messages that will take those seqs.
     if (sub.cursor > page.last) sub.cursor = page.last;
     conn.push(replyFrame("subbed", id, { ch, last: page.last, first: page.first, truncated: page.truncated || undefined }));
+    sub.confirmed = true;
+    if (moved) return void this.#resubscribe(conn, ch, 0);
     this.actors.tell(channelActor(ch), { type: "presence", edge: this.actors.edgeId, user: conn.user, online: true });
     await this.#catchUp(conn, ch, sub, page, sub.gen);
   }
@@ -150,7 +154,9 @@ export class FrameHandler {
     const conns = this.fanout.connectionsOn(ch);
     if (conns.length === 0) return void this.#epochs.delete(ch);
     this.#epochs.set(ch, epoch);
-    for (const conn of conns) void this.#resubscribe(conn, ch, 0);
+    // A sub still waiting for its reply is not moved: it checks the epoch itself when answered,
+    // and nothing may reach the client before its `subbed`.
+    for (const conn of conns) if (conn.subs.get(ch)?.confirmed) void this.#resubscribe(conn, ch, 0);
   }
 
   async #resubscribe(conn: Connection, ch: string, attempt: number): Promise<void> {

@@ -120,7 +120,9 @@ export class ActorHost {
         nodeId: o.nodeId,
         store: o.store,
         clock: o.clock,
-        tell: o.send,
+        // A self-addressed message (a timer's tick) stays with this very activation: routed out, it
+        // would reach wherever the registry places the actor now, possibly another node.
+        tell: (to: string, msg: unknown) => (to === id ? this.deliver(id, tellEnvelope(msg)) : o.send(to, msg)),
       }),
       onActivated: (id: ActorId, epoch: number) => o.onLifecycle?.({ type: "activated", id, epoch }),
       onStopped: (id: ActorId, epoch: number, reason: StopReason) => {
@@ -132,4 +134,9 @@ export class ActorHost {
       onCrash: (id: ActorId, err: unknown) => o.log?.(`actor ${id} crashed`, err),
     };
   }
+}
+
+/** The envelope of a tell: nobody waits for an answer. */
+export function tellEnvelope(msg: unknown): Envelope {
+  return { msg, replied: true, reply() {}, fail() {} };
 }

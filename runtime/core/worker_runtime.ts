@@ -1,5 +1,5 @@
 import type { Envelope } from "./actor.ts";
-import { ActorHost, type ActorHostOptions } from "./actor_host.ts";
+import { ActorHost, type ActorHostOptions, tellEnvelope } from "./actor_host.ts";
 import { toWireError } from "./errors.ts";
 import { Outbox } from "./outbox.ts";
 import type { PortLike } from "./platform.ts";
@@ -30,9 +30,6 @@ export function startWorkerRuntime(
   return host;
 }
 
-function tellEnvelope(msg: unknown): Envelope {
-  return { msg, replied: true, reply() {}, fail() {} };
-}
 
 function askEnvelope(msg: unknown, reqId: number, out: Outbox<Frame>): Envelope {
   let replied = false;
