@@ -267,7 +267,12 @@ export class ChaosClient {
       this.#o.log(`${this.#o.name}: unparsable server message ${text.slice(0, 100)}`);
       return;
     }
-    for (const f of (Array.isArray(parsed) ? parsed : [parsed]) as Frame[]) this.#onFrame(f, conn);
+    for (const f of (Array.isArray(parsed) ? parsed : [parsed]) as Frame[]) {
+      // A frame earlier in this message may have made us drop the connection (a failed sub): the
+      // rest belongs to a connection we no longer follow, and must not be recorded as a stream.
+      if (this.#ws === undefined || conn !== this.#conn) return;
+      this.#onFrame(f, conn);
+    }
   }
 
   #onFrame(f: Frame, conn: number): void {
