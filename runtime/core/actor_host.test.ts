@@ -117,6 +117,38 @@ describe("actor host", () => {
     expect(await ask("probe:a", "y")).toBe("y@2");
   });
 
+  it("routing - a message an actor sends to itself stays with that activation, never routed out", async () => {
+    const sent: string[] = [];
+    const seen: unknown[] = [];
+    const clock = new FakeClock();
+    const host = new ActorHost({
+      nodeId: "n1", store: epochStore(), clock, idlePassivateMs: 0,
+      send: (to) => void sent.push(to),
+      factories: {
+        self: (ctx) => ({
+          activate: async () => {},
+          receive: (batch) => {
+            for (const env of batch) {
+              seen.push(env.msg);
+              if (env.msg === "arm") ctx.clock.setTimeout(() => ctx.tell(ctx.self, "tick"), 10);
+            }
+          },
+          passivate: async () => {},
+          canPassivate: () => true,
+          inspect: () => ({}),
+        }),
+      },
+    });
+    host.deliver("self:a", { msg: "arm", replied: true, reply() {}, fail() {} });
+    await new Promise((r) => setTimeout(r, 0));
+    clock.advance(20);
+    await new Promise((r) => setTimeout(r, 0));
+    // Routed out, the tick would go wherever the registry places the actor now (in a cluster,
+    // possibly another node), and this activation would wait for it forever.
+    expect(seen).toEqual(["arm", "tick"]);
+    expect(sent).toEqual([]);
+  });
+
   it("routing - an unknown actor kind gets a typed not_found rejection", async () => {
     const { ask } = setup();
     const err = await ask("nope:a", 1).catch((e: unknown) => e);

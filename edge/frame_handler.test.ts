@@ -1,0 +1,85 @@
+import { describe, expect, it } from "vitest";
+import type { SubscribeReply } from "../actors/messages.ts";
+import type { JournalEntry } from "../storage/store.ts";
+import { Connection } from "./connection.ts";
+import { Fanout } from "./fanout.ts";
+import { FrameHandler } from "./frame_handler.ts";
+import type { ActorGateway } from "./gateway.ts";
+
+interface PendingAsk {
+  to: string;
+  msg: { type: string; after?: number };
+  resolve(v: unknown): void;
+}
+
+/** A gateway whose asks wait until the test answers them, in any order it likes. */
+function gateway() {
+  const asks: PendingAsk[] = [];
+  const g: ActorGateway = {
+    edgeId: "edge:n1",
+    tell: () => {},
+    ask: <T>(to: string, msg: unknown) => new Promise<T>((resolve) => asks.push({ to, msg: msg as PendingAsk["msg"], resolve: resolve as (v: unknown) => void })),
+  };
+  return { g, asks };
+}
+
+const entries = (from: number, to: number): JournalEntry[] =>
+  Array.from({ length: to - from + 1 }, (_, i) => ({ seq: from + i, clientId: `c${from + i}`, sender: "a", body: "x", ts: 0 }));
+
+const page = (epoch: number, last: number, from = 1): SubscribeReply => ({ epoch, last, msgs: entries(from, last), more: false, truncated: false, first: 1 });
+
+function socketFrames() {
+  const frames: Array<{ t: string; m?: JournalEntry[] }> = [];
+  return {
+    frames,
+    socket: { bufferedAmount: 0, send: (d: string) => void frames.push(...[JSON.parse(d)].flat()), close() {} },
+  };
+}
+
+const tick = () => new Promise((r) => setTimeout(r, 0));
+
+describe("frame handler", () => {
+  it("subscribe - a channel move while a sub is pending sends nothing before subbed, then resumes at the new activation", async () => {
+    const { g, asks } = gateway();
+    const fanout = new Fanout();
+    const handler = new FrameHandler(g, fanout);
+    const { frames, socket } = socketFrames();
+    const conn = new Connection(1, { user: "a", role: "user" }, socket, (fn) => fn(), 1 << 20, 0);
+    handler.handle(conn, { t: "sub", id: 7, ch: "g", after: 0 });
+    await tick();
+    expect(asks.map((a) => a.msg.type)).toEqual(["subscribe"]);
+
+    // The channel gets a new activation (epoch 2) before the first one (epoch 1) answers.
+    handler.placementChanged("g", 2);
+    await tick();
+    expect(asks).toHaveLength(1);
+
+    asks[0]!.resolve(page(1, 3));
+    await tick();
+    expect(frames[0]).toMatchObject({ t: "subbed", id: 7 });
+    // The answer came from a superseded activation: the socket registers with the new one.
+    expect(asks.map((a) => a.msg.type)).toEqual(["subscribe", "subscribe"]);
+    asks[1]!.resolve(page(2, 5));
+    await tick();
+    const seqs = frames.filter((f) => f.t === "msgs").flatMap((f) => f.m!.map((m) => m.seq));
+    expect(seqs).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it("subscribe - a confirmed subscription follows its channel to a new activation from its cursor", async () => {
+    const { g, asks } = gateway();
+    const handler = new FrameHandler(g, new Fanout());
+    const { frames, socket } = socketFrames();
+    const conn = new Connection(1, { user: "a", role: "user" }, socket, (fn) => fn(), 1 << 20, 0);
+    handler.handle(conn, { t: "sub", id: 1, ch: "g", after: 0 });
+    await tick();
+    asks[0]!.resolve(page(1, 2));
+    await tick();
+    handler.placementChanged("g", 3);
+    await tick();
+    expect(asks[1]!.msg).toMatchObject({ type: "subscribe", after: 2 });
+    asks[1]!.resolve(page(3, 4, 3));
+    await tick();
+    const seqs = frames.filter((f) => f.t === "msgs").flatMap((f) => f.m!.map((m) => m.seq));
+    expect(seqs).toEqual([1, 2, 3, 4]);
+  });
+});
