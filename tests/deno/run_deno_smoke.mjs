@@ -12,12 +12,14 @@
  * Prints one line per check and a final `N passed, M failed`; exits non-zero on the first failure
  * (with the node's stderr) or when the whole run exceeds 90 s.
  */
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import WebSocket from "ws";
+
+const DENO_VERSION = "2.9.6";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const OVERALL_MS = 90_000;
@@ -71,7 +73,16 @@ function withTimeout(promise, ms, what) {
 /** The `deno` binary npm installed (what `npx deno` runs), or `npx deno` when it is missing. */
 function denoCommand() {
   const local = join(ROOT, "node_modules", ".bin", "deno");
-  return existsSync(local) ? [local, []] : ["npx", ["--no-install", "deno"]];
+  if (existsSync(local)) return [local, []];
+  // Not a devDependency: deno's per-platform optional packages break `npm ci` on a lock made on one
+  // platform. It is installed once from the npm registry into a cache outside the repo.
+  const prefix = join(process.env.STORM_CACHE ?? join(homedir(), ".cache", "storm"), `deno-${DENO_VERSION}`);
+  const bin = join(prefix, "node_modules", ".bin", "deno");
+  if (!existsSync(bin)) {
+    const r = spawnSync("npm", ["install", "--no-save", "--no-audit", "--no-fund", "--prefix", prefix, `deno@${DENO_VERSION}`], { stdio: "inherit" });
+    if (r.status !== 0 || !existsSync(bin)) throw new Error(`Cannot install deno@${DENO_VERSION} into ${prefix}`);
+  }
+  return [bin, []];
 }
 
 /** Signals a child's whole process group (children run detached), so nothing outlives the test. */
