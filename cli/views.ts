@@ -1,14 +1,10 @@
 import { InspectUsageError } from "./args.ts";
 import { type Cell, type Column, formatDuration, formatPairs, formatTable, formatValue } from "./table.ts";
 
-/** `GET /admin/nodes` entries. */
-export interface NodeView {
-  node: string;
-  address: string;
-  leaseAgeMs: number;
-  load: number;
-  self: boolean;
-}
+import type { NodeView } from "../runtime/cluster/cluster_admin.ts";
+
+/** `GET /admin/nodes` entries: the server's own type, so the two cannot drift apart. */
+export type { NodeView };
 
 /** One `GET /status` actor: the summary plus the actor's own `inspect()` detail. */
 export interface StatusActor {
