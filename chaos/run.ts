@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { createWriteStream, type WriteStream } from "node:fs";
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -99,6 +99,9 @@ const DRAIN_DELIVERIES_MS = 20_000;
 export async function runChaos(o: RunOptions): Promise<number> {
   const started = Date.now();
   const out = resolve(o.out ?? join(tmpdir(), `storm-chaos-seed${o.seed}-${new Date(started).toISOString().replace(/[:.]/g, "-")}`));
+  // Clients append to their history files: a previous run's histories in the same directory would
+  // be checked against this run's journal (found the hard way: 1,168 false violations).
+  await rm(join(out, "histories"), { recursive: true, force: true });
   await mkdir(join(out, "histories"), { recursive: true });
   const runLog = createWriteStream(join(out, "run.log"));
   const clusterLog = createWriteStream(join(out, "cluster.log"));
