@@ -2,7 +2,7 @@ import type { ChannelInfo, HistoryReply, PublishAck, SubscribeReply } from "../a
 import { RejectedError } from "../runtime/core/errors.ts";
 import type { Connection, Subscription } from "./connection.ts";
 import type { Fanout } from "./fanout.ts";
-import { errorFrame, msgsFrame, replyFrame } from "./frames.ts";
+import { errorFrame, msgsFrame, replyFrame, toWireMessage } from "./frames.ts";
 import { type ActorGateway, channelActor, dmChannel, sessionActor } from "./gateway.ts";
 import type { ClientFrame } from "./schemas.ts";
 
@@ -86,7 +86,7 @@ export class FrameHandler {
       }
       case "hist": {
         const page = await this.actors.ask<HistoryReply>(channelActor(f.ch), { type: "history", user, before: f.before, after: f.after, limit: f.limit ?? 100 });
-        return JSON.stringify({ t: "hist", id: f.id, ch: f.ch, m: JSON.parse(msgsFrame(f.ch, page.msgs)).m, more: page.more, last: page.last });
+        return JSON.stringify({ t: "hist", id: f.id, ch: f.ch, m: page.msgs.map(toWireMessage), more: page.more, last: page.last });
       }
       case "info":
         return replyFrame("info", f.id, { ch: f.ch, info: await this.actors.ask(channelActor(f.ch), { type: "info", user }) });

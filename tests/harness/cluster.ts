@@ -1,3 +1,4 @@
+import { httpJson } from "./http.ts";
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -100,25 +101,7 @@ export async function startTestCluster(o: { nodes: number; leaseMs: number }): P
   const tokens = new Map<string, string>();
   const paused = new Set<number>();
 
-  const http: TestCluster["http"] = async (i, method, path, token, body) => {
-    const headers: Record<string, string> = {};
-    if (token) headers["authorization"] = `Bearer ${token}`;
-    if (body !== undefined) headers["content-type"] = "application/json";
-    const res = await fetch(c.nodes[i]!.url + path, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(10_000),
-    });
-    const text = await res.text();
-    let parsed: unknown = text;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      // Keep the text.
-    }
-    return { status: res.status, body: parsed };
-  };
+  const http: TestCluster["http"] = (i, method, path, token, body) => httpJson(c.nodes[i]!.url + path, method, { token, body });
   const running = () => c.nodes.map((n, i) => [n, i] as const).filter(([n]) => n.proc.exitCode === null && n.proc.signalCode === null).map(([, i]) => i);
   const token = async (user: string, via = running()[0]!) => {
     const key = user === "\u0000admin" ? user : `u:${user}`;

@@ -1,3 +1,4 @@
+import { type HttpReply, httpJson } from "./http.ts";
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, rmSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -35,12 +36,7 @@ export interface StormProcess {
   token(user: string): Promise<string>;
 }
 
-export interface HttpReply {
-  status: number;
-  // Tests read arbitrary fields of replies.
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  body: any;
-}
+export type { HttpReply };
 
 export interface StormOptions {
   workers?: number;
@@ -158,24 +154,7 @@ export async function startStorm(opts: StormOptions = {}): Promise<StormProcess>
 
   const url = () => `http://127.0.0.1:${port}`;
 
-  const http: StormProcess["http"] = async (method, path, o = {}) => {
-    const headers: Record<string, string> = {};
-    if (o.token) headers["authorization"] = `Bearer ${o.token}`;
-    let body: string | undefined = o.raw;
-    if (o.body !== undefined) {
-      body = JSON.stringify(o.body);
-      headers["content-type"] = "application/json";
-    }
-    const res = await fetch(url() + path, { method, headers, body });
-    const text = await res.text();
-    let parsed: unknown = text;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      // Keep the text.
-    }
-    return { status: res.status, body: parsed };
-  };
+  const http: StormProcess["http"] = (method, path, o = {}) => httpJson(url() + path, method, o);
 
   try {
     await launch();
