@@ -1,17 +1,23 @@
-// Fan-out benchmark, scenario (a): ONE channel fanned out to N WebSocket subscribers, Storm measured
-// against baselines (raw `ws` batched = practical ceiling, raw unbatched = naive, Socket.IO = peer)
-// in the same run on the same machine.
+// Fan-out benchmarks, Storm measured against baselines (raw `ws` batched = practical ceiling, raw
+// unbatched = naive, Socket.IO = peer) in the same run on the same machine:
+//  (a) one huge room:   --channels 1 --per-conn 1 --subscribers 1000           (the defaults)
+//  (b) many rooms:      --channels 10000 --per-conn 10 --subscribers 10000     (10 subscribers each)
+//  (e) cluster fan-out: --nodes 3: Storm runs as 3 cluster nodes (PostgreSQL + Hazelcast), the
+//                       subscribers spread over them; the baselines stay single processes.
 //
-//   node dist/bench/fanout_bench.js [--subscribers 1000] [--duration 10] [--warmup 2]
-//        [--rate N|max] [--window 256] [--size 100] [--sample 1] [--load-procs 2]
-//        [--targets raw-batched,raw,socketio,storm] [--json out.json]
-//        [--storm-bin dist/bin/storm.js] [--storm-workers N] [--max-rss-mb 4096]
-//   (or: npx tsx bench/fanout_bench.ts ...)
+//   node dist/bench/fanout_bench.js [--subscribers 1000] [--channels 1] [--per-conn 1] [--nodes 1]
+//        [--duration 10] [--warmup 2] [--rate N|max] [--window 256] [--size 100] [--sample 1]
+//        [--load-procs 2] [--pub-procs 1] [--ramp 0] [--targets raw-batched,raw,socketio,storm]
+//        [--json out.json] [--storm-bin dist/bin/storm.js] [--storm-workers N] [--max-rss-mb 4096]
+//   (or through the load generator CLI: node dist/bin/storm-load.js fanout|rooms|cluster ...)
 //
 // Per target: the server runs as a child process (own process group); subscribers are opened by
-// --load-procs child load processes bound to 127.0.0.2, 127.0.0.3, ...; one publisher runs in its
-// own child process. After --warmup s of publishing, deliveries and latencies are measured for
-// --duration s; then the publisher stops and subscribers must drain to the last published seq.
+// --load-procs child load processes bound to 127.0.0.2, 127.0.0.3, ... at --ramp connections/s
+// (0 = as fast as they go); --pub-procs publisher processes own disjoint sets of channels and
+// publish round-robin over them (--rate is the total offered rate). After --warmup s of publishing,
+// deliveries and latencies are measured for --duration s; then the publishers stop and every
+// subscriber must drain to the last published seq of each of its channels. A progress line goes to
+// stderr every second.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,10 +26,11 @@ import { build, decodeFromCompressedBase64 } from 'hdr-histogram-js';
 import {
   ALL_TARGETS, protoOf, sleep, type PubReport, type SubReport, type TargetName, type WorkerInit,
 } from './fanout_common.ts';
+import { freePortRange, startLocalCluster } from '../deploy/local_cluster.ts';
 import {
-  cpuSeconds, freePort, machineCpu, makeTempDir, procTree, removeTempDir, rssBytes, startServer, waitHttp, Worker, type ServerProc,
+  cpuSeconds, freePort, machineCpu, makeTempDir, procTree, removeTempDir, rssBytes, startServer, waitHttp, Worker,
 } from './fanout_procs.ts';
-import { ratios, ratioTable, table, type TargetResult } from './fanout_report.ts';
+import { ratios, ratioTable, table, type Ratio, type TargetResult } from './fanout_report.ts';
 
 const EXT = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -42,8 +49,12 @@ function parseArgs(argv: string[]) {
   const rateArg = get('rate', '100');
   const targets = get('targets', ALL_TARGETS.join(',')).split(',').map((s) => s.trim()).filter(Boolean);
   for (const t of targets) if (!ALL_TARGETS.includes(t as TargetName)) throw new Error(`unknown target ${t}`);
+  const channels = Math.max(1, Math.floor(num('channels', 1)));
   return {
     subscribers: Math.max(1, Math.floor(num('subscribers', 1000))),
+    channels,
+    perConn: Math.min(Math.max(1, Math.floor(num('per-conn', 1))), channels),
+    nodes: Math.min(Math.max(1, Math.floor(num('nodes', 1))), 8),
     duration: Math.min(num('duration', 10), 300),
     warmup: Math.min(num('warmup', 2), 60),
     rate: rateArg === 'max' ? 0 : num('rate', 100),
@@ -51,6 +62,8 @@ function parseArgs(argv: string[]) {
     size: Math.min(Math.floor(num('size', 100)), 16 * 1024),
     sample: Math.max(1, Math.floor(num('sample', 1))),
     loadProcs: Math.min(Math.max(1, Math.floor(num('load-procs', 2))), 8),
+    pubProcs: Math.min(Math.max(1, Math.floor(num('pub-procs', 1))), 8),
+    ramp: num('ramp', 0),
     targets: targets as TargetName[],
     json: get('json', ''),
     stormBin: path.resolve(get('storm-bin', path.join(repoRoot, 'dist/bin/storm.js'))),
@@ -58,7 +71,8 @@ function parseArgs(argv: string[]) {
     maxRssMB: num('max-rss-mb', 4096),
   };
 }
-type Opts = ReturnType<typeof parseArgs>;
+export type FanoutOpts = ReturnType<typeof parseArgs>;
+type Opts = FanoutOpts;
 
 const MB = 1024 * 1024;
 
@@ -74,15 +88,107 @@ function serverCommand(t: TargetName, o: Opts, port: number, dataDir: string): {
   return { args, env };
 }
 
+/** The server under test: one process (group), or a Storm cluster of node processes. */
+interface Servers {
+  ports: number[];
+  /** pids whose trees are "the server" (RSS, CPU). */
+  pids(): number[];
+  /** Cluster infrastructure (PostgreSQL, Hazelcast) pids, measured apart. */
+  infraPids(): number[];
+  guardPgid?: number;
+  check(): void;
+  stop(): Promise<void>;
+}
+
+async function startSingle(t: TargetName, o: Opts, tmp: string): Promise<Servers> {
+  const port = await freePort();
+  const { args, env } = serverCommand(t, o, port, path.join(tmp, 'data'));
+  const server = startServer(process.execPath, args, env, path.join(tmp, 'server.log'));
+  try {
+    await waitHttp(port, 20_000, server);
+  } catch (e) {
+    await server.stop();
+    throw e;
+  }
+  return {
+    ports: [port], pids: () => procTree(server.pid), infraPids: () => [], guardPgid: server.pid,
+    check: () => { if (server.exited()) throw new Error(`server exited during the run:\n${server.tail()}`); },
+    stop: () => server.stop(),
+  };
+}
+
+async function startCluster(o: Opts, log: (s: string) => void): Promise<Servers> {
+  const lines: string[] = [];
+  const c = await startLocalCluster({
+    nodes: o.nodes, basePort: await freePortRange(o.nodes), workers: Number(o.stormWorkers || 1), leaseMs: 3000,
+    log: (l) => { lines.push(l); if (lines.length > 200) lines.shift(); },
+  });
+  const kill = () => { for (const n of c.nodes) n.proc.kill('SIGKILL'); };
+  process.on('exit', kill);
+  log(`  cluster: ${o.nodes} Storm nodes, PostgreSQL, Hazelcast member ${c.hazelcast}`);
+  const nodePids = () => c.nodes.flatMap((n) => procTree(n.proc.pid!));
+  return {
+    ports: c.nodes.map((n) => n.port),
+    pids: nodePids,
+    infraPids: () => {
+      const mine = new Set([process.pid, ...nodePids()]);
+      return infraProcesses().filter((p) => !mine.has(p));
+    },
+    check: () => {
+      const dead = c.nodes.find((n) => n.proc.exitCode !== null || n.proc.signalCode !== null);
+      if (dead) throw new Error(`node ${dead.name} exited during the run:\n${lines.slice(-15).join('\n')}`);
+    },
+    stop: async () => { await c.stop(); process.off('exit', kill); },
+  };
+}
+
+/** PostgreSQL and Hazelcast processes started for this run (children of this driver). */
+function infraProcesses(): number[] {
+  return procTree(process.pid).filter((pid) => {
+    try {
+      const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      return cmd.includes('postgres') || cmd.includes('hazelcast');
+    } catch { return false; }
+  });
+}
+
 function emptyResult(t: TargetName, o: Opts): TargetResult {
   return {
-    target: t, subscribers: o.subscribers, connected: 0, connectMs: 0, offeredRate: o.rate || 'max',
+    target: t, subscribers: o.subscribers, channels: o.channels, perConn: o.perConn, nodes: t === 'storm' ? o.nodes : 1,
+    connected: 0, connectMs: 0, connectPerSec: 0, offeredRate: o.rate || 'max',
     pubSentPerSec: 0, pubAckedPerSec: 0, deliveredPerSec: 0, expectedDeliveredPerSec: 0,
     latencyMs: { count: 0, p50: NaN, p99: NaN, p999: NaN, max: NaN, mean: NaN },
     serverRssMB: { idle: 0, connected: 0, peakDuringRun: 0, end: 0, perConnKB: 0 },
-    cpuPercent: { server: 0, load: 0, machine: 0, other: 0 },
+    cpuPercent: { server: 0, infra: 0, load: 0, machine: 0, other: 0 },
     violations: { gaps: 0, missing: 0, reorders: 0, badFrames: 0, errors: 0, closed: 0, undelivered: 0, lagging: 0, pubErrors: 0, windowStalls: 0 },
   };
+}
+
+/** Prints one progress line per second to stderr from the load processes' counters. */
+function progress(t: TargetName, o: Opts, workers: Worker[]): () => void {
+  const t0 = Date.now();
+  let last = { at: t0, delivered: 0, connected: 0 };
+  let busy = false;
+  const timer = setInterval(() => {
+    if (busy) return;
+    busy = true;
+    Promise.all(workers.map((w) => w.request('progress', {}, 2_000).catch(() => undefined))).then((reps) => {
+      busy = false;
+      const now = Date.now();
+      let connected = 0; let failures = 0; let delivered = 0; let acked = 0; let errors = 0; let closed = 0;
+      for (const [i, r] of reps.entries()) {
+        if (!r) continue;
+        if (i >= o.pubProcs) { connected += r.connected; failures += r.failures; delivered += r.delivered; }
+        acked += r.acked; errors += r.errors; closed += r.closed;
+      }
+      const dt = (now - last.at) / 1000;
+      process.stderr.write(`  [${t}] ${((now - t0) / 1000).toFixed(0).padStart(3)} s  connected ${connected}/${o.subscribers}` +
+        ` (+${Math.round((connected - last.connected) / dt)}/s, ${failures} failed)  acked ${acked}` +
+        `  delivered ${Math.round((delivered - last.delivered) / dt).toLocaleString('en-US')}/s  errors ${errors}  closed ${closed}\n`);
+      last = { at: now, delivered, connected };
+    }, () => { busy = false; });
+  }, 1000);
+  return () => clearInterval(timer);
 }
 
 async function runTarget(t: TargetName, o: Opts, log: (s: string) => void): Promise<TargetResult> {
@@ -92,25 +198,31 @@ async function runTarget(t: TargetName, o: Opts, log: (s: string) => void): Prom
     return r;
   }
   const tmp = makeTempDir(`storm-bench-${t}-`);
-  const port = await freePort();
-  const { args, env } = serverCommand(t, o, port, path.join(tmp, 'data'));
-  let server: ServerProc | undefined;
+  let servers: Servers | undefined;
   const workers: Worker[] = [];
+  let stopProgress = () => {};
   try {
-    server = startServer(process.execPath, args, env, path.join(tmp, 'server.log'));
-    await waitHttp(port, 20_000, server);
-
+    servers = t === 'storm' && o.nodes > 1 ? await startCluster(o, log) : await startSingle(t, o, tmp);
+    const srv = servers;
     const workerScript = path.join(here, 'fanout_load_worker' + EXT);
     const runId = `b${Date.now().toString(36)}`;
-    const base: Omit<WorkerInit, 'role' | 'count' | 'firstIndex' | 'localAddress'> = {
-      proto: protoOf(t), host: '127.0.0.1', port, rate: o.rate, window: o.window, size: o.size,
-      sample: o.sample, runId, guardPgid: server.pid,
+    const base: Omit<WorkerInit, 'role' | 'count' | 'firstIndex' | 'localAddress' | 'pubIndex'> = {
+      proto: protoOf(t), host: '127.0.0.1', ports: srv.ports, channels: o.channels, perConn: o.perConn,
+      connections: o.subscribers, ramp: o.ramp / o.loadProcs, pubProcs: o.pubProcs, rate: o.rate / o.pubProcs,
+      window: o.window, size: o.size, sample: o.sample, runId, ...(srv.guardPgid ? { guardPgid: srv.guardPgid } : {}),
     };
-    const pub = new Worker(workerScript, 'pub');
-    workers.push(pub);
-    await pub.request('init', { cfg: { ...base, role: 'pub', count: 1, firstIndex: 0 } }, 30_000);
-    await sleep(500); // server is up and has served the publisher's set-up: that is "idle"
-    r.serverRssMB.idle = rssBytes(procTree(server.pid)).rss / MB;
+    const pubs: Worker[] = [];
+    for (let i = 0; i < o.pubProcs; i++) {
+      const w = new Worker(workerScript, `pub${i}`);
+      workers.push(w);
+      pubs.push(w);
+    }
+    const tp = Date.now();
+    await Promise.all(pubs.map((w, i) =>
+      w.request('init', { cfg: { ...base, role: 'pub', count: 1, firstIndex: 0, pubIndex: i } }, 300_000)));
+    if (o.channels > 1) log(`  ${o.channels} channels created by ${o.pubProcs} publishers in ${Date.now() - tp} ms`);
+    await sleep(500); // server is up and has served the publishers' set-up: that is "idle"
+    r.serverRssMB.idle = rssBytes(srv.pids()).rss / MB;
     const subWorkers: Worker[] = [];
     const inits: Promise<any>[] = [];
     for (let i = 0, first = 0; i < o.loadProcs; i++) {
@@ -119,26 +231,28 @@ async function runTarget(t: TargetName, o: Opts, log: (s: string) => void): Prom
       const w = new Worker(workerScript, `sub${i}`);
       workers.push(w);
       subWorkers.push(w);
-      const cfg: WorkerInit = { ...base, role: 'sub', count, firstIndex: first, localAddress: `127.0.0.${2 + i}` };
-      inits.push(w.request('init', { cfg }, 90_000));
+      const cfg: WorkerInit = { ...base, role: 'sub', count, firstIndex: first, pubIndex: 0, localAddress: `127.0.0.${2 + i}` };
+      inits.push(w.request('init', { cfg }, 330_000));
       first += count;
     }
+    stopProgress = progress(t, o, workers);
     const t0 = Date.now();
     const initReplies = await Promise.all(inits);
     r.connected = initReplies.reduce((a, m) => a + m.connected, 0);
     r.connectMs = Date.now() - t0;
+    r.connectPerSec = r.connected / (r.connectMs / 1000);
     const failed = initReplies.find((m) => m.failures > 0);
-    log(`  ${r.connected}/${o.subscribers} subscribers connected in ${Date.now() - t0} ms` +
+    log(`  ${r.connected}/${o.subscribers} subscribers connected and subscribed to ${o.perConn} channel(s) each in ${r.connectMs} ms` +
       (failed ? ` (${o.subscribers - r.connected} failed, first error: ${failed.error})` : ''));
     if (r.connected === 0) throw new Error(`no subscriber could connect: ${failed?.error}`);
-    const tree = () => procTree(server!.pid);
-    r.serverRssMB.connected = rssBytes(tree()).rss / MB;
+    r.serverRssMB.connected = rssBytes(srv.pids()).rss / MB;
     r.serverRssMB.perConnKB = ((r.serverRssMB.connected - r.serverRssMB.idle) * 1024) / r.connected;
 
-    await pub.request('start', {}, 10_000);
+    await Promise.all(pubs.map((w) => w.request('start', {}, 10_000)));
     await sleep(o.warmup * 1000);
     const loadPids = workers.map((w) => w.pid);
-    const cpuS0 = cpuSeconds(tree());
+    const cpuS0 = cpuSeconds(srv.pids());
+    const cpuI0 = cpuSeconds(srv.infraPids());
     const cpuL0 = cpuSeconds(loadPids);
     const cpuM0 = machineCpu();
     const tm0 = process.hrtime.bigint();
@@ -146,24 +260,30 @@ async function runTarget(t: TargetName, o: Opts, log: (s: string) => void): Prom
     const end = Date.now() + o.duration * 1000;
     while (Date.now() < end) {
       await sleep(Math.min(500, Math.max(0, end - Date.now())));
-      const rss = rssBytes(tree());
+      const rss = rssBytes(srv.pids());
       r.serverRssMB.peakDuringRun = Math.max(r.serverRssMB.peakDuringRun, rss.rss / MB);
-      if (server.exited()) throw new Error(`server exited during the run:\n${server.tail()}`);
+      srv.check();
       if (rss.rss / MB > o.maxRssMB) { r.aborted = `server RSS above ${o.maxRssMB} MB`; break; }
     }
-    const [pubRep, ...subReps] = (await Promise.all(workers.map((w) => w.request('stop-measure', {}, 30_000)))) as
-      [PubReport, ...SubReport[]];
+    const reps = await Promise.all(workers.map((w) => w.request('stop-measure', {}, 30_000)));
+    const pubReps = reps.slice(0, o.pubProcs) as PubReport[];
+    const subReps = reps.slice(o.pubProcs) as SubReport[];
     const wallS = Number(process.hrtime.bigint() - tm0) / 1e9;
-    r.cpuPercent.server = ((cpuSeconds(tree()) - cpuS0) / wallS) * 100;
+    r.cpuPercent.server = ((cpuSeconds(srv.pids()) - cpuS0) / wallS) * 100;
+    r.cpuPercent.infra = ((cpuSeconds(srv.infraPids()) - cpuI0) / wallS) * 100;
     r.cpuPercent.load = ((cpuSeconds(loadPids) - cpuL0) / wallS) * 100;
     const cpuM1 = machineCpu();
     r.cpuPercent.machine = ((cpuM1.busy - cpuM0.busy) / (cpuM1.total - cpuM0.total)) * os.cpus().length * 100;
-    r.cpuPercent.other = Math.max(0, r.cpuPercent.machine - r.cpuPercent.server - r.cpuPercent.load);
-    r.serverRssMB.end = rssBytes(tree()).rss / MB;
+    r.cpuPercent.other = Math.max(0, r.cpuPercent.machine - r.cpuPercent.server - r.cpuPercent.infra - r.cpuPercent.load);
+    r.serverRssMB.end = rssBytes(srv.pids()).rss / MB;
 
-    r.pubSentPerSec = pubRep.sent / (pubRep.elapsedUs / 1e6);
-    r.pubAckedPerSec = pubRep.acked / (pubRep.elapsedUs / 1e6);
-    r.expectedDeliveredPerSec = r.pubAckedPerSec * r.connected;
+    for (const p of pubReps) {
+      r.pubSentPerSec += p.sent / (p.elapsedUs / 1e6);
+      r.pubAckedPerSec += p.acked / (p.elapsedUs / 1e6);
+      r.violations.pubErrors += p.errors;
+      r.violations.windowStalls += p.windowStalls;
+    }
+    r.expectedDeliveredPerSec = (r.pubAckedPerSec * r.connected * o.perConn) / o.channels;
     const hist = build({ lowestDiscernibleValue: 1, highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: 3 });
     for (const s of subReps) {
       r.deliveredPerSec += s.delivered / (s.elapsedUs / 1e6);
@@ -178,29 +298,44 @@ async function runTarget(t: TargetName, o: Opts, log: (s: string) => void): Prom
       p999: ms(hist.getValueAtPercentile(99.9)), max: ms(hist.maxValue), mean: ms(hist.mean),
     };
 
-    const stop = await pub.request('stop', {}, 10_000);
-    r.violations.pubErrors = pubRep.errors;
-    r.violations.windowStalls = pubRep.windowStalls;
-    const drains = await Promise.all(subWorkers.map((w) => w.request('drain', { lastSeq: stop.lastSeq, timeoutMs: 5000 }, 15_000)));
+    const stops = await Promise.all(pubs.map((w) => w.request('stop', {}, 10_000)));
+    const lastSeqs = new Array<number>(o.channels).fill(0);
+    for (const st of stops) for (let c = 0; c < o.channels; c++) lastSeqs[c] = Math.max(lastSeqs[c]!, st.lastSeqs[c] ?? 0);
+    const drains = await Promise.all(subWorkers.map((w) => w.request('drain', { lastSeqs, timeoutMs: 5000 }, 15_000)));
     for (const d of drains) { r.violations.undelivered += d.undelivered; r.violations.lagging += d.lagging; }
-    log(`  published ${stop.sent} (acked ${stop.acked}, last seq ${stop.lastSeq}); ` +
+    const sentTotal = stops.reduce((a, st) => a + st.sent, 0);
+    const ackedTotal = stops.reduce((a, st) => a + st.acked, 0);
+    log(`  published ${sentTotal} (acked ${ackedTotal}); ` +
       `drain: ${r.violations.lagging} subscribers behind by ${r.violations.undelivered} msgs`);
   } catch (e) {
     r.error = String((e as Error)?.message ?? e);
   } finally {
+    stopProgress();
     await Promise.all(workers.map((w) => w.stop()));
-    await server?.stop();
+    await servers?.stop();
     removeTempDir(tmp);
   }
   return r;
 }
 
-async function main(): Promise<void> {
-  const o = parseArgs(process.argv.slice(2));
-  const log = (s: string) => process.stdout.write(s + '\n');
-  const cmd = `node ${path.relative(process.cwd(), fileURLToPath(import.meta.url))} ${process.argv.slice(2).join(' ')}`.trim();
-  log(`fan-out benchmark: 1 channel -> ${o.subscribers} subscribers, rate ${o.rate || 'max (window ' + o.window + ')'} msg/s, ` +
-    `body ${o.size} B, warm-up ${o.warmup} s, measure ${o.duration} s, ${o.loadProcs} subscriber load procs + 1 publisher proc`);
+export interface FanoutOutput {
+  command: string;
+  date: string;
+  node: string;
+  machine: { cores: number; cpu: string | undefined; memGiB: number };
+  caveat: string;
+  params: Omit<Opts, 'rate'> & { rate: number | 'max' };
+  results: TargetResult[];
+  ratios: Ratio[];
+}
+
+/** Runs the fan-out benchmark with command-line style arguments; writes --json when given. */
+export async function runFanoutBench(argv: string[], log: (s: string) => void, command: string): Promise<FanoutOutput> {
+  const o = parseArgs(argv);
+  const perChannel = (o.subscribers * o.perConn) / o.channels;
+  log(`fan-out benchmark: ${o.channels} channel(s) x ${perChannel} subscribers (${o.subscribers} connections in ${o.perConn} channel(s) each)` +
+    `${o.nodes > 1 ? `, Storm on ${o.nodes} cluster nodes` : ''}, rate ${o.rate || 'max (window ' + o.window + ' per publisher)'} msg/s, ` +
+    `body ${o.size} B, warm-up ${o.warmup} s, measure ${o.duration} s, ${o.loadProcs} subscriber load procs + ${o.pubProcs} publisher proc(s)`);
   log(`machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, ` +
     `node ${process.version}; server, load generator (and database) share these cores`);
   const results: TargetResult[] = [];
@@ -214,27 +349,36 @@ async function main(): Promise<void> {
   }
   log('');
   log(table(results));
-  log('(CPU% = % of one core during the measured window; other = every other process on the machine, incl. this driver;');
+  log('(CPU% = % of one core during the measured window; infra = PostgreSQL + Hazelcast of a Storm cluster;');
+  log(' other = every other process on the machine, incl. this driver;');
   log(' KB/conn = server RSS growth from idle to all subscribers connected, n/a when GC/the embedded store shrank it;');
   log(' OVERLOADED = delivered < 95% of offered rate x subscribers: its latency is queueing behind the offered load)');
   log('');
   const rs = ratios(results);
   log(ratioTable(rs));
+  const out: FanoutOutput = {
+    command, date: new Date().toISOString(), node: process.version,
+    machine: { cores: os.cpus().length, cpu: os.cpus()[0]?.model, memGiB: os.totalmem() / 2 ** 30 },
+    caveat: 'server, load generator (and database) share the same cores',
+    params: { ...o, rate: o.rate || 'max' }, results, ratios: rs,
+  };
   if (o.json) {
-    const out = {
-      command: cmd, date: new Date().toISOString(), node: process.version,
-      machine: { cores: os.cpus().length, cpu: os.cpus()[0]?.model, memGiB: os.totalmem() / 2 ** 30 },
-      caveat: 'server, load generator (and database) share the same cores',
-      params: { ...o, rate: o.rate || 'max' }, results, ratios: rs,
-    };
     fs.writeFileSync(o.json, JSON.stringify(out, null, 2) + '\n');
     log(`\nwrote ${o.json}`);
   }
-  const bad = results.some((r) => r.error) ? 1 : 0;
-  process.exitCode = bad;
+  return out;
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(2);
-});
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  const cmd = `node ${path.relative(process.cwd(), fileURLToPath(import.meta.url))} ${argv.join(' ')}`.trim();
+  const out = await runFanoutBench(argv, (s) => process.stdout.write(s + '\n'), cmd);
+  process.exitCode = out.results.some((r) => r.error) ? 1 : 0;
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main().catch((e) => {
+    console.error(e);
+    process.exit(2);
+  });
+}

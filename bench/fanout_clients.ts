@@ -1,19 +1,24 @@
 // Lean client side of each target's wire protocol, for the load processes.
-//  raw   : bench/baselines/raw_ws_server.ts frames ('\n'-joined bodies), parsed from bytes.
+//  raw   : bench/baselines/raw_ws_server.ts: subscribe with `/sub?ch=1,2`, publish `<ch> <body>`;
+//          deliveries are '\n'-joined bodies, parsed from bytes.
 //  sio   : Engine.IO v4 / Socket.IO v5 over a bare WebSocket (open '0', connect '40', ping '2'->'3',
 //          event '42["m","<body>"]', ack '43<id>[]'). Protocol-compatible with socket.io-client but
 //          without its per-packet overhead, so the load processes stay cheap.
-//  storm : Storm JSON frames (object or array of objects), see the brief / DESIGN.md.
+//  storm : Storm JSON frames (object or array of objects), see docs/PROTOCOL.md.
+// Every body carries its channel index, its per-channel publisher seq and its send time (see
+// makeBody), so each subscriber checks order and gaps per channel for every target alike.
 import { WebSocket } from 'ws';
-import { CHANNEL, bodyTs, nowUs, type Proto } from './fanout_common.ts';
+import { bodyTs, channelIndex, channelName, nowUs, type Proto } from './fanout_common.ts';
 
-/** Per-subscriber ordering check plus the sink shared by all subscribers of a load process. */
+/** The sink shared by all subscribers of a load process. */
 export interface Sink {
   onMsg(latencyUs: number): void;
 }
 
+/** One subscriber connection and its per-channel ordering check. */
 export class Sub {
-  expected = 1; // next seq we expect (publisher seq for raw/sio, channel seq for storm)
+  /** Next seq expected per subscribed channel, parallel to `chans` (publisher seq for raw/sio, channel seq for storm). */
+  readonly exp: number[];
   gaps = 0; // times a seq was skipped
   missing = 0; // seqs skipped in total
   reorders = 0; // seq lower than expected (duplicate or out of order)
@@ -21,16 +26,24 @@ export class Sub {
   errors = 0;
   closed = false;
   ws: WebSocket | undefined;
-  constructor(readonly sink: Sink) {}
+  constructor(readonly sink: Sink, readonly chans: number[]) {
+    this.exp = chans.map(() => 1);
+  }
 
-  onSeq(seq: number, tsUs: number, now: number): void {
-    if (seq !== this.expected) {
-      if (seq > this.expected) {
+  onSeq(ch: number, seq: number, tsUs: number, now: number): void {
+    const i = this.chans[0] === ch ? 0 : this.chans.indexOf(ch);
+    if (i < 0) {
+      this.badFrames++; // a delivery on a channel this socket never subscribed to
+      return;
+    }
+    const expected = this.exp[i]!;
+    if (seq !== expected) {
+      if (seq > expected) {
         this.gaps++;
-        this.missing += seq - this.expected;
+        this.missing += seq - expected;
       } else this.reorders++;
     }
-    if (seq >= this.expected) this.expected = seq + 1;
+    if (seq >= expected) this.exp[i] = seq + 1;
     this.sink.onMsg(now - tsUs);
   }
 }
@@ -47,12 +60,13 @@ function openWs(url: string, o: ConnOpts): WebSocket {
   return new WebSocket(url, { ...WS_OPTS, ...(o.localAddress ? { localAddress: o.localAddress } : {}) });
 }
 
-/** Parse '\n'-joined bodies `<seq>,<ts>,...` from `pos`; a body may end at '\n', '"' or the end. */
+/** Parse '\n'-joined bodies `<seq>,<ts>,<ch>,...` from `pos`; a body may end at '\n', '"' or the end. */
 function parseBodies(buf: Buffer, pos: number, sub: Sub, now: number): void {
   const len = buf.length;
   while (pos < len) {
     let seq = 0;
     let ts = 0;
+    let ch = 0;
     let c = 0;
     while (pos < len && (c = buf[pos++]!) !== 44) seq = seq * 10 + (c - 48);
     while (pos < len && (c = buf[pos++]!) !== 44) ts = ts * 10 + (c - 48);
@@ -60,7 +74,12 @@ function parseBodies(buf: Buffer, pos: number, sub: Sub, now: number): void {
       sub.badFrames++;
       return;
     }
-    sub.onSeq(seq, ts, now);
+    while (pos < len && (c = buf[pos++]!) !== 44) ch = ch * 10 + (c - 48);
+    if (c !== 44) {
+      sub.badFrames++;
+      return;
+    }
+    sub.onSeq(ch, seq, ts, now);
     const nl = buf.indexOf(10, pos);
     if (nl < 0) return;
     pos = nl + 1;
@@ -94,8 +113,8 @@ function frames(data: Buffer): any[] {
   return Array.isArray(v) ? v : [v];
 }
 
-/** Open one subscriber and resolve once it is subscribed (deliveries from then on are counted). */
-export function connectSub(proto: Proto, o: ConnOpts, sub: Sub, user: string): Promise<void> {
+/** Open one subscriber and resolve once it is subscribed to all its channels. */
+export function connectSub(proto: Proto, o: ConnOpts, sub: Sub, user: string, channels: number): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     let ready = false;
     const fail = (e: Error) => { if (!ready) { ready = true; reject(e); } };
@@ -107,18 +126,19 @@ export function connectSub(proto: Proto, o: ConnOpts, sub: Sub, user: string): P
       ws.on('close', () => { sub.closed = true; fail(new Error('closed before ready')); });
       return ws;
     };
+    const chq = sub.chans.join(',');
     if (proto === 'raw') {
-      const ws = start(`ws://${o.host}:${o.port}/sub`);
+      const ws = start(`ws://${o.host}:${o.port}/sub?ch=${chq}`);
       ws.on('open', ok);
       ws.on('message', (d) => parseBodies(d as Buffer, 0, sub, nowUs()));
     } else if (proto === 'sio') {
-      const ws = start(`ws://${o.host}:${o.port}/socket.io/?EIO=4&transport=websocket`);
+      const ws = start(`ws://${o.host}:${o.port}/socket.io/?EIO=4&transport=websocket&ch=${chq}`);
       ws.on('message', (d) => {
         const b = d as Buffer;
         const c0 = b[0];
         if (c0 === 52 /* 4 */) {
           if (b[1] === 50 /* 2 */) parseBodies(b, 8, sub, nowUs()); // 42["m","
-          else if (b[1] === 48 /* 0 */) ok();
+          else if (b[1] === 48 /* 0 */) ok(); // joined its rooms before the connect ack
           else if (b[1] === 52 /* 4 connect_error */) fail(new Error(b.toString()));
         } else if (c0 === 50 /* ping */) ws.send('3');
         else if (c0 === 48 /* open */) ws.send('40');
@@ -126,22 +146,27 @@ export function connectSub(proto: Proto, o: ConnOpts, sub: Sub, user: string): P
     } else {
       stormToken(o, user).then((token) => {
         const ws = start(`ws://${o.host}:${o.port}/ws?token=${encodeURIComponent(token)}`);
+        let subbed = 0;
         ws.on('message', (d) => {
           let fs: any[];
           try { fs = frames(d as Buffer); } catch { sub.badFrames++; return; }
           const now = nowUs();
           for (const f of fs) {
             if (f?.t === 'msgs' && Array.isArray(f.m)) {
-              for (const m of f.m) sub.onSeq(m.seq, bodyTs(m.body), now);
+              const ch = channelIndex(f.ch);
+              for (const m of f.m) sub.onSeq(ch, m.seq, bodyTs(m.body), now);
             } else if (f?.t === 'welcome') {
-              ws.send(JSON.stringify([
-                { t: 'join', id: 1, ch: CHANNEL },
-                { t: 'sub', id: 2, ch: CHANNEL, after: 0 },
-              ]));
-            } else if (f?.t === 'subbed' && f.id === 2) ok();
-            else if (f?.t === 'err') {
+              // join (odd ids) then subscribe from the start (even ids), all in one message
+              ws.send(JSON.stringify(sub.chans.flatMap((c, k) => [
+                { t: 'join', id: 2 * k + 1, ch: channelName(c, channels) },
+                { t: 'sub', id: 2 * k + 2, ch: channelName(c, channels), after: 0 },
+              ])));
+            } else if (f?.t === 'subbed') {
+              if (++subbed === sub.chans.length) ok();
+            } else if (f?.t === 'err') {
+              if (f.id % 2 === 1 && f.code === 'already_member') continue;
               sub.errors++;
-              if (f.id === 2) fail(new Error(`sub: ${f.code} ${f.message}`));
+              fail(new Error(`${f.id % 2 === 1 ? 'join' : 'sub'}: ${f.code} ${f.message}`));
             }
           }
         });
@@ -150,15 +175,20 @@ export function connectSub(proto: Proto, o: ConnOpts, sub: Sub, user: string): P
   });
 }
 
-/** Publisher connection. `onAck(n, seq)` frees n window slots; seq = Storm channel seq if known. */
+/** Publisher connection: `send` publishes one body on channel `ch`; acks free window slots. */
 export interface PubConn {
-  send(pubSeq: number, body: string): void;
+  send(ch: number, body: string): void;
   close(): void;
   errors: number;
 }
 
+/**
+ * Opens a publisher for `chans` (creating and joining them on Storm). `onAck(n, ch, seq)` frees n
+ * window slots; for Storm, `ch`/`seq` are the acked channel and its assigned seq (raw: -1, 0).
+ */
 export function connectPub(
-  proto: Proto, o: ConnOpts, runId: string, onAck: (n: number, seq: number) => void,
+  proto: Proto, o: ConnOpts, runId: string, chans: number[], channels: number,
+  onAck: (n: number, ch: number, seq: number) => void,
 ): Promise<PubConn> {
   return new Promise<PubConn>((resolve, reject) => {
     let ready = false;
@@ -174,40 +204,63 @@ export function connectPub(
     };
     if (proto === 'raw') {
       const w = start(`ws://${o.host}:${o.port}/pub`);
-      conn.send = (_seq, body) => w.send(body);
+      conn.send = (ch, body) => w.send(`${ch} ${body}`);
       w.on('open', ok);
-      w.on('message', (d) => onAck(Number(d.toString()), 0));
+      w.on('message', (d) => onAck(Number(d.toString()), -1, 0));
     } else if (proto === 'sio') {
       const w = start(`ws://${o.host}:${o.port}/socket.io/?EIO=4&transport=websocket&role=pub`);
-      conn.send = (seq, body) => w.send(`42${seq}["pub","${body}"]`);
+      let id = 0;
+      conn.send = (ch, body) => w.send(`42${id++}["pub",${ch},"${body}"]`);
       w.on('message', (d) => {
         const b = d as Buffer;
-        if (b[0] === 52 && b[1] === 51) onAck(1, 0); // 43<id>[]
+        if (b[0] === 52 && b[1] === 51) onAck(1, -1, 0); // 43<id>[]
         else if (b[0] === 52 && b[1] === 48) ok();
         else if (b[0] === 50) w.send('3');
         else if (b[0] === 48) w.send('40');
       });
     } else {
       (async () => {
-        const token = await stormToken(o, 'bench-pub');
-        const r = await postJson(o, '/channels', { name: CHANNEL, visibility: 'public' }, token);
-        if (r.status !== 201 && r.status !== 409) {
-          throw new Error(`create channel: HTTP ${r.status} ${JSON.stringify(r.json)}`);
-        }
+        const token = await stormToken(o, `bench-pub-${runId}-${chans[0] ?? 0}`);
         const w = start(`ws://${o.host}:${o.port}/ws?token=${encodeURIComponent(token)}`);
-        conn.send = (seq, body) => w.send(
-          `{"t":"pub","id":${seq + 10},"ch":"${CHANNEL}","cid":"${runId}-${seq}","body":"${body}"}`);
+        // Request ids: set-up uses 1..2*chans.length, publishes the ids above SETUP.
+        const SETUP = 2 * chans.length + 10;
+        let nextId = SETUP;
+        conn.send = (ch, body) => {
+          const id = nextId++;
+          w.send(`{"t":"pub","id":${id},"ch":"${channelName(ch, channels)}","cid":"${runId}-${ch}-${id}","body":"${body}"}`);
+        };
+        let pending = 0;
+        const setUp = (k: number) => {
+          // create each channel (public); one that exists is joined instead. 200 per message.
+          const part = chans.slice(k, k + 200);
+          pending = part.length;
+          w.send(JSON.stringify(part.map((c, j) => ({ t: 'create', id: 1 + 2 * (k + j), ch: channelName(c, channels), visibility: 'public' }))));
+        };
+        let cursor = 0;
+        const stepDone = () => {
+          if (--pending > 0) return;
+          cursor += 200;
+          if (cursor < chans.length) setUp(cursor);
+          else ok();
+        };
         w.on('message', (d) => {
           let fs: any[];
           try { fs = frames(d as Buffer); } catch { conn.errors++; return; }
           for (const f of fs) {
-            if (f?.t === 'ack') onAck(1, Number(f.seq));
-            else if (f?.t === 'welcome') w.send(JSON.stringify({ t: 'join', id: 1, ch: CHANNEL }));
-            else if (f?.t === 'ok' && f.id === 1) ok();
+            if (f?.t === 'ack') onAck(1, channelIndex(f.ch), Number(f.seq)); else if (f?.t === 'welcome') {
+              if (chans.length === 0) ok();
+              else setUp(0);
+            } else if ((f?.t === 'created' || f?.t === 'ok') && f.id < SETUP) stepDone();
             else if (f?.t === 'err') {
-              if (f.id === 1 && f.code !== 'already_member') fail(new Error(`join: ${f.code} ${f.message}`));
-              else if (f.id === 1) ok();
-              else { conn.errors++; onAck(1, 0); }
+              if (f.id < SETUP && f.id % 2 === 1 && f.code === 'channel_exists') {
+                const c = chans[(f.id - 1) / 2]!;
+                w.send(JSON.stringify({ t: 'join', id: f.id + 1, ch: channelName(c, channels) }));
+              } else if (f.id < SETUP && f.id % 2 === 0 && f.code === 'already_member') stepDone();
+              else if (f.id < SETUP) fail(new Error(`set-up of channel: ${f.code} ${f.message}`));
+              else {
+                conn.errors++;
+                onAck(1, -1, 0);
+              }
             }
           }
         });

@@ -9,8 +9,27 @@ export function protoOf(t: TargetName): Proto {
   return t === 'socketio' ? 'sio' : t === 'storm' ? 'storm' : 'raw';
 }
 
-/** Storm channel name used by the benchmark. */
-export const CHANNEL = 'bench';
+/** Storm channel name of channel index `i` (one-channel runs keep the historical name `bench`). */
+export function channelName(i: number, channels: number): string {
+  return channels === 1 ? 'bench' : `r${i}`;
+}
+
+/** Channel index from a Storm channel name made by channelName. */
+export function channelIndex(name: string): number {
+  return name === 'bench' ? 0 : Number(name.slice(1));
+}
+
+/**
+ * The channels subscriber connection `i` of `connections` subscribes to: `perConn` channels,
+ * i*perConn .. i*perConn+perConn-1 (mod `channels`). With connections*perConn = channels*k every
+ * channel gets exactly k subscribers: 1 channel x 1,000 (one huge room) or 10,000 channels x 10
+ * (many small rooms, each connection in 10 of them).
+ */
+export function channelsOf(i: number, perConn: number, channels: number): number[] {
+  const out: number[] = [];
+  for (let k = 0; k < Math.min(perConn, channels); k++) out.push((i * perConn + k) % channels);
+  return out;
+}
 
 /**
  * Microseconds on CLOCK_MONOTONIC (libuv hrtime). The clock is system-wide on Linux, so a value
@@ -21,11 +40,12 @@ export function nowUs(): number {
 }
 
 /**
- * Message body: `<publisher seq>,<send time µs>,<padding>`. ASCII only, no quotes/backslashes, so it
- * can be embedded verbatim in JSON strings and raw frames. Padded with 'x' up to `size` bytes.
+ * Message body: `<publisher seq>,<send time µs>,<channel index>,<padding>`. ASCII only, no
+ * quotes/backslashes, so it can be embedded verbatim in JSON strings and raw frames. Padded with 'x'
+ * up to `size` bytes. The publisher seq counts per channel.
  */
-export function makeBody(seq: number, tsUs: number, size: number): string {
-  const head = `${seq},${tsUs},`;
+export function makeBody(seq: number, tsUs: number, ch: number, size: number): string {
+  const head = `${seq},${tsUs},${ch},`;
   return size > head.length ? head + 'x'.repeat(size - head.length) : head;
 }
 
@@ -41,13 +61,24 @@ export interface WorkerInit {
   role: 'sub' | 'pub';
   proto: Proto;
   host: string;
-  port: number;
+  /** Server ports (cluster: one per node); subscriber i connects to ports[i % ports.length]. */
+  ports: number[];
+  /** Channels in the run, and channels per subscriber connection (see channelsOf). */
+  channels: number;
+  perConn: number;
+  /** Subscriber connections in the whole run (all processes). */
+  connections: number;
   /** sub: number of subscriber connections this process opens. */
   count: number;
   /** sub: index of the first subscriber (for distinct Storm user names). */
   firstIndex: number;
+  /** sub: connections per second this process opens (0 = as fast as 32 lanes go). */
+  ramp: number;
+  /** pub: this publisher owns channels c with c % pubProcs === pubIndex. */
+  pubIndex: number;
+  pubProcs: number;
   localAddress?: string;
-  /** pub: offered rate in msg/s; 0 = as fast as the ack window allows. */
+  /** pub: offered rate in msg/s (this process); 0 = as fast as the ack window allows. */
   rate: number;
   /** pub: max publishes awaiting an ack. */
   window: number;

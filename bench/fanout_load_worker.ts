@@ -1,15 +1,17 @@
-// Load process for the fan-out benchmark (forked by bench/fanout_bench.ts, driven over IPC).
-//  role 'sub': opens `count` subscriber connections from `localAddress`, checks per-subscriber
-//              ordering, counts deliveries and records publish-to-deliver latency (hdr histogram,
-//              µs) while measuring. No per-message logging, one clock read per WebSocket message.
-//  role 'pub': one publisher, at a fixed offered rate or as fast as a bounded ack window allows.
-//              In fixed-rate mode each body carries its *intended* send time, so a stalled server
-//              shows up as latency (no coordinated omission).
-// Commands: init, start, measure, stop-measure, stop, drain, exit. Each gets one reply {re: cmd}.
+// Load process for the fan-out benchmarks (forked by bench/fanout_bench.ts, driven over IPC).
+//  role 'sub': opens `count` subscriber connections from `localAddress` (at `ramp` per second),
+//              each subscribed to its channels (see channelsOf), checks per-channel ordering,
+//              counts deliveries and records publish-to-deliver latency (hdr histogram, µs) while
+//              measuring. No per-message logging, one clock read per WebSocket message.
+//  role 'pub': one publisher connection for the channels this process owns, round-robin over
+//              them, at a fixed offered rate or as fast as a bounded ack window allows. In
+//              fixed-rate mode each body carries its *intended* send time when the window held it
+//              back, so a stalled server shows up as latency (no coordinated omission).
+// Commands: init, start, measure, progress, stop-measure, stop, drain, exit. Each gets one reply {re: cmd}.
 import { build, encodeIntoCompressedBase64, type Histogram } from 'hdr-histogram-js';
 import { connectPub, connectSub, Sub, type PubConn } from './fanout_clients.ts';
 import {
-  makeBody, nowUs, sleep, type PubReport, type SubReport, type WorkerInit,
+  channelsOf, makeBody, nowUs, sleep, type PubReport, type SubReport, type WorkerInit,
 } from './fanout_common.ts';
 
 const newHist = (): Histogram =>
@@ -23,11 +25,13 @@ let firstConnectError = '';
 // ---- subscriber side ----
 let measuring = false;
 let delivered = 0;
+let deliveredTotal = 0;
 let sampleCounter = 0;
 let hist = newHist();
 let measureStart = 0;
 const sink = {
   onMsg(lat: number): void {
+    deliveredTotal++;
     if (!measuring) return;
     delivered++;
     if (++sampleCounter >= cfg.sample) {
@@ -38,15 +42,21 @@ const sink = {
 };
 
 async function openSubs(): Promise<void> {
-  const o = { host: cfg.host, port: cfg.port, localAddress: cfg.localAddress };
   let next = 0;
-  const deadline = Date.now() + 60_000;
+  const t0 = Date.now();
+  const deadline = t0 + 300_000;
   const lane = async () => {
     while (next < cfg.count && Date.now() < deadline) {
       const i = next++;
-      const sub = new Sub(sink);
+      if (cfg.ramp > 0) {
+        const due = t0 + (i * 1000) / cfg.ramp;
+        if (due > Date.now()) await sleep(due - Date.now());
+      }
+      const g = cfg.firstIndex + i;
+      const o = { host: cfg.host, port: cfg.ports[g % cfg.ports.length]!, localAddress: cfg.localAddress };
+      const sub = new Sub(sink, channelsOf(g, cfg.perConn, cfg.channels));
       try {
-        await connectSub(cfg.proto, o, sub, `bench-sub-${cfg.firstIndex + i}`);
+        await connectSub(cfg.proto, o, sub, `bench-sub-${g}`, cfg.channels);
         subs.push(sub);
       } catch (e) {
         connectFailures++;
@@ -74,14 +84,19 @@ function subReport(): SubReport {
   return r;
 }
 
-async function drain(lastSeq: number, timeoutMs: number): Promise<{ undelivered: number; lagging: number }> {
+/** Waits until every subscriber saw each of its channels up to `lastSeqs[ch]` (or the timeout). */
+async function drain(lastSeqs: number[], timeoutMs: number): Promise<{ undelivered: number; lagging: number }> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     let undelivered = 0;
     let lagging = 0;
     for (const s of subs) {
-      const behind = lastSeq - (s.expected - 1);
-      if (behind > 0) { undelivered += behind; lagging++; }
+      let behindHere = 0;
+      for (let k = 0; k < s.chans.length; k++) {
+        const behind = (lastSeqs[s.chans[k]!] ?? 0) - (s.exp[k]! - 1);
+        if (behind > 0) behindHere += behind;
+      }
+      if (behindHere > 0) { undelivered += behindHere; lagging++; }
     }
     if (lagging === 0 || Date.now() >= deadline) return { undelivered, lagging };
     await sleep(50);
@@ -90,10 +105,13 @@ async function drain(lastSeq: number, timeoutMs: number): Promise<{ undelivered:
 
 // ---- publisher side ----
 let pub: PubConn | undefined;
-let pubSeq = 0; // last publisher seq sent
+let myChans: number[] = [];
+let rr = 0; // round-robin position in myChans
+let pubSeqs: number[] = []; // per channel index: last publisher seq sent
+let lastAckSeqs: number[] = []; // per channel index: highest Storm seq acked
+let sent = 0;
 let outstanding = 0;
 let acked = 0;
-let maxStormSeq = 0;
 let publishing = false;
 let timer: NodeJS.Timeout | undefined;
 let t0 = 0;
@@ -101,15 +119,18 @@ let win = { sent: 0, acked: 0, start: 0, stalls: 0 };
 let windowStalls = 0; // timer ticks that found the window full with messages due
 
 function sendOne(tsUs: number): void {
-  pubSeq++;
+  const ch = myChans[rr]!;
+  if (++rr === myChans.length) rr = 0;
+  const seq = (pubSeqs[ch] = (pubSeqs[ch] ?? 0) + 1);
+  sent++;
   outstanding++;
-  pub!.send(pubSeq, makeBody(pubSeq, tsUs, cfg.size));
+  pub!.send(ch, makeBody(seq, tsUs, ch, cfg.size));
 }
 
-function onAck(n: number, seq: number): void {
+function onAck(n: number, ch: number, seq: number): void {
   outstanding -= n;
   acked += n;
-  if (seq > maxStormSeq) maxStormSeq = seq;
+  if (ch >= 0 && seq > (lastAckSeqs[ch] ?? 0)) lastAckSeqs[ch] = seq;
   if (publishing && cfg.rate === 0) fillWindow();
 }
 
@@ -123,13 +144,13 @@ function rateTick(): void {
   if (!publishing) return;
   const now = nowUs();
   const due = Math.floor(((now - t0) * cfg.rate) / 1e6);
-  while (pubSeq < due && outstanding < cfg.window) {
+  while (sent < due && outstanding < cfg.window) {
     // Normally stamp the real send time (the ~1 ms timer tick is the load generator's, not the
     // server's); while catching up after a full window, stamp the intended time instead, so time
     // the server made us wait counts as latency (no coordinated omission).
-    sendOne(windowBlocked ? t0 + Math.round(((pubSeq + 1) * 1e6) / cfg.rate) : now);
+    sendOne(windowBlocked ? t0 + Math.round(((sent + 1) * 1e6) / cfg.rate) : now);
   }
-  if (pubSeq < due) {
+  if (sent < due) {
     windowBlocked = true;
     windowStalls++;
   } else windowBlocked = false;
@@ -138,7 +159,7 @@ function rateTick(): void {
 
 function pubReport(): PubReport {
   return {
-    sent: pubSeq - win.sent, acked: acked - win.acked, errors: pub?.errors ?? 0,
+    sent: sent - win.sent, acked: acked - win.acked, errors: pub?.errors ?? 0,
     elapsedUs: nowUs() - win.start, windowStalls: windowStalls - win.stalls,
   };
 }
@@ -146,14 +167,17 @@ function pubReport(): PubReport {
 // ---- command loop ----
 async function handle(msg: any): Promise<unknown> {
   switch (msg.cmd) {
-    case 'init':
+    case 'init': {
       cfg = msg.cfg as WorkerInit;
       if (cfg.role === 'sub') {
         await openSubs();
         return { connected: subs.length, failures: connectFailures, error: firstConnectError };
       }
-      pub = await connectPub(cfg.proto, { host: cfg.host, port: cfg.port, localAddress: cfg.localAddress }, cfg.runId, onAck);
+      for (let c = cfg.pubIndex; c < cfg.channels; c += cfg.pubProcs) myChans.push(c);
+      pub = await connectPub(cfg.proto, { host: cfg.host, port: cfg.ports[0]!, localAddress: cfg.localAddress },
+        cfg.runId, myChans, cfg.channels, onAck);
       return { connected: 1 };
+    }
     case 'start':
       publishing = true;
       t0 = nowUs();
@@ -166,8 +190,14 @@ async function handle(msg: any): Promise<unknown> {
       sampleCounter = 0;
       hist = newHist();
       measureStart = nowUs();
-      win = { sent: pubSeq, acked, start: nowUs(), stalls: windowStalls };
+      win = { sent, acked, start: nowUs(), stalls: windowStalls };
       return {};
+    case 'progress': {
+      let closed = 0;
+      let errors = pub?.errors ?? 0;
+      for (const s of subs) { if (s.closed) closed++; errors += s.errors; }
+      return { connected: cfg.role === 'sub' ? subs.length : pub ? 1 : 0, failures: connectFailures, delivered: deliveredTotal, sent, acked, closed, errors };
+    }
     case 'stop-measure':
       measuring = false;
       return cfg.role === 'sub' ? subReport() : pubReport();
@@ -176,11 +206,12 @@ async function handle(msg: any): Promise<unknown> {
       if (timer) clearTimeout(timer);
       const deadline = Date.now() + 3000;
       while (outstanding > 0 && Date.now() < deadline) await sleep(20);
-      const lastSeq = cfg.proto === 'storm' ? maxStormSeq : pubSeq;
-      return { lastSeq, sent: pubSeq, acked, outstanding };
+      // what every subscriber must eventually see, per channel: Storm channel seqs, or publisher seqs
+      const lastSeqs = cfg.proto === 'storm' ? lastAckSeqs : pubSeqs;
+      return { lastSeqs: Array.from({ length: cfg.channels }, (_, c) => lastSeqs[c] ?? 0), sent, acked, outstanding };
     }
     case 'drain':
-      return drain(msg.lastSeq, msg.timeoutMs);
+      return drain(msg.lastSeqs, msg.timeoutMs);
     case 'exit':
       exiting = true;
       for (const s of subs) s.ws?.terminate();

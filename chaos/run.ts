@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 import { createWriteStream, type WriteStream } from "node:fs";
 import { mkdir, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -10,7 +9,7 @@ import { formatJournal, type Journal } from "../checker/journal.ts";
 import { loadHistoryFiles } from "../checker/load.ts";
 import { loadJournalFromPostgres } from "../checker/postgres_journal.ts";
 import { formatReport } from "../checker/report.ts";
-import { type LocalCluster, startLocalCluster } from "../deploy/local_cluster.ts";
+import { freePortRange, type LocalCluster, startLocalCluster } from "../deploy/local_cluster.ts";
 import type { ClientProgress } from "./chaos_client.ts";
 import { type ClientFleet, type ClientProcessConfig, startClientProcesses } from "./clients.ts";
 import { failoverTimes, longestSilences } from "./failover.ts";
@@ -291,25 +290,6 @@ async function rest(base: string, token: string | undefined, method: string, pat
   const text = await res.text();
   if (!res.ok) throw new Error(`Cannot ${method} ${path}: ${res.status} ${text.slice(0, 300)}`);
   return JSON.parse(text);
-}
-
-/** `n` consecutive free ports on 127.0.0.1 (the nodes keep their port across restarts). */
-async function freePortRange(n: number): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 30_000);
-    let ok = true;
-    for (let p = base; p < base + n && ok; p++) ok = await portFree(p);
-    if (ok) return base;
-  }
-  throw new Error(`Cannot find ${n} consecutive free ports`);
-}
-
-function portFree(port: number): Promise<boolean> {
-  return new Promise((res) => {
-    const srv = createServer();
-    srv.once("error", () => res(false));
-    srv.listen(port, "127.0.0.1", () => srv.close(() => res(true)));
-  });
 }
 
 async function waitFor(cond: () => boolean, timeoutMs: number): Promise<boolean> {

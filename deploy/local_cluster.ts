@@ -4,6 +4,7 @@ import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
+import { createServer } from "node:net";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { startHazelcast } from "./local_hazelcast.ts";
@@ -44,6 +45,23 @@ const root = (() => {
   while (!existsSync(join(dir, "package.json")) && dirname(dir) !== dir) dir = dirname(dir);
   return dir;
 })();
+
+/** `n` consecutive free ports on 127.0.0.1 (checked by binding each): nodes keep their port across restarts. */
+export async function freePortRange(n: number): Promise<number> {
+  const free = (port: number) =>
+    new Promise<boolean>((resolve) => {
+      const srv = createServer();
+      srv.once("error", () => resolve(false));
+      srv.listen(port, "127.0.0.1", () => srv.close(() => resolve(true)));
+    });
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 20_000 + Math.floor(Math.random() * 30_000);
+    let ok = true;
+    for (let i = 0; i < n && ok; i++) ok = await free(base + i);
+    if (ok) return base;
+  }
+  throw new Error(`Cannot find ${n} consecutive free ports on 127.0.0.1`);
+}
 
 /**
  * A whole cluster on 127.0.0.1: a PostgreSQL server, a Hazelcast member and N Storm nodes on

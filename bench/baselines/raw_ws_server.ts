@@ -2,12 +2,14 @@
 //
 //   node dist/bench/baselines/raw_ws_server.js --port P [--host 127.0.0.1] [--batch]
 //
-// Connections to /pub are publishers; every other connection is a subscriber. Each text message
-// from a publisher is broadcast verbatim to all subscribers. The body carries the publisher's send
-// timestamp (see bench/fanout_common.ts), so subscribers measure publish-to-deliver latency.
+// Connections to /pub are publishers; every other connection is a subscriber of the rooms listed
+// in its `?ch=1,2,3` query (room 0 without one). A publisher sends `<room> <body>`; the body is
+// broadcast verbatim to the room's subscribers. The body carries the publisher's send timestamp
+// (see bench/fanout_common.ts), so subscribers measure publish-to-deliver latency.
 //
-//  --batch : messages arriving within one event-loop turn are joined with '\n' into ONE frame,
-//            built once and sent to every subscriber (one send per socket per turn).
+//  --batch : messages for a room arriving within one event-loop turn are joined with '\n' into ONE
+//            frame, built once and sent to each of its subscribers (one send per socket per room
+//            per turn).
 //  default : one send per message per socket (what a naive server does).
 //
 // Publishers get acks: a text frame holding a decimal count of messages broadcast. Acks are held
@@ -30,10 +32,11 @@ const host = arg('--host') ?? '127.0.0.1';
 const batch = process.argv.includes('--batch');
 
 const subs = new Set<WebSocket>();
+const rooms = new Map<number, Set<WebSocket>>();
 const NL = Buffer.from('\n');
 const SEND_OPTS = { binary: false };
 
-let pending: Buffer[] = []; // batch mode: messages received this turn
+let pending = new Map<number, Buffer[]>(); // batch mode: messages received this turn, per room
 let flushScheduled = false;
 const unacked = new Map<WebSocket, number>(); // publisher -> messages broadcast but not yet acked
 let ackCheckScheduled = false;
@@ -69,11 +72,15 @@ function scheduleAcks(pub: WebSocket, n: number): void {
 const batchOwners: WebSocket[] = [];
 function flush(): void {
   flushScheduled = false;
-  const parts = pending;
-  pending = [];
+  const byRoom = pending;
+  pending = new Map();
   const owners = batchOwners.splice(0);
-  const frame = parts.length === 1 ? parts[0]! : Buffer.concat(joinNl(parts));
-  for (const s of subs) s.send(frame, SEND_OPTS);
+  for (const [room, parts] of byRoom) {
+    const members = rooms.get(room);
+    if (!members) continue;
+    const frame = parts.length === 1 ? parts[0]! : Buffer.concat(joinNl(parts));
+    for (const s of members) s.send(frame, SEND_OPTS);
+  }
   for (const pub of owners) scheduleAcks(pub, 1);
 }
 
@@ -86,16 +93,21 @@ function joinNl(parts: Buffer[]): Buffer[] {
   return out;
 }
 
-function onPublish(pub: WebSocket, data: Buffer): void {
+function onPublish(pub: WebSocket, msg: Buffer): void {
+  const sp = msg.indexOf(32);
+  const room = sp > 0 ? Number(msg.toString('latin1', 0, sp)) : 0;
+  const data = sp > 0 ? msg.subarray(sp + 1) : msg;
   if (batch) {
-    pending.push(data);
+    let parts = pending.get(room);
+    if (!parts) pending.set(room, (parts = []));
+    parts.push(data);
     batchOwners.push(pub);
     if (!flushScheduled) {
       flushScheduled = true;
       setImmediate(flush);
     }
   } else {
-    for (const s of subs) s.send(data, SEND_OPTS);
+    for (const s of rooms.get(room) ?? []) s.send(data, SEND_OPTS);
     scheduleAcks(pub, 1);
   }
 }
@@ -109,8 +121,18 @@ wss.on('connection', (ws, req) => {
     ws.on('message', (data) => onPublish(ws, data as Buffer));
     ws.on('close', () => unacked.delete(ws));
   } else {
+    const q = /[?&]ch=([0-9,]+)/.exec(req.url ?? '')?.[1];
+    const mine = q ? q.split(',').map(Number) : [0];
     subs.add(ws);
-    ws.on('close', () => subs.delete(ws));
+    for (const r of mine) {
+      let set = rooms.get(r);
+      if (!set) rooms.set(r, (set = new Set()));
+      set.add(ws);
+    }
+    ws.on('close', () => {
+      subs.delete(ws);
+      for (const r of mine) rooms.get(r)?.delete(ws);
+    });
   }
   ws.on('error', () => ws.terminate());
 });

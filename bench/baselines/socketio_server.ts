@@ -2,10 +2,11 @@
 //
 //   node dist/bench/baselines/socketio_server.js --port P [--host 127.0.0.1]
 //
-// WebSocket transport only, no compression. Subscribers join the room "bench" on connect; a socket
-// connecting with query `role=pub` is a publisher: each `pub` event (body string, with an ack
-// callback) is broadcast with `io.to('bench').emit('m', body)` and then acknowledged. Socket.IO's
-// adapter encodes a broadcast packet once and writes it to every socket in the room.
+// WebSocket transport only, no compression. Subscribers join the rooms listed in their `ch` query
+// (`ch=1,2,3`; room 0 without one) on connect; a socket connecting with query `role=pub` is a
+// publisher: each `pub` event (room number, body string, ack callback) is broadcast with
+// `io.to(room).emit('m', body)` and then acknowledged. Socket.IO's adapter encodes a broadcast
+// packet once and writes it to every socket in the room.
 // The server exits when its stdin closes (so it never outlives the benchmark driver).
 import http from 'node:http';
 import { Server } from 'socket.io';
@@ -16,7 +17,6 @@ function arg(name: string): string | undefined {
 }
 const port = Number(arg('--port') ?? 0);
 const host = arg('--host') ?? '127.0.0.1';
-const ROOM = 'bench';
 
 const server = http.createServer((_req, res) => {
   res.writeHead(200, { 'content-type': 'text/plain' }).end('socket.io baseline\n');
@@ -31,12 +31,14 @@ const io = new Server(server, {
 
 io.on('connection', (socket) => {
   if (socket.handshake.query['role'] === 'pub') {
-    socket.on('pub', (body: unknown, ack?: unknown) => {
-      io.to(ROOM).emit('m', body);
+    socket.on('pub', (room: unknown, body: unknown, ack?: unknown) => {
+      io.to(`r${Number(room)}`).emit('m', body);
       if (typeof ack === 'function') ack();
     });
   } else {
-    void socket.join(ROOM);
+    const q = socket.handshake.query['ch'];
+    const mine = typeof q === 'string' && q ? q.split(',').map(Number) : [0];
+    void socket.join(mine.map((r) => `r${r}`));
   }
 });
 

@@ -1,13 +1,12 @@
 import { httpJson } from "./http.ts";
 import { mkdtemp, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "vitest";
 import { checkHistory, type CheckResult } from "../../checker/check.ts";
 import { loadJournalFromPostgres } from "../../checker/postgres_journal.ts";
 import { formatJournal, type Journal } from "../../checker/journal.ts";
-import { type LocalCluster, startLocalCluster } from "../../deploy/local_cluster.ts";
+import { freePortRange, type LocalCluster, startLocalCluster } from "../../deploy/local_cluster.ts";
 import type { Placement } from "../../runtime/core/registry.ts";
 import { History } from "./recording_clients.ts";
 
@@ -64,23 +63,6 @@ function installExitHook(): void {
   };
   process.on("exit", killAll);
   if (process.send) process.once("disconnect", killAll);
-}
-
-/** `n` consecutive free ports on 127.0.0.1 (checked by binding each). */
-async function freePortRange(n: number): Promise<number> {
-  const free = (port: number) =>
-    new Promise<boolean>((resolve) => {
-      const srv = createServer();
-      srv.once("error", () => resolve(false));
-      srv.listen(port, "127.0.0.1", () => srv.close(() => resolve(true)));
-    });
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 30_000);
-    let ok = true;
-    for (let i = 0; i < n && ok; i++) ok = await free(base + i);
-    if (ok) return base;
-  }
-  throw new Error(`Cannot find ${n} consecutive free ports on 127.0.0.1`);
 }
 
 export async function startTestCluster(o: { nodes: number; leaseMs: number }): Promise<TestCluster> {
