@@ -9,6 +9,7 @@
 //        [--duration 10] [--warmup 2] [--rate N|max] [--window 256] [--size 100] [--sample 1]
 //        [--load-procs 2] [--pub-procs 1] [--ramp 0] [--targets raw-batched,raw,socketio,storm]
 //        [--json out.json] [--storm-bin dist/bin/storm.js] [--storm-workers N] [--max-rss-mb 4096]
+//        [--storm-node-args "--cpu-prof --cpu-prof-dir=DIR"]
 //   (or through the load generator CLI: node dist/bin/storm-load.js fanout|rooms|cluster ...)
 //
 // Per target: the server runs as a child process (own process group); subscribers are opened by
@@ -68,6 +69,8 @@ function parseArgs(argv: string[]) {
     json: get('json', ''),
     stormBin: path.resolve(get('storm-bin', path.join(repoRoot, 'dist/bin/storm.js'))),
     stormWorkers: get('storm-workers', ''),
+    /** Extra node flags for Storm processes, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof". */
+    stormNodeArgs: get('storm-node-args', '').split(' ').filter(Boolean),
     maxRssMB: num('max-rss-mb', 4096),
   };
 }
@@ -80,7 +83,7 @@ function serverCommand(t: TargetName, o: Opts, port: number, dataDir: string): {
   const env = { ...process.env };
   if (t === 'storm') {
     if (o.stormWorkers) env['STORM_WORKERS'] = o.stormWorkers;
-    return { args: [o.stormBin, 'serve', '--port', String(port), '--data-dir', dataDir], env };
+    return { args: [...o.stormNodeArgs, o.stormBin, 'serve', '--port', String(port), '--data-dir', dataDir], env };
   }
   const script = path.join(here, 'baselines', (t === 'socketio' ? 'socketio_server' : 'raw_ws_server') + EXT);
   const args = [...process.execArgv, script, '--port', String(port)];

@@ -17,9 +17,19 @@ export interface GroupCommitOptions {
   maxEntries: number;
   /** Groups in flight at once, each on a connection of its own. */
   maxInFlight: number;
+  /**
+   * Runs `fn` once appends issued meanwhile had a chance to arrive, before a group is formed.
+   * Default: after a microtask (appends issued in the same tick join). A synchronous database
+   * (PGlite blocks its thread while a statement runs) passes `setImmediate`: requests that arrived
+   * on the thread's ports during a statement are delivered as macrotasks, and must join the next
+   * group instead of each making a group of their own.
+   */
+  gather(fn: () => void): void;
 }
 
-export const defaultGroupCommit: GroupCommitOptions = { maxAppends: 512, maxEntries: 8_192, maxInFlight: 1 };
+export const defaultGroupCommit: GroupCommitOptions = {
+  maxAppends: 512, maxEntries: 8_192, maxInFlight: 1, gather: (fn) => void Promise.resolve().then(fn),
+};
 
 /**
  * Group commit of appends: the appends of many actors that arrive while earlier groups are in
@@ -55,8 +65,8 @@ export class GroupCommit {
       this.#queue.push({ ...req, resolve, reject });
       if (this.#scheduled || this.#inFlight >= this.#opts.maxInFlight) return;
       this.#scheduled = true;
-      // Yield once so that appends issued in the same tick as this one join its group.
-      void Promise.resolve().then(() => {
+      // Yield so that appends issued in the same tick as this one join its group.
+      this.#opts.gather(() => {
         this.#scheduled = false;
         this.#pump();
       });
@@ -77,7 +87,12 @@ export class GroupCommit {
       void this.#commit(group).then(() => {
         this.#inFlight--;
         for (const p of group) this.#busy.delete(p.actorId);
-        this.#pump();
+        if (this.#scheduled) return;
+        this.#scheduled = true;
+        this.#opts.gather(() => {
+          this.#scheduled = false;
+          this.#pump();
+        });
       });
     }
     if (this.#inFlight === 0 && this.#queue.length === 0) {

@@ -1,3 +1,4 @@
+import { setImmediate } from "node:timers";
 import { PGlite } from "@electric-sql/pglite";
 import type { Transaction } from "@electric-sql/pglite";
 import { StoreCommitUnknownError } from "./errors.ts";
@@ -20,7 +21,9 @@ import type { Store } from "./store.ts";
  */
 export async function openPgliteStore(dataDir: string | undefined): Promise<Store> {
   const db = await PGlite.create(dataDir);
-  return SqlStore.open(new PgliteClient(db));
+  // PGlite blocks this thread while a statement runs: let the requests that arrived meanwhile in
+  // (port messages, macrotasks) before forming the next group commit.
+  return SqlStore.open(new PgliteClient(db), { gather: (fn) => setImmediate(fn) });
 }
 
 class PgliteClient implements SqlClient {
