@@ -94,6 +94,23 @@ describe("group commit", () => {
     expect(sql.committed).toEqual([["a"], ["b", "c", "d"]]);
   });
 
+  it("group commit - with a macrotask gather, appends queued behind a statement form one group", async () => {
+    // PGlite blocks its thread during a statement: requests arriving meanwhile are port messages,
+    // delivered as macrotasks once it returns. They must share the next group, not make one each.
+    const sql = new FakeSql();
+    sql.holdFirstCommit = true;
+    const g = new GroupCommit(sql, { gather: (fn) => setImmediate(fn) });
+    const first = append(g, "a");
+    await sql.firstCommitHeld;
+    const later: Promise<unknown>[] = [];
+    for (const id of ["b", "c", "d"]) setImmediate(() => later.push(append(g, id)));
+    sql.releaseCommit();
+    await first;
+    while (later.length < 3) await new Promise((r) => setImmediate(r));
+    await Promise.all(later);
+    expect(sql.committed).toEqual([["a"], ["b", "c", "d"]]);
+  });
+
   it("group commit - an outcome is reported only after its commit", async () => {
     const sql = new FakeSql();
     sql.holdFirstCommit = true;
