@@ -9,7 +9,9 @@
 //        [--duration 10] [--warmup 2] [--rate N|max] [--window 256] [--size 100] [--sample 1]
 //        [--load-procs 2] [--pub-procs 1] [--ramp 0] [--targets raw-batched,raw,socketio,storm]
 //        [--json out.json] [--storm-bin dist/bin/storm.js] [--storm-workers N] [--max-rss-mb 4096]
-//        [--storm-node-args "--cpu-prof --cpu-prof-dir=DIR"]
+//        [--server-node-args "--cpu-prof --cpu-prof-dir=DIR"]
+//        [--url ws://127.0.0.1:8080[,ws://127.0.0.1:8081] --server-pid PID[,PID] --targets storm]
+//        (--url: drive a Storm that is already running, with dev tokens on; nothing is started)
 //   (or through the load generator CLI: node dist/bin/storm-load.js fanout|rooms|cluster ...)
 //
 // Per target: the server runs as a child process (own process group); subscribers are opened by
@@ -70,8 +72,12 @@ function parseArgs(argv: string[]) {
     stormBin: path.resolve(get('storm-bin', path.join(repoRoot, 'dist/bin/storm.js'))),
     stormWorkers: get('storm-workers', ''),
     /** Extra node flags for Storm processes, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof". */
-    stormNodeArgs: get('storm-node-args', '').split(' ').filter(Boolean),
+    stormNodeArgs: get('server-node-args', '').split(' ').filter(Boolean),
     maxRssMB: num('max-rss-mb', 4096),
+    /** An already running Storm (ws://host:port or http://..., comma-separated for several nodes): nothing is started. */
+    url: get('url', ''),
+    /** With --url: pids of the server processes, for memory and CPU (optional). */
+    serverPids: get('server-pid', '').split(',').filter(Boolean).map(Number),
   };
 }
 export type FanoutOpts = ReturnType<typeof parseArgs>;
@@ -145,6 +151,21 @@ async function startCluster(o: Opts, log: (s: string) => void): Promise<Servers>
   };
 }
 
+/** A server someone else runs (--url): measured through --server-pid when given, never stopped. */
+function external(o: Opts): Servers {
+  const urls = o.url.split(',').map((u) => new URL(u.replace(/^ws/, 'http')));
+  if (urls.some((u) => u.hostname !== '127.0.0.1' && u.hostname !== 'localhost')) {
+    throw new Error('--url: load runs target 127.0.0.1 only');
+  }
+  return {
+    ports: urls.map((u) => Number(u.port || 80)),
+    pids: () => o.serverPids.flatMap((p) => procTree(p)),
+    infraPids: () => [],
+    check: () => {},
+    stop: async () => {},
+  };
+}
+
 /** PostgreSQL and Hazelcast processes started for this run (children of this driver). */
 function infraProcesses(): number[] {
   return procTree(process.pid).filter((pid) => {
@@ -205,7 +226,7 @@ async function runTarget(t: TargetName, o: Opts, log: (s: string) => void): Prom
   const workers: Worker[] = [];
   let stopProgress = () => {};
   try {
-    servers = t === 'storm' && o.nodes > 1 ? await startCluster(o, log) : await startSingle(t, o, tmp);
+    servers = o.url ? external(o) : t === 'storm' && o.nodes > 1 ? await startCluster(o, log) : await startSingle(t, o, tmp);
     const srv = servers;
     const workerScript = path.join(here, 'fanout_load_worker' + EXT);
     const runId = `b${Date.now().toString(36)}`;

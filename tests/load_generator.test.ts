@@ -1,0 +1,85 @@
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, describe, expect, it } from "vitest";
+import { driverArgs, SCENARIOS } from "../bin/storm-load.ts";
+import type { FanoutOutput } from "../bench/fanout_bench.ts";
+import { startStorm } from "./harness/storm_process.ts";
+
+const ROOT = fileURLToPath(new URL("../", import.meta.url));
+const CLI = join(ROOT, "dist", "bin", "storm-load.js");
+const dir = mkdtempSync(join(tmpdir(), "storm-load-test-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Runs the compiled CLI (as a user would) and returns its JSON result and its output. */
+function runLoad(args: string[], json: string): Promise<{ code: number | null; out: string; result: FanoutOutput }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args, "--json", json], { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (out += d.toString()));
+    child.on("error", reject);
+    child.on("exit", (code) => {
+      try {
+        resolve({ code, out, result: JSON.parse(readFileSync(json, "utf8")) as FanoutOutput });
+      } catch (err) {
+        reject(new Error(`no JSON result (exit ${code}): ${String(err)}\n${out}`));
+      }
+    });
+  });
+}
+
+function expectClean(r: FanoutOutput["results"][number], subscribers: number, expectedPerSec: number): void {
+  expect(r.error, r.error).toBeUndefined();
+  expect(r.connected).toBe(subscribers);
+  expect(r.latencyMs.count).toBeGreaterThan(0);
+  // every subscriber got (nearly) every publish of its channels while measuring, in order
+  expect(r.deliveredPerSec).toBeGreaterThan(0.8 * expectedPerSec);
+  const v = r.violations;
+  expect({ gaps: v.gaps, reorders: v.reorders, badFrames: v.badFrames, closed: v.closed, undelivered: v.undelivered }).toEqual(
+    { gaps: 0, reorders: 0, badFrames: 0, closed: 0, undelivered: 0 });
+}
+
+describe("storm-load", () => {
+  it("storm-load - the CLI keeps the user's options first and fills in the scenario's defaults", () => {
+    expect(driverArgs(SCENARIOS["rooms"]!, ["--rate", "10"])).toEqual([
+      "--rate", "10", "--subscribers", "10000", "--channels", "10000", "--per-conn", "10",
+      "--pub-procs", "2", "--load-procs", "4", "--warmup", "3",
+    ]);
+  });
+
+  it("storm-load - many rooms: every target delivers each room's publishes in order to its subscribers", async () => {
+    // 24 connections in 3 of 8 channels each: 9 subscribers per channel, 2 publisher processes
+    const json = join(dir, "rooms.json");
+    const { code, out, result } = await runLoad(["rooms", "--subscribers", "24", "--channels", "8", "--per-conn", "3",
+      "--rate", "80", "--duration", "2", "--warmup", "1", "--load-procs", "2", "--targets", "raw-batched,socketio,storm"], json);
+    expect(code, out).toBe(0);
+    expect(out).toMatch(/\[storm\]\s+\d+ s\s+connected/); // progress lines while it runs
+    for (const r of result.results) expectClean(r, 24, 80 * 9);
+    const storm = result.results.find((r) => r.target === "storm")!;
+    expect(storm.expectedDeliveredPerSec).toBeCloseTo(storm.pubAckedPerSec * 9, 0);
+    expect(result.ratios.map((x) => `${x.numerator}/${x.denominator}`)).toEqual(
+      ["storm/raw-batched", "storm/socketio", "socketio/raw-batched"]);
+  }, 120_000);
+
+  it("storm-load - drives an already running Storm through --url", async () => {
+    const storm = await startStorm();
+    try {
+      const json = join(dir, "url.json");
+      const { code, out, result } = await runLoad(["fanout", "--url", storm.wsUrl.replace(/\/ws$/, ""),
+        "--server-pid", String(storm.proc.pid), "--subscribers", "10", "--rate", "50", "--duration", "1",
+        "--warmup", "0.5", "--load-procs", "1", "--targets", "storm"], json);
+      expect(code, out).toBe(0);
+      const r = result.results[0]!;
+      expectClean(r, 10, 50 * 10);
+      expect(r.serverRssMB.end).toBeGreaterThan(10); // measured through --server-pid
+      // the channel the load generator used exists on that node now
+      const token = await storm.token("probe");
+      expect((await storm.http("GET", "/channels/bench", { token })).status).toBe(200);
+    } finally {
+      await storm.stop();
+    }
+  }, 120_000);
+});
