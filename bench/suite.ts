@@ -1,0 +1,148 @@
+// The benchmark suite: every scenario of the issue against its baselines, in one run on this
+// machine, then the ratios, the commands and a plot written into BENCHMARKS.md (between the
+// `suite:begin` / `suite:end` markers) and bench/results/suite/.
+//
+//   npm run bench:suite -- [--only a200,amax,b,c,d,e] [--quick] [--out bench/results/suite] [--no-write]
+//
+// Each scenario runs its driver as a child process with --json; a failed scenario is reported as
+// such and the others still run. --quick shrinks every scenario (a smoke run of the whole suite,
+// its figures are not the ones to quote).
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { FanoutOutput } from './fanout_bench.ts';
+import { renderMarkdown, renderSvg, type ScenarioRun } from './suite_report.ts';
+
+const EXT = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repoRoot = path.resolve(here, EXT === '.ts' ? '..' : '../..');
+
+export interface ScenarioDef {
+  id: string;
+  title: string;
+  script: string;
+  args: string[];
+  quick: string[];
+}
+
+/** The fixed scenarios. `quick` replaces flags for a smoke run. */
+export const SUITE: ScenarioDef[] = [
+  {
+    id: 'a200', title: '(a) fan-out: 1 channel → 1,000 subscribers, 200 msg/s offered', script: 'fanout_bench',
+    args: ['--subscribers', '1000', '--rate', '200', '--duration', '15', '--warmup', '3', '--targets', 'raw-batched,raw,socketio,storm'],
+    quick: ['--subscribers', '100', '--duration', '2', '--warmup', '1'],
+  },
+  {
+    id: 'amax', title: '(a) fan-out: 1 channel → 1,000 subscribers, as fast as acks allow', script: 'fanout_bench',
+    args: ['--subscribers', '1000', '--rate', 'max', '--window', '256', '--duration', '15', '--warmup', '3', '--targets', 'raw-batched,socketio,storm'],
+    quick: ['--subscribers', '100', '--duration', '2', '--warmup', '1'],
+  },
+  {
+    id: 'b', title: '(b) many rooms: 10,000 channels × 10 subscribers, 5,000 msg/s offered', script: 'fanout_bench',
+    args: ['--subscribers', '10000', '--channels', '10000', '--per-conn', '10', '--rate', '5000', '--pub-procs', '2',
+      '--load-procs', '4', '--duration', '15', '--warmup', '3', '--targets', 'raw-batched,socketio,storm'],
+    quick: ['--subscribers', '200', '--channels', '200', '--rate', '500', '--duration', '2', '--warmup', '1'],
+  },
+  {
+    id: 'c', title: '(c) durable publish to PostgreSQL', script: 'durable_bench',
+    args: ['--window', '8', '--duration', '15'],
+    quick: ['--duration', '3', '--warmup', '1', '--raw-duration', '2'],
+  },
+  {
+    id: 'd', title: '(d) idle connections over several node processes', script: 'conns_bench',
+    args: [],
+    quick: ['--connections', '2000', '--nodes', '2', '--load-procs', '2', '--hold', '3'],
+  },
+  {
+    id: 'e', title: '(e) cluster fan-out: 1 channel → 1,000 subscribers over 3 Storm nodes, 200 msg/s', script: 'fanout_bench',
+    args: ['--subscribers', '1000', '--rate', '200', '--nodes', '3', '--duration', '15', '--warmup', '3', '--targets', 'raw-batched,socketio,storm'],
+    quick: ['--subscribers', '100', '--duration', '2', '--warmup', '1'],
+  },
+];
+
+/** `base` with each flag of `over` replaced (or added). */
+export function override(base: string[], over: string[]): string[] {
+  const out = [...base];
+  for (let i = 0; i < over.length; i += 2) {
+    const at = out.indexOf(over[i]!);
+    if (at >= 0) out[at + 1] = over[i + 1]!;
+    else out.push(over[i]!, over[i + 1]!);
+  }
+  return out;
+}
+
+function runChild(script: string, args: string[], logFile: string): Promise<number> {
+  return new Promise((resolve) => {
+    const out = fs.createWriteStream(logFile);
+    const child = spawn(process.execPath, [...process.execArgv, script, ...args], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.on('data', (d: Buffer) => { out.write(d); process.stdout.write(d); });
+    child.stderr.on('data', (d: Buffer) => { out.write(d); process.stderr.write(d); });
+    const stop = () => child.kill('SIGTERM');
+    process.on('SIGINT', stop);
+    child.on('exit', (code) => {
+      process.off('SIGINT', stop);
+      out.end();
+      resolve(code ?? 1);
+    });
+  });
+}
+
+async function main(argv: string[]): Promise<void> {
+  const get = (name: string) => {
+    const i = argv.indexOf(`--${name}`);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const quick = argv.includes('--quick');
+  const only = get('only')?.split(',');
+  const outDir = path.resolve(get('out') ?? path.join(repoRoot, 'bench/results', quick ? 'suite-quick' : 'suite'));
+  fs.mkdirSync(outDir, { recursive: true });
+  const started = new Date();
+  const runs: ScenarioRun[] = [];
+  for (const s of SUITE) {
+    if (only && !only.includes(s.id)) continue;
+    const script = path.join(here, s.script + EXT);
+    const json = path.join(outDir, `${s.id}.json`);
+    const args = [...(quick ? override(s.args, s.quick) : s.args), '--json', path.relative(repoRoot, json)];
+    const command = `node dist/bench/${s.script}.js ${args.join(' ')}`;
+    process.stdout.write(`\n=== ${s.id}: ${s.title}\n$ ${command}\n`);
+    if (!fs.existsSync(script)) {
+      runs.push({ def: s, command, error: `${path.relative(repoRoot, script)} is missing` });
+      continue;
+    }
+    fs.rmSync(json, { force: true });
+    const t0 = Date.now();
+    const code = await runChild(script, args, path.join(outDir, `${s.id}.log`));
+    const seconds = (Date.now() - t0) / 1000;
+    let data: unknown;
+    try { data = JSON.parse(fs.readFileSync(json, 'utf8')); } catch { /* reported below */ }
+    runs.push({ def: s, command, seconds, code, data: data as FanoutOutput | undefined, ...(data ? {} : { error: `no result (exit ${code}); see ${path.relative(repoRoot, path.join(outDir, `${s.id}.log`))}` }) });
+  }
+  const machine = `${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}`;
+  const svgFile = path.join(outDir, 'ratios.svg');
+  fs.writeFileSync(svgFile, renderSvg(runs, machine));
+  const md = renderMarkdown(runs, { started, machine, quick, svg: path.relative(repoRoot, svgFile), outDir: path.relative(repoRoot, outDir) });
+  fs.writeFileSync(path.join(outDir, 'summary.md'), md);
+  process.stdout.write(`\n${md}\n`);
+  if (!argv.includes('--no-write') && !quick) {
+    const file = path.join(repoRoot, 'BENCHMARKS.md');
+    const text = fs.readFileSync(file, 'utf8');
+    const begin = '<!-- suite:begin -->';
+    const end = '<!-- suite:end -->';
+    const a = text.indexOf(begin);
+    const b = text.indexOf(end);
+    const block = `${begin}\n${md}\n${end}`;
+    const next = a >= 0 && b > a ? text.slice(0, a) + block + text.slice(b + end.length) : text.replace(/\n## /, `\n${block}\n\n## `);
+    fs.writeFileSync(file, next);
+    process.stdout.write(`wrote the suite section of BENCHMARKS.md and ${path.relative(repoRoot, svgFile)}\n`);
+  }
+  process.exitCode = runs.some((r) => r.error || r.code !== 0) ? 1 : 0;
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main(process.argv.slice(2)).catch((e) => {
+    console.error(e);
+    process.exit(2);
+  });
+}

@@ -1,0 +1,202 @@
+// Markdown and SVG for the benchmark suite (bench/suite.ts): per scenario the figures of every
+// target, the ratios against the baselines of the same run, and the issue's targets met or not.
+import type { FanoutOutput } from './fanout_bench.ts';
+import { overloaded, type TargetResult } from './fanout_report.ts';
+
+export interface ScenarioRun {
+  def: { id: string; title: string };
+  command: string;
+  seconds?: number;
+  code?: number;
+  data?: unknown;
+  error?: string;
+}
+
+const k = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '–');
+const f1 = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : '–');
+const f2 = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : '–');
+const yes = (ok: boolean) => (ok ? '**met**' : '**not met**');
+
+function violations(r: TargetResult): string {
+  const v = r.violations;
+  const n = v.gaps + v.reorders + v.badFrames + v.closed + v.undelivered;
+  return n === 0 ? '0' : `gaps ${v.gaps}, reorders ${v.reorders}, closed ${v.closed}, behind ${v.undelivered}`;
+}
+
+function fanoutTable(d: FanoutOutput): string[] {
+  const rows = [
+    '| target | delivered/s | acked pub/s | p50 ms | p99 ms | p999 ms | server RSS MB | CPU % server / infra / load / other | violations |',
+    '|---|---:|---:|---:|---:|---:|---:|---|---|',
+  ];
+  for (const r of d.results) {
+    if (r.error || r.skipped) {
+      rows.push(`| ${r.target} | ${r.error ? `FAILED: ${r.error.split('\n')[0]}` : `skipped: ${r.skipped}`} | | | | | | | |`);
+      continue;
+    }
+    const c = r.cpuPercent;
+    const name = r.target === 'storm' ? `**storm**${r.nodes > 1 ? ` (${r.nodes} nodes)` : ''}` : r.target;
+    rows.push(`| ${name}${overloaded(r) ? ' (overloaded)' : ''} | ${k(r.deliveredPerSec)} | ${k(r.pubAckedPerSec)} | ${f1(r.latencyMs.p50)} | ${
+      f1(r.latencyMs.p99)} | ${f1(r.latencyMs.p999)} | ${f1(r.serverRssMB.end)} | ${f1(c.server)} / ${f1(c.infra ?? 0)} / ${f1(c.load)} / ${f1(c.other)} | ${violations(r)} |`);
+  }
+  const rs = d.ratios.filter((x) => x.numerator === 'storm');
+  if (rs.length) {
+    rows.push('', rs.map((x) => `Storm / ${x.denominator}: delivered **${f2(x.delivered)}**, p99 ${f2(x.p99)}×`).join('; ') + '.');
+  }
+  return rows;
+}
+
+function get(runs: ScenarioRun[], id: string): FanoutOutput | undefined {
+  const r = runs.find((x) => x.def.id === id);
+  return r?.data as FanoutOutput | undefined;
+}
+
+function result(d: FanoutOutput | undefined, t: string): TargetResult | undefined {
+  const r = d?.results.find((x) => x.target === t);
+  return r && !r.error && !r.skipped ? r : undefined;
+}
+
+/** The issue's "done when" lines, checked against this run. */
+function targets(runs: ScenarioRun[]): string[] {
+  const out = ['| target (issue #5) | this run | |', '|---|---|---|'];
+  const amax = get(runs, 'amax');
+  const a200 = get(runs, 'a200');
+  const s = result(amax, 'storm');
+  const raw = result(amax, 'raw-batched');
+  const sio = result(amax, 'socketio');
+  if (s && raw) out.push(`| (a) ≥ 0.80 of raw-batched deliveries (max rate) | ${f2(s.deliveredPerSec / raw.deliveredPerSec)} | ${yes(s.deliveredPerSec >= 0.8 * raw.deliveredPerSec)} |`);
+  if (s && sio) out.push(`| (a) ≥ 3× Socket.IO deliveries (max rate) | ${f2(s.deliveredPerSec / sio.deliveredPerSec)}× | ${yes(s.deliveredPerSec >= 3 * sio.deliveredPerSec)} |`);
+  const s200 = result(a200, 'storm');
+  if (s200) out.push(`| (a) p99 publish-to-deliver < 50 ms (200 msg/s) | ${f1(s200.latencyMs.p99)} ms | ${yes(s200.latencyMs.p99 < 50)} |`);
+  const c = runs.find((x) => x.def.id === 'c')?.data as DurableOutput | undefined;
+  if (c?.storm) {
+    out.push(`| (c) ≥ 50,000 acked publishes/s to PostgreSQL | ${k(c.storm.ackedPerSec)}/s | ${yes(c.storm.ackedPerSec >= 50_000)} |`);
+    out.push(`| (c) p99 ack latency < 50 ms | ${f1(c.storm.latencyMs.p99)} ms | ${yes(c.storm.latencyMs.p99 < 50)} |`);
+  }
+  const d = runs.find((x) => x.def.id === 'd')?.data as ConnsOutput | undefined;
+  const ds = d?.results?.find((x) => x.target === 'storm');
+  if (ds) {
+    out.push(`| (d) 100,000 connections held | ${k(ds.held)} | ${yes(ds.held >= 100_000)} |`);
+    out.push(`| (d) < 10 KB server memory per idle connection | ${f1(ds.perConnKB)} KB | ${yes(ds.perConnKB < 10)} |`);
+  }
+  return out;
+}
+
+interface DurableOutput {
+  storm: { ackedPerSec: number; latencyMs: { p50: number; p99: number; p999: number }; cpuPercent: { server: number; postgres: number; load: number; machine: number }; rowsPerTransaction: number; durability: { missing: number; gappy: number } };
+  rawPg: { rowsPerSec: number };
+  ratio: number;
+}
+
+/** The shape conns_bench writes: one result per target. */
+interface ConnsOutput {
+  results?: Array<{ target: string; held: number; perConnKB: number; connectPerSec?: number; connectMs?: { p50: number; p99: number }; errors?: number; nodes?: number; error?: string }>;
+}
+
+function durableTable(d: DurableOutput): string[] {
+  const s = d.storm;
+  return [
+    '| target | acked/s | p50 ms | p99 ms | p999 ms | rows/txn | CPU % server / PostgreSQL / load | journal check |',
+    '|---|---:|---:|---:|---:|---:|---|---|',
+    `| **storm** | ${k(s.ackedPerSec)} | ${f1(s.latencyMs.p50)} | ${f1(s.latencyMs.p99)} | ${f1(s.latencyMs.p999)} | ${f1(s.rowsPerTransaction)} | ${
+      f1(s.cpuPercent.server)} / ${f1(s.cpuPercent.postgres)} / ${f1(s.cpuPercent.load)} | missing ${s.durability.missing}, gaps ${s.durability.gappy} |`,
+    `| raw pg INSERT (no fencing, no dedupe, no sockets) | ${k(d.rawPg.rowsPerSec)} rows/s | | | | | | |`,
+    '', `Storm / raw pg: **${f2(d.ratio)}**. Socket.IO has no durable publish: the baseline here is PostgreSQL itself.`,
+  ];
+}
+
+function connsTable(d: ConnsOutput): string[] {
+  const rows = ['| target | server processes | held | connect/s | connect p99 ms | KB per idle connection | errors |', '|---|---:|---:|---:|---:|---:|---:|'];
+  for (const r of d.results ?? []) {
+    if (r.error) { rows.push(`| ${r.target} | FAILED: ${r.error.split('\n')[0]} | | | | | |`); continue; }
+    rows.push(`| ${r.target === 'storm' ? '**storm**' : r.target} | ${r.nodes ?? '–'} | ${k(r.held)} | ${k(r.connectPerSec ?? NaN)} | ${f1(r.connectMs?.p99 ?? NaN)} | ${f1(r.perConnKB)} | ${r.errors ?? 0} |`);
+  }
+  return rows;
+}
+
+export function renderMarkdown(runs: ScenarioRun[], o: { started: Date; machine: string; quick: boolean; svg: string; outDir: string }): string {
+  const lines = [
+    `## Benchmark suite (\`npm run bench:suite\`), ${o.started.toISOString().slice(0, 16).replace('T', ' ')} UTC${o.quick ? ' — QUICK smoke run, not for quoting' : ''}`,
+    '',
+    `**Machine caveat:** ${o.machine}; **2 cores shared** by the servers, the load generator and the databases`,
+    'of every run below; the `other` CPU column is what the rest of the machine took meanwhile. Each ratio compares',
+    'targets measured in the same run, one after the other, on the same machine, by the same load generator.',
+    'Raw JSON and logs: `' + o.outDir + '/`.',
+    '',
+    `![delivered/s relative to raw-batched, per scenario](${o.svg.replace(/^.*bench\//, 'bench/')})`,
+    '',
+    ...targets(runs),
+    '',
+  ];
+  for (const r of runs) {
+    lines.push(`### ${r.def.title}`, '', '```sh', r.command, '```', '');
+    if (!r.data) {
+      lines.push(`Not measured: ${r.error ?? 'no result'}.`, '');
+      continue;
+    }
+    if (r.def.id === 'c') lines.push(...durableTable(r.data as DurableOutput));
+    else if (r.def.id === 'd') lines.push(...connsTable(r.data as ConnsOutput));
+    else lines.push(...fanoutTable(r.data as FanoutOutput));
+    lines.push('', `(${f1(r.seconds ?? NaN)} s, exit ${r.code})`, '');
+  }
+  return lines.join('\n');
+}
+
+/** Grouped bars: delivered/s of every target relative to raw-batched in the same scenario; p99 above each bar. */
+export function renderSvg(runs: ScenarioRun[], machine: string): string {
+  const targetsShown = ['raw-batched', 'socketio', 'storm'] as const;
+  const colors: Record<string, string> = { 'raw-batched': '#9aa5b1', socketio: '#e0a33b', storm: '#2f6fdf' };
+  const groups = runs.filter((r) => r.data && (r.data as FanoutOutput).results).map((r) => {
+    const d = r.data as FanoutOutput;
+    const base = result(d, 'raw-batched')?.deliveredPerSec ?? NaN;
+    return {
+      id: r.def.id,
+      bars: targetsShown.map((t) => {
+        const x = result(d, t);
+        return { t, ratio: x ? x.deliveredPerSec / base : NaN, p99: x?.latencyMs.p99 ?? NaN };
+      }),
+    };
+  });
+  const W = 760;
+  const H = 360;
+  const left = 60;
+  const top = 40;
+  const plotH = 240;
+  const maxRatio = Math.max(1.2, ...groups.flatMap((g) => g.bars.map((b) => (Number.isFinite(b.ratio) ? b.ratio : 0))));
+  const gw = groups.length ? (W - left - 20) / groups.length : 1;
+  const bw = Math.min(48, (gw - 30) / targetsShown.length);
+  const y = (v: number) => top + plotH - (v / maxRatio) * plotH;
+  const parts: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="11">`,
+    `<rect width="${W}" height="${H}" fill="white"/>`,
+    `<text x="${left}" y="18" font-size="13">Delivered messages/s relative to raw-batched ws (same run); label: p99 ms</text>`,
+    `<text x="${left}" y="32" fill="#555">${escapeXml(machine)}; 2 cores shared by servers, load generator and databases</text>`,
+    `<line x1="${left}" y1="${y(1)}" x2="${W - 20}" y2="${y(1)}" stroke="#444" stroke-dasharray="4 3"/>`,
+    `<text x="${left - 6}" y="${y(1) + 4}" text-anchor="end">1.0</text>`,
+    `<text x="${left - 6}" y="${y(0) + 4}" text-anchor="end">0</text>`,
+    `<line x1="${left}" y1="${y(0)}" x2="${W - 20}" y2="${y(0)}" stroke="#444"/>`,
+  ];
+  groups.forEach((g, gi) => {
+    const x0 = left + gi * gw + 15;
+    g.bars.forEach((b, bi) => {
+      const x = x0 + bi * bw;
+      if (!Number.isFinite(b.ratio)) {
+        parts.push(`<text x="${x + bw / 2}" y="${y(0) - 4}" text-anchor="middle" fill="#999">n/a</text>`);
+        return;
+      }
+      parts.push(`<rect x="${x}" y="${y(b.ratio)}" width="${bw - 4}" height="${y(0) - y(b.ratio)}" fill="${colors[b.t]}"/>`);
+      parts.push(`<text x="${x + (bw - 4) / 2}" y="${y(b.ratio) - 4}" text-anchor="middle">${b.ratio.toFixed(2)}</text>`);
+      parts.push(`<text x="${x + (bw - 4) / 2}" y="${y(b.ratio) - 16}" text-anchor="middle" fill="#555">${b.p99 >= 100 ? Math.round(b.p99) : b.p99.toFixed(1)}</text>`);
+    });
+    parts.push(`<text x="${x0 + (bw * targetsShown.length) / 2}" y="${y(0) + 16}" text-anchor="middle">${g.id}</text>`);
+  });
+  targetsShown.forEach((t, i) => {
+    parts.push(`<rect x="${left + i * 130}" y="${H - 30}" width="12" height="12" fill="${colors[t]}"/>`);
+    parts.push(`<text x="${left + i * 130 + 16}" y="${H - 20}">${t}</text>`);
+  });
+  parts.push('</svg>');
+  return parts.join('\n') + '\n';
+}
+
+function escapeXml(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
