@@ -9,7 +9,7 @@
 //        [--duration 10] [--warmup 2] [--rate N|max] [--window 256] [--size 100] [--sample 1]
 //        [--load-procs 2] [--pub-procs 1] [--ramp 0] [--targets raw-batched,raw,socketio,storm]
 //        [--json out.json] [--storm-bin dist/bin/storm.js] [--storm-workers N] [--max-rss-mb 4096]
-//        [--server-node-args "--cpu-prof --cpu-prof-dir=DIR"]
+//        [--server-node-args "--cpu-prof --cpu-prof-dir=DIR"] [--storm-postgres]
 //        [--url ws://127.0.0.1:8080[,ws://127.0.0.1:8081] --server-pid PID[,PID] --targets storm]
 //        (--url: drive a Storm that is already running, with dev tokens on; nothing is started)
 //   (or through the load generator CLI: node dist/bin/storm-load.js fanout|rooms|cluster ...)
@@ -30,6 +30,7 @@ import {
   ALL_TARGETS, protoOf, sleep, type PubReport, type SubReport, type TargetName, type WorkerInit,
 } from './fanout_common.ts';
 import { freePortRange, startLocalCluster } from '../deploy/local_cluster.ts';
+import { startPostgres } from '../deploy/local_postgres.ts';
 import {
   cpuSeconds, freePort, machineCpu, makeTempDir, procTree, removeTempDir, rssBytes, startServer, waitHttp, Worker,
 } from './fanout_procs.ts';
@@ -71,6 +72,8 @@ function parseArgs(argv: string[]) {
     json: get('json', ''),
     stormBin: path.resolve(get('storm-bin', path.join(repoRoot, 'dist/bin/storm.js'))),
     stormWorkers: get('storm-workers', ''),
+    /** Storm stores in a throwaway PostgreSQL (started for the run) instead of embedded PGlite. */
+    stormPostgres: argv.includes('--storm-postgres'),
     /** Extra node flags for Storm processes, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof". */
     stormNodeArgs: get('server-node-args', '').split(' ').filter(Boolean),
     maxRssMB: num('max-rss-mb', 4096),
@@ -85,11 +88,12 @@ type Opts = FanoutOpts;
 
 const MB = 1024 * 1024;
 
-function serverCommand(t: TargetName, o: Opts, port: number, dataDir: string): { args: string[]; env: NodeJS.ProcessEnv } {
+function serverCommand(t: TargetName, o: Opts, port: number, dataDir: string, pgUrl?: string): { args: string[]; env: NodeJS.ProcessEnv } {
   const env = { ...process.env };
   if (t === 'storm') {
     if (o.stormWorkers) env['STORM_WORKERS'] = o.stormWorkers;
-    return { args: [...o.stormNodeArgs, o.stormBin, 'serve', '--port', String(port), '--data-dir', dataDir], env };
+    const store = pgUrl ? ['--postgres', pgUrl] : ['--data-dir', dataDir];
+    return { args: [...o.stormNodeArgs, o.stormBin, 'serve', '--port', String(port), ...store], env };
   }
   const script = path.join(here, 'baselines', (t === 'socketio' ? 'socketio_server' : 'raw_ws_server') + EXT);
   const args = [...process.execArgv, script, '--port', String(port)];
@@ -111,18 +115,20 @@ interface Servers {
 
 async function startSingle(t: TargetName, o: Opts, tmp: string): Promise<Servers> {
   const port = await freePort();
-  const { args, env } = serverCommand(t, o, port, path.join(tmp, 'data'));
+  const pg = t === 'storm' && o.stormPostgres ? await startPostgres() : undefined;
+  const { args, env } = serverCommand(t, o, port, path.join(tmp, 'data'), pg?.url);
   const server = startServer(process.execPath, args, env, path.join(tmp, 'server.log'));
   try {
     await waitHttp(port, 20_000, server);
   } catch (e) {
     await server.stop();
+    await pg?.stop();
     throw e;
   }
   return {
-    ports: [port], pids: () => procTree(server.pid), infraPids: () => [], guardPgid: server.pid,
+    ports: [port], pids: () => procTree(server.pid), infraPids: () => (pg ? infraProcesses() : []), guardPgid: server.pid,
     check: () => { if (server.exited()) throw new Error(`server exited during the run:\n${server.tail()}`); },
-    stop: () => server.stop(),
+    stop: async () => { await server.stop(); await pg?.stop(); },
   };
 }
 
