@@ -6,6 +6,7 @@
 //        [--rate N|max] [--window 256] [--size 100] [--sample 1] [--load-procs 2]
 //        [--targets raw-batched,raw,socketio,storm] [--json out.json]
 //        [--storm-bin dist/bin/storm.js] [--storm-workers N] [--max-rss-mb 4096]
+//        [--server-node-args "--cpu-prof --cpu-prof-dir=DIR"]   (node flags for the Storm server)
 //   (or: npx tsx bench/fanout_bench.ts ...)
 //
 // Per target: the server runs as a child process (own process group); subscribers are opened by
@@ -56,6 +57,8 @@ function parseArgs(argv: string[]) {
     stormBin: path.resolve(get('storm-bin', path.join(repoRoot, 'dist/bin/storm.js'))),
     stormWorkers: get('storm-workers', ''),
     maxRssMB: num('max-rss-mb', 4096),
+    /** Extra node flags for the Storm server, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it. */
+    serverNodeArgs: get('server-node-args', '').split(' ').filter(Boolean),
   };
 }
 type Opts = ReturnType<typeof parseArgs>;
@@ -66,7 +69,7 @@ function serverCommand(t: TargetName, o: Opts, port: number, dataDir: string): {
   const env = { ...process.env };
   if (t === 'storm') {
     if (o.stormWorkers) env['STORM_WORKERS'] = o.stormWorkers;
-    return { args: [o.stormBin, 'serve', '--port', String(port), '--data-dir', dataDir], env };
+    return { args: [...o.serverNodeArgs, o.stormBin, 'serve', '--port', String(port), '--data-dir', dataDir], env };
   }
   const script = path.join(here, 'baselines', (t === 'socketio' ? 'socketio_server' : 'raw_ws_server') + EXT);
   const args = [...process.execArgv, script, '--port', String(port)];
