@@ -8,6 +8,7 @@ import type { Authenticator, Principal } from "./auth.ts";
 import { Connection } from "./connection.ts";
 import { Fanout } from "./fanout.ts";
 import { FrameHandler } from "./frame_handler.ts";
+import { SendTurn } from "./send_turn.ts";
 import { errorFields, errorFrame, replyFrame } from "./frames.ts";
 import { type ActorGateway, channelActor, sessionActor } from "./gateway.ts";
 import type { HttpApi } from "./http_api.ts";
@@ -43,12 +44,12 @@ export class EdgeServer {
   readonly #o: EdgeOptions;
   #nextId = 1;
   #heartbeat: Timer | undefined;
-  readonly #deferSend: (fn: () => void) => void;
+  readonly #turn: SendTurn;
   readonly #delivered = new Map<string, number>();
 
   constructor(o: EdgeOptions) {
     this.#o = o;
-    this.#deferSend = coalesce(o.defer);
+    this.#turn = new SendTurn(o.defer);
     this.#handler = new FrameHandler(o.actors, this.fanout);
     this.http = createServer((req, res) => void o.api.handle(req, res));
     // The hard cap only protects memory; messages between the protocol limit and it get a typed
@@ -73,7 +74,7 @@ export class EdgeServer {
     const had = this.#delivered.size > 0;
     this.#delivered.set(ch, Math.max(seq, this.#delivered.get(ch) ?? 0));
     if (had) return;
-    this.#deferSend(() => {
+    this.#turn.later(() => {
       for (const [channel, upto] of this.#delivered) this.#o.actors.tell(channelActor(channel), { type: "delivered", edge: this.#o.actors.edgeId, seq: upto });
       this.#delivered.clear();
     });
@@ -124,7 +125,7 @@ export class EdgeServer {
     let conn: Connection | undefined;
     const pendingAuth: Buffer[] = [];
     const start = (p: Principal) => {
-      conn = new Connection(this.#nextId++, p, ws, this.#deferSend, this.#o.maxBufferedBytes, this.#o.clock.now());
+      conn = new Connection(this.#nextId++, p, ws, this.#turn, this.#o.maxBufferedBytes, this.#o.clock.now());
       this.#conns.add(conn);
       this.fanout.addUser(conn);
       const c = conn;
@@ -211,17 +212,4 @@ export class EdgeServer {
     }
     for (const ws of this.#wss.clients) ws.ping();
   }
-}
-
-/** One deferred callback per loop turn for all sockets, instead of one per socket. */
-function coalesce(defer: (fn: () => void) => void): (fn: () => void) => void {
-  let queue: Array<() => void> = [];
-  const run = () => {
-    const fns = queue;
-    queue = [];
-    for (const fn of fns) fn();
-  };
-  return (fn) => {
-    if (queue.push(fn) === 1) defer(run);
-  };
 }
