@@ -63,6 +63,11 @@ export class Connection {
     return this.principal.user;
   }
 
+  /** Bytes handed to the socket and not yet written to the network. */
+  get buffered(): number {
+    return this.socket.bufferedAmount;
+  }
+
   /** Queues a frame: a `SharedFrame` when other sockets get the same one, else its JSON text. */
   push(frame: SharedFrame | string): void {
     if (this.closed) return;

@@ -6,6 +6,7 @@ import type { Clock, Timer } from "../runtime/core/clock.ts";
 import { StormError } from "../runtime/core/errors.ts";
 import type { Authenticator, Principal } from "./auth.ts";
 import { Connection } from "./connection.ts";
+import { DeliveryReporter } from "./delivery_reporter.ts";
 import { Fanout } from "./fanout.ts";
 import { FrameHandler } from "./frame_handler.ts";
 import { SendTurn } from "./send_turn.ts";
@@ -45,11 +46,22 @@ export class EdgeServer {
   #nextId = 1;
   #heartbeat: Timer | undefined;
   readonly #turn: SendTurn;
-  readonly #delivered = new Map<string, number>();
+  readonly #delivered: DeliveryReporter;
 
   constructor(o: EdgeOptions) {
     this.#o = o;
     this.#turn = new SendTurn(o.defer);
+    this.#delivered = new DeliveryReporter({
+      clock: o.clock,
+      later: this.#turn.later,
+      socketsOn: (ch) => this.fanout.socketsOn(ch),
+      report: (ch, seq) => o.actors.tell(channelActor(ch), { type: "delivered", edge: o.actors.edgeId, seq }),
+      // Well below the slow-consumer bound, so pacing starts long before anyone is disconnected.
+      highWater: o.maxBufferedBytes / 8,
+      lowWater: o.maxBufferedBytes / 32,
+      maxWaitMs: 1_000,
+      retryMs: 2,
+    });
     this.#handler = new FrameHandler(o.actors, this.fanout);
     this.http = createServer((req, res) => void o.api.handle(req, res));
     // The hard cap only protects memory; messages between the protocol limit and it get a typed
@@ -62,22 +74,8 @@ export class EdgeServer {
   /** Entry point for events actors address to this edge. */
   onEvent(ev: EdgeEvent): void {
     this.fanout.onEvent(ev);
-    if (ev.type === "msgs" && ev.m.length > 0) this.#reportDelivered(ev.ch, ev.m[ev.m.length - 1]!.seq);
+    if (ev.type === "msgs" && ev.m.length > 0) this.#delivered.handed(ev.ch, ev.m[ev.m.length - 1]!.seq);
     if (ev.type === "member" && !ev.joined) this.#handler.userLeft(ev.user, ev.ch);
-  }
-
-  /**
-   * Tells each channel, once per loop turn, how far this edge has handed its batches to sockets:
-   * the channel's flow control (see actors/edge_flow.ts) paces publishers on it.
-   */
-  #reportDelivered(ch: string, seq: number): void {
-    const had = this.#delivered.size > 0;
-    this.#delivered.set(ch, Math.max(seq, this.#delivered.get(ch) ?? 0));
-    if (had) return;
-    this.#turn.later(() => {
-      for (const [channel, upto] of this.#delivered) this.#o.actors.tell(channelActor(channel), { type: "delivered", edge: this.#o.actors.edgeId, seq: upto });
-      this.#delivered.clear();
-    });
   }
 
   /** A channel's actor has a new activation: local sockets on it resubscribe from their cursors. */
@@ -164,6 +162,7 @@ export class EdgeServer {
       if (!conn) return;
       conn.closed = true;
       this.#conns.delete(conn);
+      this.#delivered.closed(conn);
       this.#handler.closed(conn);
     });
     ws.on("error", () => ws.terminate());

@@ -58,6 +58,11 @@ export class Fanout {
     return [...(this.#byChannel.get(ch) ?? [])];
   }
 
+  /** The sockets on `ch`, without a copy: do not subscribe or unsubscribe while iterating. */
+  socketsOn(ch: string): Iterable<Connection> {
+    return this.#byChannel.get(ch) ?? [];
+  }
+
   /** Puts a live subscription back into catch-up (its channel's actor moved). */
   restartCatchUp(sub: Subscription): number {
     sub.live = false;

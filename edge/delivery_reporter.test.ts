@@ -1,0 +1,63 @@
+import { describe, expect, it } from "vitest";
+import { FakeClock } from "../runtime/core/clock.ts";
+import { DeliveryReporter } from "./delivery_reporter.ts";
+
+function setup(sockets: Array<{ buffered: number }>) {
+  const clock = new FakeClock();
+  const deferred: Array<() => void> = [];
+  const reports: Array<[string, number]> = [];
+  const r = new DeliveryReporter({
+    clock,
+    later: (fn) => void deferred.push(fn),
+    socketsOn: () => sockets,
+    report: (ch, seq) => void reports.push([ch, seq]),
+    highWater: 100,
+    lowWater: 10,
+    maxWaitMs: 1_000,
+    retryMs: 2,
+  });
+  const endTurn = () => {
+    for (const fn of deferred.splice(0)) fn();
+  };
+  return { clock, r, reports, endTurn };
+}
+
+describe("delivery reporter", () => {
+  it("delivery - a channel is told once per turn how far its batches were handed out", () => {
+    const { r, reports, endTurn } = setup([{ buffered: 0 }]);
+    r.handed("g", 3);
+    r.handed("g", 5);
+    r.handed("h", 1);
+    expect(reports).toEqual([]);
+    endTurn();
+    expect(reports).toEqual([["g", 5], ["h", 1]]);
+  });
+
+  it("delivery - a backed-up socket holds its channel's report until it drains below low water", () => {
+    const s = { buffered: 500 };
+    const { clock, r, reports, endTurn } = setup([{ buffered: 0 }, s]);
+    r.handed("g", 7);
+    endTurn();
+    expect(reports).toEqual([]);
+    s.buffered = 50; // below high water, but not yet drained
+    clock.advance(10);
+    expect(reports).toEqual([]);
+    s.buffered = 5;
+    clock.advance(2);
+    expect(reports).toEqual([["g", 7]]);
+  });
+
+  it("delivery - a socket backed up for too long no longer holds its channel back", () => {
+    const { clock, r, reports, endTurn } = setup([{ buffered: 500 }]);
+    r.handed("g", 1);
+    endTurn();
+    clock.advance(999);
+    expect(reports).toEqual([]);
+    clock.advance(5);
+    expect(reports).toEqual([["g", 1]]);
+    // Still backed up: from now on it is left to the slow-consumer bound, and not waited for.
+    r.handed("g", 2);
+    endTurn();
+    expect(reports).toEqual([["g", 1], ["g", 2]]);
+  });
+});
