@@ -15,6 +15,7 @@ function setup(sockets: Array<{ buffered: number }>) {
     lowWater: 10,
     maxWaitMs: 1_000,
     retryMs: 2,
+    minIntervalMs: 20,
   });
   const endTurn = () => {
     for (const fn of deferred.splice(0)) fn();
@@ -23,7 +24,7 @@ function setup(sockets: Array<{ buffered: number }>) {
 }
 
 describe("delivery reporter", () => {
-  it("delivery - a channel is told once per turn how far its batches were handed out", () => {
+  it("delivery - a channel is told at the end of the turn how far its batches were handed out", () => {
     const { r, reports, endTurn } = setup([{ buffered: 0 }]);
     r.handed("g", 3);
     r.handed("g", 5);
@@ -31,6 +32,21 @@ describe("delivery reporter", () => {
     expect(reports).toEqual([]);
     endTurn();
     expect(reports).toEqual([["g", 5], ["h", 1]]);
+  });
+
+  it("delivery - reports go out at most once per interval, each with the latest seq", () => {
+    const { clock, r, reports, endTurn } = setup([{ buffered: 0 }]);
+    r.handed("g", 1);
+    endTurn();
+    clock.advance(5);
+    r.handed("g", 2);
+    endTurn();
+    clock.advance(5);
+    r.handed("g", 3);
+    endTurn();
+    expect(reports).toEqual([["g", 1]]);
+    clock.advance(10);
+    expect(reports).toEqual([["g", 1], ["g", 3]]);
   });
 
   it("delivery - a backed-up socket holds its channel's report until it drains below low water", () => {
@@ -57,7 +73,7 @@ describe("delivery reporter", () => {
     expect(reports).toEqual([["g", 1]]);
     // Still backed up: from now on it is left to the slow-consumer bound, and not waited for.
     r.handed("g", 2);
-    endTurn();
+    clock.advance(20);
     expect(reports).toEqual([["g", 1], ["g", 2]]);
   });
 });

@@ -20,10 +20,15 @@ export interface DeliveryReporterOptions {
   maxWaitMs: number;
   /** Delay between checks while some channel waits for its sockets. */
   retryMs: number;
+  /**
+   * Reports go out at most this often: each is a message to a worker thread, and the channel's
+   * flow control only needs them well within its lag bound.
+   */
+  minIntervalMs: number;
 }
 
 /**
- * Tells each channel, once per loop turn, how far this edge has handed its batches to sockets;
+ * Tells each channel, at the end of a loop turn, how far this edge has handed its batches to sockets;
  * the channel's flow control (actors/edge_flow.ts) paces publishers on it. A channel is told only
  * once its sockets have written what they were handed (below a high-water mark of unsent bytes),
  * so publishers are paced by what the sockets actually deliver, not by what the edge queued in
@@ -38,6 +43,7 @@ export class DeliveryReporter {
   readonly #backedUp = new Map<Buffered, number>();
   #scheduled = false;
   #retry: Timer | undefined;
+  #lastReport = -Infinity;
 
   constructor(o: DeliveryReporterOptions) {
     this.#o = o;
@@ -47,8 +53,12 @@ export class DeliveryReporter {
   handed(ch: string, seq: number): void {
     this.#due.set(ch, Math.max(seq, this.#due.get(ch) ?? 0));
     if (this.#scheduled || this.#retry) return;
-    this.#scheduled = true;
-    this.#o.later(this.#flush);
+    const wait = this.#lastReport + this.#o.minIntervalMs - this.#o.clock.now();
+    if (wait > 0) this.#retry = this.#o.clock.setTimeout(this.#flush, wait);
+    else {
+      this.#scheduled = true;
+      this.#o.later(this.#flush);
+    }
   }
 
   /** Forgets a closed socket. */
@@ -64,6 +74,7 @@ export class DeliveryReporter {
       if (this.#waitFor(ch, now)) continue;
       this.#due.delete(ch);
       this.#o.report(ch, seq);
+      this.#lastReport = now;
     }
     if (this.#due.size > 0) this.#retry = this.#o.clock.setTimeout(this.#flush, this.#o.retryMs);
   };

@@ -61,6 +61,7 @@ export class EdgeServer {
       lowWater: o.maxBufferedBytes / 32,
       maxWaitMs: 1_000,
       retryMs: 2,
+      minIntervalMs: 20,
     });
     this.#handler = new FrameHandler(o.actors, this.fanout);
     this.http = createServer((req, res) => void o.api.handle(req, res));
