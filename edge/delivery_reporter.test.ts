@@ -24,6 +24,20 @@ function setup(sockets: Array<{ buffered: number }>) {
 }
 
 describe("delivery reporter", () => {
+  it("delivery - sockets backing up one after another cannot hold a report past the wait bound", () => {
+    const a = { buffered: 500 };
+    const b = { buffered: 0 };
+    const { clock, r, reports, endTurn } = setup([a, b]);
+    r.handed("g", 1);
+    endTurn();
+    clock.advance(800);
+    b.buffered = 500; // b backs up just as a is about to be given up on
+    clock.advance(150);
+    expect(reports).toEqual([]);
+    clock.advance(100);
+    expect(reports).toEqual([["g", 1]]);
+  });
+
   it("delivery - a channel is told at the end of the turn how far its batches were handed out", () => {
     const { r, reports, endTurn } = setup([{ buffered: 0 }]);
     r.handed("g", 3);

@@ -16,7 +16,11 @@ export interface DeliveryReporterOptions {
   /** Unsent bytes above which a socket is backed up; it stays so until it is below `lowWater`. */
   highWater: number;
   lowWater: number;
-  /** A socket backed up for longer than this no longer holds its channels back (G6 then applies). */
+  /**
+   * A report waits at most this long, and a socket backed up for longer no longer holds its
+   * channels back (G6 then applies): well within the time after which a channel drops an edge
+   * that makes no progress (actors/edge_flow.ts).
+   */
   maxWaitMs: number;
   /** Delay between checks while some channel waits for its sockets. */
   retryMs: number;
@@ -32,13 +36,15 @@ export interface DeliveryReporterOptions {
  * the channel's flow control (actors/edge_flow.ts) paces publishers on it. A channel is told only
  * once its sockets have written what they were handed (below a high-water mark of unsent bytes),
  * so publishers are paced by what the sockets actually deliver, not by what the edge queued in
- * memory. One socket cannot stall a channel: past `maxWaitMs` it is left to the slow-consumer
- * bound (G6) and no longer waited for.
+ * memory. Neither one socket nor many can stall a channel: a report waits at most `maxWaitMs`, and
+ * a socket backed up for longer is left to the slow-consumer bound (G6) and no longer waited for.
  */
 export class DeliveryReporter {
   readonly #o: DeliveryReporterOptions;
   /** Per channel, the highest seq handed to its sockets and not yet reported. */
   readonly #due = new Map<string, number>();
+  /** Per channel whose report waits for its sockets, since when. */
+  readonly #waiting = new Map<string, number>();
   /** Sockets backed up, with the time they became so. */
   readonly #backedUp = new Map<Buffered, number>();
   #scheduled = false;
@@ -71,7 +77,12 @@ export class DeliveryReporter {
     this.#retry = undefined;
     const now = this.#o.clock.now();
     for (const [ch, seq] of this.#due) {
-      if (this.#waitFor(ch, now)) continue;
+      if (this.#waitFor(ch, now)) {
+        const since = this.#waiting.get(ch);
+        if (since === undefined) this.#waiting.set(ch, now);
+        if (since === undefined || now - since <= this.#o.maxWaitMs) continue;
+      }
+      this.#waiting.delete(ch);
       this.#due.delete(ch);
       this.#o.report(ch, seq);
       this.#lastReport = now;
