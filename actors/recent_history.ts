@@ -3,11 +3,17 @@ import type { JournalEntry } from "../storage/store.ts";
 /**
  * The tail of a channel's journal kept in memory: the last `capacity` committed entries, and the
  * client ids of a larger window for duplicate detection. Both only ever grow at the end, in seq
- * order, so lookups by seq are index arithmetic.
+ * order, so lookups by seq are index arithmetic. Both are rings: once full, each commit overwrites
+ * the oldest slots instead of shifting every held entry.
  */
 export class RecentHistory {
+  /** Entries in seq order from `#head`, wrapping around; grows to `capacity`, then is overwritten. */
   #entries: JournalEntry[] = [];
+  #head = 0;
   #ids = new Map<string, number>();
+  /** The ids in `#ids`, oldest first from `#idHead`, so the oldest is dropped without a scan. */
+  #idOrder: string[] = [];
+  #idHead = 0;
 
   constructor(
     private readonly capacity: number,
@@ -16,7 +22,7 @@ export class RecentHistory {
 
   /** Seq of the oldest entry held, or `last + 1` when empty. */
   firstSeq(last: number): number {
-    return this.#entries.length > 0 ? this.#entries[0]!.seq : last + 1;
+    return this.#entries.length > 0 ? this.#at(0).seq : last + 1;
   }
 
   get size(): number {
@@ -26,23 +32,19 @@ export class RecentHistory {
   /** Appends committed entries; they must continue the held sequence. */
   push(entries: readonly JournalEntry[]): void {
     for (const e of entries) {
-      this.#entries.push(e);
-      this.#ids.set(e.clientId, e.seq);
-    }
-    const over = this.#entries.length - this.capacity;
-    if (over > 0) this.#entries.splice(0, over);
-    let extra = this.#ids.size - this.idWindow;
-    if (extra > 0) {
-      for (const id of this.#ids.keys()) {
-        this.#ids.delete(id);
-        if (--extra === 0) break;
+      this.#remember(e.clientId, e.seq);
+      if (this.capacity === 0) continue;
+      if (this.#entries.length < this.capacity) this.#entries.push(e);
+      else {
+        this.#entries[this.#head] = e;
+        this.#head = (this.#head + 1) % this.capacity;
       }
     }
   }
 
   /** Records ids known committed elsewhere (found by the store) so later retries hit memory. */
   rememberId(clientId: string, seq: number): void {
-    this.#ids.set(clientId, seq);
+    this.#remember(clientId, seq);
   }
 
   seqOf(clientId: string): number | undefined {
@@ -52,14 +54,40 @@ export class RecentHistory {
   /** Held entries with seq > after (after must be >= firstSeq - 1), at most `limit`. */
   after(after: number, limit: number): JournalEntry[] {
     if (this.#entries.length === 0) return [];
-    const start = Math.max(0, after + 1 - this.#entries[0]!.seq);
-    return this.#entries.slice(start, start + limit);
+    const start = Math.max(0, after + 1 - this.#at(0).seq);
+    return this.#slice(start, Math.min(this.#entries.length, start + limit));
   }
 
   /** The last `limit` held entries with seq < before (before must be <= last + 1). */
   before(before: number, limit: number): JournalEntry[] {
     if (this.#entries.length === 0) return [];
-    const end = Math.max(0, Math.min(this.#entries.length, before - this.#entries[0]!.seq));
-    return this.#entries.slice(Math.max(0, end - limit), end);
+    const end = Math.max(0, Math.min(this.#entries.length, before - this.#at(0).seq));
+    return this.#slice(Math.max(0, end - limit), end);
+  }
+
+  /** The i-th oldest held entry. */
+  #at(i: number): JournalEntry {
+    return this.#entries[(this.#head + i) % this.#entries.length]!;
+  }
+
+  #slice(from: number, to: number): JournalEntry[] {
+    const out: JournalEntry[] = [];
+    for (let i = from; i < to; i++) out.push(this.#at(i));
+    return out;
+  }
+
+  /** An id already known keeps its place in the window (as a Map keeps insertion order). */
+  #remember(clientId: string, seq: number): void {
+    if (this.idWindow === 0) return;
+    const known = this.#ids.has(clientId);
+    this.#ids.set(clientId, seq);
+    if (known) return;
+    if (this.#idOrder.length < this.idWindow) {
+      this.#idOrder.push(clientId);
+      return;
+    }
+    this.#ids.delete(this.#idOrder[this.#idHead]!);
+    this.#idOrder[this.#idHead] = clientId;
+    this.#idHead = (this.#idHead + 1) % this.idWindow;
   }
 }

@@ -1,12 +1,20 @@
+import type { Buffer } from "node:buffer";
 import type { JournalEntry } from "../storage/store.ts";
 import type { Principal } from "./auth.ts";
+import type { SendTurn } from "./send_turn.ts";
+import type { SharedFrame } from "./shared_frame.ts";
 
-/** The minimal socket surface a connection needs (satisfied by `ws`'s WebSocket). */
+/**
+ * The minimal socket surface a connection needs (satisfied by `ws`'s WebSocket). Frames are JSON
+ * text: a Buffer holds its UTF-8 bytes and is sent as a text message (`binary: false`).
+ */
 export interface SocketLike {
   readonly bufferedAmount: number;
-  send(data: string): void;
+  send(data: string | Buffer, options: { binary: false }): void;
   close(code: number, reason: string): void;
 }
+
+const TEXT = { binary: false } as const;
 
 /** Per-socket, per-channel delivery position. */
 export interface Subscription {
@@ -26,13 +34,14 @@ export interface Subscription {
 
 /**
  * One client connection. Outgoing frames queued in one loop turn leave as one WebSocket message
- * (a JSON array when there are several), so acks and deliveries are batched per socket too.
+ * (a JSON array when there are several), so acks and deliveries are batched per socket too. Frames
+ * shared with other sockets are sent as the bytes encoded once for all of them (see `SendTurn`).
  * A socket whose unsent bytes exceed `maxBuffered` is closed with `slow_consumer` (G6): it
  * reconnects and resumes from its last seq instead of making the server buffer without bound.
  */
 export class Connection {
   readonly subs = new Map<string, Subscription>();
-  #out: string[] = [];
+  #out: Array<SharedFrame | string> = [];
   #scheduled = false;
   closed = false;
   lastSeen: number;
@@ -43,7 +52,7 @@ export class Connection {
     readonly id: number,
     readonly principal: Principal,
     private readonly socket: SocketLike,
-    private readonly defer: (fn: () => void) => void,
+    private readonly turn: SendTurn,
     private readonly maxBuffered: number,
     now: number,
   ) {
@@ -54,13 +63,18 @@ export class Connection {
     return this.principal.user;
   }
 
-  /** Queues an encoded frame; frames are never re-encoded per socket. */
-  push(frame: string): void {
+  /** Bytes handed to the socket and not yet written to the network. */
+  get buffered(): number {
+    return this.socket.bufferedAmount;
+  }
+
+  /** Queues a frame: a `SharedFrame` when other sockets get the same one, else its JSON text. */
+  push(frame: SharedFrame | string): void {
     if (this.closed) return;
     this.#out.push(frame);
     if (!this.#scheduled) {
       this.#scheduled = true;
-      this.defer(this.#flush);
+      this.turn.later(this.#flush);
     }
   }
 
@@ -80,6 +94,7 @@ export class Connection {
       this.close(4100, "slow_consumer");
       return;
     }
-    this.socket.send(out.length === 1 ? out[0]! : `[${out.join(",")}]`);
+    const f = out[0]!;
+    this.socket.send(out.length > 1 ? this.turn.joined(out) : typeof f === "string" ? f : f.bytes, TEXT);
   };
 }

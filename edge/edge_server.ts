@@ -6,8 +6,10 @@ import type { Clock, Timer } from "../runtime/core/clock.ts";
 import { StormError } from "../runtime/core/errors.ts";
 import type { Authenticator, Principal } from "./auth.ts";
 import { Connection } from "./connection.ts";
+import { DeliveryReporter } from "./delivery_reporter.ts";
 import { Fanout } from "./fanout.ts";
 import { FrameHandler } from "./frame_handler.ts";
+import { SendTurn } from "./send_turn.ts";
 import { errorFields, errorFrame, replyFrame } from "./frames.ts";
 import { type ActorGateway, channelActor, sessionActor } from "./gateway.ts";
 import type { HttpApi } from "./http_api.ts";
@@ -43,12 +45,24 @@ export class EdgeServer {
   readonly #o: EdgeOptions;
   #nextId = 1;
   #heartbeat: Timer | undefined;
-  readonly #deferSend: (fn: () => void) => void;
-  readonly #delivered = new Map<string, number>();
+  readonly #turn: SendTurn;
+  readonly #delivered: DeliveryReporter;
 
   constructor(o: EdgeOptions) {
     this.#o = o;
-    this.#deferSend = coalesce(o.defer);
+    this.#turn = new SendTurn(o.defer);
+    this.#delivered = new DeliveryReporter({
+      clock: o.clock,
+      later: this.#turn.later,
+      socketsOn: (ch) => this.fanout.socketsOn(ch),
+      report: (ch, seq) => o.actors.tell(channelActor(ch), { type: "delivered", edge: o.actors.edgeId, seq }),
+      // Well below the slow-consumer bound, so pacing starts long before anyone is disconnected.
+      highWater: o.maxBufferedBytes / 8,
+      lowWater: o.maxBufferedBytes / 32,
+      maxWaitMs: 1_000,
+      retryMs: 2,
+      minIntervalMs: 20,
+    });
     this.#handler = new FrameHandler(o.actors, this.fanout);
     this.http = createServer((req, res) => void o.api.handle(req, res));
     // The hard cap only protects memory; messages between the protocol limit and it get a typed
@@ -61,22 +75,8 @@ export class EdgeServer {
   /** Entry point for events actors address to this edge. */
   onEvent(ev: EdgeEvent): void {
     this.fanout.onEvent(ev);
-    if (ev.type === "msgs" && ev.m.length > 0) this.#reportDelivered(ev.ch, ev.m[ev.m.length - 1]!.seq);
+    if (ev.type === "msgs" && ev.m.length > 0) this.#delivered.handed(ev.ch, ev.m[ev.m.length - 1]!.seq);
     if (ev.type === "member" && !ev.joined) this.#handler.userLeft(ev.user, ev.ch);
-  }
-
-  /**
-   * Tells each channel, once per loop turn, how far this edge has handed its batches to sockets:
-   * the channel's flow control (see actors/edge_flow.ts) paces publishers on it.
-   */
-  #reportDelivered(ch: string, seq: number): void {
-    const had = this.#delivered.size > 0;
-    this.#delivered.set(ch, Math.max(seq, this.#delivered.get(ch) ?? 0));
-    if (had) return;
-    this.#deferSend(() => {
-      for (const [channel, upto] of this.#delivered) this.#o.actors.tell(channelActor(channel), { type: "delivered", edge: this.#o.actors.edgeId, seq: upto });
-      this.#delivered.clear();
-    });
   }
 
   /** A channel's actor has a new activation: local sockets on it resubscribe from their cursors. */
@@ -124,7 +124,7 @@ export class EdgeServer {
     let conn: Connection | undefined;
     const pendingAuth: Buffer[] = [];
     const start = (p: Principal) => {
-      conn = new Connection(this.#nextId++, p, ws, this.#deferSend, this.#o.maxBufferedBytes, this.#o.clock.now());
+      conn = new Connection(this.#nextId++, p, ws, this.#turn, this.#o.maxBufferedBytes, this.#o.clock.now());
       this.#conns.add(conn);
       this.fanout.addUser(conn);
       const c = conn;
@@ -163,6 +163,7 @@ export class EdgeServer {
       if (!conn) return;
       conn.closed = true;
       this.#conns.delete(conn);
+      this.#delivered.closed(conn);
       this.#handler.closed(conn);
     });
     ws.on("error", () => ws.terminate());
@@ -211,17 +212,4 @@ export class EdgeServer {
     }
     for (const ws of this.#wss.clients) ws.ping();
   }
-}
-
-/** One deferred callback per loop turn for all sockets, instead of one per socket. */
-function coalesce(defer: (fn: () => void) => void): (fn: () => void) => void {
-  let queue: Array<() => void> = [];
-  const run = () => {
-    const fns = queue;
-    queue = [];
-    for (const fn of fns) fn();
-  };
-  return (fn) => {
-    if (queue.push(fn) === 1) defer(run);
-  };
 }

@@ -1,17 +1,25 @@
+import { Buffer } from "node:buffer";
 import { describe, expect, it } from "vitest";
 import type { JournalEntry } from "../storage/store.ts";
 import { Connection, type SocketLike } from "./connection.ts";
 import { Fanout } from "./fanout.ts";
+import { SendTurn } from "./send_turn.ts";
 
 const entries = (from: number, to: number): JournalEntry[] =>
   Array.from({ length: to - from + 1 }, (_, i) => ({ seq: from + i, clientId: `c${from + i}`, sender: "a", body: "x", ts: 0 }));
 
+/** A fake socket: `raw` is what was passed to `send`, `sent` the parsed messages. */
 function socket() {
   const sent: unknown[] = [];
-  const s: SocketLike & { sent: unknown[]; closedWith?: number } = {
+  const raw: Array<string | Buffer> = [];
+  const s: SocketLike & { sent: unknown[]; raw: Array<string | Buffer>; closedWith?: number } = {
     sent,
+    raw,
     bufferedAmount: 0,
-    send: (d: string) => void sent.push(JSON.parse(d)),
+    send(d) {
+      raw.push(d);
+      sent.push(JSON.parse(String(d)));
+    },
     close(code: number) {
       s.closedWith = code;
     },
@@ -20,7 +28,7 @@ function socket() {
 }
 
 /** Runs deferred flushes at once so each push is observable immediately. */
-const now = (fn: () => void) => fn();
+const now = new SendTurn((fn) => fn());
 
 function seqsSent(s: { sent: unknown[] }): number[] {
   const frames = s.sent.flatMap((f) => (Array.isArray(f) ? f : [f])) as Array<{ t: string; m?: JournalEntry[] }>;
@@ -83,20 +91,57 @@ describe("fanout", () => {
     expect(s.sent).toEqual([]);
   });
 
-  it("fanout - one batch is encoded once for all sockets in step", () => {
+  it("fanout - sockets in step are sent the very same encoded bytes of a batch", () => {
     const f = new Fanout();
-    const a = socket();
-    const b = socket();
-    const sent: string[] = [];
-    const spy = (s: ReturnType<typeof socket>) => ({ ...s, send: (d: string) => void sent.push(d) });
-    const ca = new Connection(1, { user: "a", role: "user" }, spy(a), now, 1 << 20, 0);
-    const cb = new Connection(2, { user: "b", role: "user" }, spy(b), now, 1 << 20, 0);
-    for (const c of [ca, cb]) {
+    const [a, b] = [socket(), socket()];
+    for (const [i, s] of [a, b].entries()) {
+      const c = new Connection(i, { user: `u${i}`, role: "user" }, s, now, 1 << 20, 0);
       f.subscribe(c, "g", 0);
       f.goLive(c, "g", c.subs.get("g")!);
     }
     f.onEvent({ type: "msgs", ch: "g", m: entries(1, 2) });
-    expect(sent).toHaveLength(2);
-    expect(sent[0]).toBe(sent[1]);
+    expect(a.raw[0]).toBeInstanceOf(Buffer);
+    // One Buffer for both: the batch was encoded once, not once per socket.
+    expect(a.raw[0]).toBe(b.raw[0]);
+    expect(seqsSent(b)).toEqual([1, 2]);
+  });
+
+  it("connection - sockets that got the same batches in one turn share one encoded message", () => {
+    const deferred: Array<() => void> = [];
+    const turn = new SendTurn((fn) => void deferred.push(fn));
+    const f = new Fanout();
+    const [a, b] = [socket(), socket()];
+    for (const [i, s] of [a, b].entries()) {
+      const c = new Connection(i, { user: `u${i}`, role: "user" }, s, turn, 1 << 20, 0);
+      f.subscribe(c, "g", 0);
+      f.goLive(c, "g", c.subs.get("g")!);
+    }
+    f.onEvent({ type: "msgs", ch: "g", m: entries(1, 2) });
+    f.onEvent({ type: "msgs", ch: "g", m: entries(3, 3) });
+    f.onEvent({ type: "msgs", ch: "g", m: entries(4, 6) });
+    for (const fn of deferred.splice(0)) fn();
+    expect(a.raw).toHaveLength(1);
+    expect(a.raw[0]).toBe(b.raw[0]);
+    expect(a.sent[0]).toHaveLength(3);
+    expect(seqsSent(b)).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+
+  it("connection - a socket's own reply leaves in order with the shared frames of its turn", () => {
+    const deferred: Array<() => void> = [];
+    const turn = new SendTurn((fn) => void deferred.push(fn));
+    const f = new Fanout();
+    const [a, b] = [socket(), socket()];
+    const conns = [a, b].map((s, i) => new Connection(i, { user: `u${i}`, role: "user" }, s, turn, 1 << 20, 0));
+    for (const c of conns) {
+      f.subscribe(c, "g", 0);
+      f.goLive(c, "g", c.subs.get("g")!);
+    }
+    f.onEvent({ type: "msgs", ch: "g", m: entries(1, 1) });
+    conns[0]!.push(JSON.stringify({ t: "ack", id: 9, ch: "g", seq: 2 }));
+    f.onEvent({ type: "msgs", ch: "g", m: entries(2, 2) });
+    for (const fn of deferred.splice(0)) fn();
+    expect((a.sent[0] as Array<{ t: string }>).map((x) => x.t)).toEqual(["msgs", "ack", "msgs"]);
+    expect(seqsSent(a)).toEqual([1, 2]);
+    expect(seqsSent(b)).toEqual([1, 2]);
   });
 });

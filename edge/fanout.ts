@@ -2,12 +2,13 @@ import type { EdgeEvent } from "../actors/messages.ts";
 import type { JournalEntry } from "../storage/store.ts";
 import type { Connection, Subscription } from "./connection.ts";
 import { msgsFrame } from "./frames.ts";
+import { SharedFrame } from "./shared_frame.ts";
 
 const MAX_HELD = 10_000;
 
 /**
  * The edge's local fan-out. A channel actor sends each committed batch once to this edge; here it
- * is encoded once and queued on every subscribed socket. Per socket, a cursor makes delivery
+ * is encoded once (one `SharedFrame`) and queued on every subscribed socket. Per socket, a cursor makes delivery
  * exactly-once and in order: a batch is sent only past the cursor, and a socket still catching up
  * from history holds live batches until its catch-up ends (G1, G4).
  */
@@ -57,6 +58,11 @@ export class Fanout {
     return [...(this.#byChannel.get(ch) ?? [])];
   }
 
+  /** The sockets on `ch`, without a copy: do not subscribe or unsubscribe while iterating. */
+  socketsOn(ch: string): Iterable<Connection> {
+    return this.#byChannel.get(ch) ?? [];
+  }
+
   /** Puts a live subscription back into catch-up (its channel's actor moved). */
   restartCatchUp(sub: Subscription): number {
     sub.live = false;
@@ -85,13 +91,13 @@ export class Fanout {
       case "msgs":
         return this.#deliver(ev.ch, ev.m);
       case "user": {
-        const frame = JSON.stringify({ ...ev.event, t: "user", ev: ev.event.t });
+        const frame = new SharedFrame(JSON.stringify({ ...ev.event, t: "user", ev: ev.event.t }));
         for (const c of this.#byUser.get(ev.user) ?? []) c.push(frame);
         return;
       }
       default: {
         const { type, ...rest } = ev;
-        const frame = JSON.stringify({ t: type, ...rest });
+        const frame = new SharedFrame(JSON.stringify({ t: type, ...rest }));
         for (const c of this.#byChannel.get(ev.ch) ?? []) if (c.subs.get(ev.ch)?.live) c.push(frame);
       }
     }
@@ -120,7 +126,7 @@ export class Fanout {
     if (!set || entries.length === 0) return;
     const first = entries[0]!.seq;
     const last = entries[entries.length - 1]!.seq;
-    let shared: string | undefined;
+    let shared: SharedFrame | undefined;
     for (const conn of set) {
       const sub = conn.subs.get(ch);
       if (!sub || sub.cursor >= last) continue;
@@ -129,7 +135,7 @@ export class Fanout {
         continue;
       }
       if (sub.cursor === first - 1) {
-        conn.push((shared ??= msgsFrame(ch, entries)));
+        conn.push((shared ??= new SharedFrame(msgsFrame(ch, entries))));
         sub.cursor = last;
         this.delivered += entries.length;
       } else if (!this.#sendPast(conn, ch, sub, entries)) {

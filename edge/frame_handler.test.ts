@@ -1,9 +1,11 @@
+import type { Buffer } from "node:buffer";
 import { describe, expect, it } from "vitest";
 import type { SubscribeReply } from "../actors/messages.ts";
 import type { JournalEntry } from "../storage/store.ts";
 import { Connection } from "./connection.ts";
 import { Fanout } from "./fanout.ts";
 import { FrameHandler } from "./frame_handler.ts";
+import { SendTurn } from "./send_turn.ts";
 import type { ActorGateway } from "./gateway.ts";
 
 interface PendingAsk {
@@ -32,7 +34,7 @@ function socketFrames() {
   const frames: Array<{ t: string; m?: JournalEntry[] }> = [];
   return {
     frames,
-    socket: { bufferedAmount: 0, send: (d: string) => void frames.push(...[JSON.parse(d)].flat()), close() {} },
+    socket: { bufferedAmount: 0, send: (d: string | Buffer) => void frames.push(...[JSON.parse(String(d))].flat()), close() {} },
   };
 }
 
@@ -44,7 +46,7 @@ describe("frame handler", () => {
     const fanout = new Fanout();
     const handler = new FrameHandler(g, fanout);
     const { frames, socket } = socketFrames();
-    const conn = new Connection(1, { user: "a", role: "user" }, socket, (fn) => fn(), 1 << 20, 0);
+    const conn = new Connection(1, { user: "a", role: "user" }, socket, new SendTurn((fn) => fn()), 1 << 20, 0);
     handler.handle(conn, { t: "sub", id: 7, ch: "g", after: 0 });
     await tick();
     expect(asks.map((a) => a.msg.type)).toEqual(["subscribe"]);
@@ -69,7 +71,7 @@ describe("frame handler", () => {
     const { g, asks } = gateway();
     const handler = new FrameHandler(g, new Fanout());
     const { frames, socket } = socketFrames();
-    const conn = new Connection(1, { user: "a", role: "user" }, socket, (fn) => fn(), 1 << 20, 0);
+    const conn = new Connection(1, { user: "a", role: "user" }, socket, new SendTurn((fn) => fn()), 1 << 20, 0);
     handler.handle(conn, { t: "sub", id: 1, ch: "g", after: 0 });
     await tick();
     asks[0]!.resolve(page(1, 2));

@@ -1,3 +1,4 @@
+import type { Buffer } from "node:buffer";
 import { actorFactories } from "../actors/index.ts";
 import type { ChannelActorOptions } from "../actors/channel_actor.ts";
 import type { EdgeEvent, PublishAck, SubscribeReply } from "../actors/messages.ts";
@@ -7,6 +8,7 @@ import { FakeClock } from "../runtime/core/clock.ts";
 import { Connection } from "../edge/connection.ts";
 import { Fanout } from "../edge/fanout.ts";
 import { msgsFrame } from "../edge/frames.ts";
+import { SendTurn } from "../edge/send_turn.ts";
 import type { JournalEntry, Store } from "../storage/store.ts";
 import { FaultyStore, fencingAudit, MemoryStore, silencedWhen } from "./memory_store.ts";
 
@@ -161,8 +163,8 @@ export class World {
       if (fanout.unsubscribe(cl.conn, this.name)) this.#unsubscribe(rec, cl.edge);
       cl.conn.close(1000, "reconnect");
     }
-    const socket = { bufferedAmount: 0, send: (data: string) => this.#onFrame(cl, conn, data), close: (code: number) => this.count(`socket closed ${code}`) };
-    const conn = new Connection(++this.#connId, { user: cl.user, role: "user" }, socket, (fn) => fn(), 1e12, this.clock.now());
+    const socket = { bufferedAmount: 0, send: (data: string | Buffer) => this.#onFrame(cl, conn, String(data)), close: (code: number) => this.count(`socket closed ${code}`) };
+    const conn = new Connection(++this.#connId, { user: cl.user, role: "user" }, socket, new SendTurn((fn) => fn()), 1e12, this.clock.now());
     cl.conn = conn;
     cl.live = undefined;
     const after = cl.lastSeen;

@@ -1,0 +1,68 @@
+import { Buffer } from "node:buffer";
+import type { SharedFrame } from "./shared_frame.ts";
+
+const OPEN = Buffer.from("[");
+const COMMA = Buffer.from(",");
+const CLOSE = Buffer.from("]");
+
+interface Join {
+  bytes?: Buffer;
+  next?: Map<SharedFrame, Join>;
+}
+
+/**
+ * The socket writes of one loop turn. Every socket's flush runs from one deferred callback, and
+ * sockets that got the same shared frames in the turn (the usual case: every subscriber of a
+ * channel got the same batches) share one encoded `[a,b,c]` message, built once for all of them.
+ */
+export class SendTurn {
+  #queue: Array<() => void> = [];
+  /** Joins built this turn, as a trie keyed by frame identity. */
+  #joins = new Map<SharedFrame, Join>();
+
+  constructor(private readonly defer: (fn: () => void) => void) {}
+
+  /** Runs `fn` at the end of this loop turn, with every other deferred flush. */
+  readonly later = (fn: () => void): void => {
+    if (this.#queue.push(fn) === 1) this.defer(this.#run);
+  };
+
+  /**
+   * Two or more frames as one JSON array message. Shared frames only: built once per turn per
+   * distinct sequence. With a socket's own frame (a reply) in it: built for that socket alone,
+   * still from the shared frames' encoded bytes.
+   */
+  joined(frames: ReadonlyArray<SharedFrame | string>): Buffer {
+    let map = this.#joins;
+    let node: Join | undefined;
+    for (const f of frames) {
+      if (typeof f === "string") return join(frames);
+      if (node) map = node.next ??= new Map();
+      node = map.get(f);
+      if (!node) map.set(f, (node = {}));
+    }
+    return (node!.bytes ??= join(frames));
+  }
+
+  readonly #run = (): void => {
+    const fns = this.#queue;
+    this.#queue = [];
+    try {
+      for (const fn of fns) fn();
+    } finally {
+      // Joins are only shared within a turn; keeping them longer would only hold memory.
+      this.#joins = new Map();
+    }
+  };
+}
+
+function join(frames: ReadonlyArray<SharedFrame | string>): Buffer {
+  const parts: Buffer[] = [OPEN];
+  for (let i = 0; i < frames.length; i++) {
+    if (i > 0) parts.push(COMMA);
+    const f = frames[i]!;
+    parts.push(typeof f === "string" ? Buffer.from(f, "utf8") : f.bytes);
+  }
+  parts.push(CLOSE);
+  return Buffer.concat(parts);
+}
