@@ -94,6 +94,22 @@ export async function startNode(cfg: NodeConfig, hooks: NodeHooks = {}): Promise
     devTokens: secret.dev,
     openapi: buildOpenApi,
     admin: parts?.admin,
+    // Aggregate gauges only (no actor or user ids), so no token is needed, as Prometheus scrapes.
+    metrics: async () => {
+      const stats = await Promise.all(controls.map((w) => w.stats()));
+      const e = edge!.stats();
+      const gauges: Array<[string, string, number]> = [
+        ["storm_connections", "WebSocket connections open on this node", e.connections],
+        ["storm_channels", "channels with local subscribers", e.channels],
+        ["storm_actors", "actor activations on this node's workers", stats.reduce((a, s) => a + s.actors, 0)],
+        ["storm_heap_used_bytes", "V8 heap used by the main thread and every actor worker", process.memoryUsage().heapUsed + stats.reduce((a, s) => a + s.memory, 0)],
+        ["storm_rss_bytes", "resident set size of the node process", process.memoryUsage.rss()],
+      ];
+      return {
+        contentType: "text/plain; version=0.0.4",
+        body: gauges.map(([name, help, v]) => `# HELP ${name} ${help}\n# TYPE ${name} gauge\n${name} ${v}\n`).join(""),
+      };
+    },
     status: async () => {
       const lists = await Promise.all(controls.map((w) => w.list()));
       return {
