@@ -91,6 +91,8 @@ interface ConnsResult {
   /** Ready connections that were closed before the end of the hold. */
   closedDuringRun: number;
   errors: Record<string, number>;
+  /** Source ports found taken (TIME_WAIT, other programs) and skipped: not failures. */
+  portsSkipped: number;
   errorSamples: Record<string, string>;
   connectSeconds: number;
   connectPerSec: number;
@@ -115,7 +117,7 @@ interface ConnsResult {
 
 function emptyResult(t: ConnsTarget, o: Opts): ConnsResult {
   return {
-    target: t, nodes: o.nodes, offered: o.connections, connected: 0, failed: 0, held: 0, closedDuringRun: 0, errors: {}, errorSamples: {},
+    target: t, nodes: o.nodes, offered: o.connections, connected: 0, failed: 0, held: 0, closedDuringRun: 0, errors: {}, portsSkipped: 0, errorSamples: {},
     connectSeconds: 0, connectPerSec: 0, connectLatencyMs: { p50: 0, p90: 0, p99: 0, max: 0 },
     serverRssMB: { before: 0, connected: 0, endOfHold: 0, perNode: [] }, kbPerConn: 0, loadRssMB: 0,
     cpuPercent: { connect: { server: 0, load: 0, services: 0, other: 0 }, hold: { server: 0, load: 0, services: 0, other: 0 } },
@@ -225,9 +227,9 @@ async function heapBytes(ports: number[]): Promise<number | undefined> {
     try {
       const r = await fetch(`http://127.0.0.1:${p}/metrics`, { signal: AbortSignal.timeout(5000) });
       if (!r.ok) return undefined;
-      const m = /^storm_heap_used_bytes (\d+)/m.exec(await r.text());
-      if (!m) return undefined;
-      sum += Number(m[1]);
+      const lines = [...(await r.text()).matchAll(/^storm_heap_used_bytes\{[^}]*\} (\d+)$/gm)];
+      if (lines.length === 0) return undefined;
+      for (const m of lines) sum += Number(m[1]);
     } catch { return undefined; }
   }
   return sum;
@@ -293,7 +295,7 @@ async function runTarget(t: ConnsTarget, o: Opts, log: (s: string) => void): Pro
     const hzPid0 = services?.hzPid?.();
     const pgBefore = services ? rssOf(procTree(services.pgPid)) : 0;
     const hzBefore = hzPid0 ? rssOf([hzPid0]) : 0;
-    log(`  servers up: ${o.nodes} x ${t}, RSS ${fmt(r.serverRssMB.before, 1)} MB in all; connecting ${fmt(o.connections)} from ${workers.length} load processes` +
+    log(`  servers up: ${o.nodes} x ${t} on ports ${ports.join(', ')}, RSS ${fmt(r.serverRssMB.before, 1)} MB in all; connecting ${fmt(o.connections)} from ${workers.length} load processes` +
       (o.ramp > 0 ? ` at ${fmt(o.ramp)}/s` : ` (${o.concurrency} handshakes in flight per process)`));
 
     // ---- connect ----
@@ -326,6 +328,7 @@ async function runTarget(t: ConnsTarget, o: Opts, log: (s: string) => void): Pro
     let reps = (await Promise.all(workers.map((w) => w.request('report', {}, 30_000)))) as ConnsWorkerReport[];
     r.connected = reps.reduce((a, p) => a + p.connected, 0);
     r.failed = reps.reduce((a, p) => a + p.failed, 0);
+    r.portsSkipped = reps.reduce((a, p) => a + p.portsSkipped, 0);
     const perNode = servers.map((s) => rssOf(procTree(s.pid)));
     r.serverRssMB.perNode = perNode;
     r.serverRssMB.connected = perNode.reduce((a, b) => a + b, 0);
@@ -384,8 +387,10 @@ async function runTarget(t: ConnsTarget, o: Opts, log: (s: string) => void): Pro
   } catch (e) {
     r.error = String((e as Error)?.message ?? e);
   } finally {
-    await Promise.all(workers.map((w) => w.stop()));
+    // Servers first: the side that closes first keeps TIME_WAIT, and the load side's source ports
+    // must be free for the next target.
     await Promise.all(servers.map((s) => s.stop()));
+    await Promise.all(workers.map((w) => w.stop()));
     await services?.stop();
     removeTempDir(tmp);
   }

@@ -44,6 +44,8 @@ export interface ConnsWorkerReport extends ConnsProgress {
   errors: Record<string, number>;
   /** First message of each kind (for the log). */
   samples: Record<string, string>;
+  /** Source ports found taken and skipped (not failures). */
+  portsSkipped: number;
   /** µs from the first connect attempt to the last connection ready. */
   connectUs: number;
   /** hdr histogram of connect latency (socket opened -> ready), µs, compressed base64. */
