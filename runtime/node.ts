@@ -102,12 +102,14 @@ export async function startNode(cfg: NodeConfig, hooks: NodeHooks = {}): Promise
         ["storm_connections", "WebSocket connections open on this node", e.connections],
         ["storm_channels", "channels with local subscribers", e.channels],
         ["storm_actors", "actor activations on this node's workers", stats.reduce((a, s) => a + s.actors, 0)],
-        ["storm_heap_used_bytes", "V8 heap used by the main thread and every actor worker", process.memoryUsage().heapUsed + stats.reduce((a, s) => a + s.memory, 0)],
         ["storm_rss_bytes", "resident set size of the node process", process.memoryUsage.rss()],
       ];
+      const heap = `# HELP storm_heap_used_bytes V8 heap used, by thread\n# TYPE storm_heap_used_bytes gauge\n` +
+        `storm_heap_used_bytes{thread="main"} ${process.memoryUsage().heapUsed}\n` +
+        stats.map((st, i) => `storm_heap_used_bytes{thread="worker${i}"} ${st.memory}\n`).join("");
       return {
         contentType: "text/plain; version=0.0.4",
-        body: gauges.map(([name, help, v]) => `# HELP ${name} ${help}\n# TYPE ${name} gauge\n${name} ${v}\n`).join(""),
+        body: gauges.map(([name, help, v]) => `# HELP ${name} ${help}\n# TYPE ${name} gauge\n${name} ${v}\n`).join("") + heap,
       };
     },
     status: async () => {
