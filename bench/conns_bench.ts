@@ -37,6 +37,8 @@ const repoRoot = path.resolve(here, EXT === '.ts' ? '..' : '../..');
 const MB = 1024 * 1024;
 /** Sockets one server process may hold: open files are capped at 20,000 per process. */
 const MAX_PER_PROCESS = 19_500;
+/** Source ports a load process binds on its own address (2,000-32,000, see conns_load_worker.ts). */
+const MAX_PER_LOAD_PROCESS = 25_000;
 
 function parseArgs(argv: string[]) {
   const get = (name: string, def: string): string => {
@@ -72,8 +74,8 @@ function parseArgs(argv: string[]) {
   if (o.connections / o.nodes > MAX_PER_PROCESS) {
     throw new Error(`--connections ${o.connections} over --nodes ${o.nodes} is more than ${MAX_PER_PROCESS} sockets per server process (open files are capped at 20,000): use more nodes`);
   }
-  if (o.connections / o.loadProcs > MAX_PER_PROCESS) {
-    throw new Error(`--connections ${o.connections} over --load-procs ${o.loadProcs} is more than ${MAX_PER_PROCESS} sockets per load process: use more load processes`);
+  if (o.connections / o.loadProcs > Math.min(MAX_PER_PROCESS, MAX_PER_LOAD_PROCESS)) {
+    throw new Error(`--connections ${o.connections} over --load-procs ${o.loadProcs} is more than ${Math.min(MAX_PER_PROCESS, MAX_PER_LOAD_PROCESS)} sockets per load process: use more load processes`);
   }
   return o;
 }

@@ -51,11 +51,14 @@ function url(k: number): string {
 
 // Every socket binds an explicit source port: with port 0, Linux searches its bind table for a
 // free port on every bind-before-connect, which is linear in the ports already bound (measured:
-// 85 % system CPU and ~300 connects/s past 60,000 sockets). Each load process has its own source
-// address, so it owns the whole range; a port still taken (TIME_WAIT of an earlier run, another
-// program) is skipped.
-const PORT_LO = 10_000;
-const PORT_HI = 65_000;
+// 85 % system CPU and ~300 connects/s past 60,000 sockets). The ports are taken BELOW the
+// ephemeral range (32768-60999): Linux never hands out, to any connect() on the machine, a port
+// that some socket bound explicitly, whatever its address, so explicit binds inside that range
+// starve every other program of outgoing connections (seen: curl failing with EADDRNOTAVAIL).
+// Each load process has its own source address, so it owns these ports on it; a port still taken
+// (TIME_WAIT of an earlier run, a listener on 0.0.0.0) is skipped.
+const PORT_LO = 2_000;
+const PORT_HI = 32_000;
 let nextPort = PORT_LO + Math.floor(Math.random() * (PORT_HI - PORT_LO));
 let portsSkipped = 0;
 
