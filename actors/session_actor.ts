@@ -9,6 +9,12 @@ interface SessionState {
 }
 
 /**
+ * The state of a user with no channel and no read marker, shared by all such sessions (most idle
+ * connections): state is replaced on every change, never mutated, and frozen so it cannot be.
+ */
+const EMPTY_STATE: SessionState = Object.freeze({ channels: Object.freeze([]) as unknown as string[], reads: Object.freeze({}) });
+
+/**
  * One user across all their tabs and devices: the channels they belong to, their read markers, and
  * which edges hold their connections, so that an event for the user (a read marker moved on one
  * device) reaches every other connection. Read markers only move forward.
@@ -16,7 +22,7 @@ interface SessionState {
 export class SessionActor implements Actor {
   readonly #ctx: ActorContext;
   readonly #user: string;
-  #state: SessionState = { channels: [], reads: {} };
+  #state: SessionState = EMPTY_STATE;
   readonly #edges = new Map<string, number>();
   #dirty = false;
 
