@@ -100,8 +100,10 @@ interface ConnsResult {
   connectPerSec: number;
   connectLatencyMs: { p50: number; p90: number; p99: number; max: number };
   serverRssMB: { before: number; connected: number; endOfHold: number; perNode: number[] };
-  /** (RSS connected - RSS before) / connected, in KB (1024 B). */
+  /** (RSS connected - RSS before) / connected, in KB (1024 B): just after the connect burst. */
   kbPerConn: number;
+  /** (RSS at the end of the hold - RSS before) / held: once idle (garbage of the burst collected). */
+  kbPerConnIdle: number;
   /** V8 heap used by the server processes (main + worker threads), when the server reports it. */
   heapMB?: { before: number; connected: number };
   heapKbPerConn?: number;
@@ -121,7 +123,7 @@ function emptyResult(t: ConnsTarget, o: Opts): ConnsResult {
   return {
     target: t, nodes: o.nodes, offered: o.connections, connected: 0, failed: 0, held: 0, closedDuringRun: 0, errors: {}, portsSkipped: 0, errorSamples: {},
     connectSeconds: 0, connectPerSec: 0, connectLatencyMs: { p50: 0, p90: 0, p99: 0, max: 0 },
-    serverRssMB: { before: 0, connected: 0, endOfHold: 0, perNode: [] }, kbPerConn: 0, loadRssMB: 0,
+    serverRssMB: { before: 0, connected: 0, endOfHold: 0, perNode: [] }, kbPerConn: 0, kbPerConnIdle: 0, loadRssMB: 0,
     cpuPercent: { connect: { server: 0, load: 0, services: 0, other: 0 }, hold: { server: 0, load: 0, services: 0, other: 0 } },
     ...(t === 'storm' ? { mode: o.mode } : {}),
   };
@@ -379,12 +381,13 @@ async function runTarget(t: ConnsTarget, o: Opts, log: (s: string) => void): Pro
     r.held = reps.reduce((a, p) => a + p.open, 0);
     r.closedDuringRun = reps.reduce((a, p) => a + p.closed, 0);
     r.serverRssMB.endOfHold = rssOf(serverPids());
+    r.kbPerConnIdle = r.held > 0 ? ((r.serverRssMB.endOfHold - r.serverRssMB.before) * 1024) / r.held : 0;
     r.loadRssMB = reps.reduce((a, p) => a + p.rssBytes, 0) / MB;
     for (const p of reps) {
       for (const [k, v] of Object.entries(p.errors)) r.errors[k] = (r.errors[k] ?? 0) + v;
       for (const [k, v] of Object.entries(p.samples)) r.errorSamples[k] ??= v;
     }
-    log(`  held ${fmt(r.held)} at the end of a ${o.hold} s hold (closed ${fmt(r.closedDuringRun)}); server RSS ${fmt(r.serverRssMB.endOfHold, 1)} MB; ` +
+    log(`  held ${fmt(r.held)} at the end of a ${o.hold} s hold (closed ${fmt(r.closedDuringRun)}); server RSS ${fmt(r.serverRssMB.endOfHold, 1)} MB = ${fmt(r.kbPerConnIdle, 2)} KB/conn; ` +
       `errors ${JSON.stringify(r.errors)}`);
   } catch (e) {
     r.error = String((e as Error)?.message ?? e);
@@ -400,11 +403,11 @@ async function runTarget(t: ConnsTarget, o: Opts, log: (s: string) => void): Pro
 }
 
 function table(rs: ConnsResult[]): string {
-  const head = ['target', 'held', 'failed', 'conn/s', 'p50 ms', 'p99 ms', 'RSS before MB', 'RSS conn. MB', 'KB/conn', 'heap KB/conn', 'load RSS MB',
+  const head = ['target', 'held', 'failed', 'conn/s', 'p50 ms', 'p99 ms', 'RSS before MB', 'RSS conn. MB', 'KB/conn', 'KB/conn end of hold', 'heap KB/conn', 'load RSS MB',
     'CPU% srv/load/svc/other (connect)', 'CPU% srv/other (hold)', 'errors'];
   const rows = rs.map((r) => [
     r.target + (r.mode && r.mode !== 'cluster' ? ` (${r.mode})` : ''), fmt(r.held), fmt(r.failed), fmt(r.connectPerSec), fmt(r.connectLatencyMs.p50, 1),
-    fmt(r.connectLatencyMs.p99, 1), fmt(r.serverRssMB.before, 1), fmt(r.serverRssMB.connected, 1), fmt(r.kbPerConn, 2),
+    fmt(r.connectLatencyMs.p99, 1), fmt(r.serverRssMB.before, 1), fmt(r.serverRssMB.connected, 1), fmt(r.kbPerConn, 2), fmt(r.kbPerConnIdle, 2),
     r.heapKbPerConn !== undefined ? fmt(r.heapKbPerConn, 2) : 'n/a', fmt(r.loadRssMB, 1),
     `${fmt(r.cpuPercent.connect.server)}/${fmt(r.cpuPercent.connect.load)}/${fmt(r.cpuPercent.connect.services)}/${fmt(r.cpuPercent.connect.other)}`,
     `${fmt(r.cpuPercent.hold.server)}/${fmt(r.cpuPercent.hold.other)}`,
@@ -435,13 +438,15 @@ async function main(): Promise<void> {
   }
   log('');
   log(table(results));
-  log('(KB/conn = server RSS growth from before the first connection to all connected and settled, / connections;');
+  log('(KB/conn = server RSS growth from before the first connection to all connected and settled (--settle s), / connections;');
+  log(' KB/conn end of hold = the same growth at the end of the --hold s idle period, / connections still held;');
   log(' CPU% = % of one core: srv = server processes, load = load processes, svc = PostgreSQL + Hazelcast, other = everything else incl. this driver)');
   const storm = results.find((r) => r.target === 'storm' && !r.error);
   const ratios: Record<string, number> = {};
   for (const b of results) {
     if (!storm || b === storm || b.error || b.kbPerConn <= 0) continue;
     ratios[`storm/${b.target} KB per conn`] = storm.kbPerConn / b.kbPerConn;
+    if (b.kbPerConnIdle > 0) ratios[`storm/${b.target} KB per conn, end of hold`] = storm.kbPerConnIdle / b.kbPerConnIdle;
   }
   for (const [k, v] of Object.entries(ratios)) log(`${k}: ${fmt(v, 2)}`);
   if (o.json) {
