@@ -105,8 +105,12 @@ interface ConnsResult {
   /** (RSS at the end of the hold - RSS before) / held: once idle (garbage of the burst collected). */
   kbPerConnIdle: number;
   /** V8 heap used by the server processes (main + worker threads), when the server reports it. */
-  heapMB?: { before: number; connected: number };
+  /** V8 heap of the server processes (main + worker threads), when the server reports it (Storm's /metrics). */
+  heapMB?: { usedBefore: number; usedConnected: number; usedEndOfHold?: number; committedBefore: number; committedConnected: number; committedEndOfHold?: number };
+  /** V8 heap used: growth from before to all connected, / connections (includes garbage not yet collected). */
   heapKbPerConn?: number;
+  /** V8 heap committed at the end of the hold: growth from before, / connections held. */
+  heapCommittedKbPerConnIdle?: number;
   /** PostgreSQL and Hazelcast (Storm only): RSS before and after; not part of kbPerConn. */
   servicesRssMB?: { postgresBefore: number; postgresConnected: number; hazelcastBefore: number; hazelcastConnected: number };
   loadRssMB: number;
@@ -224,19 +228,22 @@ async function startServers(t: ConnsTarget, o: Opts, tmp: string, services: Serv
   return { servers, ports };
 }
 
-/** V8 heap used by a Storm node (main thread + actor workers), from its /metrics; undefined elsewhere. */
-async function heapBytes(ports: number[]): Promise<number | undefined> {
-  let sum = 0;
+/** V8 heap used and committed by Storm nodes (main thread + actor workers), from /metrics; undefined elsewhere. */
+async function heapBytes(ports: number[]): Promise<{ used: number; committed: number } | undefined> {
+  let used = 0;
+  let committed = 0;
   for (const p of ports) {
     try {
       const r = await fetch(`http://127.0.0.1:${p}/metrics`, { signal: AbortSignal.timeout(5000) });
       if (!r.ok) return undefined;
-      const lines = [...(await r.text()).matchAll(/^storm_heap_used_bytes\{[^}]*\} (\d+)$/gm)];
+      const text = await r.text();
+      const lines = [...text.matchAll(/^storm_heap_used_bytes\{[^}]*\} (\d+)$/gm)];
       if (lines.length === 0) return undefined;
-      for (const m of lines) sum += Number(m[1]);
+      for (const m of lines) used += Number(m[1]);
+      for (const m of text.matchAll(/^storm_heap_committed_bytes\{[^}]*\} (\d+)$/gm)) committed += Number(m[1]);
     } catch { return undefined; }
   }
-  return sum;
+  return { used, committed };
 }
 
 function cpuWindow() {
@@ -340,8 +347,8 @@ async function runTarget(t: ConnsTarget, o: Opts, log: (s: string) => void): Pro
     if (heapBefore !== undefined) {
       const heapAfter = await heapBytes(ports);
       if (heapAfter !== undefined) {
-        r.heapMB = { before: heapBefore / MB, connected: heapAfter / MB };
-        r.heapKbPerConn = r.connected > 0 ? (heapAfter - heapBefore) / 1024 / r.connected : 0;
+        r.heapMB = { usedBefore: heapBefore.used / MB, usedConnected: heapAfter.used / MB, committedBefore: heapBefore.committed / MB, committedConnected: heapAfter.committed / MB };
+        r.heapKbPerConn = r.connected > 0 ? (heapAfter.used - heapBefore.used) / 1024 / r.connected : 0;
       }
     }
     if (services) {
@@ -382,12 +389,21 @@ async function runTarget(t: ConnsTarget, o: Opts, log: (s: string) => void): Pro
     r.closedDuringRun = reps.reduce((a, p) => a + p.closed, 0);
     r.serverRssMB.endOfHold = rssOf(serverPids());
     r.kbPerConnIdle = r.held > 0 ? ((r.serverRssMB.endOfHold - r.serverRssMB.before) * 1024) / r.held : 0;
+    if (r.heapMB && heapBefore) {
+      const h = await heapBytes(ports);
+      if (h) {
+        r.heapMB.usedEndOfHold = h.used / MB;
+        r.heapMB.committedEndOfHold = h.committed / MB;
+        r.heapCommittedKbPerConnIdle = r.held > 0 ? (h.committed - heapBefore.committed) / 1024 / r.held : 0;
+      }
+    }
     r.loadRssMB = reps.reduce((a, p) => a + p.rssBytes, 0) / MB;
     for (const p of reps) {
       for (const [k, v] of Object.entries(p.errors)) r.errors[k] = (r.errors[k] ?? 0) + v;
       for (const [k, v] of Object.entries(p.samples)) r.errorSamples[k] ??= v;
     }
-    log(`  held ${fmt(r.held)} at the end of a ${o.hold} s hold (closed ${fmt(r.closedDuringRun)}); server RSS ${fmt(r.serverRssMB.endOfHold, 1)} MB = ${fmt(r.kbPerConnIdle, 2)} KB/conn; ` +
+    log(`  held ${fmt(r.held)} at the end of a ${o.hold} s hold (closed ${fmt(r.closedDuringRun)}); server RSS ${fmt(r.serverRssMB.endOfHold, 1)} MB = ${fmt(r.kbPerConnIdle, 2)} KB/conn` +
+      (r.heapCommittedKbPerConnIdle !== undefined ? ` (V8 heap committed ${fmt(r.heapCommittedKbPerConnIdle, 2)} KB/conn)` : '') + '; ' +
       `errors ${JSON.stringify(r.errors)}`);
   } catch (e) {
     r.error = String((e as Error)?.message ?? e);

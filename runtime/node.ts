@@ -104,9 +104,15 @@ export async function startNode(cfg: NodeConfig, hooks: NodeHooks = {}): Promise
         ["storm_actors", "actor activations on this node's workers", stats.reduce((a, s) => a + s.actors, 0)],
         ["storm_rss_bytes", "resident set size of the node process", process.memoryUsage.rss()],
       ];
+      const main = process.memoryUsage();
       const heap = `# HELP storm_heap_used_bytes V8 heap used, by thread\n# TYPE storm_heap_used_bytes gauge\n` +
-        `storm_heap_used_bytes{thread="main"} ${process.memoryUsage().heapUsed}\n` +
-        stats.map((st, i) => `storm_heap_used_bytes{thread="worker${i}"} ${st.memory}\n`).join("");
+        `storm_heap_used_bytes{thread="main"} ${main.heapUsed}\n` +
+        stats.map((st, i) => `storm_heap_used_bytes{thread="worker${i}"} ${st.memory}\n`).join("") +
+        `# HELP storm_heap_committed_bytes V8 heap committed, by thread\n# TYPE storm_heap_committed_bytes gauge\n` +
+        `storm_heap_committed_bytes{thread="main"} ${main.heapTotal}\n` +
+        stats.map((st, i) => `storm_heap_committed_bytes{thread="worker${i}"} ${st.heapTotal}\n`).join("") +
+        `# HELP storm_external_bytes memory of the main thread's Buffers and other V8-external objects\n# TYPE storm_external_bytes gauge\n` +
+        `storm_external_bytes ${main.external}\n`;
       return {
         contentType: "text/plain; version=0.0.4",
         body: gauges.map(([name, help, v]) => `# HELP ${name} ${help}\n# TYPE ${name} gauge\n${name} ${v}\n`).join("") + heap,
