@@ -9,6 +9,12 @@ interface SessionState {
 }
 
 /**
+ * The state of a user with no channel and no read marker, shared by all such sessions (most idle
+ * connections): state is replaced on every change, never mutated, and frozen so it cannot be.
+ */
+const EMPTY_STATE: SessionState = Object.freeze({ channels: Object.freeze([]) as unknown as string[], reads: Object.freeze({}) });
+
+/**
  * One user across all their tabs and devices: the channels they belong to, their read markers, and
  * which edges hold their connections, so that an event for the user (a read marker moved on one
  * device) reaches every other connection. Read markers only move forward.
@@ -16,8 +22,13 @@ interface SessionState {
 export class SessionActor implements Actor {
   readonly #ctx: ActorContext;
   readonly #user: string;
-  #state: SessionState = { channels: [], reads: {} };
-  readonly #edges = new Map<string, number>();
+  #state: SessionState = EMPTY_STATE;
+  /**
+   * Connections per edge. A plain object, not a Map: most sessions have one edge, and an idle
+   * connection's session should cost little (a one-entry Map is ~250 bytes, this ~50; the keys,
+   * `edge:<node>`, cannot collide with Object.prototype's).
+   */
+  #edges: Record<string, number> = {};
   #dirty = false;
 
   constructor(ctx: ActorContext) {
@@ -44,26 +55,26 @@ export class SessionActor implements Actor {
   }
 
   canPassivate(): boolean {
-    return this.#edges.size === 0;
+    return Object.keys(this.#edges).length === 0;
   }
 
   inspect(): Record<string, unknown> {
-    return { channels: this.#state.channels.length, edges: Object.fromEntries(this.#edges) };
+    return { channels: this.#state.channels.length, edges: { ...this.#edges } };
   }
 
   #apply(msg: SessionMsg, events: UserEvent[]): unknown {
     switch (msg.type) {
       case "connect":
-        this.#edges.set(msg.edge, (this.#edges.get(msg.edge) ?? 0) + 1);
+        this.#edges[msg.edge] = (this.#edges[msg.edge] ?? 0) + 1;
         return this.#view();
       case "disconnect": {
-        const n = (this.#edges.get(msg.edge) ?? 0) - 1;
-        if (n > 0) this.#edges.set(msg.edge, n);
-        else this.#edges.delete(msg.edge);
+        const n = (this.#edges[msg.edge] ?? 0) - 1;
+        if (n > 0) this.#edges[msg.edge] = n;
+        else delete this.#edges[msg.edge];
         return true;
       }
       case "edge_down":
-        this.#edges.delete(msg.edge);
+        delete this.#edges[msg.edge];
         return true;
       case "read": {
         if ((this.#state.reads[msg.ch] ?? 0) >= msg.seq) return false;
@@ -92,7 +103,7 @@ export class SessionActor implements Actor {
   }
 
   #view(): SessionView {
-    return { user: this.#user, channels: this.#state.channels, reads: this.#state.reads, connections: [...this.#edges.values()].reduce((a, b) => a + b, 0) };
+    return { user: this.#user, channels: this.#state.channels, reads: this.#state.reads, connections: Object.values(this.#edges).reduce((a, b) => a + b, 0) };
   }
 
   async #save(): Promise<void> {
@@ -102,6 +113,6 @@ export class SessionActor implements Actor {
   }
 
   #broadcast(event: UserEvent): void {
-    for (const edge of this.#edges.keys()) this.#ctx.tell(edge, { type: "user", user: this.#user, event });
+    for (const edge of Object.keys(this.#edges)) this.#ctx.tell(edge, { type: "user", user: this.#user, event });
   }
 }

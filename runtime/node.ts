@@ -94,6 +94,30 @@ export async function startNode(cfg: NodeConfig, hooks: NodeHooks = {}): Promise
     devTokens: secret.dev,
     openapi: buildOpenApi,
     admin: parts?.admin,
+    // Aggregate gauges only (no actor or user ids), so no token is needed, as Prometheus scrapes.
+    metrics: async () => {
+      const stats = await Promise.all(controls.map((w) => w.stats()));
+      const e = edge!.stats();
+      const gauges: Array<[string, string, number]> = [
+        ["storm_connections", "WebSocket connections open on this node", e.connections],
+        ["storm_channels", "channels with local subscribers", e.channels],
+        ["storm_actors", "actor activations on this node's workers", stats.reduce((a, s) => a + s.actors, 0)],
+        ["storm_rss_bytes", "resident set size of the node process", process.memoryUsage.rss()],
+      ];
+      const main = process.memoryUsage();
+      const heap = `# HELP storm_heap_used_bytes V8 heap used, by thread\n# TYPE storm_heap_used_bytes gauge\n` +
+        `storm_heap_used_bytes{thread="main"} ${main.heapUsed}\n` +
+        stats.map((st, i) => `storm_heap_used_bytes{thread="worker${i}"} ${st.memory}\n`).join("") +
+        `# HELP storm_heap_committed_bytes V8 heap committed, by thread\n# TYPE storm_heap_committed_bytes gauge\n` +
+        `storm_heap_committed_bytes{thread="main"} ${main.heapTotal}\n` +
+        stats.map((st, i) => `storm_heap_committed_bytes{thread="worker${i}"} ${st.heapTotal}\n`).join("") +
+        `# HELP storm_external_bytes memory of the main thread's Buffers and other V8-external objects\n# TYPE storm_external_bytes gauge\n` +
+        `storm_external_bytes ${main.external}\n`;
+      return {
+        contentType: "text/plain; version=0.0.4",
+        body: gauges.map(([name, help, v]) => `# HELP ${name} ${help}\n# TYPE ${name} gauge\n${name} ${v}\n`).join("") + heap,
+      };
+    },
     status: async () => {
       const lists = await Promise.all(controls.map((w) => w.list()));
       return {

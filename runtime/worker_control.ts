@@ -5,7 +5,8 @@ export interface WorkerControl {
   list(): ActorSummary[];
   passivate(id: string): Promise<boolean>;
   passivateIdle(idleMs: number): Promise<number>;
-  stats(): { actors: number; memory: number };
+  /** `memory`: V8 heap used; `heapTotal`: V8 heap committed (resident once touched). */
+  stats(): { actors: number; memory: number; heapTotal: number };
 }
 
 /** How a worker finds its store: a port to the storage worker (embedded) or PostgreSQL. */

@@ -32,6 +32,9 @@ const control: WorkerControl = {
   list: () => host.list(),
   passivate: (id) => host.passivate(id),
   passivateIdle: (ms) => host.passivateIdle(ms),
-  stats: () => ({ actors: host.size, memory: process.memoryUsage().heapUsed }),
+  stats: () => {
+    const m = process.memoryUsage();
+    return { actors: host.size, memory: m.heapUsed, heapTotal: m.heapTotal };
+  },
 };
 expose(control, nodeEndpoint(boot.control as never));

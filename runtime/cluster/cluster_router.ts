@@ -89,10 +89,14 @@ export class ClusterRouter {
     }
   }
 
-  /** A placement changed in the registry: refresh the cache, let the edge react. */
+  /**
+   * A placement changed in the registry: refresh the cache, let the edge react. The watch reports
+   * every actor of the cluster (a session per connected user), so the cache takes only what this
+   * node hosts or has routed to; anything else is looked up on first use.
+   */
   onWatch(id: ActorId, p: Placement | null): void {
-    if (p) this.#cache.set(id, p);
-    else this.#cache.delete(id);
+    if (!p) this.#cache.delete(id);
+    else if (p.node === this.#o.self || this.#cache.has(id)) this.#cache.set(id, p);
     // An activation left behind here would answer reads from stale memory until its next write
     // is fenced: drop it as soon as the placement names another node.
     if (p && p.node !== this.#o.self) this.#o.system.evict(id);

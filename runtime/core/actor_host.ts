@@ -1,7 +1,7 @@
 import type { Store } from "../../storage/store.ts";
 import type { ActorContext, ActorFactory, Envelope } from "./actor.ts";
 import { type ActorId, parseActorId } from "./actor_id.ts";
-import { ActorCell, type StopReason } from "./actor_cell.ts";
+import { ActorCell, type CellHooks, type StopReason } from "./actor_cell.ts";
 import type { Clock, Timer } from "./clock.ts";
 import { RejectedError } from "./errors.ts";
 
@@ -40,10 +40,15 @@ export interface ActorSummary {
 export class ActorHost {
   readonly #cells = new Map<ActorId, ActorCell>();
   readonly #opts: ActorHostOptions;
+  /** One set of hooks for every cell of this host: a thread may hold 100,000 idle sessions. */
+  readonly #cellHooks: CellHooks;
+  readonly #now: () => number;
   #sweeper: Timer | undefined;
 
   constructor(opts: ActorHostOptions) {
     this.#opts = opts;
+    this.#cellHooks = this.#hooks();
+    this.#now = () => opts.clock.now();
     const idle = opts.idlePassivateMs ?? 60_000;
     if (idle > 0) this.#sweeper = opts.clock.setInterval(() => void this.passivateIdle(idle), Math.max(50, idle / 4));
   }
@@ -62,7 +67,7 @@ export class ActorHost {
         env.fail(new RejectedError("not_found", `Cannot route to "${to}": unknown actor kind "${kind}"`));
         return;
       }
-      cell = new ActorCell(to, factory, this.#hooks(), () => this.#opts.clock.now());
+      cell = new ActorCell(to, factory, this.#cellHooks, this.#now);
       this.#cells.set(to, cell);
     }
     cell.enqueue(env);
@@ -109,7 +114,7 @@ export class ActorHost {
     this.#cells.clear();
   }
 
-  #hooks() {
+  #hooks(): CellHooks {
     const o = this.#opts;
     return {
       acquireEpoch: (id: ActorId) => o.store.acquireEpoch(id, o.nodeId),
