@@ -51,9 +51,9 @@ export const SUITE: ScenarioDef[] = [
     quick: ['--duration', '3', '--warmup', '1', '--raw-duration', '2'],
   },
   {
-    id: 'd', title: '(d) idle connections over several node processes', script: 'conns_bench',
-    args: [],
-    quick: ['--connections', '2000', '--nodes', '2', '--load-procs', '2', '--hold', '3'],
+    id: 'd', title: '(d) 100,000 idle connections over 6 node processes', script: 'conns_bench',
+    args: ['--connections', '100000', '--nodes', '6', '--load-procs', '6', '--hold', '30', '--settle', '5', '--targets', 'raw,socketio,storm'],
+    quick: ['--connections', '2000', '--nodes', '2', '--load-procs', '2', '--hold', '3', '--settle', '1'],
   },
   {
     id: 'e', title: '(e) cluster fan-out: 1 channel → 1,000 subscribers over 3 Storm nodes, 200 msg/s', script: 'fanout_bench',
