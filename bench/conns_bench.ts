@@ -4,7 +4,7 @@
 //
 //   node dist/bench/conns_bench.js [--connections 2000] [--nodes 2] [--load-procs 2] [--ramp 0]
 //        [--hold 5] [--targets raw,socketio,storm] [--json out.json] [--mode cluster|standalone]
-//        [--storm-workers 1] [--concurrency 128] [--settle 3] [--connect-timeout 600]
+//        [--storm-workers 1] [--lease-ms 3000] [--concurrency 128] [--settle 3] [--connect-timeout 600]
 //        [--storm-bin dist/bin/storm.js] [--server-node-args "--max-old-space-size=..."]
 //   (or: npx tsx bench/conns_bench.ts ...)
 //
@@ -64,6 +64,7 @@ function parseArgs(argv: string[]) {
     json: get('json', ''),
     mode: mode as 'cluster' | 'standalone',
     stormWorkers: Math.max(1, Math.floor(num('storm-workers', 1))),
+    leaseMs: Math.max(1000, Math.floor(num('lease-ms', 3000))),
     concurrency: Math.max(1, Math.floor(num('concurrency', 128))),
     settle: num('settle', 3),
     connectTimeout: num('connect-timeout', 600),
@@ -90,6 +91,8 @@ interface ConnsResult {
   failed: number;
   /** Connections still open at the end of the hold. */
   held: number;
+  /** When the run failed (e.g. a node exited): connections ready at the last progress sample before it. */
+  connectedBeforeFailure?: number;
   /** Ready connections that were closed before the end of the hold. */
   closedDuringRun: number;
   errors: Record<string, number>;
@@ -198,7 +201,7 @@ async function startServers(t: ConnsTarget, o: Opts, tmp: string, services: Serv
         '--data-dir', path.join(tmp, `n${i + 1}`), '--workers', String(o.stormWorkers), '--postgres', services!.pg.url,
         '--jwt-secret', secret];
       if (services!.hz) {
-        args.push('--cluster', services!.hz.address, '--cluster-name', services!.hz.clusterName, '--cluster-secret', secret, '--lease-ms', '3000');
+        args.push('--cluster', services!.hz.address, '--cluster-name', services!.hz.clusterName, '--cluster-secret', secret, '--lease-ms', String(o.leaseMs));
       }
     } else {
       const script = path.join(here, 'baselines', (t === 'socketio' ? 'socketio_server' : 'raw_ws_server') + EXT);
@@ -271,6 +274,7 @@ async function runTarget(t: ConnsTarget, o: Opts, log: (s: string) => void): Pro
   let servers: ServerProc[] = [];
   const workers: Worker[] = [];
   const progressLine = (s: string) => process.stderr.write(`  [${t}] ${s}\n`);
+  let lastSample = 0;
   try {
     if (t === 'storm') services = await startServices(o, log);
     const started = await startServers(t, o, tmp, services, secret, log);
@@ -330,6 +334,7 @@ async function runTarget(t: ConnsTarget, o: Opts, log: (s: string) => void): Pro
         `failed ${fmt(sum.failed)}, closed ${fmt(sum.closed)}, server RSS ${fmt(rss)} MB`);
       last = sum.connected;
       lastAt = now;
+      lastSample = sum.connected;
       if (ps.every((p) => p.done)) break;
       if (now > deadline) { r.aborted = `connecting took longer than --connect-timeout ${o.connectTimeout} s`; break; }
     }
@@ -407,6 +412,7 @@ async function runTarget(t: ConnsTarget, o: Opts, log: (s: string) => void): Pro
       `errors ${JSON.stringify(r.errors)}`);
   } catch (e) {
     r.error = String((e as Error)?.message ?? e);
+    r.connectedBeforeFailure = Math.max(r.connected, lastSample);
   } finally {
     // Servers first: the side that closes first keeps TIME_WAIT, and the load side's source ports
     // must be free for the next target.
@@ -440,7 +446,8 @@ async function main(): Promise<void> {
   const cmd = `node ${path.relative(process.cwd(), fileURLToPath(import.meta.url))} ${process.argv.slice(2).join(' ')}`.trim();
   if (o.targets.includes('storm') && !fs.existsSync(o.stormBin)) throw new Error(`${o.stormBin} not found: run npm run build first`);
   log(`connections benchmark: ${fmt(o.connections)} idle WebSocket connections over ${o.nodes} server processes, from ${o.loadProcs} load processes ` +
-    `(127.0.0.2..${o.loadProcs + 1}), ramp ${o.ramp > 0 ? `${fmt(o.ramp)}/s` : 'max'}, hold ${o.hold} s; storm: ${o.mode}, ${o.stormWorkers} actor worker(s) per node`);
+    `(127.0.0.2..${o.loadProcs + 1}), ramp ${o.ramp > 0 ? `${fmt(o.ramp)}/s` : 'max'}, hold ${o.hold} s; storm: ${o.mode}, ${o.stormWorkers} actor worker(s) per node, lease ${o.leaseMs} ms` +
+    (o.serverNodeArgs.length ? `; server node args: ${o.serverNodeArgs.join(' ')}` : ''));
   log(`machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}; ` +
     'servers, load generator (and PostgreSQL, Hazelcast) share these cores');
   const results: ConnsResult[] = [];
@@ -448,7 +455,7 @@ async function main(): Promise<void> {
     log(`[${t}]`);
     const r = await runTarget(t, o, log);
     if (r.aborted) log(`  ABORTED: ${r.aborted}`);
-    if (r.error) log(`  FAILED: ${r.error}`);
+    if (r.error) log(`  FAILED (${fmt(r.connectedBeforeFailure ?? 0)} connected before): ${r.error}`);
     results.push(r);
     await sleep(1000); // let the previous target's sockets close (TIME_WAIT is on the client side: other ports)
   }
