@@ -10,6 +10,8 @@ export interface ScenarioRun {
   code?: number;
   data?: unknown;
   error?: string;
+  /** Set when the result comes from an earlier run (its date), not from this one. */
+  earlier?: string;
 }
 
 const k = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '–');
@@ -141,7 +143,9 @@ export function renderMarkdown(runs: ScenarioRun[], o: { started: Date; machine:
     '',
   ];
   for (const r of runs) {
-    lines.push(`### ${r.def.title}`, '', '```sh', r.command, '```', '');
+    lines.push(`### ${r.def.title}`, '');
+    if (r.earlier) lines.push(`*Not re-run with the others: the result of an earlier run of the suite's driver, ${r.earlier.slice(0, 16).replace('T', ' ')} UTC.*`, '');
+    lines.push('```sh', r.command, '```', '');
     if (!r.data) {
       lines.push(`Not measured: ${r.error ?? 'no result'}.`, '');
       continue;
@@ -149,7 +153,8 @@ export function renderMarkdown(runs: ScenarioRun[], o: { started: Date; machine:
     if (r.def.id === 'c') lines.push(...durableTable(r.data as DurableOutput));
     else if (r.def.id === 'd') lines.push(...connsTable(r.data as ConnsOutput));
     else lines.push(...fanoutTable(r.data as FanoutOutput));
-    lines.push('', `(${f1(r.seconds ?? NaN)} s, exit ${r.code})`, '');
+    if (!r.earlier) lines.push('', `(${f1(r.seconds ?? NaN)} s, exit ${r.code})`, '');
+    else lines.push('');
   }
   return lines.join('\n');
 }
