@@ -87,7 +87,12 @@ export class ChannelActor implements Actor {
         env.reply(true);
       } else if (msg.type === "flow_check") {
         this.#flowCheckArmed = false;
-        for (const edge of this.#flow.laggards(now)) this.#dropEdge(edge);
+        for (const edge of this.#flow.laggards(now)) {
+          this.#dropEdge(edge);
+          // Without this the edge's sockets would wait for batches that never come: no later
+          // batch, no gap to notice. Told, they resubscribe from their cursors and page history.
+          this.#ctx.tell(edge, { type: "dropped", ch: this.#name } satisfies EdgeEvent);
+        }
         env.reply(true);
       } else if (msg.type === "publish" && this.#held.length >= MAX_HELD) {
         env.fail(new RejectedError("rate_limited", `Channel ${this.#name} is delivering a backlog; retry shortly`));

@@ -11,7 +11,8 @@ const EDGE = "edge:x";
 function setup() {
   const clock = new FakeClock();
   const store = new MemoryStore();
-  const host = new ActorHost({ nodeId: "n1", store, clock, factories: actorFactories(), send: () => {}, idlePassivateMs: 0 });
+  const sent: Array<{ to: string; msg: unknown }> = [];
+  const host = new ActorHost({ nodeId: "n1", store, clock, factories: actorFactories(), send: (to, msg) => void sent.push({ to, msg }), idlePassivateMs: 0 });
   const ask = <T>(msg: unknown) =>
     new Promise<T>((resolve, reject) => {
       let replied = false;
@@ -24,7 +25,7 @@ function setup() {
     });
   const tell = (msg: unknown) => host.deliver(CH, tellEnvelope(msg));
   const settle = () => new Promise((r) => setTimeout(r, 5));
-  return { clock, store, ask, tell, settle };
+  return { clock, store, ask, tell, settle, sent };
 }
 
 describe("channel flow control", () => {
@@ -45,8 +46,8 @@ describe("channel flow control", () => {
     expect(store.journalOf(CH).map((e) => e.clientId)).toEqual(["p1", "p2", "p3", "p4"]);
   });
 
-  it("channel - an edge that never catches up is dropped and held work goes on", async () => {
-    const { clock, store, ask, settle } = setup();
+  it("channel - an edge that never catches up is dropped, told so, and held work goes on", async () => {
+    const { clock, store, ask, settle, sent } = setup();
     await ask({ type: "create", user: "a", visibility: "public", topic: "" });
     await ask({ type: "subscribe", user: "a", edge: EDGE, after: 0, limit: 100 });
     await ask({ type: "publish", user: "a", clientId: "p1", body: "1" });
@@ -56,5 +57,7 @@ describe("channel flow control", () => {
     expect(store.journalOf(CH)).toHaveLength(1);
     clock.advance(3_000); // the flow check fires: the laggard edge is dropped
     expect(await held).toMatchObject({ seq: 2 });
+    // its sockets would otherwise wait for batches that never come
+    expect(sent.filter((s) => s.to === EDGE && (s.msg as { type: string }).type === "dropped")).toEqual([{ to: EDGE, msg: { type: "dropped", ch: "flow" } }]);
   });
 });

@@ -3,7 +3,8 @@
  * has handed batches to its sockets (`delivered`); the actor holds new work while some edge has had
  * a batch outstanding for longer than `maxLagMs`, so publishers' acks slow down to the speed at
  * which edges deliver, instead of a backlog growing between threads and nodes (G6). An edge that
- * stays behind past `dropAfterMs` is dropped: its sockets see the gap and resume (G4).
+ * stays behind past `dropAfterMs` is dropped, and told so: its sockets resubscribe from their cursors
+ * and page what they missed (G4).
  */
 export class EdgeFlow {
   readonly #edges = new Map<string, { sent: number; acked: number; since: number }>();

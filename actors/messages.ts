@@ -69,7 +69,9 @@ export type EdgeEvent =
   | { type: "typing"; ch: string; user: string }
   | { type: "member"; ch: string; user: string; joined: boolean }
   | { type: "topic"; ch: string; topic: string; user: string }
-  | { type: "user"; user: string; event: UserEvent };
+  | { type: "user"; user: string; event: UserEvent }
+  /** The channel stopped sending to this edge (it lagged too long): its sockets resubscribe from their cursors. */
+  | { type: "dropped"; ch: string };
 
 /** Per-user events, sent to every connection of that user (multi-tab / multi-device sync). */
 export type UserEvent =

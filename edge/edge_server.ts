@@ -74,6 +74,7 @@ export class EdgeServer {
 
   /** Entry point for events actors address to this edge. */
   onEvent(ev: EdgeEvent): void {
+    if (ev.type === "dropped") return this.#handler.resync(ev.ch);
     this.fanout.onEvent(ev);
     if (ev.type === "msgs" && ev.m.length > 0) this.#delivered.handed(ev.ch, ev.m[ev.m.length - 1]!.seq);
     if (ev.type === "member" && !ev.joined) this.#handler.userLeft(ev.user, ev.ch);

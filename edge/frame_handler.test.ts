@@ -84,4 +84,23 @@ describe("frame handler", () => {
     const seqs = frames.filter((f) => f.t === "msgs").flatMap((f) => f.m!.map((m) => m.seq));
     expect(seqs).toEqual([1, 2, 3, 4]);
   });
+
+  it("subscribe - a socket whose edge the channel dropped resubscribes from its cursor and pages what it missed", async () => {
+    const { g, asks } = gateway();
+    const handler = new FrameHandler(g, new Fanout());
+    const { frames, socket } = socketFrames();
+    const conn = new Connection(1, { user: "a", role: "user" }, socket, new SendTurn((fn) => fn()), 1 << 20, 0);
+    handler.handle(conn, { t: "sub", id: 1, ch: "g", after: 0 });
+    await tick();
+    asks[0]!.resolve(page(1, 2));
+    await tick();
+    // same activation (no new epoch): the channel stopped sending to this edge, seqs 3-5 never came
+    handler.resync("g");
+    await tick();
+    expect(asks[1]!.msg).toMatchObject({ type: "subscribe", after: 2 });
+    asks[1]!.resolve(page(1, 5));
+    await tick();
+    const seqs = frames.filter((f) => f.t === "msgs").flatMap((f) => f.m!.map((m) => m.seq));
+    expect(seqs).toEqual([1, 2, 3, 4, 5]);
+  });
 });

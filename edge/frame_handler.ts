@@ -159,6 +159,11 @@ export class FrameHandler {
     for (const conn of conns) if (conn.subs.get(ch)?.confirmed) void this.#resubscribe(conn, ch, 0);
   }
 
+  /** The channel dropped this edge (it lagged): every confirmed socket on it resubscribes from its cursor. */
+  resync(ch: string): void {
+    for (const conn of this.fanout.connectionsOn(ch)) if (conn.subs.get(ch)?.confirmed) void this.#resubscribe(conn, ch, 0);
+  }
+
   async #resubscribe(conn: Connection, ch: string, attempt: number): Promise<void> {
     const sub = conn.subs.get(ch);
     if (!sub || conn.closed) return;
