@@ -119,7 +119,8 @@ async function startSingle(t: TargetName, o: Opts, tmp: string): Promise<Servers
   const { args, env } = serverCommand(t, o, port, path.join(tmp, 'data'), pg?.url);
   const server = startServer(process.execPath, args, env, path.join(tmp, 'server.log'));
   try {
-    await waitHttp(port, 20_000, server);
+    // a fresh PGlite data dir runs initdb first: ~10 s alone, several times that on a loaded machine
+    await waitHttp(port, t === "storm" ? 90_000 : 20_000, server);
   } catch (e) {
     await server.stop();
     await pg?.stop();
