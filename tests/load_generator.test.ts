@@ -5,6 +5,9 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { driverArgs, SCENARIOS } from "../bin/storm-load.ts";
+import { scanStormMsgs, Sub } from "../bench/fanout_clients.ts";
+import { makeBody } from "../bench/fanout_common.ts";
+import { msgsFrame } from "../edge/frames.ts";
 import type { FanoutOutput } from "../bench/fanout_bench.ts";
 import { startStorm } from "./harness/storm_process.ts";
 
@@ -43,6 +46,20 @@ function expectClean(r: FanoutOutput["results"][number], subscribers: number, ex
 }
 
 describe("storm-load", () => {
+  it("storm-load - the byte scanner reads Storm msgs frames as JSON.parse would, per channel", () => {
+    const entry = (seq: number, ts: number, ch: number) => ({ seq, ts: 1, sender: "bench-pub", clientId: `r-${ch}-${seq}`, body: makeBody(seq * 7, ts, ch, 60) });
+    const one = msgsFrame("r3", [entry(1, 1000, 3), entry(2, 2000, 3)]);
+    const two = msgsFrame("r12", [entry(5, 3000, 12)]);
+    const seen: number[] = [];
+    const sub = new Sub({ onMsg: (lat) => seen.push(lat) }, [3, 12]);
+    expect(scanStormMsgs(Buffer.from(`[${one},${two}]`), sub, 10_000)).toBe(true);
+    expect(seen).toEqual([9_000, 8_000, 7_000]); // now - the body's send time
+    expect(sub.exp).toEqual([3, 6]); // next expected seq per channel: 3 after 1,2; 6 after 5
+    expect(sub.gaps).toBe(1); // channel 12 started at 5
+    expect(scanStormMsgs(Buffer.from('{"t":"subbed","id":2,"ch":"r3"}'), sub, 0)).toBe(false);
+    expect(scanStormMsgs(Buffer.from(`[${one},{"t":"err","code":"x"}]`), sub, 0)).toBe(false);
+  });
+
   it("storm-load - the CLI keeps the user's options first and fills in the scenario's defaults", () => {
     expect(driverArgs(SCENARIOS["rooms"]!, ["--rate", "10"])).toEqual([
       "--rate", "10", "--subscribers", "10000", "--channels", "10000", "--per-conn", "10",
