@@ -5,7 +5,7 @@
 //   npm run bench:suite -- [--only a200,amax,b,c,d,e] [--quick] [--out bench/results/suite] [--no-write]
 //
 // With --only, a scenario not run shows the result already in the output directory (if any),
-// marked with its date as an earlier run.
+// marked with its date as an earlier run (`--only none` re-renders every stored result).
 //
 // Each scenario runs its driver as a child process with --json; a failed scenario is reported as
 // such and the others still run. --quick shrinks every scenario (a smoke run of the whole suite,

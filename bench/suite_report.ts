@@ -163,7 +163,8 @@ export function renderMarkdown(runs: ScenarioRun[], o: { started: Date; machine:
 export function renderSvg(runs: ScenarioRun[], machine: string): string {
   const targetsShown = ['raw-batched', 'socketio', 'storm'] as const;
   const colors: Record<string, string> = { 'raw-batched': '#9aa5b1', socketio: '#e0a33b', storm: '#2f6fdf' };
-  const groups = runs.filter((r) => r.data && (r.data as FanoutOutput).results).map((r) => {
+  const isFanout = (r: ScenarioRun) => (r.data as FanoutOutput | undefined)?.results?.some((x) => x.deliveredPerSec !== undefined) ?? false;
+  const groups = runs.filter(isFanout).map((r) => {
     const d = r.data as FanoutOutput;
     const base = result(d, 'raw-batched')?.deliveredPerSec ?? NaN;
     return {
