@@ -282,6 +282,18 @@ async function runTarget(t: ConnsTarget, o: Opts, log: (s: string) => void): Pro
     const ports = started.ports;
     const serverPids = () => servers.flatMap((s) => procTree(s.pid));
     const servicePids = () => (services ? [...procTree(services.pgPid), ...[services.hzPid?.()].filter((p): p is number => p !== undefined)] : []);
+    // PostgreSQL backends come and go: a finished backend's CPU moves to the postmaster's
+    // children time (cutime + cstime), so count that too or the sum would go down.
+    const servicesCpu = () => {
+      if (!services) return 0;
+      let childTicks = 0;
+      try {
+        const st = fs.readFileSync(`/proc/${services.pgPid}/stat`, 'utf8');
+        const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+        childTicks = Number(f[13]) + Number(f[14]);
+      } catch { /* gone */ }
+      return cpuSeconds(servicePids()) + childTicks / 100;
+    };
     const alive = () => {
       const dead = servers.findIndex((s) => s.exited());
       if (dead >= 0) throw new Error(`server ${dead + 1} exited:\n${servers[dead]!.tail()}`);
@@ -318,7 +330,7 @@ async function runTarget(t: ConnsTarget, o: Opts, log: (s: string) => void): Pro
     let cpu = cpuWindow();
     let cpuS0 = cpuSeconds(serverPids());
     let cpuL0 = cpuSeconds(loadPids);
-    let cpuV0 = cpuSeconds(servicePids());
+    let cpuV0 = servicesCpu();
     await Promise.all(workers.map((w) => w.request('connect', {}, 10_000)));
     const deadline = Date.now() + o.connectTimeout * 1000;
     let last = 0;
@@ -338,7 +350,7 @@ async function runTarget(t: ConnsTarget, o: Opts, log: (s: string) => void): Pro
       if (ps.every((p) => p.done)) break;
       if (now > deadline) { r.aborted = `connecting took longer than --connect-timeout ${o.connectTimeout} s`; break; }
     }
-    r.cpuPercent.connect = cpu(cpuSeconds(serverPids()) - cpuS0, cpuSeconds(loadPids) - cpuL0, cpuSeconds(servicePids()) - cpuV0);
+    r.cpuPercent.connect = cpu(cpuSeconds(serverPids()) - cpuS0, cpuSeconds(loadPids) - cpuL0, servicesCpu() - cpuV0);
     await sleep(o.settle * 1000);
     alive();
     let reps = (await Promise.all(workers.map((w) => w.request('report', {}, 30_000)))) as ConnsWorkerReport[];
@@ -378,7 +390,7 @@ async function runTarget(t: ConnsTarget, o: Opts, log: (s: string) => void): Pro
     cpu = cpuWindow();
     cpuS0 = cpuSeconds(serverPids());
     cpuL0 = cpuSeconds(loadPids);
-    cpuV0 = cpuSeconds(servicePids());
+    cpuV0 = servicesCpu();
     const holdEnd = Date.now() + o.hold * 1000;
     while (Date.now() < holdEnd) {
       await sleep(Math.min(1000, holdEnd - Date.now()));
@@ -387,7 +399,7 @@ async function runTarget(t: ConnsTarget, o: Opts, log: (s: string) => void): Pro
       const closed = ps.reduce((a, p) => a + p.closed, 0);
       progressLine(`holding ${fmt(r.connected - closed)} (closed ${fmt(closed)}), ${fmt(Math.max(0, holdEnd - Date.now()) / 1000)} s left`);
     }
-    r.cpuPercent.hold = cpu(cpuSeconds(serverPids()) - cpuS0, cpuSeconds(loadPids) - cpuL0, cpuSeconds(servicePids()) - cpuV0);
+    r.cpuPercent.hold = cpu(cpuSeconds(serverPids()) - cpuS0, cpuSeconds(loadPids) - cpuL0, servicesCpu() - cpuV0);
     alive();
     reps = (await Promise.all(workers.map((w) => w.request('report', {}, 30_000)))) as ConnsWorkerReport[];
     r.held = reps.reduce((a, p) => a + p.open, 0);
