@@ -21,6 +21,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { flags } from './args.ts';
 import { build, decodeFromCompressedBase64 } from 'hdr-histogram-js';
 import { SignJWT } from 'jose';
 import pg from 'pg';
@@ -41,15 +42,7 @@ const MAX_PER_PROCESS = 19_500;
 const MAX_PER_LOAD_PROCESS = 25_000;
 
 function parseArgs(argv: string[]) {
-  const get = (name: string, def: string): string => {
-    const i = argv.indexOf(`--${name}`);
-    return i >= 0 && argv[i + 1] !== undefined ? argv[i + 1]! : def;
-  };
-  const num = (name: string, def: number): number => {
-    const v = Number(get(name, String(def)));
-    if (!Number.isFinite(v) || v < 0) throw new Error(`--${name}: not a non-negative number`);
-    return v;
-  };
+  const { get, num } = flags(argv);
   const targets = get('targets', get('target', CONNS_TARGETS.join(','))).split(',').map((s) => s.trim()).filter(Boolean);
   for (const t of targets) if (!CONNS_TARGETS.includes(t as ConnsTarget)) throw new Error(`unknown target ${t} (${CONNS_TARGETS.join(', ')})`);
   const mode = get('mode', 'cluster');

@@ -8,6 +8,7 @@ import { build, encodeIntoCompressedBase64 } from 'hdr-histogram-js';
 import { SignJWT } from 'jose';
 import { WebSocket } from 'ws';
 import type { ConnsProgress, ConnsWorkerInit, ConnsWorkerReport } from './conns_common.ts';
+import { killGroups, serveCommands } from './load_ipc.ts';
 
 let cfg: ConnsWorkerInit;
 let tokens: string[] = [];
@@ -174,7 +175,6 @@ function progress(): ConnsProgress {
   return { attempted, connected, failed, closed, done };
 }
 
-let exiting = false;
 async function handle(msg: any): Promise<unknown> {
   switch (msg.cmd) {
     case 'init':
@@ -196,7 +196,7 @@ async function handle(msg: any): Promise<unknown> {
       return r;
     }
     case 'exit':
-      exiting = true;
+      ipc.exiting = true;
       for (const ws of sockets) ws.terminate();
       setTimeout(() => process.exit(0), 50);
       return {};
@@ -205,14 +205,5 @@ async function handle(msg: any): Promise<unknown> {
   }
 }
 
-process.on('message', (msg: any) => {
-  handle(msg).then(
-    (res) => process.send?.({ re: msg.cmd, ok: true, ...(res as object) }),
-    (e) => process.send?.({ re: msg.cmd, ok: false, error: String((e as Error)?.stack ?? e) }),
-  );
-});
-process.on('disconnect', () => {
-  // The driver died (even SIGKILL closes the IPC channel): take the servers with it.
-  if (!exiting) for (const pgid of cfg?.guardPgids ?? []) { try { process.kill(-pgid, 'SIGKILL'); } catch { /* gone */ } }
-  process.exit(0);
-});
+// The driver died: take the servers with it.
+const ipc = serveCommands(handle, () => killGroups(cfg?.guardPgids ?? []));

@@ -22,6 +22,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { flags } from './args.ts';
 import { build, decodeFromCompressedBase64 } from 'hdr-histogram-js';
 import pg from 'pg';
 import { startPostgres, type PostgresServer } from '../tests/harness/postgres.ts';
@@ -34,15 +35,7 @@ const repoRoot = path.resolve(here, EXT === '.ts' ? '..' : '../..');
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 function parseArgs(argv: string[]) {
-  const get = (name: string, def: string): string => {
-    const i = argv.indexOf(`--${name}`);
-    return i >= 0 && argv[i + 1] !== undefined ? argv[i + 1]! : def;
-  };
-  const num = (name: string, def: number): number => {
-    const v = Number(get(name, String(def)));
-    if (!Number.isFinite(v) || v < 0) throw new Error(`Cannot read --${name}: not a non-negative number`);
-    return v;
-  };
+  const { get, num } = flags(argv);
   const workers = Math.max(1, Math.floor(num('workers', 2)));
   const pgPool = Math.max(1, Math.floor(num('pg-pool', 4)));
   const rate = get('rate', 'max');

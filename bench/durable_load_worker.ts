@@ -11,6 +11,7 @@ import { build, encodeIntoCompressedBase64, type Histogram } from 'hdr-histogram
 import pg from 'pg';
 import { WebSocket } from 'ws';
 import { makeBody, type LoadInit, type LoadReport, type PubInit, type RawPgInit, type StopReport } from './durable_common.ts';
+import { killGroups, serveCommands } from './load_ipc.ts';
 
 const MAX_US = 120_000_000;
 const newHist = (): Histogram =>
@@ -241,7 +242,7 @@ async function handle(msg: any): Promise<unknown> {
       return r;
     }
     case 'exit':
-      exiting = true;
+      ipc.exiting = true;
       running = false;
       for (const p of publishers) p.ws?.terminate();
       await Promise.all(clients.map((c) => c.end().catch(() => {})));
@@ -252,17 +253,5 @@ async function handle(msg: any): Promise<unknown> {
   }
 }
 
-process.on('message', (msg: any) => {
-  handle(msg).then(
-    (res) => process.send?.({ re: msg.cmd, ok: true, ...(res as object) }),
-    (e) => process.send?.({ re: msg.cmd, ok: false, error: String((e as Error)?.stack ?? e) }),
-  );
-});
-let exiting = false;
-process.on('disconnect', () => {
-  // The driver vanished (even SIGKILL closes the IPC channel): take the server down with us.
-  if (!exiting && cfg?.role === 'pub') {
-    try { process.kill(-cfg.guardPgid, 'SIGKILL'); } catch { /* already gone */ }
-  }
-  process.exit(0);
-});
+// The driver vanished: take the server down with us (the publisher process guards it).
+const ipc = serveCommands(handle, () => { if (cfg?.role === 'pub') killGroups([cfg.guardPgid]); });

@@ -25,6 +25,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { flags } from './args.ts';
 import { build, decodeFromCompressedBase64 } from 'hdr-histogram-js';
 import {
   ALL_TARGETS, protoOf, sleep, type PubReport, type SubReport, type TargetName, type WorkerInit,
@@ -41,15 +42,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, EXT === '.ts' ? '..' : '../..');
 
 function parseArgs(argv: string[]) {
-  const get = (name: string, def: string): string => {
-    const i = argv.indexOf(`--${name}`);
-    return i >= 0 && argv[i + 1] !== undefined ? argv[i + 1]! : def;
-  };
-  const num = (name: string, def: number): number => {
-    const v = Number(get(name, String(def)));
-    if (!Number.isFinite(v) || v < 0) throw new Error(`--${name}: not a number`);
-    return v;
-  };
+  const { get, num } = flags(argv);
   const rateArg = get('rate', '100');
   const targets = get('targets', ALL_TARGETS.join(',')).split(',').map((s) => s.trim()).filter(Boolean);
   for (const t of targets) if (!ALL_TARGETS.includes(t as TargetName)) throw new Error(`unknown target ${t}`);

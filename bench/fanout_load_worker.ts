@@ -10,6 +10,7 @@
 // Commands: init, start, measure, progress, stop-measure, stop, drain, exit. Each gets one reply {re: cmd}.
 import { build, encodeIntoCompressedBase64, type Histogram } from 'hdr-histogram-js';
 import { connectPub, connectSub, Sub, type PubConn } from './fanout_clients.ts';
+import { killGroups, serveCommands } from './load_ipc.ts';
 import {
   channelsOf, makeBody, nowUs, sleep, type PubReport, type SubReport, type WorkerInit,
 } from './fanout_common.ts';
@@ -213,7 +214,7 @@ async function handle(msg: any): Promise<unknown> {
     case 'drain':
       return drain(msg.lastSeqs, msg.timeoutMs);
     case 'exit':
-      exiting = true;
+      ipc.exiting = true;
       for (const s of subs) s.ws?.terminate();
       pub?.close();
       setTimeout(() => process.exit(0), 50);
@@ -223,16 +224,4 @@ async function handle(msg: any): Promise<unknown> {
   }
 }
 
-process.on('message', (msg: any) => {
-  handle(msg).then(
-    (res) => process.send?.({ re: msg.cmd, ok: true, ...(res as object) }),
-    (e) => process.send?.({ re: msg.cmd, ok: false, error: String((e as Error)?.stack ?? e) }),
-  );
-});
-let exiting = false;
-process.on('disconnect', () => {
-  if (!exiting && cfg?.guardPgid) {
-    try { process.kill(-cfg.guardPgid, 'SIGKILL'); } catch { /* already gone */ }
-  }
-  process.exit(0);
-});
+const ipc = serveCommands(handle, () => { if (cfg?.guardPgid) killGroups([cfg.guardPgid]); });

@@ -40,6 +40,19 @@ function socketFrames() {
 
 const tick = () => new Promise((r) => setTimeout(r, 0));
 
+/** A socket subscribed to "g" at activation epoch 1 that has received seqs 1-2 and is live. */
+async function liveAfter2() {
+  const { g, asks } = gateway();
+  const handler = new FrameHandler(g, new Fanout());
+  const { frames, socket } = socketFrames();
+  const conn = new Connection(1, { user: "a", role: "user" }, socket, new SendTurn((fn) => fn()), 1 << 20, 0);
+  handler.handle(conn, { t: "sub", id: 1, ch: "g", after: 0 });
+  await tick();
+  asks[0]!.resolve(page(1, 2));
+  await tick();
+  return { handler, asks, frames };
+}
+
 describe("frame handler", () => {
   it("subscribe - a channel move while a sub is pending sends nothing before subbed, then resumes at the new activation", async () => {
     const { g, asks } = gateway();
@@ -68,14 +81,7 @@ describe("frame handler", () => {
   });
 
   it("subscribe - a confirmed subscription follows its channel to a new activation from its cursor", async () => {
-    const { g, asks } = gateway();
-    const handler = new FrameHandler(g, new Fanout());
-    const { frames, socket } = socketFrames();
-    const conn = new Connection(1, { user: "a", role: "user" }, socket, new SendTurn((fn) => fn()), 1 << 20, 0);
-    handler.handle(conn, { t: "sub", id: 1, ch: "g", after: 0 });
-    await tick();
-    asks[0]!.resolve(page(1, 2));
-    await tick();
+    const { handler, asks, frames } = await liveAfter2();
     handler.placementChanged("g", 3);
     await tick();
     expect(asks[1]!.msg).toMatchObject({ type: "subscribe", after: 2 });
@@ -86,14 +92,7 @@ describe("frame handler", () => {
   });
 
   it("subscribe - a socket whose edge the channel dropped resubscribes from its cursor and pages what it missed", async () => {
-    const { g, asks } = gateway();
-    const handler = new FrameHandler(g, new Fanout());
-    const { frames, socket } = socketFrames();
-    const conn = new Connection(1, { user: "a", role: "user" }, socket, new SendTurn((fn) => fn()), 1 << 20, 0);
-    handler.handle(conn, { t: "sub", id: 1, ch: "g", after: 0 });
-    await tick();
-    asks[0]!.resolve(page(1, 2));
-    await tick();
+    const { handler, asks, frames } = await liveAfter2();
     // same activation (no new epoch): the channel stopped sending to this edge, seqs 3-5 never came
     handler.resync("g");
     await tick();
