@@ -1,0 +1,69 @@
+import { describe, expect, it } from "vitest";
+import type { ActorId } from "../core/actor_id.ts";
+import type { ActorSystem } from "../core/actor_system.ts";
+import { FakeClock } from "../core/clock.ts";
+import { MemoryRegistry } from "../core/memory_registry.ts";
+import type { NodeLease } from "../core/registry.ts";
+import { ClusterRouter } from "./cluster_router.ts";
+import type { NodeLinks } from "./node_links.ts";
+
+/** A router for node n1 with n2 and n3 live, over an in-memory registry that counts lookups. */
+function setup() {
+  const clock = new FakeClock();
+  const registry = new MemoryRegistry(clock);
+  let lookups = 0;
+  const lookup = registry.lookup.bind(registry);
+  registry.lookup = (id: ActorId) => (lookups++, lookup(id));
+  const sent: Array<{ node: string; to: unknown }> = [];
+  const evicted: string[] = [];
+  const system = { tell: () => {}, evict: (id: string) => void evicted.push(id) } as unknown as ActorSystem;
+  const links = { send: (node: string, _address: string, frame: unknown[]) => void sent.push({ node, to: frame[1] }) } as unknown as NodeLinks;
+  const router = new ClusterRouter({
+    self: "n1", system, registry, links, clock, askTimeoutMs: 1_000,
+    onEdgeEvent: () => {}, onPlacement: () => {}, log: () => {},
+  });
+  const lease = (node: string): NodeLease => ({ node, address: `ws://${node}`, renewedAt: 0, load: 0 }) as NodeLease;
+  router.setLiveNodes([lease("n1"), lease("n2"), lease("n3")]);
+  const settle = () => new Promise((r) => setTimeout(r, 0));
+  return { registry, router, sent, evicted, settle, lookups: () => lookups };
+}
+
+describe("cluster router", () => {
+  it("router - a watched move of an actor this node routes to redirects its next message without a lookup", async () => {
+    const { registry, router, sent, evicted, settle, lookups } = setup();
+    await registry.claim("channel:x", { node: "n2", worker: 0, epoch: 1 });
+    router.tell("channel:x", { n: 1 });
+    await settle();
+    expect(sent).toEqual([{ node: "n2", to: "channel:x" }]);
+    const before = lookups();
+    router.onWatch("channel:x", { node: "n3", worker: 0, epoch: 2 });
+    expect(evicted).toEqual(["channel:x"]); // an activation left here would serve stale state
+    router.tell("channel:x", { n: 2 });
+    await settle();
+    expect(sent[1]).toEqual({ node: "n3", to: "channel:x" });
+    expect(lookups()).toBe(before);
+  });
+
+  it("router - placements of actors this node never routed to are not cached, and are looked up on first use", async () => {
+    const { registry, router, sent, settle, lookups } = setup();
+    await registry.claim("session:u", { node: "n2", worker: 0, epoch: 1 });
+    router.onWatch("session:u", { node: "n2", worker: 0, epoch: 1 });
+    const before = lookups();
+    router.tell("session:u", { n: 1 });
+    await settle();
+    expect(lookups()).toBe(before + 1);
+    expect(sent).toEqual([{ node: "n2", to: "session:u" }]);
+  });
+
+  it("router - a released placement is forgotten: the next message looks the actor up again", async () => {
+    const { registry, router, settle, lookups } = setup();
+    await registry.claim("channel:y", { node: "n2", worker: 0, epoch: 1 });
+    router.tell("channel:y", {});
+    await settle();
+    router.onWatch("channel:y", null);
+    const before = lookups();
+    router.tell("channel:y", {});
+    await settle();
+    expect(lookups()).toBe(before + 1);
+  });
+});
