@@ -16,7 +16,8 @@ function setup() {
   registry.lookup = (id: ActorId) => (lookups++, lookup(id));
   const sent: Array<{ node: string; to: unknown }> = [];
   const evicted: string[] = [];
-  const system = { tell: () => {}, evict: (id: string) => void evicted.push(id) } as unknown as ActorSystem;
+  const local: string[] = [];
+  const system = { tell: (id: string) => void local.push(id), evict: (id: string) => void evicted.push(id) } as unknown as ActorSystem;
   const links = { send: (node: string, _address: string, frame: unknown[]) => void sent.push({ node, to: frame[1] }) } as unknown as NodeLinks;
   const router = new ClusterRouter({
     self: "n1", system, registry, links, clock, askTimeoutMs: 1_000,
@@ -25,7 +26,7 @@ function setup() {
   const lease = (node: string): NodeLease => ({ node, address: `ws://${node}`, renewedAt: 0, load: 0 }) as NodeLease;
   router.setLiveNodes([lease("n1"), lease("n2"), lease("n3")]);
   const settle = () => new Promise((r) => setTimeout(r, 0));
-  return { registry, router, sent, evicted, settle, lookups: () => lookups };
+  return { registry, router, sent, evicted, local, settle, lookups: () => lookups };
 }
 
 describe("cluster router", () => {
@@ -65,5 +66,20 @@ describe("cluster router", () => {
     router.tell("channel:y", {});
     await settle();
     expect(lookups()).toBe(before + 1);
+  });
+
+  it("router - a message forwarded here while the cache names another node is placed by the registry, not bounced back", async () => {
+    const { registry, router, sent, local, settle } = setup();
+    const old = { node: "n2", worker: 0, epoch: 2 };
+    await registry.claim("channel:m", old);
+    router.tell("channel:m", { n: 1 });
+    await settle();
+    expect(sent).toEqual([{ node: "n2", to: "channel:m" }]);
+    // A migration moved the actor here; its watch event has not arrived yet, but n3 (which ran it) sends the wake.
+    await registry.replace("channel:m", old, { node: "n1", worker: 0, epoch: 2 });
+    router.onFrames("n3", [[0, "channel:m", { type: "wake" }, 0]]);
+    await settle();
+    expect(local).toEqual(["channel:m"]);
+    expect(sent).toHaveLength(1);
   });
 });

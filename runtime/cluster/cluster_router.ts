@@ -77,12 +77,19 @@ export class ClusterRouter {
   onFrames(from: string, frames: LinkFrame[]): void {
     for (const f of frames) {
       if (f[0] === 0) {
-        if (f[3] < MAX_HOPS) this.tell(f[1], f[2], f[3] + 1);
+        if (f[3] < MAX_HOPS) {
+          this.#doubt(f[1]);
+          this.tell(f[1], f[2], f[3] + 1);
+        }
       } else if (f[0] === 1) {
         const [, to, msg, reqId, hops] = f;
         const reply = (frame: LinkFrame) => this.#send(from, frame);
-        if (hops >= MAX_HOPS) reply([2, reqId, false, toWireError(new UnavailableError(`Cannot route to ${to}: too many hops`))]);
-        else this.ask(to, msg, this.#o.askTimeoutMs, hops + 1).then((v) => reply([2, reqId, true, v]), (e) => reply([2, reqId, false, toWireError(e)]));
+        if (hops >= MAX_HOPS) {
+          reply([2, reqId, false, toWireError(new UnavailableError(`Cannot route to ${to}: too many hops`))]);
+          continue;
+        }
+        this.#doubt(to);
+        this.ask(to, msg, this.#o.askTimeoutMs, hops + 1).then((v) => reply([2, reqId, true, v]), (e) => reply([2, reqId, false, toWireError(e)]));
       } else {
         this.#asks.settle(f[1], f[2], f[3]);
       }
@@ -152,6 +159,18 @@ export class ClusterRouter {
       return;
     }
     this.#o.links.send(node, lease.address, frame);
+  }
+
+  /**
+   * A peer sent us a message for `id`, so its view places `id` here. If our cache places it on
+   * another node, one of the two views is stale (a migration's watch event has not reached one of
+   * us yet): ask the registry instead of bouncing the message back on our cached guess. Without
+   * this, the wake a migration sends to its target could be forwarded to the node the actor left
+   * and be swallowed there by the activation about to be evicted.
+   */
+  #doubt(id: ActorId): void {
+    const cached = this.#cache.get(id);
+    if (cached && cached.node !== this.#o.self && !this.#waiting.has(id)) this.#cache.delete(id);
   }
 
   #alive(node: string): boolean {
