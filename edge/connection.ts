@@ -15,6 +15,7 @@ export interface SocketLike {
 }
 
 const TEXT = { binary: false } as const;
+const NO_SUBS: ReadonlyMap<string, Subscription> = new Map();
 
 /** Per-socket, per-channel delivery position. */
 export interface Subscription {
@@ -40,8 +41,10 @@ export interface Subscription {
  * reconnects and resumes from its last seq instead of making the server buffer without bound.
  */
 export class Connection {
-  readonly subs = new Map<string, Subscription>();
-  #out: Array<SharedFrame | string> = [];
+  /** Subscriptions by channel; created on the first one (most idle connections never subscribe). */
+  #subs: Map<string, Subscription> | undefined;
+  /** Frames queued this turn; created on the first push of a turn. */
+  #out: Array<SharedFrame | string> | undefined;
   #scheduled = false;
   closed = false;
   lastSeen: number;
@@ -59,6 +62,19 @@ export class Connection {
     this.lastSeen = now;
   }
 
+  /** This socket's subscriptions (read-only: change them with `setSub` and `deleteSub`). */
+  get subs(): ReadonlyMap<string, Subscription> {
+    return this.#subs ?? NO_SUBS;
+  }
+
+  setSub(ch: string, sub: Subscription): void {
+    (this.#subs ??= new Map()).set(ch, sub);
+  }
+
+  deleteSub(ch: string): void {
+    this.#subs?.delete(ch);
+  }
+
   get user(): string {
     return this.principal.user;
   }
@@ -71,30 +87,31 @@ export class Connection {
   /** Queues a frame: a `SharedFrame` when other sockets get the same one, else its JSON text. */
   push(frame: SharedFrame | string): void {
     if (this.closed) return;
-    this.#out.push(frame);
+    (this.#out ??= []).push(frame);
     if (!this.#scheduled) {
       this.#scheduled = true;
-      this.turn.later(this.#flush);
+      this.turn.flushLater(this);
     }
   }
 
   close(code: number, reason: string): void {
     if (this.closed) return;
     this.closed = true;
-    this.#out = [];
+    this.#out = undefined;
     this.socket.close(code, reason);
   }
 
-  readonly #flush = (): void => {
+  /** Sends what this turn queued, as one WebSocket message (called by `SendTurn` at the turn's end). */
+  flush(): void {
     this.#scheduled = false;
-    if (this.closed) return;
     const out = this.#out;
-    this.#out = [];
+    this.#out = undefined;
+    if (this.closed || !out) return;
     if (this.socket.bufferedAmount > this.maxBuffered) {
       this.close(4100, "slow_consumer");
       return;
     }
     const f = out[0]!;
     this.socket.send(out.length > 1 ? this.turn.joined(out) : typeof f === "string" ? f : f.bytes, TEXT);
-  };
+  }
 }

@@ -32,6 +32,14 @@ export interface EdgeOptions {
   onClusterUpgrade?(req: IncomingMessage, socket: Duplex, head: Buffer): void;
 }
 
+/** What the edge keeps on each socket: its connection, or before authentication the frames waiting for it. */
+const SOCKET_STATE = Symbol("storm.socket");
+interface AwaitingAuth {
+  frames: Buffer[];
+  timer: Timer;
+}
+type EdgeSocket = WebSocket & { [SOCKET_STATE]?: Connection | AwaitingAuth };
+
 /**
  * The edge of a node: HTTP and WebSocket on one port. It authenticates at upgrade (or with a first
  * `auth` frame), validates every frame, and delivers actor events to its sockets via `Fanout`.
@@ -47,9 +55,32 @@ export class EdgeServer {
   #heartbeat: Timer | undefined;
   readonly #turn: SendTurn;
   readonly #delivered: DeliveryReporter;
+  readonly #listeners: {
+    pong(this: EdgeSocket): void;
+    message(this: EdgeSocket, data: Buffer, isBinary: boolean): void;
+    close(this: EdgeSocket): void;
+    error(this: EdgeSocket): void;
+  };
 
   constructor(o: EdgeOptions) {
     this.#o = o;
+    const edge = this;
+    // `ws` calls listeners with the socket as `this`.
+    this.#listeners = {
+      pong() {
+        const state = this[SOCKET_STATE];
+        if (state instanceof Connection) state.lastSeen = o.clock.now();
+      },
+      message(data, isBinary) {
+        edge.#onMessage(this, data, isBinary);
+      },
+      close() {
+        edge.#onClose(this);
+      },
+      error() {
+        this.terminate();
+      },
+    };
     this.#turn = new SendTurn(o.defer);
     this.#delivered = new DeliveryReporter({
       clock: o.clock,
@@ -121,63 +152,76 @@ export class EdgeServer {
     });
   }
 
-  #accept(ws: WebSocket, principal: Principal | undefined): void {
-    let conn: Connection | undefined;
-    const pendingAuth: Buffer[] = [];
-    const start = (p: Principal) => {
-      conn = new Connection(this.#nextId++, p, ws, this.#turn, this.#o.maxBufferedBytes, this.#o.clock.now());
-      this.#conns.add(conn);
-      this.fanout.addUser(conn);
-      const c = conn;
-      this.#o.actors.ask<SessionView>(sessionActor(p.user), { type: "connect", edge: this.#o.actors.edgeId }).then(
-        (view) => c.push(replyFrame("welcome", undefined, { user: p.user, role: p.role, channels: view.channels, reads: view.reads })),
-        (err) => c.push(errorFrame(undefined, err)),
-      );
-    };
-    if (principal) start(principal);
+  /**
+   * Every socket gets the same four listeners (created once, in the constructor): per-socket
+   * closures would cost each idle connection about 400 bytes. What a listener needs about its
+   * socket hangs off the socket itself (`SOCKET_STATE`).
+   */
+  #accept(ws: EdgeSocket, principal: Principal | undefined): void {
+    if (principal) this.#start(ws, principal);
     else {
       // A socket has a bounded time to authenticate; it holds resources meanwhile (G6).
-      const t = this.#o.clock.setTimeout(() => {
-        if (conn || ws.readyState !== ws.OPEN) return;
+      const timer = this.#o.clock.setTimeout(() => {
+        if (ws[SOCKET_STATE] instanceof Connection || ws.readyState !== ws.OPEN) return;
         ws.send(errorFrame(undefined, new StormError("unauthenticated", "No auth frame within the authentication window")));
         ws.close(4001, "unauthenticated");
       }, this.#o.authTimeoutMs);
-      ws.once("close", () => t.cancel());
+      ws[SOCKET_STATE] = { frames: [], timer };
     }
-    ws.on("pong", () => conn && (conn.lastSeen = this.#o.clock.now()));
-    ws.on("message", (data: Buffer, isBinary: boolean) => {
-      if (!conn) {
-        // Frames pipelined behind the `auth` frame wait for it, then run in order.
-        pendingAuth.push(data);
-        if (pendingAuth.length === 1) {
-          void this.#authFrame(ws, data, start).then(() => {
-            if (conn) for (const d of pendingAuth.splice(0).slice(1)) this.#onData(conn, d);
-          });
-        }
-        return;
-      }
-      conn.lastSeen = this.#o.clock.now();
-      if (isBinary) return conn.push(errorFrame(undefined, new StormError("bad_request", "Cannot parse frame: binary frames are not supported yet")));
-      this.#onData(conn, data);
-    });
-    ws.on("close", () => {
-      if (!conn) return;
-      conn.closed = true;
-      this.#conns.delete(conn);
-      this.#delivered.closed(conn);
-      this.#handler.closed(conn);
-    });
-    ws.on("error", () => ws.terminate());
+    ws.on("pong", this.#listeners.pong);
+    ws.on("message", this.#listeners.message);
+    ws.on("close", this.#listeners.close);
+    ws.on("error", this.#listeners.error);
   }
 
-  async #authFrame(ws: WebSocket, data: Buffer, start: (p: Principal) => void): Promise<void> {
+  #start(ws: EdgeSocket, p: Principal): Connection {
+    const pending = ws[SOCKET_STATE];
+    if (pending && !(pending instanceof Connection)) pending.timer.cancel();
+    const conn = new Connection(this.#nextId++, p, ws, this.#turn, this.#o.maxBufferedBytes, this.#o.clock.now());
+    ws[SOCKET_STATE] = conn;
+    this.#conns.add(conn);
+    this.fanout.addUser(conn);
+    this.#o.actors.ask<SessionView>(sessionActor(p.user), { type: "connect", edge: this.#o.actors.edgeId }).then(
+      (view) => conn.push(replyFrame("welcome", undefined, { user: p.user, role: p.role, channels: view.channels, reads: view.reads })),
+      (err) => conn.push(errorFrame(undefined, err)),
+    );
+    return conn;
+  }
+
+  #onMessage(ws: EdgeSocket, data: Buffer, isBinary: boolean): void {
+    const state = ws[SOCKET_STATE];
+    if (state instanceof Connection) {
+      state.lastSeen = this.#o.clock.now();
+      if (isBinary) return state.push(errorFrame(undefined, new StormError("bad_request", "Cannot parse frame: binary frames are not supported yet")));
+      return this.#onData(state, data);
+    }
+    if (!state) return;
+    // Frames pipelined behind the `auth` frame wait for it, then run in order.
+    state.frames.push(data);
+    if (state.frames.length > 1) return;
+    void this.#authFrame(ws, data).then((conn) => {
+      if (conn) for (const d of state.frames.splice(0).slice(1)) this.#onData(conn, d);
+    });
+  }
+
+  #onClose(ws: EdgeSocket): void {
+    const state = ws[SOCKET_STATE];
+    if (!(state instanceof Connection)) return state?.timer.cancel();
+    state.closed = true;
+    this.#conns.delete(state);
+    this.#delivered.closed(state);
+    this.#handler.closed(state);
+  }
+
+  async #authFrame(ws: EdgeSocket, data: Buffer): Promise<Connection | undefined> {
     try {
       const f = checkFrame(JSON.parse(data.toString("utf8")));
       if (f.t !== "auth") throw new StormError("unauthenticated", "Cannot accept frame before authentication: send {\"t\":\"auth\",\"token\":...} first");
-      start(await this.#o.auth.verify(f.token));
+      return this.#start(ws, await this.#o.auth.verify(f.token));
     } catch (err) {
       ws.send(errorFrame(undefined, err instanceof StormError ? err : new StormError("unauthenticated", String(err))));
       ws.close(4001, "unauthenticated");
+      return undefined;
     }
   }
 

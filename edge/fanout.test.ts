@@ -144,4 +144,25 @@ describe("fanout", () => {
     expect(seqsSent(a)).toEqual([1, 2]);
     expect(seqsSent(b)).toEqual([1, 2]);
   });
+
+  it("fanout - a user's sockets all get user events, and the last one to leave is reported", () => {
+    const f = new Fanout();
+    const [a, b, c] = [socket(), socket(), socket()];
+    const conn = (id: number, s: SocketLike, user: string) => new Connection(id, { user, role: "user" }, s, now, 1 << 20, 0);
+    const [ca, cb, cc] = [conn(1, a, "u"), conn(2, b, "u"), conn(3, c, "v")];
+    for (const x of [ca, cb, cc]) f.addUser(x);
+    expect(f.sockets()).toBe(3);
+    expect(f.connectionsOf("u")).toEqual([ca, cb]);
+    f.onEvent({ type: "user", user: "u", event: { t: "read", ch: "g", seq: 4 } });
+    expect([a.sent.length, b.sent.length, c.sent.length]).toEqual([1, 1, 0]);
+    expect(f.removeUser(ca)).toBe(false);
+    expect(f.connectionsOf("u")).toEqual([cb]);
+    f.onEvent({ type: "user", user: "u", event: { t: "read", ch: "g", seq: 5 } });
+    expect([a.sent.length, b.sent.length]).toEqual([1, 2]);
+    expect(f.removeUser(ca)).toBe(false); // already gone: nothing changes
+    expect(f.removeUser(cb)).toBe(true);
+    expect(f.connectionsOf("u")).toEqual([]);
+    expect(f.sockets()).toBe(1);
+  });
 });
+

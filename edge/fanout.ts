@@ -14,7 +14,8 @@ const MAX_HELD = 10_000;
  */
 export class Fanout {
   readonly #byChannel = new Map<string, Set<Connection>>();
-  readonly #byUser = new Map<string, Set<Connection>>();
+  /** A user's sockets: the connection itself while there is one (the usual case, no Set per user), a Set beyond. */
+  readonly #byUser = new Map<string, Connection | Set<Connection>>();
   delivered = 0;
 
   /** Returns true when this is the first local socket on the channel. */
@@ -23,13 +24,13 @@ export class Fanout {
     const first = !set;
     if (!set) this.#byChannel.set(ch, (set = new Set()));
     set.add(conn);
-    conn.subs.set(ch, { cursor: after, live: false, held: [], heldCount: 0, overflow: false, gen: 0, confirmed: false });
+    conn.setSub(ch, { cursor: after, live: false, held: [], heldCount: 0, overflow: false, gen: 0, confirmed: false });
     return first;
   }
 
   /** Returns true when this was the last local socket on the channel. */
   unsubscribe(conn: Connection, ch: string): boolean {
-    conn.subs.delete(ch);
+    conn.deleteSub(ch);
     const set = this.#byChannel.get(ch);
     if (!set) return false;
     set.delete(conn);
@@ -39,19 +40,26 @@ export class Fanout {
   }
 
   addUser(conn: Connection): void {
-    let set = this.#byUser.get(conn.user);
-    if (!set) this.#byUser.set(conn.user, (set = new Set()));
-    set.add(conn);
+    const cur = this.#byUser.get(conn.user);
+    if (!cur) this.#byUser.set(conn.user, conn);
+    else if (cur instanceof Set) cur.add(conn);
+    else if (cur !== conn) this.#byUser.set(conn.user, new Set([cur, conn]));
   }
 
+  /** Returns true when this was the user's last local socket. */
   removeUser(conn: Connection): boolean {
-    const set = this.#byUser.get(conn.user);
-    set?.delete(conn);
-    if (set && set.size === 0) {
-      this.#byUser.delete(conn.user);
-      return true;
+    const cur = this.#byUser.get(conn.user);
+    if (cur instanceof Set) {
+      cur.delete(conn);
+      if (cur.size > 1) return false;
+      const [last] = cur;
+      if (last) this.#byUser.set(conn.user, last);
+      else this.#byUser.delete(conn.user);
+      return !last;
     }
-    return false;
+    if (cur !== conn) return false;
+    this.#byUser.delete(conn.user);
+    return true;
   }
 
   connectionsOn(ch: string): Connection[] {
@@ -73,12 +81,13 @@ export class Fanout {
   }
 
   connectionsOf(user: string): Connection[] {
-    return [...(this.#byUser.get(user) ?? [])];
+    const cur = this.#byUser.get(user);
+    return !cur ? [] : cur instanceof Set ? [...cur] : [cur];
   }
 
   sockets(): number {
     let n = 0;
-    for (const s of this.#byUser.values()) n += s.size;
+    for (const s of this.#byUser.values()) n += s instanceof Set ? s.size : 1;
     return n;
   }
 
@@ -92,7 +101,7 @@ export class Fanout {
         return this.#deliver(ev.ch, ev.m);
       case "user": {
         const frame = new SharedFrame(JSON.stringify({ ...ev.event, t: "user", ev: ev.event.t }));
-        for (const c of this.#byUser.get(ev.user) ?? []) c.push(frame);
+        for (const c of this.connectionsOf(ev.user)) c.push(frame);
         return;
       }
       default: {

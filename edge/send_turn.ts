@@ -15,17 +15,28 @@ interface Join {
  * sockets that got the same shared frames in the turn (the usual case: every subscriber of a
  * channel got the same batches) share one encoded `[a,b,c]` message, built once for all of them.
  */
+/** Something that writes at the end of the turn: a connection, or a callback wrapped as one. */
+export interface Flushable {
+  flush(): void;
+}
+
 export class SendTurn {
-  #queue: Array<() => void> = [];
+  #queue: Flushable[] = [];
   /** Joins built this turn, as a trie keyed by frame identity. */
   #joins = new Map<SharedFrame, Join>();
 
   constructor(private readonly defer: (fn: () => void) => void) {}
 
   /** Runs `fn` at the end of this loop turn, with every other deferred flush. */
-  readonly later = (fn: () => void): void => {
-    if (this.#queue.push(fn) === 1) this.defer(this.#run);
-  };
+  readonly later = (fn: () => void): void => this.flushLater({ flush: fn });
+
+  /**
+   * Calls `c.flush()` at the end of this loop turn. Connections queue themselves, not a callback:
+   * a bound callback per connection would cost each idle connection a closure.
+   */
+  flushLater(c: Flushable): void {
+    if (this.#queue.push(c) === 1) this.defer(this.#run);
+  }
 
   /**
    * Two or more frames as one JSON array message. Shared frames only: built once per turn per
@@ -45,10 +56,10 @@ export class SendTurn {
   }
 
   readonly #run = (): void => {
-    const fns = this.#queue;
+    const queued = this.#queue;
     this.#queue = [];
     try {
-      for (const fn of fns) fn();
+      for (const c of queued) c.flush();
     } finally {
       // Joins are only shared within a turn; keeping them longer would only hold memory.
       this.#joins = new Map();

@@ -58,6 +58,15 @@ describe("storm-load", () => {
     expect(sub.gaps).toBe(1); // channel 12 started at 5
     expect(scanStormMsgs(Buffer.from('{"t":"subbed","id":2,"ch":"r3"}'), sub, 0)).toBe(false);
     expect(scanStormMsgs(Buffer.from(`[${one},{"t":"err","code":"x"}]`), sub, 0)).toBe(false);
+    // Anything the scanner cannot read exactly is left, whole, to JSON.parse: nothing is delivered twice.
+    const quoted = msgsFrame("r3", [{ ...entry(3, 4000, 3), body: `${makeBody(21, 4000, 3, 10)}"q"` }]);
+    expect(scanStormMsgs(Buffer.from(`[${one},${quoted}]`), sub, 0)).toBe(false);
+    expect(scanStormMsgs(Buffer.from(msgsFrame("r3", [])), sub, 0)).toBe(true);
+    expect(scanStormMsgs(Buffer.from(one.slice(0, -3)), sub, 0)).toBe(false);
+    expect(seen).toHaveLength(3);
+    expect(scanStormMsgs(Buffer.from(msgsFrame("r3", [entry(3, 9000, 3)])), sub, 10_000)).toBe(true);
+    expect(seen).toEqual([9_000, 8_000, 7_000, 1_000]);
+    expect(sub.exp).toEqual([4, 6]);
   });
 
   it("storm-load - the CLI keeps the user's options first and fills in the scenario's defaults", () => {
