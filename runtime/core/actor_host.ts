@@ -116,19 +116,10 @@ export class ActorHost {
 
   #hooks(): CellHooks {
     const o = this.#opts;
+    const shared: ContextShared = { nodeId: o.nodeId, store: o.store, clock: o.clock, send: o.send, deliver: (id, env) => this.deliver(id, env) };
     return {
       acquireEpoch: (id: ActorId) => o.store.acquireEpoch(id, o.nodeId),
-      makeContext: (id: ActorId, epoch: number, carried: unknown): ActorContext => ({
-        self: id,
-        epoch,
-        carried,
-        nodeId: o.nodeId,
-        store: o.store,
-        clock: o.clock,
-        // A self-addressed message (a timer's tick) stays with this very activation: routed out, it
-        // would reach wherever the registry places the actor now, possibly another node.
-        tell: (to: string, msg: unknown) => (to === id ? this.deliver(id, tellEnvelope(msg)) : o.send(to, msg)),
-      }),
+      makeContext: (id: ActorId, epoch: number, carried: unknown): ActorContext => new CellContext(id, epoch, carried, shared),
       onActivated: (id: ActorId, epoch: number) => o.onLifecycle?.({ type: "activated", id, epoch }),
       onStopped: (id: ActorId, epoch: number, reason: StopReason) => {
         const cell = this.#cells.get(id);
@@ -138,6 +129,46 @@ export class ActorHost {
       },
       onCrash: (id: ActorId, err: unknown) => o.log?.(`actor ${id} crashed`, err),
     };
+  }
+}
+
+interface ContextShared {
+  nodeId: string;
+  store: Store;
+  clock: Clock;
+  send(to: string, msg: unknown): void;
+  deliver(id: ActorId, env: Envelope): void;
+}
+
+/**
+ * An activation's context. A class over one object shared by the host, not a literal with its own
+ * `tell` closure: every connected user has a session activation, and per-activation closures add up.
+ */
+class CellContext implements ActorContext {
+  constructor(
+    readonly self: ActorId,
+    readonly epoch: number,
+    readonly carried: unknown,
+    private readonly shared: ContextShared,
+  ) {}
+
+  get nodeId(): string {
+    return this.shared.nodeId;
+  }
+
+  get store(): Store {
+    return this.shared.store;
+  }
+
+  get clock(): Clock {
+    return this.shared.clock;
+  }
+
+  // A self-addressed message (a timer's tick) stays with this very activation: routed out, it
+  // would reach wherever the registry places the actor now, possibly another node.
+  tell(to: string, msg: unknown): void {
+    if (to === this.self) this.shared.deliver(to, tellEnvelope(msg));
+    else this.shared.send(to, msg);
   }
 }
 
