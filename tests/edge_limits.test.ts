@@ -146,6 +146,23 @@ describe("G8 edges", () => {
     expect((await node.http("GET", "/status", { token: admin.body.token })).status).toBe(200);
   });
 
+  test("edge - frames pipelined behind an auth frame run after it, in order, and the auth timer no longer applies", async () => {
+    await createChannel("late", "lim-late-auth");
+    const c = await connect(undefined);
+    // No waiting between frames: join and publish arrive while the token is still being verified.
+    c.send({ t: "auth", token: await node.token("late") });
+    c.send({ t: "join", id: 1, ch: "lim-late-auth" });
+    c.send({ t: "pub", id: 2, ch: "lim-late-auth", cid: "late-1", body: "x" });
+    const ack = await c.waitForFrame((f) => f.id === 2);
+    expect(ack).toMatchObject({ t: "ack", seq: 1 });
+    const replies = c.frames.filter((f) => f.id === 1 || f.id === 2).map((f) => `${f.id}:${f.t}`);
+    expect(replies).toEqual(["1:ok", "2:ack"]);
+    expect(c.frames.findIndex((f) => f.t === "welcome")).toBeGreaterThanOrEqual(0);
+    await new Promise((r) => setTimeout(r, AUTH_TIMEOUT_MS * 2));
+    expect(c.closeInfo).toBeUndefined();
+    expect(await c.publish("lim-late-auth", "late-2", "y")).toMatchObject({ t: "ack", seq: 2 });
+  });
+
   test("edge - a socket that never authenticates is closed with unauthenticated", async () => {
     const anon = await connect(undefined);
     const { code } = await anon.closed(AUTH_TIMEOUT_MS * 5);
