@@ -112,6 +112,11 @@ export class Connection {
       return;
     }
     const f = out[0]!;
-    this.socket.send(out.length > 1 ? this.turn.joined(out) : typeof f === "string" ? f : f.bytes, TEXT);
+    try {
+      this.socket.send(out.length > 1 ? this.turn.joined(out) : typeof f === "string" ? f : f.bytes, TEXT);
+    } catch {
+      // The frames are lost to this socket only: closing it makes the client resume from its cursor.
+      this.close(1011, "internal");
+    }
   }
 }

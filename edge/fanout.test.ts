@@ -145,6 +145,44 @@ describe("fanout", () => {
     expect(seqsSent(b)).toEqual([1, 2]);
   });
 
+  it("connection - a socket whose send throws is closed, and the turn's other sockets still get their frames", () => {
+    const deferred: Array<() => void> = [];
+    const turn = new SendTurn((fn) => void deferred.push(fn));
+    const f = new Fanout();
+    const broken = socket();
+    broken.send = () => {
+      throw new Error("socket gone");
+    };
+    const [a, b] = [socket(), socket()];
+    const conns = [a, broken, b].map((s, i) => new Connection(i, { user: `u${i}`, role: "user" }, s, turn, 1 << 20, 0));
+    for (const c of conns) {
+      f.subscribe(c, "g", 0);
+      f.goLive(c, "g", c.subs.get("g")!);
+    }
+    f.onEvent({ type: "msgs", ch: "g", m: entries(1, 2) });
+    for (const fn of deferred.splice(0)) fn();
+    expect(broken.closedWith).toBe(1011);
+    expect(conns[1]!.closed).toBe(true);
+    expect(seqsSent(a)).toEqual([1, 2]);
+    expect(seqsSent(b)).toEqual([1, 2]);
+  });
+
+  it("send turn - a deferred callback that throws does not stop the turn; its error surfaces after", () => {
+    const deferred: Array<() => void> = [];
+    const turn = new SendTurn((fn) => void deferred.push(fn));
+    const ran: string[] = [];
+    turn.later(() => void ran.push("first"));
+    turn.later(() => {
+      throw new Error("boom");
+    });
+    turn.later(() => void ran.push("third"));
+    expect(() => deferred.splice(0).forEach((fn) => fn())).toThrow("boom");
+    expect(ran).toEqual(["first", "third"]);
+    // The next turn is scheduled afresh.
+    turn.later(() => void ran.push("next"));
+    expect(deferred).toHaveLength(1);
+  });
+
   it("fanout - a user's sockets all get user events, and the last one to leave is reported", () => {
     const f = new Fanout();
     const [a, b, c] = [socket(), socket(), socket()];

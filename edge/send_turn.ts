@@ -58,12 +58,19 @@ export class SendTurn {
   readonly #run = (): void => {
     const queued = this.#queue;
     this.#queue = [];
-    try {
-      for (const c of queued) c.flush();
-    } finally {
-      // Joins are only shared within a turn; keeping them longer would only hold memory.
-      this.#joins = new Map();
+    let failure: { err: unknown } | undefined;
+    // One flush that throws must not cost the others their turn: every queued flush runs, and the
+    // first error is rethrown afterwards, where it surfaces as before.
+    for (const c of queued) {
+      try {
+        c.flush();
+      } catch (err) {
+        failure ??= { err };
+      }
     }
+    // Joins are only shared within a turn; keeping them longer would only hold memory.
+    this.#joins = new Map();
+    if (failure) throw failure.err;
   };
 }
 
