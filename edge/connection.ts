@@ -1,6 +1,7 @@
 import type { Buffer } from "node:buffer";
 import type { JournalEntry } from "../storage/store.ts";
 import type { Principal } from "./auth.ts";
+import type { MsgsEncoding } from "./frames.ts";
 import type { SendTurn } from "./send_turn.ts";
 import type { SharedFrame } from "./shared_frame.ts";
 
@@ -58,6 +59,8 @@ export class Connection {
     private readonly turn: SendTurn,
     private readonly maxBuffered: number,
     now: number,
+    /** The encoding of this socket's `msgs` frames. */
+    readonly enc: MsgsEncoding = "json",
   ) {
     this.lastSeen = now;
   }

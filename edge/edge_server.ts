@@ -10,7 +10,7 @@ import { DeliveryReporter } from "./delivery_reporter.ts";
 import { Fanout } from "./fanout.ts";
 import { FrameHandler } from "./frame_handler.ts";
 import { SendTurn } from "./send_turn.ts";
-import { errorFields, errorFrame, replyFrame } from "./frames.ts";
+import { errorFields, errorFrame, MSGS_ENCODINGS, type MsgsEncoding, replyFrame } from "./frames.ts";
 import { type ActorGateway, channelActor, sessionActor } from "./gateway.ts";
 import type { HttpApi } from "./http_api.ts";
 import { LIMITS } from "./schemas.ts";
@@ -37,6 +37,7 @@ const SOCKET_STATE = Symbol("storm.socket");
 interface AwaitingAuth {
   frames: Buffer[];
   timer: Timer;
+  enc: MsgsEncoding;
 }
 type EdgeSocket = WebSocket & { [SOCKET_STATE]?: Connection | AwaitingAuth };
 
@@ -142,14 +143,17 @@ export class EdgeServer {
       socket.end("HTTP/1.1 404 Not Found\r\n\r\n");
       return;
     }
+    const enc = url.searchParams.get("enc") ?? "json";
+    if (!(MSGS_ENCODINGS as readonly string[]).includes(enc)) {
+      const err = new StormError("bad_request", `Cannot use enc "${enc.slice(0, 40)}": expected one of ${MSGS_ENCODINGS.join(", ")}`);
+      return refuse(socket, "400 Bad Request", err);
+    }
     const bearer = req.headers.authorization?.startsWith("Bearer ") ? req.headers.authorization.slice(7) : undefined;
     const token = url.searchParams.get("token") ?? bearer;
     const accept = (principal: Principal | undefined) =>
-      this.#wss.handleUpgrade(req, socket, head, (ws) => this.#accept(ws, principal));
+      this.#wss.handleUpgrade(req, socket, head, (ws) => this.#accept(ws, principal, enc as MsgsEncoding));
     if (!token) return accept(undefined);
-    this.#o.auth.verify(token).then(accept, (err: unknown) => {
-      socket.end(`HTTP/1.1 401 Unauthorized\r\ncontent-type: application/json\r\n\r\n${JSON.stringify({ error: errorFields(err) })}`);
-    });
+    this.#o.auth.verify(token).then(accept, (err: unknown) => refuse(socket, "401 Unauthorized", err));
   }
 
   /**
@@ -157,8 +161,8 @@ export class EdgeServer {
    * closures would cost each idle connection about 400 bytes. What a listener needs about its
    * socket hangs off the socket itself (`SOCKET_STATE`).
    */
-  #accept(ws: EdgeSocket, principal: Principal | undefined): void {
-    if (principal) this.#start(ws, principal);
+  #accept(ws: EdgeSocket, principal: Principal | undefined, enc: MsgsEncoding): void {
+    if (principal) this.#start(ws, principal, enc);
     else {
       // A socket has a bounded time to authenticate; it holds resources meanwhile (G6).
       const timer = this.#o.clock.setTimeout(() => {
@@ -166,7 +170,7 @@ export class EdgeServer {
         ws.send(errorFrame(undefined, new StormError("unauthenticated", "No auth frame within the authentication window")));
         ws.close(4001, "unauthenticated");
       }, this.#o.authTimeoutMs);
-      ws[SOCKET_STATE] = { frames: [], timer };
+      ws[SOCKET_STATE] = { frames: [], timer, enc };
     }
     ws.on("pong", this.#listeners.pong);
     ws.on("message", this.#listeners.message);
@@ -174,10 +178,10 @@ export class EdgeServer {
     ws.on("error", this.#listeners.error);
   }
 
-  #start(ws: EdgeSocket, p: Principal): Connection {
+  #start(ws: EdgeSocket, p: Principal, enc: MsgsEncoding): Connection {
     const pending = ws[SOCKET_STATE];
     if (pending && !(pending instanceof Connection)) pending.timer.cancel();
-    const conn = new Connection(this.#nextId++, p, ws, this.#turn, this.#o.maxBufferedBytes, this.#o.clock.now());
+    const conn = new Connection(this.#nextId++, p, ws, this.#turn, this.#o.maxBufferedBytes, this.#o.clock.now(), enc);
     ws[SOCKET_STATE] = conn;
     this.#conns.add(conn);
     this.fanout.addUser(conn);
@@ -199,7 +203,7 @@ export class EdgeServer {
     // Frames pipelined behind the `auth` frame wait for it, then run in order.
     state.frames.push(data);
     if (state.frames.length > 1) return;
-    void this.#authFrame(ws, data).then((conn) => {
+    void this.#authFrame(ws, data, state.enc).then((conn) => {
       if (conn) for (const d of state.frames.splice(0).slice(1)) this.#onData(conn, d);
     });
   }
@@ -213,11 +217,11 @@ export class EdgeServer {
     this.#handler.closed(state);
   }
 
-  async #authFrame(ws: EdgeSocket, data: Buffer): Promise<Connection | undefined> {
+  async #authFrame(ws: EdgeSocket, data: Buffer, enc: MsgsEncoding): Promise<Connection | undefined> {
     try {
       const f = checkFrame(JSON.parse(data.toString("utf8")));
       if (f.t !== "auth") throw new StormError("unauthenticated", "Cannot accept frame before authentication: send {\"t\":\"auth\",\"token\":...} first");
-      return this.#start(ws, await this.#o.auth.verify(f.token));
+      return this.#start(ws, await this.#o.auth.verify(f.token), enc);
     } catch (err) {
       ws.send(errorFrame(undefined, err instanceof StormError ? err : new StormError("unauthenticated", String(err))));
       ws.close(4001, "unauthenticated");
@@ -257,4 +261,9 @@ export class EdgeServer {
     }
     for (const ws of this.#wss.clients) ws.ping();
   }
+}
+
+/** Answers an upgrade request with an HTTP error and a typed body instead of a WebSocket. */
+function refuse(socket: Duplex, status: string, err: unknown): void {
+  socket.end(`HTTP/1.1 ${status}\r\ncontent-type: application/json\r\n\r\n${JSON.stringify({ error: errorFields(err) })}`);
 }

@@ -145,6 +145,23 @@ describe("fanout", () => {
     expect(seqsSent(b)).toEqual([1, 2]);
   });
 
+  it("fanout - each wire format is encoded once per batch and shared by the sockets that use it", () => {
+    const f = new Fanout();
+    const socks = [socket(), socket(), socket(), socket()];
+    const encs = ["json", "compact", "json", "compact"] as const;
+    socks.forEach((s, i) => {
+      const c = new Connection(i, { user: `u${i}`, role: "user" }, s, now, 1 << 20, 0, encs[i]);
+      f.subscribe(c, "g", 0);
+      f.goLive(c, "g", c.subs.get("g")!);
+    });
+    f.onEvent({ type: "msgs", ch: "g", m: entries(1, 3) });
+    const [j1, c1, j2, c2] = socks.map((s) => s.raw[0]);
+    expect(j1).toBe(j2);
+    expect(c1).toBe(c2);
+    expect(seqsSent(socks[0]!)).toEqual([1, 2, 3]);
+    expect(socks[1]!.sent[0]).toEqual({ t: "msgs", ch: "g", seq: 1, m: [[0, "a", "x"], [0, "a", "x"], [0, "a", "x"]] });
+  });
+
   it("connection - a socket whose send throws is closed, and the turn's other sockets still get their frames", () => {
     const deferred: Array<() => void> = [];
     const turn = new SendTurn((fn) => void deferred.push(fn));

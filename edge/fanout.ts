@@ -1,14 +1,14 @@
 import type { EdgeEvent } from "../actors/messages.ts";
 import type { JournalEntry } from "../storage/store.ts";
 import type { Connection, Subscription } from "./connection.ts";
-import { msgsFrame } from "./frames.ts";
+import { compactMsgsFrame, msgsFrame, msgsFrameIn } from "./frames.ts";
 import { SharedFrame } from "./shared_frame.ts";
 
 const MAX_HELD = 10_000;
 
 /**
  * The edge's local fan-out. A channel actor sends each committed batch once to this edge; here it
- * is encoded once (one `SharedFrame`) and queued on every subscribed socket. Per socket, a cursor makes delivery
+ * is encoded once per wire format in use (one `SharedFrame`) and queued on every subscribed socket. Per socket, a cursor makes delivery
  * exactly-once and in order: a batch is sent only past the cursor, and a socket still catching up
  * from history holds live batches until its catch-up ends (G1, G4).
  */
@@ -135,7 +135,9 @@ export class Fanout {
     if (!set || entries.length === 0) return;
     const first = entries[0]!.seq;
     const last = entries[entries.length - 1]!.seq;
+    // One encoding per batch and per wire format in use, shared by every socket using it.
     let shared: SharedFrame | undefined;
+    let compact: SharedFrame | undefined;
     for (const conn of set) {
       const sub = conn.subs.get(ch);
       if (!sub || sub.cursor >= last) continue;
@@ -144,7 +146,11 @@ export class Fanout {
         continue;
       }
       if (sub.cursor === first - 1) {
-        conn.push((shared ??= new SharedFrame(msgsFrame(ch, entries))));
+        conn.push(
+          conn.enc === "compact"
+            ? (compact ??= new SharedFrame(compactMsgsFrame(ch, entries)))
+            : (shared ??= new SharedFrame(msgsFrame(ch, entries))),
+        );
         sub.cursor = last;
         this.delivered += entries.length;
       } else if (!this.#sendPast(conn, ch, sub, entries)) {
@@ -173,7 +179,7 @@ export class Fanout {
     const start = sub.cursor + 1 - entries[0]!.seq;
     if (start < 0) return false;
     const part = start === 0 ? entries : entries.slice(start);
-    conn.push(msgsFrame(ch, part));
+    conn.push(msgsFrameIn(conn.enc, ch, part));
     sub.cursor = last;
     this.delivered += part.length;
     return true;

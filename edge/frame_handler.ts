@@ -2,7 +2,7 @@ import type { ChannelInfo, HistoryReply, PublishAck, SubscribeReply } from "../a
 import { RejectedError } from "../runtime/core/errors.ts";
 import type { Connection, Subscription } from "./connection.ts";
 import type { Fanout } from "./fanout.ts";
-import { errorFrame, msgsFrame, replyFrame, toWireMessage } from "./frames.ts";
+import { errorFrame, msgsFrameIn, replyFrame, toWireMessage } from "./frames.ts";
 import { type ActorGateway, channelActor, dmChannel, sessionActor } from "./gateway.ts";
 import type { ClientFrame } from "./schemas.ts";
 
@@ -194,7 +194,7 @@ export class FrameHandler {
   #sendPage(conn: Connection, ch: string, sub: Subscription, msgs: SubscribeReply["msgs"]): void {
     const fresh = msgs.filter((m) => m.seq > sub.cursor);
     if (fresh.length === 0) return;
-    conn.push(msgsFrame(ch, fresh));
+    conn.push(msgsFrameIn(conn.enc, ch, fresh));
     sub.cursor = fresh[fresh.length - 1]!.seq;
   }
 

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import WebSocket from "ws";
 import { type StormProcess, startStorm } from "./harness/storm_process.ts";
 import { pipelined, WsClient } from "./harness/ws_client.ts";
 
@@ -99,6 +100,47 @@ describe("G4 edges", () => {
     expect(second.t).toBe("subbed");
     // "Every request frame with an id gets exactly one reply frame with that id" (frame_handler.ts).
     expect((await first.catch((e: Error) => ({ t: `none: ${e.message}` }))).t).toMatch(/^(subbed|ok|err)$/);
+  });
+});
+
+describe("compact msgs frames (?enc=compact)", () => {
+  test("edge - a compact socket gets the same messages as a JSON one, catch-up and live, through a first-frame auth too", async () => {
+    const ch = "lim-compact";
+    await createChannel("cmp", ch);
+    const pub = await connect("cmp");
+    for (let i = 1; i <= 5; i++) await pub.ask({ t: "pub", ch, cid: `h${i}`, body: `history ${i} "quoted" é` });
+    const json = await connect("cmp");
+    const compact = await WsClient.connect(node.wsUrl, await node.token("cmp"), 10_000, "compact");
+    const late = await WsClient.connect(node.wsUrl, undefined, 10_000, "compact");
+    clients.push(compact, late);
+    late.send({ t: "auth", token: await node.token("cmp") });
+    await late.waitFor(() => late.welcome !== undefined, 10_000, "welcome");
+    for (const c of [json, compact, late]) await c.ask({ t: "sub", ch, after: 2 });
+    await pipelined(20, 4, (i) => pub.ask({ t: "pub", ch, cid: `l${i}`, body: `live ${i}` }));
+    for (const c of [json, compact, late]) await c.waitForCount(ch, 23);
+    const expected = json.messages(ch).map(({ cid: _cid, ...m }) => ({ ...m, cid: "" }));
+    expect(expected.map((m) => m.seq)).toEqual(Array.from({ length: 23 }, (_, i) => 3 + i));
+    expect(compact.messages(ch)).toEqual(expected);
+    expect(late.messages(ch)).toEqual(expected);
+    // On the wire: rows, not objects.
+    const firstFrame = compact.frames.find((f) => f.t === "msgs")!;
+    expect(firstFrame["seq"]).toBe(3);
+    expect(firstFrame["m"][0]).toEqual([expect.any(Number), "cmp", `history 3 "quoted" é`]);
+  });
+
+  test("edge - an unknown encoding is refused at upgrade with a typed bad_request", async () => {
+    const refused = await new Promise<{ status: number | undefined; body: string }>((resolve, reject) => {
+      const ws = new WebSocket(`${node.wsUrl}?enc=msgpack`);
+      ws.once("open", () => reject(new Error("upgraded")));
+      ws.once("error", () => {});
+      ws.once("unexpected-response", (_req, res) => {
+        let body = "";
+        res.on("data", (d: Buffer) => (body += d.toString("utf8")));
+        res.on("end", () => resolve({ status: res.statusCode, body }));
+      });
+    });
+    expect(refused.status).toBe(400);
+    expect(JSON.parse(refused.body)).toMatchObject({ error: { code: "bad_request", message: expect.stringContaining("msgpack") } });
   });
 });
 

@@ -1,4 +1,5 @@
 import WebSocket from "ws";
+import { decodeCompactMsgs, type MsgsEncoding } from "../../edge/frames.ts";
 
 /** A server frame as received (tests read arbitrary fields). */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -50,8 +51,9 @@ export class WsClient {
    * Opens `wsUrl?token=...` and waits for the `welcome` frame. Rejects with the HTTP status when the
    * upgrade is refused (e.g. `Unexpected server response: 401`).
    */
-  static async connect(wsUrl: string, token: string | undefined, timeoutMs = 10_000): Promise<WsClient> {
-    const ws = new WebSocket(token === undefined ? wsUrl : `${wsUrl}?token=${encodeURIComponent(token)}`);
+  static async connect(wsUrl: string, token: string | undefined, timeoutMs = 10_000, enc?: MsgsEncoding): Promise<WsClient> {
+    const query = [token === undefined ? "" : `token=${encodeURIComponent(token)}`, enc ? `enc=${enc}` : ""].filter(Boolean).join("&");
+    const ws = new WebSocket(query ? `${wsUrl}?${query}` : wsUrl);
     const client = new WsClient(ws);
     await new Promise<void>((resolve, reject) => {
       ws.once("open", () => resolve());
@@ -160,7 +162,9 @@ export class WsClient {
       if (f.t === "msgs" && typeof f.ch === "string") {
         let list = this.msgs.get(f.ch);
         if (!list) this.msgs.set(f.ch, (list = []));
-        for (const m of f["m"] as Msg[]) list.push(m);
+        // A compact frame (`?enc=compact`) has a `seq` and rows; its messages have no cid.
+        const ms = typeof f["seq"] === "number" ? decodeCompactMsgs({ seq: f["seq"], m: f["m"] }).map((m) => ({ ...m, cid: "" })) : (f["m"] as Msg[]);
+        for (const m of ms) list.push(m);
       }
       if (typeof f.id === "number" && f.t !== "msgs") {
         const p = this.#pending.get(f.id);
