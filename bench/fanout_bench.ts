@@ -28,7 +28,7 @@ import { fileURLToPath } from 'node:url';
 import { flags } from './args.ts';
 import { build, decodeFromCompressedBase64 } from 'hdr-histogram-js';
 import {
-  ALL_TARGETS, protoOf, sleep, type PubReport, type SubReport, type TargetName, type WorkerInit,
+  ALL_TARGETS, isStorm, protoOf, sleep, type PubReport, type SubReport, type TargetName, type WorkerInit,
 } from './fanout_common.ts';
 import { freePortRange, startLocalCluster } from '../deploy/local_cluster.ts';
 import { startPostgres } from '../deploy/local_postgres.ts';
@@ -83,7 +83,7 @@ const MB = 1024 * 1024;
 
 function serverCommand(t: TargetName, o: Opts, port: number, dataDir: string, pgUrl?: string): { args: string[]; env: NodeJS.ProcessEnv } {
   const env = { ...process.env };
-  if (t === 'storm') {
+  if (isStorm(t)) {
     if (o.stormWorkers) env['STORM_WORKERS'] = o.stormWorkers;
     const store = pgUrl ? ['--postgres', pgUrl] : ['--data-dir', dataDir];
     return { args: [...o.stormNodeArgs, o.stormBin, 'serve', '--port', String(port), ...store], env };
@@ -108,7 +108,7 @@ interface Servers {
 
 async function startSingle(t: TargetName, o: Opts, tmp: string): Promise<Servers> {
   const port = await freePort();
-  const pg = t === 'storm' && o.stormPostgres ? await startPostgres() : undefined;
+  const pg = isStorm(t) && o.stormPostgres ? await startPostgres() : undefined;
   const { args, env } = serverCommand(t, o, port, path.join(tmp, 'data'), pg?.url);
   const server = startServer(process.execPath, args, env, path.join(tmp, 'server.log'));
   try {
@@ -178,7 +178,7 @@ function infraProcesses(): number[] {
 
 function emptyResult(t: TargetName, o: Opts): TargetResult {
   return {
-    target: t, subscribers: o.subscribers, channels: o.channels, perConn: o.perConn, nodes: t === 'storm' ? o.nodes : 1,
+    target: t, subscribers: o.subscribers, channels: o.channels, perConn: o.perConn, nodes: isStorm(t) ? o.nodes : 1,
     connected: 0, connectMs: 0, connectPerSec: 0, offeredRate: o.rate || 'max',
     pubSentPerSec: 0, pubAckedPerSec: 0, deliveredPerSec: 0, expectedDeliveredPerSec: 0,
     latencyMs: { count: 0, p50: NaN, p99: NaN, p999: NaN, max: NaN, mean: NaN },
@@ -217,7 +217,7 @@ function progress(t: TargetName, o: Opts, workers: Worker[]): () => void {
 
 async function runTarget(t: TargetName, o: Opts, log: (s: string) => void): Promise<TargetResult> {
   const r = emptyResult(t, o);
-  if (t === 'storm' && !fs.existsSync(o.stormBin)) {
+  if (isStorm(t) && !fs.existsSync(o.stormBin)) {
     r.skipped = `${path.relative(repoRoot, o.stormBin)} not found (build Storm first)`;
     return r;
   }
@@ -226,7 +226,7 @@ async function runTarget(t: TargetName, o: Opts, log: (s: string) => void): Prom
   const workers: Worker[] = [];
   let stopProgress = () => {};
   try {
-    servers = o.url ? external(o) : t === 'storm' && o.nodes > 1 ? await startCluster(o, log) : await startSingle(t, o, tmp);
+    servers = o.url ? external(o) : isStorm(t) && o.nodes > 1 ? await startCluster(o, log) : await startSingle(t, o, tmp);
     const srv = servers;
     const workerScript = path.join(here, 'fanout_load_worker' + EXT);
     const runId = `b${Date.now().toString(36)}`;

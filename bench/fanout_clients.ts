@@ -187,6 +187,68 @@ export function scanStormMsgs(buf: Buffer, sub: Sub, now: number): boolean {
   return true;
 }
 
+const SEQ_FIELD = Buffer.from(',"seq":');
+const ROWS_OPEN = Buffer.from(',"m":[');
+
+/**
+ * `scanStormMsgs` for compact frames (`?enc=compact`):
+ * `{"t":"msgs","ch":..,"seq":S,"m":[[ts,"from","body"],[dts,"from","body"],..]}`, one or a `[..]`
+ * array of them; row i has seq S + i. Same rules: all or nothing, false for anything else.
+ */
+export function scanStormCompact(buf: Buffer, sub: Sub, now: number): boolean {
+  const len = buf.length;
+  const array = buf[0] === 91; // [
+  let p = array ? 1 : 0;
+  let n = 0;
+  let c = 0;
+  for (;;) {
+    if (!startsAt(buf, p, MSGS)) return false;
+    p += MSGS.length;
+    const q = buf.indexOf(34, p); // closing quote of the channel name
+    if (q < 0) return false;
+    const ch = channelIndex(buf.toString('latin1', p, q));
+    p = q + 1;
+    if (!startsAt(buf, p, SEQ_FIELD)) return false;
+    p += SEQ_FIELD.length;
+    let seq = 0;
+    while ((c = buf[p]!) >= 48 && c <= 57) { seq = seq * 10 + (c - 48); p++; }
+    if (!startsAt(buf, p, ROWS_OPEN)) return false;
+    p += ROWS_OPEN.length;
+    if (buf[p] !== 93) {
+      for (;;) {
+        if (buf[p++] !== 91) return false; // [
+        while (p < len && buf[p] !== 44) p++; // the time (or its delta)
+        if (buf[p + 1] !== 34) return false;
+        const f = buf.indexOf(34, p + 2); // closing quote of the sender
+        if (f < 0 || buf[f + 1] !== 44 || buf[f + 2] !== 34) return false;
+        p = f + 3;
+        while (p < len && buf[p] !== 44) p++; // skip the publisher seq
+        let ts = 0;
+        while (++p < len && (c = buf[p]!) >= 48 && c <= 57) ts = ts * 10 + (c - 48);
+        const e = buf.indexOf(34, p); // closing quote of the body
+        if (e < 0 || buf[e - 1] === 92) return false;
+        found[n++] = ch;
+        found[n++] = seq++;
+        found[n++] = ts;
+        p = e + 1;
+        if (buf[p++] !== 93) return false; // ]
+        if (buf[p] === 44) { p++; continue; }
+        break;
+      }
+    }
+    if (buf[p++] !== 93 || buf[p++] !== 125) return false; // ]}
+    if (!array) {
+      if (p !== len) return false;
+      break;
+    }
+    if (buf[p] === 44) { p++; continue; }
+    if (buf[p] === 93 && p + 1 === len) break;
+    return false;
+  }
+  for (let i = 0; i < n; i += 3) sub.onSeq(found[i]!, found[i + 1]!, found[i + 2]!, now);
+  return true;
+}
+
 function frames(data: Buffer): any[] {
   const v = JSON.parse(data.toString());
   return Array.isArray(v) ? v : [v];
@@ -223,18 +285,21 @@ export function connectSub(proto: Proto, o: ConnOpts, sub: Sub, user: string, ch
         else if (c0 === 48 /* open */) ws.send('40');
       });
     } else {
+      const compact = proto === 'storm-compact';
+      const scan = compact ? scanStormCompact : scanStormMsgs;
       stormToken(o, user).then((token) => {
-        const ws = start(`ws://${o.host}:${o.port}/ws?token=${encodeURIComponent(token)}`);
+        const ws = start(`ws://${o.host}:${o.port}/ws?token=${encodeURIComponent(token)}${compact ? '&enc=compact' : ''}`);
         let subbed = 0;
         ws.on('message', (d) => {
           const now = nowUs();
-          if (scanStormMsgs(d as Buffer, sub, now)) return;
+          if (scan(d as Buffer, sub, now)) return;
           let fs: any[];
           try { fs = frames(d as Buffer); } catch { sub.badFrames++; return; }
           for (const f of fs) {
             if (f?.t === 'msgs' && Array.isArray(f.m)) {
               const ch = channelIndex(f.ch);
-              for (const m of f.m) sub.onSeq(ch, m.seq, bodyTs(m.body), now);
+              if (typeof f.seq === 'number') f.m.forEach((r: [number, string, string], i: number) => sub.onSeq(ch, f.seq + i, bodyTs(r[2]), now));
+              else for (const m of f.m) sub.onSeq(ch, m.seq, bodyTs(m.body), now);
             } else if (f?.t === 'welcome') {
               // join (odd ids) then subscribe from the start (even ids), all in one message
               ws.send(JSON.stringify(sub.chans.flatMap((c, k) => [

@@ -1,12 +1,17 @@
 // Shared definitions for the fan-out benchmark: targets, message body format, clock, IPC shapes.
 
-export type TargetName = 'raw-batched' | 'raw' | 'socketio' | 'storm';
-export const ALL_TARGETS: TargetName[] = ['raw-batched', 'raw', 'socketio', 'storm'];
+/** `storm-compact`: the same Storm server, subscribers connected with `?enc=compact`. */
+export type TargetName = 'raw-batched' | 'raw' | 'socketio' | 'storm' | 'storm-compact';
+export const ALL_TARGETS: TargetName[] = ['raw-batched', 'raw', 'socketio', 'storm', 'storm-compact'];
+
+export function isStorm(t: TargetName): boolean {
+  return t === 'storm' || t === 'storm-compact';
+}
 
 /** Wire protocol spoken by the load clients for a target. */
-export type Proto = 'raw' | 'sio' | 'storm';
+export type Proto = 'raw' | 'sio' | 'storm' | 'storm-compact';
 export function protoOf(t: TargetName): Proto {
-  return t === 'socketio' ? 'sio' : t === 'storm' ? 'storm' : 'raw';
+  return t === 'socketio' ? 'sio' : t === 'raw' || t === 'raw-batched' ? 'raw' : t;
 }
 
 /** Storm channel name of channel index `i` (one-channel runs keep the historical name `bench`). */

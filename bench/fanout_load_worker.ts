@@ -208,7 +208,7 @@ async function handle(msg: any): Promise<unknown> {
       const deadline = Date.now() + 3000;
       while (outstanding > 0 && Date.now() < deadline) await sleep(20);
       // what every subscriber must eventually see, per channel: Storm channel seqs, or publisher seqs
-      const lastSeqs = cfg.proto === 'storm' ? lastAckSeqs : pubSeqs;
+      const lastSeqs = cfg.proto.startsWith('storm') ? lastAckSeqs : pubSeqs;
       return { lastSeqs: Array.from({ length: cfg.channels }, (_, c) => lastSeqs[c] ?? 0), sent, acked, outstanding };
     }
     case 'drain':

@@ -89,7 +89,7 @@ export interface Ratio {
 export function ratios(results: TargetResult[]): Ratio[] {
   const ok = new Map(results.filter((r) => !r.error && !r.skipped).map((r) => [r.target, r]));
   const pairs: [TargetName, TargetName][] = [
-    ['storm', 'raw-batched'], ['storm', 'socketio'], ['socketio', 'raw-batched'], ['raw', 'raw-batched'],
+    ['storm', 'raw-batched'], ['storm', 'socketio'], ['storm-compact', 'raw-batched'], ['storm-compact', 'socketio'], ['socketio', 'raw-batched'], ['raw', 'raw-batched'],
   ];
   const out: Ratio[] = [];
   for (const [a, b] of pairs) {

@@ -5,9 +5,9 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { driverArgs, SCENARIOS } from "../bin/storm-load.ts";
-import { scanStormMsgs, Sub } from "../bench/fanout_clients.ts";
+import { scanStormCompact, scanStormMsgs, Sub } from "../bench/fanout_clients.ts";
 import { makeBody } from "../bench/fanout_common.ts";
-import { msgsFrame } from "../edge/frames.ts";
+import { compactMsgsFrame, msgsFrame } from "../edge/frames.ts";
 import type { FanoutOutput } from "../bench/fanout_bench.ts";
 import { startStorm } from "./harness/storm_process.ts";
 
@@ -69,6 +69,30 @@ describe("storm-load", () => {
     expect(sub.exp).toEqual([4, 6]);
   });
 
+  it("storm-load - the byte scanner reads compact msgs frames (?enc=compact) as JSON.parse would", () => {
+    const entry = (seq: number, ts: number, ch: number) => ({ seq, ts: 1_000 + seq, sender: "bench-pub", clientId: `r-${ch}-${seq}`, body: makeBody(seq * 7, ts, ch, 60) });
+    const one = compactMsgsFrame("r3", [entry(1, 1000, 3), entry(2, 2000, 3)]);
+    const two = compactMsgsFrame("r12", [entry(5, 3000, 12)]);
+    expect(JSON.parse(one)).toMatchObject({ seq: 1, m: [[1001, "bench-pub", expect.any(String)], [1, "bench-pub", expect.any(String)]] });
+    const seen: number[] = [];
+    const sub = new Sub({ onMsg: (lat) => seen.push(lat) }, [3, 12]);
+    expect(scanStormCompact(Buffer.from(`[${one},${two}]`), sub, 10_000)).toBe(true);
+    expect(seen).toEqual([9_000, 8_000, 7_000]);
+    expect(sub.exp).toEqual([3, 6]);
+    expect(sub.gaps).toBe(1);
+    // Object-form frames, replies and anything not read exactly are left whole to JSON.parse.
+    expect(scanStormCompact(Buffer.from(msgsFrame("r3", [entry(3, 4000, 3)])), sub, 0)).toBe(false);
+    expect(scanStormCompact(Buffer.from(`[${one},{"t":"ack","id":3,"ch":"r3","seq":9}]`), sub, 0)).toBe(false);
+    const quoted = compactMsgsFrame("r3", [{ ...entry(3, 4000, 3), body: `${makeBody(21, 4000, 3, 10)}"q"` }]);
+    expect(scanStormCompact(Buffer.from(quoted), sub, 0)).toBe(false);
+    expect(scanStormCompact(Buffer.from(one.slice(0, -3)), sub, 0)).toBe(false);
+    expect(seen).toHaveLength(3);
+    expect(scanStormCompact(Buffer.from(compactMsgsFrame("r3", [])), sub, 0)).toBe(true);
+    expect(scanStormCompact(Buffer.from(compactMsgsFrame("r3", [entry(3, 9000, 3), entry(4, 9500, 3)])), sub, 10_000)).toBe(true);
+    expect(seen).toEqual([9_000, 8_000, 7_000, 1_000, 500]);
+    expect(sub.exp).toEqual([5, 6]);
+  });
+
   it("storm-load - the CLI keeps the user's options first and fills in the scenario's defaults", () => {
     expect(driverArgs(SCENARIOS["rooms"]!, ["--rate", "10"])).toEqual([
       "--rate", "10", "--subscribers", "10000", "--channels", "10000", "--per-conn", "10",
@@ -90,13 +114,13 @@ describe("storm-load", () => {
       ["storm/raw-batched", "storm/socketio", "socketio/raw-batched"]);
   }, 120_000);
 
-  it("storm-load - drives an already running Storm through --url", async () => {
+  it("storm-load - drives an already running Storm through --url, with compact msgs frames", async () => {
     const storm = await startStorm();
     try {
       const json = join(dir, "url.json");
       const { code, out, result } = await runLoad(["fanout", "--url", storm.wsUrl.replace(/\/ws$/, ""),
         "--server-pid", String(storm.proc.pid), "--subscribers", "10", "--rate", "50", "--duration", "1",
-        "--warmup", "0.5", "--load-procs", "1", "--targets", "storm"], json);
+        "--warmup", "0.5", "--load-procs", "1", "--targets", "storm-compact"], json);
       expect(code, out).toBe(0);
       const r = result.results[0]!;
       expectClean(r, 10, 50 * 10);
