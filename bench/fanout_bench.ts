@@ -193,6 +193,8 @@ function progress(t: TargetName, o: Opts, workers: Worker[]): () => void {
   const t0 = Date.now();
   let last = { at: t0, delivered: 0, connected: 0 };
   let busy = false;
+  // A load process too busy to answer within 2 s counts with its last report, not as zero.
+  const lastReport: any[] = [];
   const timer = setInterval(() => {
     if (busy) return;
     busy = true;
@@ -200,7 +202,8 @@ function progress(t: TargetName, o: Opts, workers: Worker[]): () => void {
       busy = false;
       const now = Date.now();
       let connected = 0; let failures = 0; let delivered = 0; let acked = 0; let errors = 0; let closed = 0;
-      for (const [i, r] of reps.entries()) {
+      for (const [i, rep] of reps.entries()) {
+        const r = (lastReport[i] = rep ?? lastReport[i]);
         if (!r) continue;
         if (i >= o.pubProcs) { connected += r.connected; failures += r.failures; delivered += r.delivered; }
         acked += r.acked; errors += r.errors; closed += r.closed;

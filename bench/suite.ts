@@ -34,12 +34,12 @@ export interface ScenarioDef {
 export const SUITE: ScenarioDef[] = [
   {
     id: 'a200', title: '(a) fan-out: 1 channel → 1,000 subscribers, 200 msg/s offered', script: 'fanout_bench',
-    args: ['--subscribers', '1000', '--rate', '200', '--duration', '15', '--warmup', '3', '--targets', 'raw-batched,raw,socketio,storm'],
+    args: ['--subscribers', '1000', '--rate', '200', '--duration', '15', '--warmup', '3', '--targets', 'raw-batched,raw,socketio,storm,storm-compact'],
     quick: ['--subscribers', '100', '--duration', '2', '--warmup', '1'],
   },
   {
     id: 'amax', title: '(a) fan-out: 1 channel → 1,000 subscribers, as fast as acks allow', script: 'fanout_bench',
-    args: ['--subscribers', '1000', '--rate', 'max', '--window', '256', '--duration', '15', '--warmup', '3', '--targets', 'raw-batched,socketio,storm'],
+    args: ['--subscribers', '1000', '--rate', 'max', '--window', '256', '--duration', '15', '--warmup', '3', '--targets', 'raw-batched,socketio,storm,storm-compact'],
     quick: ['--subscribers', '100', '--duration', '2', '--warmup', '1'],
   },
   {
