@@ -312,13 +312,18 @@ async function runTarget(t: TargetName, o: Opts, log: (s: string) => void): Prom
     }
     r.expectedDeliveredPerSec = (r.pubAckedPerSec * r.connected * o.perConn) / o.channels;
     const hist = build({ lowestDiscernibleValue: 1, highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: 3 });
+    const wire = { messages: 0, bytes: 0, delivered: 0 };
     for (const s of subReps) {
+      wire.messages += s.wireMessages;
+      wire.bytes += s.wireBytes;
+      wire.delivered += s.delivered;
       r.deliveredPerSec += s.delivered / (s.elapsedUs / 1e6);
       hist.add(decodeFromCompressedBase64(s.hist));
       const v = r.violations;
       v.gaps += s.gaps; v.missing += s.missing; v.reorders += s.reorders; v.badFrames += s.badFrames;
       v.errors += s.errors; v.closed += s.closed;
     }
+    r.wire = { bytesPerDelivery: wire.bytes / wire.delivered, deliveriesPerMessage: wire.delivered / wire.messages };
     const ms = (us: number) => us / 1000;
     r.latencyMs = {
       count: hist.totalCount, p50: ms(hist.getValueAtPercentile(50)), p99: ms(hist.getValueAtPercentile(99)),

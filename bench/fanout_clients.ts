@@ -13,6 +13,8 @@ import { bodyTs, channelIndex, channelName, nowUs, type Proto } from './fanout_c
 /** The sink shared by all subscribers of a load process. */
 export interface Sink {
   onMsg(latencyUs: number): void;
+  /** One WebSocket message of `bytes` received by a subscriber. */
+  onWire(bytes: number): void;
 }
 
 /** One subscriber connection and its per-channel ordering check. */
@@ -271,11 +273,12 @@ export function connectSub(proto: Proto, o: ConnOpts, sub: Sub, user: string, ch
     if (proto === 'raw') {
       const ws = start(`ws://${o.host}:${o.port}/sub?ch=${chq}`);
       ws.on('open', ok);
-      ws.on('message', (d) => parseBodies(d as Buffer, 0, sub, nowUs()));
+      ws.on('message', (d) => { sub.sink.onWire((d as Buffer).length); parseBodies(d as Buffer, 0, sub, nowUs()); });
     } else if (proto === 'sio') {
       const ws = start(`ws://${o.host}:${o.port}/socket.io/?EIO=4&transport=websocket&ch=${chq}`);
       ws.on('message', (d) => {
         const b = d as Buffer;
+        sub.sink.onWire(b.length);
         const c0 = b[0];
         if (c0 === 52 /* 4 */) {
           if (b[1] === 50 /* 2 */) parseBodies(b, 8, sub, nowUs()); // 42["m","
@@ -292,6 +295,7 @@ export function connectSub(proto: Proto, o: ConnOpts, sub: Sub, user: string, ch
         let subbed = 0;
         ws.on('message', (d) => {
           const now = nowUs();
+          sub.sink.onWire((d as Buffer).length);
           if (scan(d as Buffer, sub, now)) return;
           let fs: any[];
           try { fs = frames(d as Buffer); } catch { sub.badFrames++; return; }

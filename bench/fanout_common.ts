@@ -114,6 +114,9 @@ export interface SubReport {
   errors: number;
   /** hdr histogram of latencies in µs, compressed base64. */
   hist: string;
+  /** WebSocket messages and their bytes received by the subscribers while measuring. */
+  wireMessages: number;
+  wireBytes: number;
 }
 
 /** Reply to `stop-measure` from the publisher process. */

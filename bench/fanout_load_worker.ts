@@ -30,7 +30,14 @@ let deliveredTotal = 0;
 let sampleCounter = 0;
 let hist = newHist();
 let measureStart = 0;
+let wireMessages = 0;
+let wireBytes = 0;
 const sink = {
+  onWire(bytes: number): void {
+    if (!measuring) return;
+    wireMessages++;
+    wireBytes += bytes;
+  },
   onMsg(lat: number): void {
     deliveredTotal++;
     if (!measuring) return;
@@ -73,6 +80,7 @@ function subReport(): SubReport {
   const r: SubReport = {
     subs: cfg.count, connected: subs.length, closed: 0, delivered, elapsedUs: nowUs() - measureStart,
     gaps: 0, missing: 0, reorders: 0, badFrames: 0, errors: 0, hist: encodeIntoCompressedBase64(hist),
+    wireMessages, wireBytes,
   };
   for (const s of subs) {
     if (s.closed) r.closed++;
@@ -188,6 +196,8 @@ async function handle(msg: any): Promise<unknown> {
     case 'measure':
       measuring = true;
       delivered = 0;
+      wireMessages = 0;
+      wireBytes = 0;
       sampleCounter = 0;
       hist = newHist();
       measureStart = nowUs();

@@ -33,6 +33,8 @@ export interface TargetResult {
    * machine = all processes, other = machine - server - infra - load.
    */
   cpuPercent: { server: number; infra: number; load: number; machine: number; other: number };
+  /** What the subscribers received while measuring: bytes per delivery, deliveries per WebSocket message. */
+  wire?: { bytesPerDelivery: number; deliveriesPerMessage: number };
   violations: {
     gaps: number; missing: number; reorders: number; badFrames: number; errors: number;
     closed: number; undelivered: number; lagging: number; pubErrors: number; windowStalls: number;
@@ -55,7 +57,7 @@ export function overloaded(r: TargetResult): boolean {
 
 export function table(results: TargetResult[]): string {
   const head = ['target', 'subs', 'sent/s', 'acked/s', 'delivered/s', 'p50 ms', 'p99 ms', 'p999 ms', 'max ms',
-    'RSS MB', 'KB/conn', 'srv CPU%', 'infra CPU%', 'load CPU%', 'other CPU%', 'violations'];
+    'RSS MB', 'KB/conn', 'srv CPU%', 'infra CPU%', 'load CPU%', 'other CPU%', 'B/msg', 'msgs/frame', 'violations'];
   const rows: string[][] = [head];
   for (const r of results) {
     if (r.skipped || r.error) {
@@ -70,7 +72,8 @@ export function table(results: TargetResult[]): string {
       r.target + (r.aborted ? ' (ABORTED)' : '') + (overloaded(r) ? ' (OVERLOADED)' : ''), `${r.connected}`,
       k(r.pubSentPerSec), k(r.pubAckedPerSec), k(r.deliveredPerSec),
       f2(r.latencyMs.p50), f2(r.latencyMs.p99), f2(r.latencyMs.p999), f1(r.latencyMs.max),
-      f1(r.serverRssMB.end), r.serverRssMB.perConnKB > 0 ? f1(r.serverRssMB.perConnKB) : 'n/a', f1(r.cpuPercent.server), f1(r.cpuPercent.infra), f1(r.cpuPercent.load), f1(r.cpuPercent.other), viol,
+      f1(r.serverRssMB.end), r.serverRssMB.perConnKB > 0 ? f1(r.serverRssMB.perConnKB) : 'n/a', f1(r.cpuPercent.server), f1(r.cpuPercent.infra), f1(r.cpuPercent.load), f1(r.cpuPercent.other),
+      f1(r.wire?.bytesPerDelivery ?? NaN), f1(r.wire?.deliveriesPerMessage ?? NaN), viol,
     ]);
   }
   const full = rows.filter((row) => row.length === head.length);

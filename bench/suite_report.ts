@@ -27,18 +27,19 @@ function violations(r: TargetResult): string {
 
 function fanoutTable(d: FanoutOutput): string[] {
   const rows = [
-    '| target | delivered/s | acked pub/s | p50 ms | p99 ms | p999 ms | server RSS MB | CPU % server / infra / load / other | violations |',
-    '|---|---:|---:|---:|---:|---:|---:|---|---|',
+    '| target | delivered/s | acked pub/s | p50 ms | p99 ms | p999 ms | server RSS MB | CPU % server / infra / load / other | bytes per delivery, deliveries per WebSocket message | violations |',
+    '|---|---:|---:|---:|---:|---:|---:|---|---|---|',
   ];
   for (const r of d.results) {
     if (r.error || r.skipped) {
-      rows.push(`| ${r.target} | ${r.error ? `FAILED: ${r.error.split('\n')[0]}` : `skipped: ${r.skipped}`} | | | | | | | |`);
+      rows.push(`| ${r.target} | ${r.error ? `FAILED: ${r.error.split('\n')[0]}` : `skipped: ${r.skipped}`} | | | | | | | | |`);
       continue;
     }
     const c = r.cpuPercent;
     const name = r.target.startsWith('storm') ? `**${r.target}**${r.nodes > 1 ? ` (${r.nodes} nodes)` : ''}` : r.target;
     rows.push(`| ${name}${overloaded(r) ? ' (overloaded)' : ''} | ${k(r.deliveredPerSec)} | ${k(r.pubAckedPerSec)} | ${f1(r.latencyMs.p50)} | ${
-      f1(r.latencyMs.p99)} | ${f1(r.latencyMs.p999)} | ${f1(r.serverRssMB.end)} | ${f1(c.server)} / ${f1(c.infra ?? 0)} / ${f1(c.load)} / ${f1(c.other)} | ${violations(r)} |`);
+      f1(r.latencyMs.p99)} | ${f1(r.latencyMs.p999)} | ${f1(r.serverRssMB.end)} | ${f1(c.server)} / ${f1(c.infra ?? 0)} / ${f1(c.load)} / ${f1(c.other)} | ${
+      r.wire ? `${f1(r.wire.bytesPerDelivery)} B, ${f1(r.wire.deliveriesPerMessage)}` : '–'} | ${violations(r)} |`);
   }
   for (const t of ['storm', 'storm-compact']) {
     const rs = d.ratios.filter((x) => x.numerator === t);
