@@ -194,8 +194,8 @@ const ROWS_OPEN = Buffer.from(',"m":[');
 
 /**
  * `scanStormMsgs` for compact frames (`?enc=compact`):
- * `{"t":"msgs","ch":..,"seq":S,"m":[[ts,"from","body"],[dts,"from","body"],..]}`, one or a `[..]`
- * array of them; row i has seq S + i. Same rules: all or nothing, false for anything else.
+ * `{"t":"msgs","ch":..,"seq":S,"m":[[ts,"from","body"],[dts,"body"],..]}`, one or a `[..]` array
+ * of them; row i has seq S + i. Same rules: all or nothing, false for anything else.
  */
 export function scanStormCompact(buf: Buffer, sub: Sub, now: number): boolean {
   const len = buf.length;
@@ -221,14 +221,20 @@ export function scanStormCompact(buf: Buffer, sub: Sub, now: number): boolean {
         if (buf[p++] !== 91) return false; // [
         while (p < len && buf[p] !== 44) p++; // the time (or its delta)
         if (buf[p + 1] !== 34) return false;
-        const f = buf.indexOf(34, p + 2); // closing quote of the sender
-        if (f < 0 || buf[f + 1] !== 44 || buf[f + 2] !== 34) return false;
-        p = f + 3;
-        while (p < len && buf[p] !== 44) p++; // skip the publisher seq
-        let ts = 0;
-        while (++p < len && (c = buf[p]!) >= 48 && c <= 57) ts = ts * 10 + (c - 48);
-        const e = buf.indexOf(34, p); // closing quote of the body
+        // `[dts,"from","body"]`, or `[dts,"body"]` when the sender is the previous row's.
+        let e = buf.indexOf(34, p + 2); // closing quote of the sender, or of the body
         if (e < 0 || buf[e - 1] === 92) return false;
+        let b = p + 2; // first byte of the body
+        if (buf[e + 1] === 44) {
+          if (buf[e + 2] !== 34) return false;
+          b = e + 3;
+          e = buf.indexOf(34, b);
+          if (e < 0 || buf[e - 1] === 92) return false;
+        }
+        p = b;
+        while (p < e && buf[p] !== 44) p++; // skip the publisher seq
+        let ts = 0;
+        while (++p < e && (c = buf[p]!) >= 48 && c <= 57) ts = ts * 10 + (c - 48);
         found[n++] = ch;
         found[n++] = seq++;
         found[n++] = ts;
@@ -302,7 +308,7 @@ export function connectSub(proto: Proto, o: ConnOpts, sub: Sub, user: string, ch
           for (const f of fs) {
             if (f?.t === 'msgs' && Array.isArray(f.m)) {
               const ch = channelIndex(f.ch);
-              if (typeof f.seq === 'number') f.m.forEach((r: [number, string, string], i: number) => sub.onSeq(ch, f.seq + i, bodyTs(r[2]), now));
+              if (typeof f.seq === 'number') f.m.forEach((r: string[], i: number) => sub.onSeq(ch, f.seq + i, bodyTs(r[r.length - 1]!), now));
               else for (const m of f.m) sub.onSeq(ch, m.seq, bodyTs(m.body), now);
             } else if (f?.t === 'welcome') {
               // join (odd ids) then subscribe from the start (even ids), all in one message

@@ -24,21 +24,28 @@ export type MsgsEncoding = "json" | "compact";
 
 export const MSGS_ENCODINGS: readonly MsgsEncoding[] = ["json", "compact"];
 
+/** A row of a compact `msgs` frame: `[dts, from, body]`, or `[dts, body]` when `from` is the previous row's. */
+export type CompactRow = readonly [number, string, string] | readonly [number, string];
+
 /**
- * The compact `msgs` frame: `{"t":"msgs","ch":..,"seq":S,"m":[[ts,from,body],[dts,from,body],..]}`.
+ * The compact `msgs` frame: `{"t":"msgs","ch":..,"seq":S,"m":[[ts,from,body],[dts,body],..]}`.
  * The i-th row has seq S + i (a frame's seqs are consecutive, G1). The first row carries its
  * commit time, every later row the difference from the row before it (0 for messages committed
- * together). No `cid`: a publisher learns its message's seq from the `ack`, and after a lost ack
- * re-sends the `pub` with the same `cid` to be told the seq again (`dup: true`, G3). Half the bytes
- * of `msgsFrame` for short bodies, which is what a high fan-out client receives most.
+ * together). A row without `from` has the previous row's sender. No `cid`: a publisher learns its
+ * message's seq from the `ack`, and after a lost ack re-sends the `pub` with the same `cid` to be
+ * told the seq again (`dup: true`, G3). For short bodies this is about half the bytes of
+ * `msgsFrame`, and a fan-out client receives mostly `msgs` frames.
  */
 export function compactMsgsFrame(ch: string, entries: readonly JournalEntry[]): string {
-  const rows: Array<[number, string, string]> = new Array(entries.length);
-  let prev = 0;
+  const rows: CompactRow[] = new Array(entries.length);
+  let ts = 0;
+  let from: string | undefined;
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i]!;
-    rows[i] = [i === 0 ? e.ts : e.ts - prev, e.sender, e.body];
-    prev = e.ts;
+    const dts = i === 0 ? e.ts : e.ts - ts;
+    rows[i] = e.sender === from ? [dts, e.body] : [dts, e.sender, e.body];
+    ts = e.ts;
+    from = e.sender;
   }
   return JSON.stringify({ t: "msgs", ch, seq: entries.length > 0 ? entries[0]!.seq : 0, m: rows });
 }
@@ -47,11 +54,13 @@ export function compactMsgsFrame(ch: string, entries: readonly JournalEntry[]): 
 export type CompactMessage = Omit<WireMessage, "cid">;
 
 /** The reference decoder of a compact `msgs` frame (clients, tests and the CLI use it). */
-export function decodeCompactMsgs(f: { seq: number; m: ReadonlyArray<readonly [number, string, string]> }): CompactMessage[] {
+export function decodeCompactMsgs(f: { seq: number; m: readonly CompactRow[] }): CompactMessage[] {
   let ts = 0;
-  return f.m.map(([t, from, body], i) => {
-    ts = i === 0 ? t : ts + t;
-    return { seq: f.seq + i, ts, from, body };
+  let from = "";
+  return f.m.map((row, i) => {
+    ts = i === 0 ? row[0] : ts + row[0];
+    if (row.length === 3) from = row[1];
+    return { seq: f.seq + i, ts, from, body: row.length === 3 ? row[2] : row[1] };
   });
 }
 

@@ -70,10 +70,11 @@ describe("storm-load", () => {
   });
 
   it("storm-load - the byte scanner reads compact msgs frames (?enc=compact) as JSON.parse would", () => {
-    const entry = (seq: number, ts: number, ch: number) => ({ seq, ts: 1_000 + seq, sender: "bench-pub", clientId: `r-${ch}-${seq}`, body: makeBody(seq * 7, ts, ch, 60) });
+    const entry = (seq: number, ts: number, ch: number, sender = "bench-pub") => ({ seq, ts: 1_000 + seq, sender, clientId: `r-${ch}-${seq}`, body: makeBody(seq * 7, ts, ch, 60) });
     const one = compactMsgsFrame("r3", [entry(1, 1000, 3), entry(2, 2000, 3)]);
     const two = compactMsgsFrame("r12", [entry(5, 3000, 12)]);
-    expect(JSON.parse(one)).toMatchObject({ seq: 1, m: [[1001, "bench-pub", expect.any(String)], [1, "bench-pub", expect.any(String)]] });
+    // Rows with and without their sender.
+    expect(JSON.parse(one)).toMatchObject({ seq: 1, m: [[1001, "bench-pub", expect.any(String)], [1, expect.any(String)]] });
     const seen: number[] = [];
     const sub = new Sub({ onMsg: (lat) => seen.push(lat) }, [3, 12]);
     expect(scanStormCompact(Buffer.from(`[${one},${two}]`), sub, 10_000)).toBe(true);
@@ -88,9 +89,9 @@ describe("storm-load", () => {
     expect(scanStormCompact(Buffer.from(one.slice(0, -3)), sub, 0)).toBe(false);
     expect(seen).toHaveLength(3);
     expect(scanStormCompact(Buffer.from(compactMsgsFrame("r3", [])), sub, 0)).toBe(true);
-    expect(scanStormCompact(Buffer.from(compactMsgsFrame("r3", [entry(3, 9000, 3), entry(4, 9500, 3)])), sub, 10_000)).toBe(true);
-    expect(seen).toEqual([9_000, 8_000, 7_000, 1_000, 500]);
-    expect(sub.exp).toEqual([5, 6]);
+    expect(scanStormCompact(Buffer.from(compactMsgsFrame("r3", [entry(3, 9000, 3), entry(4, 9500, 3, "other"), entry(5, 9600, 3, "other")])), sub, 10_000)).toBe(true);
+    expect(seen).toEqual([9_000, 8_000, 7_000, 1_000, 500, 400]);
+    expect(sub.exp).toEqual([6, 6]);
   });
 
   it("storm-load - the CLI keeps the user's options first and fills in the scenario's defaults", () => {
