@@ -16,7 +16,7 @@ import { MemoryRegistry } from "./core/memory_registry.ts";
 import { hashPlacement } from "./core/placement.ts";
 import type { Placement, Registry } from "./core/registry.ts";
 import { type ClusterParts, joinCluster } from "./cluster/cluster_node.ts";
-import { nodePlatform } from "./platform/node_platform.ts";
+import { nodePlatform, turnEnd } from "./platform/node_platform.ts";
 import { systemClock } from "./platform/system_clock.ts";
 import { embeddedBackend, loadSecret, postgresBackend, snapshotDirectory } from "./storage_backend.ts";
 import type { WorkerBoot, WorkerControl } from "./worker_control.ts";
@@ -130,7 +130,7 @@ export async function startNode(cfg: NodeConfig, hooks: NodeHooks = {}): Promise
     },
   });
   edge = new EdgeServer({
-    actors, auth, api, clock: systemClock, defer: (fn) => void setImmediate(fn),
+    actors, auth, api, clock: systemClock, defer: turnEnd.late,
     maxBufferedBytes: cfg.maxBufferedBytes, heartbeatMs: cfg.heartbeatMs, authTimeoutMs: cfg.authTimeoutMs,
     onClusterUpgrade: parts ? (req, socket, head) => parts!.links.handleUpgrade(req, socket, head) : undefined,
   });

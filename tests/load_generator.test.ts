@@ -51,7 +51,7 @@ describe("storm-load", () => {
     const one = msgsFrame("r3", [entry(1, 1000, 3), entry(2, 2000, 3)]);
     const two = msgsFrame("r12", [entry(5, 3000, 12)]);
     const seen: number[] = [];
-    const sub = new Sub({ onMsg: (lat) => seen.push(lat) }, [3, 12]);
+    const sub = new Sub({ onMsg: (lat) => seen.push(lat), onWire: () => {} }, [3, 12]);
     expect(scanStormMsgs(Buffer.from(`[${one},${two}]`), sub, 10_000)).toBe(true);
     expect(seen).toEqual([9_000, 8_000, 7_000]); // now - the body's send time
     expect(sub.exp).toEqual([3, 6]); // next expected seq per channel: 3 after 1,2; 6 after 5
@@ -76,7 +76,7 @@ describe("storm-load", () => {
     // Rows with and without their sender.
     expect(JSON.parse(one)).toMatchObject({ seq: 1, m: [[1001, "bench-pub", expect.any(String)], [1, expect.any(String)]] });
     const seen: number[] = [];
-    const sub = new Sub({ onMsg: (lat) => seen.push(lat) }, [3, 12]);
+    const sub = new Sub({ onMsg: (lat) => seen.push(lat), onWire: () => {} }, [3, 12]);
     expect(scanStormCompact(Buffer.from(`[${one},${two}]`), sub, 10_000)).toBe(true);
     expect(seen).toEqual([9_000, 8_000, 7_000]);
     expect(sub.exp).toEqual([3, 6]);

@@ -7,6 +7,7 @@ import { ClusterRouter } from "./cluster_router.ts";
 import { HazelcastRegistry } from "./hazelcast_registry.ts";
 import { LeaseKeeper } from "./lease_keeper.ts";
 import { NodeLinks } from "./node_links.ts";
+import { turnEnd } from "../platform/node_platform.ts";
 
 export interface ClusterParts {
   router: ClusterRouter;
@@ -31,7 +32,7 @@ export async function joinCluster(cfg: NodeConfig, self: string, log: (msg: stri
     registry,
     router: (): ClusterRouter => router!,
     wire(o: { system: ActorSystem; onEdgeEvent(ev: unknown): void; onPlacement(id: string, p: Placement | null): void }): ClusterParts {
-      const links = new NodeLinks({ self, secret, defer: (fn) => void setImmediate(fn), onFrames: (from, frames) => r.onFrames(from, frames), log });
+      const links = new NodeLinks({ self, secret, defer: turnEnd.early, onFrames: (from, frames) => r.onFrames(from, frames), log });
       const r = new ClusterRouter({ self, system: o.system, registry, links, clock: systemClock, askTimeoutMs: cfg.askTimeoutMs, onEdgeEvent: o.onEdgeEvent, onPlacement: o.onPlacement, log });
       router = r;
       const admin = new ClusterAdmin(self, registry, r, () => Date.now());

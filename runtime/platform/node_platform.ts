@@ -1,6 +1,13 @@
 import { availableParallelism } from "node:os";
 import { MessageChannel, Worker } from "node:worker_threads";
 import type { Platform, PortLike, WorkerHandle } from "../core/platform.ts";
+import { TurnEnd } from "../core/turn_end.ts";
+
+/**
+ * This thread's turn end (each worker thread has its own module instance): posts to other threads
+ * (`nodePlatform.defer`) and to other nodes run before socket writes.
+ */
+export const turnEnd = new TurnEnd((fn) => void setImmediate(fn));
 
 const isDeno = typeof (globalThis as { Deno?: unknown }).Deno !== "undefined";
 
@@ -18,6 +25,6 @@ export const nodePlatform: Platform = {
     const { port1, port2 } = new MessageChannel();
     return { port1: port1 as unknown as PortLike, port2: port2 as unknown as PortLike };
   },
-  defer: (fn) => void setImmediate(fn),
+  defer: turnEnd.early,
   cpuCount: () => availableParallelism(),
 };
