@@ -9,12 +9,18 @@
 //              back, so a stalled server shows up as latency (no coordinated omission).
 // Commands: init, start, measure, progress, stop-measure, stop, drain, exit. Each gets one reply {re: cmd}.
 import { build, encodeIntoCompressedBase64, type Histogram } from 'hdr-histogram-js';
+import { LatencyCounts } from './latency_counts.ts';
 import { connectPub, connectSub, Sub, type PubConn } from './fanout_clients.ts';
 import { killGroups, serveCommands } from './load_ipc.ts';
 import {
   channelsOf, makeBody, nowUs, sleep, type PubReport, type SubReport, type WorkerInit,
 } from './fanout_common.ts';
 
+const histogramOf = (counts: LatencyCounts): Histogram => {
+  const h = newHist();
+  counts.addTo(h);
+  return h;
+};
 const newHist = (): Histogram =>
   build({ lowestDiscernibleValue: 1, highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: 3 });
 
@@ -28,7 +34,7 @@ let measuring = false;
 let delivered = 0;
 let deliveredTotal = 0;
 let sampleCounter = 0;
-let hist = newHist();
+let latencies = new LatencyCounts();
 let measureStart = 0;
 let wireMessages = 0;
 let wireBytes = 0;
@@ -44,7 +50,7 @@ const sink = {
     delivered++;
     if (++sampleCounter >= cfg.sample) {
       sampleCounter = 0;
-      hist.recordValue(lat < 0 ? 0 : lat > 120_000_000 ? 120_000_000 : lat);
+      latencies.record(lat < 0 ? 0 : lat > 120_000_000 ? 120_000_000 : Math.round(lat));
     }
   },
 };
@@ -79,7 +85,7 @@ async function openSubs(): Promise<void> {
 function subReport(): SubReport {
   const r: SubReport = {
     subs: cfg.count, connected: subs.length, closed: 0, delivered, elapsedUs: nowUs() - measureStart,
-    gaps: 0, missing: 0, reorders: 0, badFrames: 0, errors: 0, hist: encodeIntoCompressedBase64(hist),
+    gaps: 0, missing: 0, reorders: 0, badFrames: 0, errors: 0, hist: encodeIntoCompressedBase64(histogramOf(latencies)),
     wireMessages, wireBytes,
   };
   for (const s of subs) {
@@ -199,7 +205,7 @@ async function handle(msg: any): Promise<unknown> {
       wireMessages = 0;
       wireBytes = 0;
       sampleCounter = 0;
-      hist = newHist();
+      latencies = new LatencyCounts();
       measureStart = nowUs();
       win = { sent, acked, start: nowUs(), stalls: windowStalls };
       return {};

@@ -3,10 +3,13 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import fc from "fast-check";
+import { build } from "hdr-histogram-js";
 import { afterAll, describe, expect, it } from "vitest";
 import { driverArgs, SCENARIOS } from "../bin/storm-load.ts";
 import { scanStormCompact, scanStormMsgs, Sub } from "../bench/fanout_clients.ts";
 import { makeBody } from "../bench/fanout_common.ts";
+import { indexOf, LatencyCounts, valueAt } from "../bench/latency_counts.ts";
 import { compactMsgsFrame, msgsFrame } from "../edge/frames.ts";
 import type { FanoutOutput } from "../bench/fanout_bench.ts";
 import { startStorm } from "./harness/storm_process.ts";
@@ -92,6 +95,30 @@ describe("storm-load", () => {
     expect(scanStormCompact(Buffer.from(compactMsgsFrame("r3", [entry(3, 9000, 3), entry(4, 9500, 3, "other"), entry(5, 9600, 3, "other")])), sub, 10_000)).toBe(true);
     expect(seen).toEqual([9_000, 8_000, 7_000, 1_000, 500, 400]);
     expect(sub.exp).toEqual([6, 6]);
+  });
+
+  it("storm-load - latency counts give the percentiles an HDR histogram of every value gives, within 0.1 %", () => {
+    const hdr = () => build({ lowestDiscernibleValue: 1, highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: 3 });
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 120_000_000 }), { minLength: 1, maxLength: 2_000 }), (values) => {
+        const direct = hdr();
+        const counts = new LatencyCounts();
+        for (const v of values) {
+          direct.recordValue(v);
+          counts.record(v);
+        }
+        const viaCounts = hdr();
+        counts.addTo(viaCounts);
+        expect(viaCounts.totalCount).toBe(values.length);
+        for (const p of [0, 50, 90, 99, 99.9, 100]) {
+          const [a, b] = [direct.getValueAtPercentile(p), viaCounts.getValueAtPercentile(p)];
+          expect(Math.abs(a - b)).toBeLessThanOrEqual(Math.max(1, a / 1000));
+        }
+      }),
+      { numRuns: 50 },
+    );
+    // Every bucket's lowest value maps back to that bucket.
+    for (let i = 0; i < 2048 + 17 * 1024; i += 7) expect(indexOf(valueAt(i))).toBe(i);
   });
 
   it("storm-load - the CLI keeps the user's options first and fills in the scenario's defaults", () => {
