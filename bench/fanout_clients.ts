@@ -125,57 +125,37 @@ function startsAt(buf: Buffer, p: number, needle: Buffer): boolean {
   return true;
 }
 
+/** Entries of `found` filled by the frame being scanned. */
+let nFound = 0;
+
+/**
+ * Scans a frame's messages from `p`, just past the closing quote of its channel name, into `found`;
+ * returns the position of the `]` that closes them, or -1 when the bytes are not what it expects.
+ */
+type RowsScanner = (buf: Buffer, p: number, ch: number) => number;
+
 /**
  * Reads the deliveries of Storm `msgs` frames straight from the bytes (like the raw and Socket.IO
  * clients do), without JSON.parse: on 2 shared cores, parsing every delivery as JSON made the load
- * processes, not the server, the limit. One forward pass, with a native search only for the end of
- * each body (a single byte, memchr): searching multi-byte needles with Buffer#indexOf cost more
- * than everything else in the load process together. Relies on the server's key order
- * (`{"t":"msgs","ch":..,"m":[{"seq":..,"ts":..,"from":"..","cid":"..","body":".."}]}`, one such
- * frame or a `[..]` array of them) and on bench strings holding no quotes. Returns false, having
- * delivered nothing, for a WebSocket message that is anything else (a reply, an error, an escaped
- * quote): the caller parses that one as JSON.
+ * processes, not the server, the limit. One forward pass, with a native search only for single
+ * bytes (memchr): searching multi-byte needles with Buffer#indexOf cost more than everything else
+ * in the load process together. Relies on the server's key order (`{"t":"msgs","ch":..,<rows>}`,
+ * one such frame or a `[..]` array of them) and on bench strings holding no quotes. Returns false,
+ * having delivered nothing, for a WebSocket message that is anything else (a reply, an error, an
+ * escaped quote, the other encoding): the caller parses that one as JSON.
  */
-export function scanStormMsgs(buf: Buffer, sub: Sub, now: number): boolean {
+function scanFrames(buf: Buffer, sub: Sub, now: number, rows: RowsScanner): boolean {
   const len = buf.length;
   const array = buf[0] === 91; // [
   let p = array ? 1 : 0;
-  let n = 0;
+  nFound = 0;
   for (;;) {
     if (!startsAt(buf, p, MSGS)) return false;
     p += MSGS.length;
     const q = buf.indexOf(34, p); // closing quote of the channel name
     if (q < 0) return false;
-    const ch = channelIndex(buf.toString('latin1', p, q));
-    p = q + 1;
-    if (!startsAt(buf, p, M_OPEN)) return false;
-    p += M_OPEN.length;
-    if (buf[p] !== 93) {
-      for (;;) {
-        if (!startsAt(buf, p, SEQ)) return false;
-        p += SEQ.length;
-        let seq = 0;
-        let c = 0;
-        while ((c = buf[p]!) >= 48 && c <= 57) { seq = seq * 10 + (c - 48); p++; }
-        for (let quotes = 0; quotes < QUOTES_TO_BODY;) {
-          if (p >= len) return false;
-          if (buf[p++] === 34) quotes++;
-        }
-        if (!startsAt(buf, p - BODY.length, BODY)) return false;
-        while (p < len && buf[p] !== 44) p++; // skip the publisher seq
-        let ts = 0;
-        while (++p < len && (c = buf[p]!) >= 48 && c <= 57) ts = ts * 10 + (c - 48);
-        const e = buf.indexOf(34, p); // closing quote of the body
-        if (e < 0 || buf[e - 1] === 92) return false;
-        found[n++] = ch;
-        found[n++] = seq;
-        found[n++] = ts;
-        p = e + 1;
-        if (buf[p++] !== 125) return false; // }
-        if (buf[p] === 44) { p++; continue; }
-        break;
-      }
-    }
+    p = rows(buf, q + 1, channelIndex(buf.toString('latin1', p, q)));
+    if (p < 0) return false;
     if (buf[p++] !== 93 || buf[p++] !== 125) return false; // ]}
     if (!array) {
       if (p !== len) return false;
@@ -185,76 +165,93 @@ export function scanStormMsgs(buf: Buffer, sub: Sub, now: number): boolean {
     if (buf[p] === 93 && p + 1 === len) break;
     return false;
   }
-  for (let i = 0; i < n; i += 3) sub.onSeq(found[i]!, found[i + 1]!, found[i + 2]!, now);
+  for (let i = 0; i < nFound; i += 3) sub.onSeq(found[i]!, found[i + 1]!, found[i + 2]!, now);
   return true;
 }
+
+/** Records one delivery; `bodyStart` is the body's first byte (`<publisher seq>,<send time>,...`). */
+function foundAt(buf: Buffer, bodyStart: number, bodyEnd: number, ch: number, seq: number): void {
+  let p = bodyStart;
+  while (p < bodyEnd && buf[p] !== 44) p++; // skip the publisher seq
+  let ts = 0;
+  let c = 0;
+  while (++p < bodyEnd && (c = buf[p]!) >= 48 && c <= 57) ts = ts * 10 + (c - 48);
+  found[nFound++] = ch;
+  found[nFound++] = seq;
+  found[nFound++] = ts;
+}
+
+/** Default frames: `,"m":[{"seq":..,"ts":..,"from":"..","cid":"..","body":".."},..]`. */
+const objectRows: RowsScanner = (buf, p, ch) => {
+  const len = buf.length;
+  if (!startsAt(buf, p, M_OPEN)) return -1;
+  p += M_OPEN.length;
+  if (buf[p] === 93) return p;
+  for (;;) {
+    if (!startsAt(buf, p, SEQ)) return -1;
+    p += SEQ.length;
+    let seq = 0;
+    let c = 0;
+    while ((c = buf[p]!) >= 48 && c <= 57) { seq = seq * 10 + (c - 48); p++; }
+    for (let quotes = 0; quotes < QUOTES_TO_BODY;) {
+      if (p >= len) return -1;
+      if (buf[p++] === 34) quotes++;
+    }
+    if (!startsAt(buf, p - BODY.length, BODY)) return -1;
+    const e = buf.indexOf(34, p); // closing quote of the body
+    if (e < 0 || buf[e - 1] === 92) return -1;
+    foundAt(buf, p, e, ch, seq);
+    p = e + 1;
+    if (buf[p++] !== 125) return -1; // }
+    if (buf[p] !== 44) return p;
+    p++;
+  }
+};
 
 const SEQ_FIELD = Buffer.from(',"seq":');
 const ROWS_OPEN = Buffer.from(',"m":[');
 
 /**
- * `scanStormMsgs` for compact frames (`?enc=compact`):
- * `{"t":"msgs","ch":..,"seq":S,"m":[[ts,"from","body"],[dts,"body"],..]}`, one or a `[..]` array
- * of them; row i has seq S + i. Same rules: all or nothing, false for anything else.
+ * Compact frames (`?enc=compact`): `,"seq":S,"m":[[ts,"from","body"],[dts,"body"],..]`; row i has
+ * seq S + i, and a two-element row has the previous row's sender.
  */
-export function scanStormCompact(buf: Buffer, sub: Sub, now: number): boolean {
+const compactRows: RowsScanner = (buf, p, ch) => {
   const len = buf.length;
-  const array = buf[0] === 91; // [
-  let p = array ? 1 : 0;
-  let n = 0;
+  if (!startsAt(buf, p, SEQ_FIELD)) return -1;
+  p += SEQ_FIELD.length;
+  let seq = 0;
   let c = 0;
+  while ((c = buf[p]!) >= 48 && c <= 57) { seq = seq * 10 + (c - 48); p++; }
+  if (!startsAt(buf, p, ROWS_OPEN)) return -1;
+  p += ROWS_OPEN.length;
+  if (buf[p] === 93) return p;
   for (;;) {
-    if (!startsAt(buf, p, MSGS)) return false;
-    p += MSGS.length;
-    const q = buf.indexOf(34, p); // closing quote of the channel name
-    if (q < 0) return false;
-    const ch = channelIndex(buf.toString('latin1', p, q));
-    p = q + 1;
-    if (!startsAt(buf, p, SEQ_FIELD)) return false;
-    p += SEQ_FIELD.length;
-    let seq = 0;
-    while ((c = buf[p]!) >= 48 && c <= 57) { seq = seq * 10 + (c - 48); p++; }
-    if (!startsAt(buf, p, ROWS_OPEN)) return false;
-    p += ROWS_OPEN.length;
-    if (buf[p] !== 93) {
-      for (;;) {
-        if (buf[p++] !== 91) return false; // [
-        while (p < len && buf[p] !== 44) p++; // the time (or its delta)
-        if (buf[p + 1] !== 34) return false;
-        // `[dts,"from","body"]`, or `[dts,"body"]` when the sender is the previous row's.
-        let e = buf.indexOf(34, p + 2); // closing quote of the sender, or of the body
-        if (e < 0 || buf[e - 1] === 92) return false;
-        let b = p + 2; // first byte of the body
-        if (buf[e + 1] === 44) {
-          if (buf[e + 2] !== 34) return false;
-          b = e + 3;
-          e = buf.indexOf(34, b);
-          if (e < 0 || buf[e - 1] === 92) return false;
-        }
-        p = b;
-        while (p < e && buf[p] !== 44) p++; // skip the publisher seq
-        let ts = 0;
-        while (++p < e && (c = buf[p]!) >= 48 && c <= 57) ts = ts * 10 + (c - 48);
-        found[n++] = ch;
-        found[n++] = seq++;
-        found[n++] = ts;
-        p = e + 1;
-        if (buf[p++] !== 93) return false; // ]
-        if (buf[p] === 44) { p++; continue; }
-        break;
-      }
+    if (buf[p++] !== 91) return -1; // [
+    while (p < len && buf[p] !== 44) p++; // the time (or its delta)
+    if (buf[p + 1] !== 34) return -1;
+    let e = buf.indexOf(34, p + 2); // closing quote of the sender, or of the body
+    if (e < 0 || buf[e - 1] === 92) return -1;
+    let b = p + 2; // first byte of the body
+    if (buf[e + 1] === 44) {
+      if (buf[e + 2] !== 34) return -1;
+      b = e + 3;
+      e = buf.indexOf(34, b);
+      if (e < 0 || buf[e - 1] === 92) return -1;
     }
-    if (buf[p++] !== 93 || buf[p++] !== 125) return false; // ]}
-    if (!array) {
-      if (p !== len) return false;
-      break;
-    }
-    if (buf[p] === 44) { p++; continue; }
-    if (buf[p] === 93 && p + 1 === len) break;
-    return false;
+    foundAt(buf, b, e, ch, seq++);
+    p = e + 1;
+    if (buf[p++] !== 93) return -1; // ]
+    if (buf[p] !== 44) return p;
+    p++;
   }
-  for (let i = 0; i < n; i += 3) sub.onSeq(found[i]!, found[i + 1]!, found[i + 2]!, now);
-  return true;
+};
+
+export function scanStormMsgs(buf: Buffer, sub: Sub, now: number): boolean {
+  return scanFrames(buf, sub, now, objectRows);
+}
+
+export function scanStormCompact(buf: Buffer, sub: Sub, now: number): boolean {
+  return scanFrames(buf, sub, now, compactRows);
 }
 
 function frames(data: Buffer): any[] {

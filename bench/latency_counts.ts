@@ -13,15 +13,9 @@ const SIZE = SUB + 22 * HALF; // values up to 2^32
  */
 export class LatencyCounts {
   #counts = new Float64Array(SIZE);
-  #total = 0;
-
-  get total(): number {
-    return this.#total;
-  }
 
   record(v: number): void {
     this.#counts[indexOf(v)]!++;
-    this.#total++;
   }
 
   addTo(h: Histogram): void {
