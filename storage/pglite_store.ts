@@ -2,6 +2,7 @@ import { setImmediate } from "node:timers";
 import { PGlite } from "@electric-sql/pglite";
 import type { Transaction } from "@electric-sql/pglite";
 import { StoreCommitUnknownError } from "./errors.ts";
+import { PglitePrepared } from "./pglite_prepared.ts";
 import type { SqlClient, SqlQueryable, SqlRow } from "./sql_client.ts";
 import { abortedByServer } from "./sql_client.ts";
 import { SqlStore } from "./sql_store.ts";
@@ -28,18 +29,21 @@ export async function openPgliteStore(dataDir: string | undefined): Promise<Stor
 
 class PgliteClient implements SqlClient {
   readonly #db: PGlite;
+  /** Every statement outside `transaction` runs prepared: the store's texts are a fixed few. */
+  readonly #prepared: PglitePrepared;
 
   constructor(db: PGlite) {
     this.#db = db;
+    this.#prepared = new PglitePrepared(db);
   }
 
   query(text: string, params: readonly unknown[] = []): Promise<SqlRow[]> {
-    return rowsOf(this.#db, text, params);
+    return this.#prepared.query(text, params);
   }
 
   async statement(text: string, params: readonly unknown[] = []): Promise<SqlRow[]> {
     try {
-      return await rowsOf(this.#db, text, params);
+      return await this.#prepared.query(text, params);
     } catch (err) {
       if (abortedByServer(err)) throw err;
       const why = err instanceof Error ? err.message : String(err);
@@ -68,7 +72,7 @@ class PgliteClient implements SqlClient {
   }
 }
 
-async function rowsOf(db: PGlite | Transaction, text: string, params: readonly unknown[]): Promise<SqlRow[]> {
+async function rowsOf(db: Transaction, text: string, params: readonly unknown[]): Promise<SqlRow[]> {
   const result = await db.query<SqlRow>(text, [...params]);
   return result.rows;
 }
