@@ -1,7 +1,7 @@
 import { StoreCommitUnknownError } from "./errors.ts";
 import type { AppendOutcome, JournalEntry } from "./store.ts";
 import type { SqlQueryable, SqlRow } from "./sql_client.ts";
-import { toNumber } from "./sql_client.ts";
+import { UNIQUE_VIOLATION, sqlState, toNumber } from "./sql_client.ts";
 import { SQL } from "./statements.ts";
 
 export interface AppendRequest {
@@ -35,34 +35,61 @@ export async function appendOnce(q: SqlQueryable, req: AppendRequest): Promise<A
 }
 
 /**
- * Runs the appends of several actors as one statement (`SQL.appendGroup`), each decided on its
- * own exactly as `appendOnce` decides it, and returns their outcomes in order. The caller passes
- * at most one append per actor: two appends of one actor in one statement would both be checked
- * against the journal as it was before the statement. Throws only on driver errors; then the
- * statement, being its own transaction, committed nothing of any append (or, for
- * `StoreCommitUnknownError`, maybe all of them).
+ * Runs the appends of several actors as one statement, each decided on its own exactly as
+ * `appendOnce` decides it, and returns their outcomes in order. The caller passes at most one
+ * append per actor: two appends of one actor in one statement would both be checked against the
+ * journal as it was before the statement. Throws only on driver errors; then the statement, being
+ * its own transaction, committed nothing of any append (or, for `StoreCommitUnknownError`, maybe
+ * all of them).
+ *
+ * The statement is `SQL.appendGroupFast`, which does not look client ids up. Two cases need the
+ * lookup, and run `SQL.appendGroup` (a second statement, its own transaction) for the appends
+ * concerned: a unique violation (a client id already journaled: the fast statement committed
+ * nothing, so every append runs again), and an append that does not continue its journal, which
+ * is either a conflict or the retry of a batch that was committed (`duplicate`, with its seqs).
  */
 export async function appendGroup(q: SqlQueryable, reqs: readonly AppendRequest[]): Promise<AppendOutcome[]> {
   const outcomes: Array<AppendOutcome | undefined> = reqs.map((r) => (isWellFormed(r.entries) ? undefined : { ok: false, reason: "conflict" }));
-  // Hand-built JSON: the group is the hot path, and `JSON.stringify` of an object per row costs
-  // more than the statement's own parsing.
-  const heads: string[] = [];
-  const rows: string[] = [];
-  reqs.forEach((r, i) => {
-    if (outcomes[i]) return;
-    heads.push(`{"i":${i},"a":${JSON.stringify(r.actorId)},"e":${r.epoch},"f":${r.entries[0]?.seq ?? null}}`);
-    for (const e of r.entries) {
-      rows.push(`{"i":${i},"s":${e.seq},"c":${JSON.stringify(e.clientId)},"u":${JSON.stringify(e.sender)},"b":${JSON.stringify(e.body)},"t":${e.ts}}`);
+  const todo = reqs.flatMap((_, i) => (outcomes[i] ? [] : [i]));
+  if (todo.length > 0) {
+    let careful = todo;
+    try {
+      const result = await q.query(SQL.appendGroupFast, groupParams(reqs, todo));
+      careful = [];
+      for (const row of result) {
+        const i = toNumber(row.i);
+        if (row.epoch_ok && !row.tail_ok) careful.push(i);
+        else outcomes[i] = outcomeOf(row);
+      }
+    } catch (err) {
+      if (sqlState(err) !== UNIQUE_VIOLATION) throw err;
     }
-  });
-  if (heads.length > 0) {
-    const result = await q.query(SQL.appendGroup, [`[${heads.join(",")}]`, `[${rows.join(",")}]`]);
-    for (const row of result) outcomes[toNumber(row.i)] = outcomeOf(row);
+    if (careful.length > 0) {
+      for (const row of await q.query(SQL.appendGroup, groupParams(reqs, careful))) outcomes[toNumber(row.i)] = outcomeOf(row);
+    }
   }
   return outcomes.map((o, i) => {
     if (o) return o;
     throw new StoreCommitUnknownError(`Cannot append to "${reqs[i]!.actorId}": the group statement returned no outcome for it`);
   });
+}
+
+/**
+ * The two JSON parameters of a group statement for the appends `which` (indexes into `reqs`).
+ * Hand-built: the group is the hot path, and `JSON.stringify` of an object per row costs more
+ * than the statement's own parsing.
+ */
+function groupParams(reqs: readonly AppendRequest[], which: readonly number[]): [string, string] {
+  const heads: string[] = [];
+  const rows: string[] = [];
+  for (const i of which) {
+    const r = reqs[i]!;
+    heads.push(`{"i":${i},"a":${JSON.stringify(r.actorId)},"e":${r.epoch},"f":${r.entries[0]?.seq ?? null}}`);
+    for (const e of r.entries) {
+      rows.push(`{"i":${i},"s":${e.seq},"c":${JSON.stringify(e.clientId)},"u":${JSON.stringify(e.sender)},"b":${JSON.stringify(e.body)},"t":${e.ts}}`);
+    }
+  }
+  return [`[${heads.join(",")}]`, `[${rows.join(",")}]`];
 }
 
 function outcomeOf(row: SqlRow): AppendOutcome {

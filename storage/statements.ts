@@ -54,16 +54,52 @@ export const SQL = {
 
   /**
    * The appends of many actors in one statement (one round trip, one implicit transaction, one
-   * WAL flush), at most one append per actor. $1 appends as JSON `[{i, a: actor, e: epoch,
-   * f: first seq or null}]`, $2 their entries as JSON `[{i, s: seq, c: client id, u: sender,
-   * b: body, t: ts}]` → one row per append: i, epoch_ok, dups (null or `[[client id, seq]]`),
-   * tail_ok. Each append is decided exactly as `append` decides it, on its own: its entries are
-   * inserted only when its epoch is current, none of its client ids is journaled and it continues
-   * its journal without a gap; the other appends of the statement do not change that.
+   * WAL flush), at most one append per actor: the fast path of `appendGroup`. $1 appends as JSON
+   * `[{i, a: actor, e: epoch, f: first seq or null}]`, $2 their entries as JSON `[{i, s: seq,
+   * c: client id, u: sender, b: body, t: ts}]` → one row per append: i, epoch_ok, dups (always
+   * null here), tail_ok. An append's entries are inserted only when its epoch is current and it
+   * continues its journal without a gap; the other appends of the statement do not change that.
    *
-   * Every lookup is a LATERAL subquery (one index probe per append or entry) rather than a join:
-   * a join's plan follows the table statistics, and with stale ones (a young journal) the planner
-   * chose to scan the whole journal for each statement.
+   * It does not look client ids up: the journal's unique index on (actor_id, client_id) refuses a
+   * retried one, and that unique violation aborts the whole statement, which committed nothing.
+   * The caller then runs `appendGroup`, which names the duplicates. Retries of recent publishes
+   * are answered from the channel's memory before they reach the store, so the lookup, one index
+   * probe per entry, was paid by every append for the rare one that needed it.
+   *
+   * Every lookup is a LATERAL subquery (one index probe per append) rather than a join: a join's
+   * plan follows the table statistics, and with stale ones (a young journal) the planner chose to
+   * scan the whole journal for each statement.
+   */
+  appendGroupFast: `
+    WITH req AS MATERIALIZED (
+      SELECT * FROM json_to_recordset($1::text::json) AS x(i int, a text, e bigint, f bigint)
+    ),
+    e AS MATERIALIZED (
+      SELECT req.i FROM (SELECT * FROM req ORDER BY a) req
+      CROSS JOIN LATERAL (SELECT 1 FROM actor_epochs WHERE actor_id = req.a AND epoch = req.e FOR SHARE) locked
+    ),
+    st AS MATERIALIZED (
+      SELECT req.i, req.a, req.e, e.i IS NOT NULL AS epoch_ok,
+             (req.f IS NULL OR tail.last IS NULL OR tail.last + 1 = req.f) AS tail_ok
+      FROM req
+      LEFT JOIN e ON e.i = req.i
+      LEFT JOIN LATERAL (SELECT max(j.seq) AS last FROM journal j WHERE j.actor_id = req.a) tail ON true
+    ),
+    ins AS (
+      INSERT INTO journal (actor_id, seq, client_id, sender, body, ts, epoch)
+      SELECT st.a, rows.s, rows.c, rows.u, rows.b, rows.t, st.e
+      FROM json_to_recordset($2::text::json) AS rows(i int, s bigint, c text, u text, b text, t bigint)
+      JOIN st ON st.i = rows.i
+      WHERE st.epoch_ok AND st.tail_ok
+    )
+    SELECT i, epoch_ok, NULL::json AS dups, tail_ok FROM st`,
+
+  /**
+   * `appendGroupFast` that also looks every client id up, run after the fast path hit a unique
+   * violation, to name the duplicates. Same parameters; dups is null or `[[client id, seq]]`.
+   * Each append is decided exactly as `append` decides it, on its own: its entries are inserted
+   * only when its epoch is current, none of its client ids is journaled and it continues its
+   * journal without a gap; the other appends of the statement do not change that.
    */
   appendGroup: `
     WITH req AS MATERIALIZED (
