@@ -1,0 +1,81 @@
+// The embedded store's group-commit statement run two ways on one PGlite database, alternately in
+// one process: `PGlite.query` (the baseline: unnamed statement, parsed and planned per call) and
+// `PglitePrepared` (what the store uses). Reports wall time per statement and CPU per row of each.
+//
+//   node dist/bench/pglite_statement_bench.js [--rows 100] [--actors 1] [--rounds 40] [--per-round 20] [--dir D]
+//
+// --rows entries per statement, spread over --actors appends; --dir a data directory (default: a
+// fresh temporary one, deleted at the end; "memory" keeps the database in memory).
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { MIGRATIONS } from '../storage/migrations.ts';
+import { PglitePrepared } from '../storage/pglite_prepared.ts';
+import { SQL } from '../storage/statements.ts';
+import { flags } from './args.ts';
+
+const { get, num } = flags(process.argv.slice(2));
+const rows = Math.max(1, Math.floor(num('rows', 100)));
+const actors = Math.max(1, Math.min(rows, Math.floor(num('actors', 1))));
+const rounds = Math.max(2, Math.floor(num('rounds', 40)));
+const perRound = Math.max(1, Math.floor(num('per-round', 20)));
+const dirFlag = get('dir', '');
+const tmp = dirFlag ? undefined : await mkdtemp(join(tmpdir(), 'storm-pglite-bench-'));
+const db = await PGlite.create(dirFlag === 'memory' ? undefined : (dirFlag || join(tmp!, 'db')));
+for (const m of MIGRATIONS) await db.exec(m);
+for (let a = 0; a < actors; a++) await db.query("INSERT INTO actor_epochs (actor_id, epoch, owner) VALUES ($1, 1, 'bench')", [`channel:${a}`]);
+
+const seqs = new Array<number>(actors).fill(1);
+const body = JSON.stringify('x'.repeat(100));
+/** The statement's two JSON parameters for the next `rows` entries, as `journal_append.ts` builds them. */
+function nextGroup(): [string, string] {
+  const heads: string[] = [];
+  const entries: string[] = [];
+  for (let a = 0; a < actors; a++) {
+    const n = Math.floor(rows / actors) + (a < rows % actors ? 1 : 0);
+    heads.push(`{"i":${a},"a":"channel:${a}","e":1,"f":${seqs[a]}}`);
+    for (let k = 0; k < n; k++) {
+      const s = seqs[a]!++;
+      entries.push(`{"i":${a},"s":${s},"c":"c-${a}-${s}","u":"bench","b":${body},"t":${Date.now()}}`);
+    }
+  }
+  return [`[${heads.join(',')}]`, `[${entries.join(',')}]`];
+}
+
+const prepared = new PglitePrepared(db);
+const ways = {
+  'PGlite.query': async (p: [string, string]) => (await db.query<Record<string, unknown>>(SQL.appendGroupFast, p)).rows,
+  PglitePrepared: (p: [string, string]) => prepared.query(SQL.appendGroupFast, p),
+};
+const totals = new Map<string, { ms: number; cpuUs: number; statements: number }>();
+for (let round = 0; round < rounds; round++) {
+  for (const [way, run] of Object.entries(ways)) {
+    const t0 = performance.now();
+    const c0 = process.cpuUsage();
+    for (let k = 0; k < perRound; k++) {
+      const out = await run(nextGroup());
+      if (out.length !== actors || !out.every((r) => r.epoch_ok === true && r.tail_ok === true)) {
+        throw new Error(`Cannot benchmark: ${way} refused an append: ${JSON.stringify(out[0])}`);
+      }
+    }
+    const cpu = process.cpuUsage(c0);
+    // The first rounds warm up both ways (JIT, plan cache, table growth) and are not counted.
+    if (round < Math.min(5, rounds / 2)) continue;
+    const t = totals.get(way) ?? { ms: 0, cpuUs: 0, statements: 0 };
+    t.ms += performance.now() - t0;
+    t.cpuUs += cpu.user + cpu.system;
+    t.statements += perRound;
+    totals.set(way, t);
+  }
+}
+await db.close();
+if (tmp) await rm(tmp, { recursive: true, force: true });
+
+console.log(`group-commit statement on PGlite, ${rows} rows in ${actors} append(s) per statement, ${dirFlag === 'memory' ? 'in memory' : 'on disk'}; ` +
+  `2 shared cores: the figures move with whatever else runs`);
+for (const [way, t] of totals) {
+  console.log(`${way.padEnd(15)} ${(t.ms / t.statements).toFixed(2)} ms per statement, ${(t.cpuUs / t.statements / rows).toFixed(1)} µs CPU per row (${t.statements} statements)`);
+}
+const [base, ours] = [totals.get('PGlite.query')!, totals.get('PglitePrepared')!];
+console.log(`PglitePrepared / PGlite.query: wall ${(ours.ms / base.ms).toFixed(2)}, CPU ${(ours.cpuUs / base.cpuUs).toFixed(2)}`);
