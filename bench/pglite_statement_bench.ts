@@ -10,9 +10,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
+import { groupParams } from '../storage/journal_append.ts';
+import type { AppendRequest } from '../storage/journal_append.ts';
 import { MIGRATIONS } from '../storage/migrations.ts';
 import { PglitePrepared } from '../storage/pglite_prepared.ts';
 import { SQL } from '../storage/statements.ts';
+import type { JournalEntry } from '../storage/store.ts';
 import { flags } from './args.ts';
 
 const { get, num } = flags(process.argv.slice(2));
@@ -27,20 +30,20 @@ for (const m of MIGRATIONS) await db.exec(m);
 for (let a = 0; a < actors; a++) await db.query("INSERT INTO actor_epochs (actor_id, epoch, owner) VALUES ($1, 1, 'bench')", [`channel:${a}`]);
 
 const seqs = new Array<number>(actors).fill(1);
-const body = JSON.stringify('x'.repeat(100));
-/** The statement's two JSON parameters for the next `rows` entries, as `journal_append.ts` builds them. */
+const body = 'x'.repeat(100);
+/** The statement's two parameters for the next `rows` entries, built by the store's own code. */
 function nextGroup(): [string, string] {
-  const heads: string[] = [];
-  const entries: string[] = [];
+  const reqs: AppendRequest[] = [];
   for (let a = 0; a < actors; a++) {
     const n = Math.floor(rows / actors) + (a < rows % actors ? 1 : 0);
-    heads.push(`{"i":${a},"a":"channel:${a}","e":1,"f":${seqs[a]}}`);
+    const entries: JournalEntry[] = [];
     for (let k = 0; k < n; k++) {
       const s = seqs[a]!++;
-      entries.push(`{"i":${a},"s":${s},"c":"c-${a}-${s}","u":"bench","b":${body},"t":${Date.now()}}`);
+      entries.push({ seq: s, clientId: `c-${a}-${s}`, sender: 'bench', body, ts: Date.now() });
     }
+    reqs.push({ actorId: `channel:${a}`, epoch: 1, entries });
   }
-  return [`[${heads.join(',')}]`, `[${entries.join(',')}]`];
+  return groupParams(reqs, reqs.map((_, i) => i));
 }
 
 const prepared = new PglitePrepared(db);

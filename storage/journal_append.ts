@@ -75,11 +75,12 @@ export async function appendGroup(q: SqlQueryable, reqs: readonly AppendRequest[
 }
 
 /**
- * The two JSON parameters of a group statement for the appends `which` (indexes into `reqs`).
+ * The two JSON parameters of a group statement (`SQL.appendGroupFast`, `SQL.appendGroup`) for the
+ * appends `which` (indexes into `reqs`).
  * Hand-built: the group is the hot path, and `JSON.stringify` of an object per row costs more
  * than the statement's own parsing.
  */
-function groupParams(reqs: readonly AppendRequest[], which: readonly number[]): [string, string] {
+export function groupParams(reqs: readonly AppendRequest[], which: readonly number[]): [string, string] {
   const heads: string[] = [];
   const rows: string[] = [];
   for (const i of which) {

@@ -48,6 +48,12 @@ describe("PglitePrepared", () => {
     expect(names.rows).toHaveLength(1);
   });
 
+  it("pglite prepared - past 64 texts, further texts still run, unprepared", async () => {
+    for (let i = 0; i < 70; i++) expect(await prepared.query(`SELECT $1::int + ${i} AS v`, [1])).toEqual([{ v: 1 + i }]);
+    const names = await db.query("SELECT name FROM pg_prepared_statements");
+    expect(names.rows).toHaveLength(64);
+  });
+
   it("pglite prepared - null, booleans and bigints travel as parameters; an object is refused", async () => {
     expect(await prepared.query("SELECT $1::text IS NULL AS n, $2::bool AS b, $3::bigint AS big", [null, false, 5n])).toEqual([
       { n: true, b: false, big: 5 },

@@ -20,9 +20,9 @@ interface Prepared {
  *
  * Why: `PGlite.query` sends an unnamed Parse, Describe, Bind, Describe, Execute and Sync as six
  * calls into the WebAssembly backend, and PostgreSQL parses and plans the text every time. For the
- * group-commit statement that was ~1 ms of a 100-row append's 2.8 ms, and most of a 10-row one
- * (`BENCHMARKS.md`, "embedded store"). Here a statement after the first is one call: Bind,
- * Execute, Sync in one message, on a plan PostgreSQL may cache.
+ * group-commit statement that was ~1 ms of a 100-row append's 2.8 ms, and most of a 4-row one
+ * (`npm run bench:pglite`; BENCHMARKS.md, "What limits Storm"). Here a statement after the first
+ * is one call: Bind, Execute, Sync in one message, on a plan PostgreSQL may cache.
  *
  * Semantics match `PGlite.query` outside a transaction: each statement is its own implicit
  * transaction, the file system is synced after it, and it runs under PGlite's own locks, so it
