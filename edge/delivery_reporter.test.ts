@@ -17,10 +17,11 @@ function setup(sockets: Array<{ buffered: number }>) {
     retryMs: 2,
     minIntervalMs: 20,
   });
+  /** Runs the deferred callbacks in order, and those they defer: every write of the turn. */
   const endTurn = () => {
-    for (const fn of deferred.splice(0)) fn();
+    while (deferred.length > 0) deferred.shift()!();
   };
-  return { clock, r, reports, endTurn };
+  return { clock, r, reports, endTurn, deferred };
 }
 
 describe("delivery reporter", () => {
@@ -60,7 +61,20 @@ describe("delivery reporter", () => {
     endTurn();
     expect(reports).toEqual([["g", 1]]);
     clock.advance(10);
+    expect(reports).toEqual([["g", 1]]); // due now: it goes after the socket writes of this turn
+    endTurn();
     expect(reports).toEqual([["g", 1], ["g", 3]]);
+  });
+
+  it("delivery - a report names only batches whose socket writes ran before it, however late they are queued", () => {
+    const { r, reports, endTurn, deferred } = setup([{ buffered: 0 }]);
+    const reportsAtWrite: number[] = [];
+    r.handed("g", 1); // its writes ran in an earlier chunk; the report's first step is queued
+    deferred.push(() => void reportsAtWrite.push(reports.length)); // batch 2's writes: a later chunk
+    r.handed("g", 2);
+    endTurn();
+    expect(reportsAtWrite).toEqual([0]); // nothing was reported before batch 2 was written
+    expect(reports).toEqual([["g", 2]]);
   });
 
   it("delivery - a backed-up socket holds its channel's report until it drains below low water", () => {
@@ -88,6 +102,7 @@ describe("delivery reporter", () => {
     // Still backed up: from now on it is left to the slow-consumer bound, and not waited for.
     r.handed("g", 2);
     clock.advance(20);
+    endTurn();
     expect(reports).toEqual([["g", 1], ["g", 2]]);
   });
 });

@@ -41,13 +41,17 @@ export interface DeliveryReporterOptions {
  */
 export class DeliveryReporter {
   readonly #o: DeliveryReporterOptions;
-  /** Per channel, the highest seq handed to its sockets and not yet reported. */
+  /** Per channel, the highest seq handed to its sockets and not yet taken by a report's first step. */
+  #fresh = new Map<string, number>();
+  /** Per channel, the highest seq its sockets have been given to write, not yet reported. */
   readonly #due = new Map<string, number>();
   /** Per channel whose report waits for its sockets, since when. */
   readonly #waiting = new Map<string, number>();
   /** Sockets backed up, with the time they became so. */
   readonly #backedUp = new Map<Buffered, number>();
-  #scheduled = false;
+  /** A report's two steps are under way. */
+  #queued = false;
+  #intervalTimer: Timer | undefined;
   #retry: Timer | undefined;
   #lastReport = -Infinity;
 
@@ -57,14 +61,8 @@ export class DeliveryReporter {
 
   /** The batch ending at `seq` has been handed to the channel's sockets. */
   handed(ch: string, seq: number): void {
-    this.#due.set(ch, Math.max(seq, this.#due.get(ch) ?? 0));
-    if (this.#scheduled || this.#retry) return;
-    const wait = this.#lastReport + this.#o.minIntervalMs - this.#o.clock.now();
-    if (wait > 0) this.#retry = this.#o.clock.setTimeout(this.#flush, wait);
-    else {
-      this.#scheduled = true;
-      this.#o.later(this.#flush);
-    }
+    this.#fresh.set(ch, Math.max(seq, this.#fresh.get(ch) ?? 0));
+    this.#arm();
   }
 
   /** Forgets a closed socket. */
@@ -72,8 +70,39 @@ export class DeliveryReporter {
     this.#backedUp.delete(socket);
   }
 
-  readonly #flush = (): void => {
-    this.#scheduled = false;
+  /**
+   * Reports in two steps through `later`, which runs callbacks in order with the socket writes (a
+   * large fan-out spreads them over several turns): the first step takes what was handed so far,
+   * whose writes are all queued by then, and queues the second behind them; the second reports it.
+   * A report thus never names a seq that some socket has not yet been given to write.
+   */
+  #arm(): void {
+    if (this.#queued || this.#intervalTimer) return;
+    const wait = this.#lastReport + this.#o.minIntervalMs - this.#o.clock.now();
+    if (wait > 0) {
+      this.#intervalTimer = this.#o.clock.setTimeout(() => {
+        this.#intervalTimer = undefined;
+        this.#arm();
+      }, wait);
+      return;
+    }
+    this.#queued = true;
+    this.#o.later(() => {
+      const handed = this.#fresh;
+      this.#fresh = new Map();
+      this.#o.later(() => this.#written(handed));
+    });
+  }
+
+  #written(handed: Map<string, number>): void {
+    this.#queued = false;
+    for (const [ch, seq] of handed) this.#due.set(ch, Math.max(seq, this.#due.get(ch) ?? 0));
+    this.#retry?.cancel();
+    this.#check();
+    if (this.#fresh.size > 0) this.#arm();
+  }
+
+  readonly #check = (): void => {
     this.#retry = undefined;
     const now = this.#o.clock.now();
     for (const [ch, seq] of this.#due) {
@@ -87,7 +116,7 @@ export class DeliveryReporter {
       this.#o.report(ch, seq);
       this.#lastReport = now;
     }
-    if (this.#due.size > 0) this.#retry = this.#o.clock.setTimeout(this.#flush, this.#o.retryMs);
+    if (this.#due.size > 0) this.#retry = this.#o.clock.setTimeout(this.#check, this.#o.retryMs);
   };
 
   /** True while some socket on `ch` is backed up, and not for longer than `maxWaitMs`. */

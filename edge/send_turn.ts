@@ -22,12 +22,24 @@ export interface Flushable {
 
 export class SendTurn {
   #queue: Flushable[] = [];
+  /** Index of the next flush in `#queue`: the part before it is written. */
+  #head = 0;
   /** Joins built this turn, as a trie keyed by frame identity. */
   #joins = new Map<SharedFrame, Join>();
 
-  constructor(private readonly defer: (fn: () => void) => void) {}
+  /**
+   * @param chunk flushes per run. Past it, the rest of the queue runs at the next turn end, after
+   *   the loop has read sockets and worker messages: a batch committed meanwhile joins the frames
+   *   of every socket not yet written in this pass (one write, not two), and the sockets already
+   *   written queue again behind the rest. A socket is in the queue at most once, so its frames
+   *   keep their order.
+   */
+  constructor(
+    private readonly defer: (fn: () => void) => void,
+    private readonly chunk = Infinity,
+  ) {}
 
-  /** Runs `fn` at the end of this loop turn, with every other deferred flush. */
+  /** Runs `fn` after every flush queued before it (at this turn's end, or a later one's past a chunk). */
   readonly later = (fn: () => void): void => this.flushLater({ flush: fn });
 
   /**
@@ -56,19 +68,30 @@ export class SendTurn {
   }
 
   readonly #run = (): void => {
-    const queued = this.#queue;
-    this.#queue = [];
+    const queue = this.#queue;
+    const end = Math.min(queue.length, this.#head + this.chunk);
     let failure: { err: unknown } | undefined;
     // One flush that throws must not cost the others their turn: every queued flush runs, and the
     // first error is rethrown afterwards, where it surfaces as before.
-    for (const c of queued) {
+    for (let i = this.#head; i < end; i++) {
       try {
-        c.flush();
+        queue[i]!.flush();
       } catch (err) {
         failure ??= { err };
       }
     }
-    // Joins are only shared within a turn; keeping them longer would only hold memory.
+    if (end === queue.length) {
+      this.#queue = [];
+      this.#head = 0;
+    } else {
+      // Under a steady stream of batches the queue may never empty: drop its written part now and then.
+      if (end >= 1024 && end * 2 >= queue.length) {
+        this.#queue = queue.slice(end);
+        this.#head = 0;
+      } else this.#head = end;
+      this.defer(this.#run);
+    }
+    // Joins are only shared within a run; keeping them longer would only hold memory.
     this.#joins = new Map();
     if (failure) throw failure.err;
   };

@@ -27,6 +27,8 @@ export interface NodeConfig {
   idlePassivateMs: number;
   historySize: number;
   maxBufferedBytes: number;
+  /** Socket writes per chunk of a fan-out; the loop reads sockets and threads between chunks. */
+  writeChunk: number;
   heartbeatMs: number;
   /** A socket opened without a token must authenticate within this time. */
   authTimeoutMs: number;
@@ -72,6 +74,7 @@ export function loadConfig(argv: readonly string[], env: Record<string, string |
     idlePassivateMs: int("idle-ms", "STORM_IDLE_MS", 120_000),
     historySize: int("history", "STORM_HISTORY", 2_000),
     maxBufferedBytes: int("max-buffered", "STORM_MAX_BUFFERED", 1024 * 1024),
+    writeChunk: Math.max(1, int("write-chunk", "STORM_WRITE_CHUNK", 100)),
     heartbeatMs: int("heartbeat-ms", "STORM_HEARTBEAT_MS", 45_000),
     authTimeoutMs: int("auth-timeout-ms", "STORM_AUTH_TIMEOUT_MS", 10_000),
   };

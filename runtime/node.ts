@@ -131,7 +131,7 @@ export async function startNode(cfg: NodeConfig, hooks: NodeHooks = {}): Promise
   });
   edge = new EdgeServer({
     actors, auth, api, clock: systemClock, defer: turnEnd.late,
-    maxBufferedBytes: cfg.maxBufferedBytes, heartbeatMs: cfg.heartbeatMs, authTimeoutMs: cfg.authTimeoutMs,
+    maxBufferedBytes: cfg.maxBufferedBytes, writeChunk: cfg.writeChunk, heartbeatMs: cfg.heartbeatMs, authTimeoutMs: cfg.authTimeoutMs,
     onClusterUpgrade: parts ? (req, socket, head) => parts!.links.handleUpgrade(req, socket, head) : undefined,
   });
   const port = await edge.listen(cfg.port, cfg.host);

@@ -1,0 +1,92 @@
+import { describe, expect, it } from "vitest";
+import type { JournalEntry } from "../storage/store.ts";
+import { Connection, type SocketLike } from "./connection.ts";
+import { Fanout } from "./fanout.ts";
+import { SendTurn } from "./send_turn.ts";
+
+const entries = (from: number, to: number): JournalEntry[] =>
+  Array.from({ length: to - from + 1 }, (_, i) => ({ seq: from + i, clientId: `c${from + i}`, sender: "a", body: "x", ts: 0 }));
+
+/** A fake socket that records the seqs of each WebSocket message it was given. */
+function socket(): SocketLike & { messages: number[][] } {
+  const messages: number[][] = [];
+  return {
+    messages,
+    bufferedAmount: 0,
+    send(d) {
+      const parsed = JSON.parse(String(d)) as unknown;
+      const frames = (Array.isArray(parsed) ? parsed : [parsed]) as Array<{ m: JournalEntry[] }>;
+      messages.push(frames.flatMap((f) => f.m.map((m) => m.seq)));
+    },
+    close() {},
+  };
+}
+
+/** `n` sockets subscribed live to channel g, written through one turn whose runs are deferred. */
+function room(n: number, chunk: number) {
+  const deferred: Array<() => void> = [];
+  const turn = new SendTurn((fn) => void deferred.push(fn), chunk);
+  const fanout = new Fanout();
+  const sockets = Array.from({ length: n }, (_, i) => {
+    const s = socket();
+    const c = new Connection(i, { user: `u${i}`, role: "user" }, s, turn, 1 << 20, 0);
+    fanout.subscribe(c, "g", 0);
+    fanout.goLive(c, "g", c.subs.get("g")!);
+    return s;
+  });
+  /** One turn end: runs what was deferred before it (one chunk of writes). */
+  const turnEnd = () => {
+    for (const fn of deferred.splice(0)) fn();
+  };
+  return { turn, fanout, sockets, deferred, turnEnd };
+}
+
+describe("send turn", () => {
+  it("send turn - a fan-out larger than a chunk is written one chunk per turn end", () => {
+    const { fanout, sockets, deferred, turnEnd } = room(5, 2);
+    fanout.onEvent({ type: "msgs", ch: "g", m: entries(1, 1) });
+    const written = () => sockets.filter((s) => s.messages.length > 0).length;
+    expect(deferred).toHaveLength(1);
+    turnEnd();
+    expect(written()).toBe(2);
+    turnEnd();
+    expect(written()).toBe(4);
+    turnEnd();
+    expect(written()).toBe(5);
+    expect(deferred).toHaveLength(0);
+  });
+
+  it("send turn - a batch that arrives between chunks joins the unwritten sockets' message; written ones get it next", () => {
+    const { fanout, sockets, turnEnd } = room(4, 2);
+    fanout.onEvent({ type: "msgs", ch: "g", m: entries(1, 1) });
+    turnEnd(); // sockets 0 and 1 written
+    fanout.onEvent({ type: "msgs", ch: "g", m: entries(2, 3) });
+    turnEnd(); // sockets 2 and 3: batches 1 and 2 in one message
+    turnEnd(); // sockets 0 and 1 again: batch 2
+    expect(sockets.map((s) => s.messages)).toEqual([[[1], [2, 3]], [[1], [2, 3]], [[1, 2, 3]], [[1, 2, 3]]]);
+  });
+
+  it("send turn - a later callback runs after every write queued before it, however many chunks they take", () => {
+    const { turn, fanout, sockets, turnEnd } = room(5, 2);
+    fanout.onEvent({ type: "msgs", ch: "g", m: entries(1, 1) });
+    const writtenAtCallback: number[] = [];
+    turn.later(() => void writtenAtCallback.push(sockets.filter((s) => s.messages.length > 0).length));
+    turnEnd();
+    turnEnd();
+    expect(writtenAtCallback).toEqual([]);
+    turnEnd();
+    expect(writtenAtCallback).toEqual([5]);
+  });
+
+  it("send turn - under a steady stream the queue drops its written part, and every socket still gets every batch in order", () => {
+    const { fanout, sockets, deferred, turnEnd } = room(2_000, 1_100);
+    for (let seq = 1; seq <= 6; seq++) {
+      fanout.onEvent({ type: "msgs", ch: "g", m: entries(seq, seq) });
+      turnEnd();
+    }
+    while (deferred.length > 0) turnEnd();
+    for (const s of sockets) expect(s.messages.flat()).toEqual([1, 2, 3, 4, 5, 6]);
+    // Batches joined whenever a socket waited for its chunk: fewer messages than batches.
+    expect(sockets.reduce((n, s) => n + s.messages.length, 0)).toBeLessThan(6 * 2_000);
+  });
+});
