@@ -25,11 +25,11 @@ export interface EdgeOptions {
   /** Unsent bytes past which a socket is a slow consumer (G6). */
   maxBufferedBytes: number;
   /**
-   * Socket writes per chunk of a turn's fan-out (default 100, about a millisecond of `writev` on
-   * loopback): between chunks the loop reads publishes and committed batches, which then reach
-   * the sockets not yet written in this pass instead of waiting for the whole pass to end.
+   * Socket writes per chunk of a turn's fan-out (`--write-chunk`; 100 is about a millisecond of
+   * `writev` on loopback): between chunks the loop reads publishes and committed batches, which then
+   * reach the sockets not yet written in this pass instead of waiting for the whole pass to end.
    */
-  writeChunk?: number;
+  writeChunk: number;
   /** A socket silent for this long (no frame, no pong) is closed with `heartbeat_timeout`. */
   heartbeatMs: number;
   /** A socket connected without a token must send `auth` within this time. */

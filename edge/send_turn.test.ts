@@ -78,6 +78,22 @@ describe("send turn", () => {
     expect(writtenAtCallback).toEqual([5]);
   });
 
+  it("send turn - a flush that throws in a chunk does not stop that chunk or the ones after it", () => {
+    const deferred: Array<() => void> = [];
+    const turn = new SendTurn((fn) => void deferred.push(fn), 2);
+    const ran: string[] = [];
+    turn.later(() => {
+      throw new Error("boom");
+    });
+    turn.later(() => void ran.push("second"));
+    turn.later(() => void ran.push("third"));
+    expect(() => deferred.shift()!()).toThrow("boom");
+    expect(ran).toEqual(["second"]);
+    expect(deferred).toHaveLength(1);
+    deferred.shift()!();
+    expect(ran).toEqual(["second", "third"]);
+  });
+
   it("send turn - under a steady stream the queue drops its written part, and every socket still gets every batch in order", () => {
     const { fanout, sockets, deferred, turnEnd } = room(2_000, 1_100);
     for (let seq = 1; seq <= 6; seq++) {

@@ -1,4 +1,5 @@
 import { Buffer } from "node:buffer";
+import { runEach } from "../runtime/core/turn_end.ts";
 import type { SharedFrame } from "./shared_frame.ts";
 
 const OPEN = Buffer.from("[");
@@ -70,16 +71,19 @@ export class SendTurn {
   readonly #run = (): void => {
     const queue = this.#queue;
     const end = Math.min(queue.length, this.#head + this.chunk);
-    let failure: { err: unknown } | undefined;
-    // One flush that throws must not cost the others their turn: every queued flush runs, and the
-    // first error is rethrown afterwards, where it surfaces as before.
-    for (let i = this.#head; i < end; i++) {
-      try {
-        queue[i]!.flush();
-      } catch (err) {
-        failure ??= { err };
-      }
+    const head = this.#head;
+    try {
+      // One flush that throws must not cost the others their turn.
+      runEach(end - head, (i) => queue[head + i]!.flush());
+    } finally {
+      this.#advance(queue, end);
+      // Joins are only shared within a run; keeping them longer would only hold memory.
+      this.#joins = new Map();
     }
+  };
+
+  /** Marks the queue written up to `end`; what remains runs at the next turn end. */
+  #advance(queue: Flushable[], end: number): void {
     if (end === queue.length) {
       this.#queue = [];
       this.#head = 0;
@@ -91,10 +95,7 @@ export class SendTurn {
       } else this.#head = end;
       this.defer(this.#run);
     }
-    // Joins are only shared within a run; keeping them longer would only hold memory.
-    this.#joins = new Map();
-    if (failure) throw failure.err;
-  };
+  }
 }
 
 function join(frames: ReadonlyArray<SharedFrame | string>): Buffer {

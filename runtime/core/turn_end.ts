@@ -35,16 +35,22 @@ export class TurnEnd {
     const late = this.#late;
     this.#early = [];
     this.#late = [];
-    let failure: { err: unknown } | undefined;
-    for (const list of [early, late]) {
-      for (const fn of list) {
-        try {
-          fn();
-        } catch (err) {
-          failure ??= { err };
-        }
-      }
-    }
-    if (failure) throw failure.err;
+    runEach(early.length + late.length, (i) => (i < early.length ? early[i]! : late[i - early.length]!)());
   };
+}
+
+/**
+ * Calls `call(0)` .. `call(n - 1)`; one that throws costs the others nothing, and the first error
+ * is rethrown once all have run (where it surfaces as before).
+ */
+export function runEach(n: number, call: (i: number) => void): void {
+  let failure: { err: unknown } | undefined;
+  for (let i = 0; i < n; i++) {
+    try {
+      call(i);
+    } catch (err) {
+      failure ??= { err };
+    }
+  }
+  if (failure) throw failure.err;
 }
