@@ -42,7 +42,7 @@ const MAX_PER_PROCESS = 19_500;
 const MAX_PER_LOAD_PROCESS = 25_000;
 
 function parseArgs(argv: string[]) {
-  const { get, num } = flags(argv);
+  const { get, num, done } = flags(argv);
   const targets = get('targets', get('target', CONNS_TARGETS.join(','))).split(',').map((s) => s.trim()).filter(Boolean);
   for (const t of targets) if (!CONNS_TARGETS.includes(t as ConnsTarget)) throw new Error(`unknown target ${t} (${CONNS_TARGETS.join(', ')})`);
   const mode = get('mode', 'cluster');
@@ -65,6 +65,7 @@ function parseArgs(argv: string[]) {
     stormBin: path.resolve(get('storm-bin', path.join(repoRoot, 'dist/bin/storm.js'))),
     serverNodeArgs: get('server-node-args', '').split(' ').filter(Boolean),
   };
+  done('connections benchmark (scenario d): node dist/bench/conns_bench.js [flags]; bench/conns_bench.ts explains them');
   if (o.connections / o.nodes > MAX_PER_PROCESS) {
     throw new Error(`--connections ${o.connections} over --nodes ${o.nodes} is more than ${MAX_PER_PROCESS} sockets per server process (open files are capped at 20,000): use more nodes`);
   }

@@ -35,11 +35,11 @@ const repoRoot = path.resolve(here, EXT === '.ts' ? '..' : '../..');
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 function parseArgs(argv: string[]) {
-  const { get, num } = flags(argv);
+  const { get, num, done } = flags(argv);
   const workers = Math.max(1, Math.floor(num('workers', 2)));
   const pgPool = Math.max(1, Math.floor(num('pg-pool', 4)));
   const rate = get('rate', 'max');
-  return {
+  const o = {
     channels: Math.max(1, Math.floor(num('channels', 100))),
     conns: Math.max(1, Math.floor(num('conns', 100))),
     window: Math.max(1, Math.floor(num('window', 16))),
@@ -60,6 +60,8 @@ function parseArgs(argv: string[]) {
     /** Extra node flags for the server, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it. */
     serverNodeArgs: get('server-node-args', '').split(' ').filter(Boolean),
   };
+  done('durable publish benchmark (scenario c): node dist/bench/durable_bench.js [flags]; bench/durable_bench.ts explains them');
+  return o;
 }
 type Opts = ReturnType<typeof parseArgs>;
 

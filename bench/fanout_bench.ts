@@ -42,12 +42,12 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, EXT === '.ts' ? '..' : '../..');
 
 function parseArgs(argv: string[]) {
-  const { get, num } = flags(argv);
+  const { get, num, has, done } = flags(argv);
   const rateArg = get('rate', '100');
   const targets = get('targets', ALL_TARGETS.join(',')).split(',').map((s) => s.trim()).filter(Boolean);
   for (const t of targets) if (!ALL_TARGETS.includes(t as TargetName)) throw new Error(`unknown target ${t}`);
   const channels = Math.max(1, Math.floor(num('channels', 1)));
-  return {
+  const o = {
     subscribers: Math.max(1, Math.floor(num('subscribers', 1000))),
     channels,
     perConn: Math.min(Math.max(1, Math.floor(num('per-conn', 1))), channels),
@@ -66,7 +66,7 @@ function parseArgs(argv: string[]) {
     stormBin: path.resolve(get('storm-bin', path.join(repoRoot, 'dist/bin/storm.js'))),
     stormWorkers: get('storm-workers', ''),
     /** Storm stores in a throwaway PostgreSQL (started for the run) instead of embedded PGlite. */
-    stormPostgres: argv.includes('--storm-postgres'),
+    stormPostgres: has('storm-postgres'),
     /** Extra node flags for Storm processes, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof". */
     stormNodeArgs: get('server-node-args', '').split(' ').filter(Boolean),
     maxRssMB: num('max-rss-mb', 4096),
@@ -75,6 +75,8 @@ function parseArgs(argv: string[]) {
     /** With --url: pids of the server processes, for memory and CPU (optional). */
     serverPids: get('server-pid', '').split(',').filter(Boolean).map(Number),
   };
+  done('fan-out benchmark (scenarios a, b, e): node dist/bench/fanout_bench.js [flags]; bench/fanout_bench.ts explains them');
+  return o;
 }
 export type FanoutOpts = ReturnType<typeof parseArgs>;
 type Opts = FanoutOpts;

@@ -15,6 +15,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { flags } from './args.ts';
 import type { FanoutOutput } from './fanout_bench.ts';
 import { renderMarkdown, renderSvg, type ScenarioRun } from './suite_report.ts';
 
@@ -93,13 +94,14 @@ function runChild(script: string, args: string[], logFile: string): Promise<numb
 }
 
 async function main(argv: string[]): Promise<void> {
-  const get = (name: string) => {
-    const i = argv.indexOf(`--${name}`);
-    return i >= 0 ? argv[i + 1] : undefined;
-  };
-  const quick = argv.includes('--quick');
-  const only = get('only')?.split(',');
-  const outDir = path.resolve(get('out') ?? path.join(repoRoot, 'bench/results', quick ? 'suite-quick' : 'suite'));
+  const { get, has, done } = flags(argv);
+  const quick = has('quick');
+  const noWrite = has('no-write');
+  const only = get('only', '') ? get('only', '').split(',') : undefined;
+  const outDir = path.resolve(get('out', '') || path.join(repoRoot, 'bench/results', quick ? 'suite-quick' : 'suite'));
+  done(`benchmark suite: node dist/bench/suite.js [flags]; --only takes some of ${SUITE.map((s) => s.id).join(',')}`);
+  const unknown = only?.filter((id) => !SUITE.some((s) => s.id === id)) ?? [];
+  if (unknown.length) throw new Error(`--only: no scenario ${unknown.join(', ')} (there are ${SUITE.map((s) => s.id).join(', ')})`);
   fs.mkdirSync(outDir, { recursive: true });
   const started = new Date();
   const runs: ScenarioRun[] = [];
@@ -135,7 +137,7 @@ async function main(argv: string[]): Promise<void> {
   const md = renderMarkdown(runs, { started, machine, quick, svg: path.relative(repoRoot, svgFile), outDir: path.relative(repoRoot, outDir) });
   fs.writeFileSync(path.join(outDir, 'summary.md'), md);
   process.stdout.write(`\n${md}\n`);
-  if (!argv.includes('--no-write') && !quick) {
+  if (!noWrite && !quick) {
     const file = path.join(repoRoot, 'BENCHMARKS.md');
     const text = fs.readFileSync(file, 'utf8');
     const begin = '<!-- suite:begin -->';

@@ -7,6 +7,7 @@ import fc from "fast-check";
 import { build } from "hdr-histogram-js";
 import { afterAll, describe, expect, it } from "vitest";
 import { driverArgs, SCENARIOS } from "../bin/storm-load.ts";
+import { flags } from "../bench/args.ts";
 import { scanStormCompact, scanStormMsgs, Sub } from "../bench/fanout_clients.ts";
 import { makeBody } from "../bench/fanout_common.ts";
 import { indexOf, LatencyCounts, valueAt } from "../bench/latency_counts.ts";
@@ -126,6 +127,20 @@ describe("storm-load", () => {
       "--rate", "10", "--subscribers", "10000", "--channels", "10000", "--per-conn", "10",
       "--pub-procs", "2", "--load-procs", "4", "--warmup", "3",
     ]);
+  });
+
+  it("storm-load - a driver refuses a flag it never reads (a typo) and skips the values of those it does", () => {
+    const read = (argv: string[]) => {
+      const f = flags(argv);
+      const o = { rate: f.get("rate", "100"), args: f.get("server-node-args", ""), pg: f.has("storm-postgres"), n: f.num("window", 256) };
+      f.done("usage");
+      return o;
+    };
+    expect(read(["--rate", "max", "--server-node-args", "--cpu-prof --cpu-prof-dir=/tmp/p", "--storm-postgres"]))
+      .toEqual({ rate: "max", args: "--cpu-prof --cpu-prof-dir=/tmp/p", pg: true, n: 256 });
+    expect(() => read(["--rat", "5"])).toThrow(/Unknown flag --rat/);
+    expect(() => read(["--rate", "5", "--storm-postgres", "--quick"])).toThrow(/Unknown flag --quick/);
+    expect(() => read(["--window", "-3"])).toThrow(/--window/);
   });
 
   it("storm-load - many rooms: every target delivers each room's publishes in order to its subscribers", async () => {
