@@ -27,7 +27,9 @@ import { build, decodeFromCompressedBase64 } from 'hdr-histogram-js';
 import pg from 'pg';
 import { startPostgres, type PostgresServer } from '../tests/harness/postgres.ts';
 import type { LoadReport, PubConnSpec, PubInit, RawPgInit, StopReport } from './durable_common.ts';
-import { cpuSeconds, machineCpu, makeTempDir, procTree, removeTempDir, rssBytes, startServer, waitHttp, Worker, type ServerProc } from './fanout_procs.ts';
+import {
+  cpuSeconds, machineCpu, makeTempDir, procTree, removeTempDir, rssBytes, startServer, threadCpuSeconds, waitHttp, Worker, type ServerProc,
+} from './fanout_procs.ts';
 
 const EXT = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -130,14 +132,7 @@ class CpuMeter {
 
   /** CPU seconds of the server's main thread (the edge); its other threads are actor workers and V8's. */
   #mainThread(): number {
-    if (this.serverPid === undefined) return 0;
-    try {
-      const s = fs.readFileSync(`/proc/${this.serverPid}/task/${this.serverPid}/stat`, 'utf8');
-      const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-      return (Number(f[11]) + Number(f[12])) / 100;
-    } catch {
-      return 0;
-    }
+    return this.serverPid === undefined ? 0 : (threadCpuSeconds(this.serverPid).get(this.serverPid) ?? 0);
   }
 }
 

@@ -33,9 +33,9 @@ import {
 import { freePortRange, startLocalCluster } from '../deploy/local_cluster.ts';
 import { startPostgres } from '../deploy/local_postgres.ts';
 import {
-  cpuSeconds, freePort, machineCpu, makeTempDir, procTree, removeTempDir, rssBytes, startServer, waitHttp, Worker,
+  cpuSeconds, freePort, machineCpu, makeTempDir, procTree, removeTempDir, rssBytes, startServer, threadCpuSeconds, threadsPercent, waitHttp, Worker,
 } from './fanout_procs.ts';
-import { ratios, ratioTable, table, type Ratio, type TargetResult } from './fanout_report.ts';
+import { cpuLines, ratios, ratioTable, table, type Ratio, type TargetResult } from './fanout_report.ts';
 
 const EXT = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -284,6 +284,9 @@ async function runTarget(t: TargetName, o: Opts, log: (s: string) => void): Prom
     const cpuI0 = cpuSeconds(srv.infraPids());
     const cpuL0 = cpuSeconds(loadPids);
     const cpuM0 = machineCpu();
+    const serverPids = srv.pids();
+    const threads0 = serverPids.map((p) => threadCpuSeconds(p));
+    const perLoad0 = loadPids.map((p) => cpuSeconds([p]));
     const tm0 = process.hrtime.bigint();
     await Promise.all(workers.map((w) => w.request('measure', {}, 10_000)));
     const end = Date.now() + o.duration * 1000;
@@ -304,6 +307,13 @@ async function runTarget(t: TargetName, o: Opts, log: (s: string) => void): Prom
     const cpuM1 = machineCpu();
     r.cpuPercent.machine = ((cpuM1.busy - cpuM0.busy) / (cpuM1.total - cpuM0.total)) * os.cpus().length * 100;
     r.cpuPercent.other = Math.max(0, r.cpuPercent.machine - r.cpuPercent.server - r.cpuPercent.infra - r.cpuPercent.load);
+    const perLoad = loadPids.map((p, i) => ((cpuSeconds([p]) - perLoad0[i]!) / wallS) * 100);
+    r.cpuDetail = {
+      serverThreads: serverPids.map((p, i) => threadsPercent(p, threads0[i]!, threadCpuSeconds(p), wallS)).filter((t) => t.main > 0),
+      subscriberProcs: perLoad.slice(o.pubProcs),
+      publisherProcs: perLoad.slice(0, o.pubProcs),
+      usPerDelivery: { machine: 0, server: 0, load: 0 },
+    };
     r.serverRssMB.end = rssBytes(srv.pids()).rss / MB;
 
     for (const p of pubReps) {
@@ -326,6 +336,8 @@ async function runTarget(t: TargetName, o: Opts, log: (s: string) => void): Prom
       v.errors += s.errors; v.closed += s.closed;
     }
     r.wire = { bytesPerDelivery: wire.bytes / wire.delivered, deliveriesPerMessage: wire.delivered / wire.messages };
+    const us = (percent: number) => (percent * 1e4) / r.deliveredPerSec; // % of a core = 10,000 µs per s
+    r.cpuDetail.usPerDelivery = { machine: us(r.cpuPercent.machine), server: us(r.cpuPercent.server + r.cpuPercent.infra), load: us(r.cpuPercent.load) };
     const ms = (us: number) => us / 1000;
     r.latencyMs = {
       count: hist.totalCount, p50: ms(hist.getValueAtPercentile(50)), p99: ms(hist.getValueAtPercentile(99)),
@@ -383,6 +395,7 @@ export async function runFanoutBench(argv: string[], log: (s: string) => void, c
   }
   log('');
   log(table(results));
+  log(cpuLines(results));
   log('(CPU% = % of one core during the measured window; infra = PostgreSQL + Hazelcast of a Storm cluster;');
   log(' other = every other process on the machine, incl. this driver;');
   log(' KB/conn = server RSS growth from idle to all subscribers connected, n/a when GC/the embedded store shrank it;');

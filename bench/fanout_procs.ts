@@ -149,6 +149,35 @@ function readStat(pid: number): { ppid: number; ticks: number } | undefined {
   } catch { return undefined; }
 }
 
+/** CPU seconds of each thread of `pid` so far, by thread id (the main thread's id is `pid`). */
+export function threadCpuSeconds(pid: number): Map<number, number> {
+  const out = new Map<number, number>();
+  let tids: string[] = [];
+  try { tids = fs.readdirSync(`/proc/${pid}/task`); } catch { return out; }
+  for (const tid of tids) {
+    try {
+      const s = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+      out.set(Number(tid), (Number(f[11]) + Number(f[12])) / CLK_TCK);
+    } catch { /* the thread ended */ }
+  }
+  return out;
+}
+
+/** Where one process's CPU went between two `threadCpuSeconds` samples: % of one core. */
+export interface ThreadsPercent {
+  /** The main thread (for Storm: the edge, every socket). */
+  main: number;
+  /** Every other thread that used at least 0.5 % (worker threads, V8's, libuv's), busiest first. */
+  others: number[];
+}
+
+export function threadsPercent(pid: number, before: Map<number, number>, after: Map<number, number>, wallS: number): ThreadsPercent {
+  const pct = (tid: number) => (((after.get(tid) ?? 0) - (before.get(tid) ?? 0)) / wallS) * 100;
+  const others = [...after.keys()].filter((tid) => tid !== pid).map(pct).filter((p) => p >= 0.5).sort((a, b) => b - a);
+  return { main: pct(pid), others };
+}
+
 /** pid and all its descendants (servers may fork workers). */
 export function procTree(root: number): number[] {
   const children = new Map<number, number[]>();

@@ -1,4 +1,5 @@
 // Result shape, table and ratios for the fan-out benchmark.
+import type { ThreadsPercent } from './fanout_procs.ts';
 import type { TargetName } from './fanout_common.ts';
 
 export interface Latency { count: number; p50: number; p99: number; p999: number; max: number; mean: number }
@@ -33,6 +34,17 @@ export interface TargetResult {
    * machine = all processes, other = machine - server - infra - load.
    */
   cpuPercent: { server: number; infra: number; load: number; machine: number; other: number };
+  /**
+   * The same window in detail: each server process's threads (its main thread, then the others),
+   * each load process (subscribers, publishers), and CPU µs per delivery (the whole machine's, the
+   * server's, the load's): on 2 shared cores, a target that costs more per delivery delivers less.
+   */
+  cpuDetail?: {
+    serverThreads: ThreadsPercent[];
+    subscriberProcs: number[];
+    publisherProcs: number[];
+    usPerDelivery: { machine: number; server: number; load: number };
+  };
   /** What the subscribers received while measuring: bytes per delivery, deliveries per WebSocket message. */
   wire?: { bytesPerDelivery: number; deliveriesPerMessage: number };
   violations: {
@@ -81,6 +93,17 @@ export function table(results: TargetResult[]): string {
   return rows.map((row) => (row.length !== head.length
     ? `${row[0]!.padEnd(widths[0]!)}  ${row[1]}`
     : row.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  '))).join('\n');
+}
+
+/** One line per target: where the CPU of the measured window went, and what a delivery cost. */
+export function cpuLines(results: TargetResult[]): string {
+  const pct = (xs: number[]) => xs.map((x) => x.toFixed(0)).join('/') || '0';
+  return results.filter((r) => r.cpuDetail).map((r) => {
+    const d = r.cpuDetail!;
+    const threads = d.serverThreads.map((t) => `main ${t.main.toFixed(0)} + ${pct(t.others)}`).join('; ');
+    return `${r.target}: server threads % ${threads} | subscriber procs % ${pct(d.subscriberProcs)}, publisher procs % ${pct(d.publisherProcs)} | ` +
+      `CPU µs per delivery: machine ${d.usPerDelivery.machine.toFixed(3)}, server ${d.usPerDelivery.server.toFixed(3)}, load ${d.usPerDelivery.load.toFixed(3)}`;
+  }).join('\n');
 }
 
 export interface Ratio {

@@ -45,6 +45,13 @@ function fanoutTable(d: FanoutOutput): string[] {
     const rs = d.ratios.filter((x) => x.numerator === t);
     if (rs.length) rows.push('', rs.map((x) => `${t} / ${x.denominator}: delivered **${f2(x.delivered)}**, p99 ${f2(x.p99)}×`).join('; ') + '.');
   }
+  const detailed = d.results.filter((r) => r.cpuDetail && !r.error && !r.skipped);
+  if (detailed.length) {
+    rows.push('', 'CPU µs per delivery, server / load (2 shared cores): ' + detailed.map((r) =>
+      `${r.target} ${r.cpuDetail!.usPerDelivery.server.toFixed(3)} / ${r.cpuDetail!.usPerDelivery.load.toFixed(3)}`).join(', ') + '. ' +
+      'Server threads, % of a core (main + others): ' + detailed.map((r) =>
+      `${r.target} ${r.cpuDetail!.serverThreads.map((t) => `${f1(t.main)} + ${t.others.map((x) => x.toFixed(0)).join('/') || '0'}`).join('; ')}`).join(', ') + '.');
+  }
   return rows;
 }
 

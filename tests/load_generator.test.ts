@@ -8,6 +8,7 @@ import { build } from "hdr-histogram-js";
 import { afterAll, describe, expect, it } from "vitest";
 import { driverArgs, SCENARIOS } from "../bin/storm-load.ts";
 import { flags } from "../bench/args.ts";
+import { threadCpuSeconds, threadsPercent } from "../bench/fanout_procs.ts";
 import { scanStormCompact, scanStormMsgs, Sub } from "../bench/fanout_clients.ts";
 import { makeBody } from "../bench/fanout_common.ts";
 import { indexOf, LatencyCounts, valueAt } from "../bench/latency_counts.ts";
@@ -141,6 +142,22 @@ describe("storm-load", () => {
     expect(() => read(["--rat", "5"])).toThrow(/Unknown flag --rat/);
     expect(() => read(["--rate", "5", "--storm-postgres", "--quick"])).toThrow(/Unknown flag --quick/);
     expect(() => read(["--window", "-3"])).toThrow(/--window/);
+  });
+
+  it("storm-load - per-thread CPU: what the main thread burns is counted as the main thread's", () => {
+    const before = threadCpuSeconds(process.pid);
+    const main0 = before.get(process.pid)!;
+    expect(main0).toBeGreaterThan(0);
+    const t0 = process.hrtime.bigint();
+    let x = 0;
+    // Burn 300 ms of this thread's own CPU, however long the machine takes to give it.
+    while ((threadCpuSeconds(process.pid).get(process.pid) ?? 0) - main0 < 0.3) for (let i = 0; i < 1e6; i++) x += Math.sqrt(i);
+    const wallS = Number(process.hrtime.bigint() - t0) / 1e9;
+    const t = threadsPercent(process.pid, before, threadCpuSeconds(process.pid), wallS);
+    expect(x).toBeGreaterThan(0);
+    expect((t.main / 100) * wallS).toBeGreaterThanOrEqual(0.3 - 1e-9);
+    expect((t.main / 100) * wallS).toBeLessThan(0.45);
+    expect(t.others.every((o, i) => o >= 0.5 && (i === 0 || o <= t.others[i - 1]!))).toBe(true);
   });
 
   it("storm-load - many rooms: every target delivers each room's publishes in order to its subscribers", async () => {
