@@ -280,11 +280,10 @@ async function runTarget(t: TargetName, o: Opts, log: (s: string) => void): Prom
     await Promise.all(pubs.map((w) => w.request('start', {}, 10_000)));
     await sleep(o.warmup * 1000);
     const loadPids = workers.map((w) => w.pid);
-    const cpuS0 = cpuSeconds(srv.pids());
-    const cpuI0 = cpuSeconds(srv.infraPids());
-    const cpuL0 = cpuSeconds(loadPids);
-    const cpuM0 = machineCpu();
     const serverPids = srv.pids();
+    const cpuS0 = cpuSeconds(serverPids);
+    const cpuI0 = cpuSeconds(srv.infraPids());
+    const cpuM0 = machineCpu();
     const threads0 = serverPids.map((p) => threadCpuSeconds(p));
     const perLoad0 = loadPids.map((p) => cpuSeconds([p]));
     const tm0 = process.hrtime.bigint();
@@ -303,17 +302,12 @@ async function runTarget(t: TargetName, o: Opts, log: (s: string) => void): Prom
     const wallS = Number(process.hrtime.bigint() - tm0) / 1e9;
     r.cpuPercent.server = ((cpuSeconds(srv.pids()) - cpuS0) / wallS) * 100;
     r.cpuPercent.infra = ((cpuSeconds(srv.infraPids()) - cpuI0) / wallS) * 100;
-    r.cpuPercent.load = ((cpuSeconds(loadPids) - cpuL0) / wallS) * 100;
+    const perLoad = loadPids.map((p, i) => ((cpuSeconds([p]) - perLoad0[i]!) / wallS) * 100);
+    r.cpuPercent.load = perLoad.reduce((a, b) => a + b, 0);
     const cpuM1 = machineCpu();
     r.cpuPercent.machine = ((cpuM1.busy - cpuM0.busy) / (cpuM1.total - cpuM0.total)) * os.cpus().length * 100;
     r.cpuPercent.other = Math.max(0, r.cpuPercent.machine - r.cpuPercent.server - r.cpuPercent.infra - r.cpuPercent.load);
-    const perLoad = loadPids.map((p, i) => ((cpuSeconds([p]) - perLoad0[i]!) / wallS) * 100);
-    r.cpuDetail = {
-      serverThreads: serverPids.map((p, i) => threadsPercent(p, threads0[i]!, threadCpuSeconds(p), wallS)).filter((t) => t.main > 0),
-      subscriberProcs: perLoad.slice(o.pubProcs),
-      publisherProcs: perLoad.slice(0, o.pubProcs),
-      usPerDelivery: { machine: 0, server: 0, load: 0 },
-    };
+    const serverThreads = serverPids.map((p, i) => threadsPercent(p, threads0[i]!, threadCpuSeconds(p), wallS)).filter((t) => t.main > 0);
     r.serverRssMB.end = rssBytes(srv.pids()).rss / MB;
 
     for (const p of pubReps) {
@@ -337,7 +331,10 @@ async function runTarget(t: TargetName, o: Opts, log: (s: string) => void): Prom
     }
     r.wire = { bytesPerDelivery: wire.bytes / wire.delivered, deliveriesPerMessage: wire.delivered / wire.messages };
     const us = (percent: number) => (percent * 1e4) / r.deliveredPerSec; // % of a core = 10,000 µs per s
-    r.cpuDetail.usPerDelivery = { machine: us(r.cpuPercent.machine), server: us(r.cpuPercent.server + r.cpuPercent.infra), load: us(r.cpuPercent.load) };
+    r.cpuDetail = {
+      serverThreads, subscriberProcs: perLoad.slice(o.pubProcs), publisherProcs: perLoad.slice(0, o.pubProcs),
+      usPerDelivery: { machine: us(r.cpuPercent.machine), server: us(r.cpuPercent.server + r.cpuPercent.infra), load: us(r.cpuPercent.load) },
+    };
     const ms = (us: number) => us / 1000;
     r.latencyMs = {
       count: hist.totalCount, p50: ms(hist.getValueAtPercentile(50)), p99: ms(hist.getValueAtPercentile(99)),

@@ -141,9 +141,10 @@ export class Worker {
 // ---- /proc sampling ----
 const CLK_TCK = 100;
 
-function readStat(pid: number): { ppid: number; ticks: number } | undefined {
+/** Parent pid and CPU clock ticks (user + system) from a `/proc/.../stat` file, if it is still there. */
+function readStat(pid: number, file = `/proc/${pid}/stat`): { ppid: number; ticks: number } | undefined {
   try {
-    const s = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const s = fs.readFileSync(file, 'utf8');
     const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
     return { ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) };
   } catch { return undefined; }
@@ -155,11 +156,8 @@ export function threadCpuSeconds(pid: number): Map<number, number> {
   let tids: string[] = [];
   try { tids = fs.readdirSync(`/proc/${pid}/task`); } catch { return out; }
   for (const tid of tids) {
-    try {
-      const s = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-      out.set(Number(tid), (Number(f[11]) + Number(f[12])) / CLK_TCK);
-    } catch { /* the thread ended */ }
+    const st = readStat(pid, `/proc/${pid}/task/${tid}/stat`);
+    if (st) out.set(Number(tid), st.ticks / CLK_TCK); // else the thread ended
   }
   return out;
 }

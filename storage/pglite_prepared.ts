@@ -69,13 +69,12 @@ export class PglitePrepared {
       concat([s.bind({ statement: prepared.name, values }), s.execute({}), s.sync()]),
     );
     const rows: SqlRow[] = [];
+    const fields = prepared.fields;
     for (const m of messages) {
       if (m.name !== "dataRow") continue;
       const cells = (m as unknown as { fields: Array<string | null> }).fields;
       const row: SqlRow = {};
-      prepared.fields.forEach((f, i) => {
-        row[f.name] = decode(cells[i] ?? null, f.dataTypeID);
-      });
+      for (let i = 0; i < fields.length; i++) row[fields[i]!.name] = decode(cells[i] ?? null, fields[i]!.dataTypeID);
       rows.push(row);
     }
     return rows;
