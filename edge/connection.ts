@@ -3,7 +3,7 @@ import type { JournalEntry } from "../storage/store.ts";
 import type { Principal } from "./auth.ts";
 import type { MsgsEncoding } from "./frames.ts";
 import type { SendTurn } from "./send_turn.ts";
-import type { SharedFrame } from "./shared_frame.ts";
+import { SharedBytes, type SharedFrame } from "./shared_frame.ts";
 
 /**
  * The minimal socket surface a connection needs (satisfied by `ws`'s WebSocket). Frames are JSON
@@ -12,6 +12,12 @@ import type { SharedFrame } from "./shared_frame.ts";
 export interface SocketLike {
   readonly bufferedAmount: number;
   send(data: string | Buffer, options: { binary: false }): void;
+  /**
+   * Writes a complete WebSocket frame built by `SharedBytes.wire`, in order with `send`; dropped
+   * when the socket is no longer open, as `send` drops it. Optional: without it, `send` frames the
+   * payload for this socket.
+   */
+  sendFrame?(wire: Buffer): void;
   close(code: number, reason: string): void;
 }
 
@@ -115,8 +121,11 @@ export class Connection {
       return;
     }
     const f = out[0]!;
+    const message = out.length > 1 ? this.turn.joined(out) : typeof f === "string" ? f : f.shared;
     try {
-      this.socket.send(out.length > 1 ? this.turn.joined(out) : typeof f === "string" ? f : f.bytes, TEXT);
+      if (!(message instanceof SharedBytes)) this.socket.send(message, TEXT);
+      else if (this.socket.sendFrame) this.socket.sendFrame(message.wire);
+      else this.socket.send(message.bytes, TEXT);
     } catch {
       // The frames are lost to this socket only: closing it makes the client resume from its cursor.
       this.close(1011, "internal");

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, type WebSocket } from "ws";
+import { EdgeWebSocket } from "./edge_socket.ts";
 import type { EdgeEvent, SessionView } from "../actors/messages.ts";
 import type { Clock, Timer } from "../runtime/core/clock.ts";
 import { StormError } from "../runtime/core/errors.ts";
@@ -45,7 +46,8 @@ interface AwaitingAuth {
   timer: Timer;
   enc: MsgsEncoding;
 }
-type EdgeSocket = WebSocket & { [SOCKET_STATE]?: Connection | AwaitingAuth };
+/** A socket of this edge: an `EdgeWebSocket` at run time (`sendFrame` is there), typed as `ws`'s own for its event listeners. */
+type EdgeSocket = WebSocket & Partial<Pick<EdgeWebSocket, "sendFrame">> & { [SOCKET_STATE]?: Connection | AwaitingAuth };
 
 /**
  * The edge of a node: HTTP and WebSocket on one port. It authenticates at upgrade (or with a first
@@ -105,7 +107,9 @@ export class EdgeServer {
     this.http = createServer((req, res) => void o.api.handle(req, res));
     // The hard cap only protects memory; messages between the protocol limit and it get a typed
     // `too_large` error and the connection survives (G7).
-    this.#wss = new WebSocketServer({ noServer: true, maxPayload: LIMITS.hardMaxMessageBytes, perMessageDeflate: false });
+    this.#wss = new WebSocketServer({
+      WebSocket: EdgeWebSocket, noServer: true, maxPayload: LIMITS.hardMaxMessageBytes, perMessageDeflate: false,
+    });
     this.http.on("upgrade", (req, socket, head) => this.#upgrade(req, socket, head));
     this.#heartbeat = o.clock.setInterval(() => this.#checkHeartbeats(), Math.max(100, o.heartbeatMs / 3));
   }

@@ -1,3 +1,4 @@
+import { Buffer } from "node:buffer";
 import { describe, expect, it } from "vitest";
 import type { JournalEntry } from "../storage/store.ts";
 import { Connection, type SocketLike } from "./connection.ts";
@@ -105,4 +106,37 @@ describe("send turn", () => {
     // Batches joined whenever a socket waited for its chunk: fewer messages than batches.
     expect(sockets.reduce((n, s) => n + s.messages.length, 0)).toBeLessThan(6 * 2_000);
   });
+
+  it("send turn - shared messages go out as one frame built for all sockets; a socket's own reply goes through send", () => {
+    const turn = new SendTurn((fn) => fn());
+    const fanout = new Fanout();
+    const frames: Buffer[] = [];
+    const sent: string[] = [];
+    const conns = [0, 1, 2].map((i) => {
+      const s: SocketLike = {
+        bufferedAmount: 0,
+        send: (d) => void sent.push(String(d)),
+        sendFrame: (wire) => void frames.push(wire),
+        close() {},
+      };
+      const c = new Connection(i, { user: `u${i}`, role: "user" }, s, turn, 1 << 20, 0);
+      fanout.subscribe(c, "g", 0);
+      fanout.goLive(c, "g", c.subs.get("g")!);
+      return c;
+    });
+    fanout.onEvent({ type: "msgs", ch: "g", m: entries(1, 2) });
+    expect(frames).toHaveLength(3);
+    expect(new Set(frames).size).toBe(1); // the same bytes, built once
+    const f = frames[0]!;
+    expect(f[0]).toBe(0x81); // final text frame
+    const head = f[1]! < 126 ? 2 : 4; // a small batch: 7- or 16-bit length, no mask
+    expect(head === 2 ? f[1] : f.readUInt16BE(2)).toBe(f.length - head);
+    const payload = JSON.parse(f.subarray(head).toString()) as { m: JournalEntry[] };
+    expect(payload.m.map((m) => m.seq)).toEqual([1, 2]);
+    expect(sent).toEqual([]);
+    conns[0]!.push('{"t":"ack","id":7}');
+    expect(sent).toEqual(['{"t":"ack","id":7}']);
+    expect(frames).toHaveLength(3);
+  });
 });
+

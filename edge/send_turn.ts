@@ -1,13 +1,13 @@
 import { Buffer } from "node:buffer";
 import { runEach } from "../runtime/core/turn_end.ts";
-import type { SharedFrame } from "./shared_frame.ts";
+import { SharedBytes, type SharedFrame } from "./shared_frame.ts";
 
 const OPEN = Buffer.from("[");
 const COMMA = Buffer.from(",");
 const CLOSE = Buffer.from("]");
 
 interface Join {
-  bytes?: Buffer;
+  shared?: SharedBytes;
   next?: Map<SharedFrame, Join>;
 }
 
@@ -53,10 +53,10 @@ export class SendTurn {
 
   /**
    * Two or more frames as one JSON array message. Shared frames only: built once per turn per
-   * distinct sequence. With a socket's own frame (a reply) in it: built for that socket alone,
-   * still from the shared frames' encoded bytes.
+   * distinct sequence, as `SharedBytes`. With a socket's own frame (a reply) in it: built for that
+   * socket alone, still from the shared frames' encoded bytes.
    */
-  joined(frames: ReadonlyArray<SharedFrame | string>): Buffer {
+  joined(frames: ReadonlyArray<SharedFrame | string>): SharedBytes | Buffer {
     let map = this.#joins;
     let node: Join | undefined;
     for (const f of frames) {
@@ -65,7 +65,7 @@ export class SendTurn {
       node = map.get(f);
       if (!node) map.set(f, (node = {}));
     }
-    return (node!.bytes ??= join(frames));
+    return (node!.shared ??= new SharedBytes(join(frames)));
   }
 
   readonly #run = (): void => {

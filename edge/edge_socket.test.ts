@@ -1,0 +1,59 @@
+import { Buffer } from "node:buffer";
+import type { AddressInfo } from "node:net";
+import { afterEach, describe, expect, it } from "vitest";
+import { WebSocket, WebSocketServer } from "ws";
+import { EdgeWebSocket } from "./edge_socket.ts";
+import { SharedBytes, textFrame } from "./shared_frame.ts";
+
+let wss: WebSocketServer | undefined;
+afterEach(async () => {
+  for (const c of wss?.clients ?? []) c.terminate();
+  await new Promise((r) => (wss ? wss.close(r) : r(undefined)));
+  wss = undefined;
+});
+
+/** A real server using the edge's socket class, a real client, and the server side of their connection. */
+async function pair(): Promise<{ server: EdgeWebSocket; client: WebSocket; received: string[] }> {
+  wss = new WebSocketServer({ port: 0, host: "127.0.0.1", WebSocket: EdgeWebSocket, perMessageDeflate: false });
+  await new Promise((r) => wss!.once("listening", r));
+  const accepted = new Promise<EdgeWebSocket>((r) => wss!.once("connection", (ws) => r(ws as EdgeWebSocket)));
+  const client = new WebSocket(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}`);
+  const received: string[] = [];
+  client.on("message", (d, isBinary) => received.push(`${isBinary ? "bin" : "text"}:${String(d)}`));
+  await new Promise((r) => client.once("open", r));
+  return { server: await accepted, client, received };
+}
+
+async function until(cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 500 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
+}
+
+describe("EdgeWebSocket.sendFrame", () => {
+  it("delivers frames built once, of every length encoding, in order with send", async () => {
+    const { server, received } = await pair();
+    // 7-bit, 16-bit and 64-bit lengths, each at its edges.
+    const sizes = [0, 1, 125, 126, 65_535, 65_536, 200_000];
+    const expected: string[] = [];
+    for (const [i, n] of sizes.entries()) {
+      const body = `${i}:`.padEnd(Math.max(n, 2), String.fromCharCode(97 + i)).slice(0, n);
+      server.sendFrame(new SharedBytes(Buffer.from(body)).wire);
+      server.send(`reply ${i}`, { binary: false });
+      expected.push(`text:${body}`, `text:reply ${i}`);
+    }
+    await until(() => received.length === expected.length);
+    expect(received.map((r) => r.slice(0, 40))).toEqual(expected.map((r) => r.slice(0, 40)));
+    expect(received).toEqual(expected);
+  });
+
+  it("counts what it writes in bufferedAmount, and drops a frame once the socket is closing", async () => {
+    const { server, client, received } = await pair();
+    const big = textFrame(Buffer.alloc(8 << 20, 120));
+    server.sendFrame(big);
+    expect(server.bufferedAmount).toBeGreaterThan(0);
+    server.close(1000, "bye");
+    expect(() => server.sendFrame(textFrame(Buffer.from("late")))).not.toThrow();
+    await new Promise((r) => client.once("close", r));
+    expect(received).toHaveLength(1);
+    expect(received[0]).toHaveLength("text:".length + (8 << 20));
+  });
+});
