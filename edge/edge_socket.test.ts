@@ -35,8 +35,12 @@ describe("EdgeWebSocket.sendFrame", () => {
     const sizes = [0, 1, 125, 126, 65_535, 65_536, 200_000];
     const expected: string[] = [];
     for (const [i, n] of sizes.entries()) {
-      const body = `${i}:`.padEnd(Math.max(n, 2), String.fromCharCode(97 + i)).slice(0, n);
-      server.sendFrame(new SharedBytes(Buffer.from(body)).wire);
+      // UTF-8 bytes, not characters, make the length: every body but the shortest starts with an
+      // "é" (2 bytes, 1 character), so it is n bytes in n - 1 characters.
+      const ascii = `${i}:`.padEnd(Math.max(n, 2), String.fromCharCode(97 + i)).slice(0, n);
+      const body = n >= 2 ? `é${ascii.slice(2)}` : ascii;
+      expect([Buffer.byteLength(body), body.length]).toEqual([n, n >= 2 ? n - 1 : n]);
+      server.sendFrame(SharedBytes.ofText(body).wire);
       server.send(`reply ${i}`, { binary: false });
       expected.push(`text:${body}`, `text:reply ${i}`);
     }

@@ -60,12 +60,12 @@ export class SendTurn {
     let map = this.#joins;
     let node: Join | undefined;
     for (const f of frames) {
-      if (typeof f === "string") return join(frames);
+      if (typeof f === "string") return Buffer.concat(arrayParts(frames));
       if (node) map = node.next ??= new Map();
       node = map.get(f);
       if (!node) map.set(f, (node = {}));
     }
-    return (node!.shared ??= new SharedBytes(join(frames)));
+    return (node!.shared ??= SharedBytes.ofParts(arrayParts(frames)));
   }
 
   readonly #run = (): void => {
@@ -98,7 +98,8 @@ export class SendTurn {
   }
 }
 
-function join(frames: ReadonlyArray<SharedFrame | string>): Buffer {
+/** The pieces of `[a,b,..]`: the frames' encoded bytes between brackets and commas. */
+function arrayParts(frames: ReadonlyArray<SharedFrame | string>): Buffer[] {
   const parts: Buffer[] = [OPEN];
   for (let i = 0; i < frames.length; i++) {
     if (i > 0) parts.push(COMMA);
@@ -106,5 +107,5 @@ function join(frames: ReadonlyArray<SharedFrame | string>): Buffer {
     parts.push(typeof f === "string" ? Buffer.from(f, "utf8") : f.bytes);
   }
   parts.push(CLOSE);
-  return Buffer.concat(parts);
+  return parts;
 }
