@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { flags } from './args.ts';
+import { k } from './fanout_report.ts';
 
 /** One run's figures, by name (`storm-compact delivered/s`, `storm-compact / raw-batched`, ...). */
 export type Figures = Record<string, number>;
@@ -87,8 +88,7 @@ export function order(rounds: number): Array<'A' | 'B'> {
 }
 
 function fmt(v: number): string {
-  if (!Number.isFinite(v)) return String(v);
-  if (Math.abs(v) >= 1000) return Math.round(v).toLocaleString('en-US');
+  if (!Number.isFinite(v) || Math.abs(v) >= 1000) return k(v);
   return v.toFixed(Math.abs(v) >= 10 ? 1 : 3);
 }
 

@@ -55,7 +55,8 @@ export interface TargetResult {
 
 const f1 = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : '-');
 const f2 = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : '-');
-const k = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '-');
+/** A rounded count with thousands separators, '-' when not a number. */
+export const k = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '-');
 
 export function violationCount(r: TargetResult): number {
   const v = r.violations;

@@ -3,7 +3,8 @@ import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { WebSocket, WebSocketServer } from "ws";
 import { EdgeWebSocket } from "./edge_socket.ts";
-import { SharedBytes, textFrame } from "./shared_frame.ts";
+import { until } from "../tests/harness/until.ts";
+import { SharedBytes } from "./shared_frame.ts";
 
 let wss: WebSocketServer | undefined;
 afterEach(async () => {
@@ -24,10 +25,6 @@ async function pair(): Promise<{ server: EdgeWebSocket; client: WebSocket; recei
   return { server: await accepted, client, received };
 }
 
-async function until(cond: () => boolean): Promise<void> {
-  for (let i = 0; i < 500 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
-}
-
 describe("EdgeWebSocket.sendFrame", () => {
   it("delivers frames built once, of every length encoding, in order with send", async () => {
     const { server, received } = await pair();
@@ -44,18 +41,18 @@ describe("EdgeWebSocket.sendFrame", () => {
       server.send(`reply ${i}`, { binary: false });
       expected.push(`text:${body}`, `text:reply ${i}`);
     }
-    await until(() => received.length === expected.length);
+    await until(() => received.length === expected.length, 5_000, `${expected.length} messages`);
     expect(received.map((r) => r.slice(0, 40))).toEqual(expected.map((r) => r.slice(0, 40)));
     expect(received).toEqual(expected);
   });
 
   it("counts what it writes in bufferedAmount, and drops a frame once the socket is closing", async () => {
     const { server, client, received } = await pair();
-    const big = textFrame(Buffer.alloc(8 << 20, 120));
+    const big = SharedBytes.ofParts([Buffer.alloc(8 << 20, 120)]).wire;
     server.sendFrame(big);
     expect(server.bufferedAmount).toBeGreaterThan(0);
     server.close(1000, "bye");
-    expect(() => server.sendFrame(textFrame(Buffer.from("late")))).not.toThrow();
+    expect(() => server.sendFrame(SharedBytes.ofText("late").wire)).not.toThrow();
     await new Promise((r) => client.once("close", r));
     expect(received).toHaveLength(1);
     expect(received[0]).toHaveLength("text:".length + (8 << 20));

@@ -139,4 +139,3 @@ describe("send turn", () => {
     expect(frames).toHaveLength(3);
   });
 });
-

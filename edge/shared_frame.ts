@@ -54,11 +54,6 @@ export class SharedFrame {
   }
 }
 
-/** A final text frame carrying `payload` (a copy of it). */
-export function textFrame(payload: Buffer): Buffer {
-  return SharedBytes.ofParts([payload]).wire;
-}
-
 /** RFC 6455 §5.2: the payload length takes 7, 7+16 or 7+64 bits. */
 function headerLength(n: number): number {
   return n < 126 ? 2 : n < 65_536 ? 4 : 10;

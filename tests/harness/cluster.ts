@@ -9,6 +9,9 @@ import { formatJournal, type Journal } from "../../checker/journal.ts";
 import { freePortRange, type LocalCluster, startLocalCluster } from "../../deploy/local_cluster.ts";
 import type { Placement } from "../../runtime/core/registry.ts";
 import { History } from "./recording_clients.ts";
+import { until } from "./until.ts";
+
+export { until };
 
 /**
  * A real local cluster for the cluster tests (PostgreSQL, a Hazelcast member, N `storm serve`
@@ -187,15 +190,6 @@ export async function startTestCluster(o: { nodes: number; leaseMs: number }): P
     },
   };
   return t;
-}
-
-/** Resolves once `cond()` holds (polled every 50 ms), else rejects after `timeoutMs` naming `what`. */
-export async function until(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 export const range = (from: number, to: number) => Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i);
