@@ -53,11 +53,21 @@ export function fanoutFigures(json: any): Figures {
   return out;
 }
 
-/** The figures of the durable driver's JSON: Storm's acked/s and p99, and its ratio to raw pg. */
+/**
+ * The figures of the durable driver's JSON: Storm's acked/s and p99, the CPU per acknowledged
+ * publish of the server and of PostgreSQL (what a change to either costs or saves, less at the
+ * mercy of the shared cores than throughput), and the ratio to raw pg.
+ */
 export function durableFigures(json: any): Figures {
   const out: Figures = {};
-  if (typeof json.storm?.ackedPerSec === 'number') out['storm acked/s'] = json.storm.ackedPerSec;
-  if (typeof json.storm?.latencyMs?.p99 === 'number') out['storm p99 ms'] = json.storm.latencyMs.p99;
+  const s = json.storm;
+  if (typeof s?.ackedPerSec === 'number') out['storm acked/s'] = s.ackedPerSec;
+  if (typeof s?.latencyMs?.p99 === 'number') out['storm p99 ms'] = s.latencyMs.p99;
+  if (s?.ackedPerSec > 0) {
+    // cpuPercent is % of one core: % × 10⁴ / (publishes/s) = µs per publish.
+    if (typeof s.cpuPercent?.server === 'number') out['server CPU µs/publish'] = (s.cpuPercent.server * 1e4) / s.ackedPerSec;
+    if (typeof s.cpuPercent?.postgres === 'number') out['PostgreSQL CPU µs/publish'] = (s.cpuPercent.postgres * 1e4) / s.ackedPerSec;
+  }
   if (typeof json.rawPg?.rowsPerSec === 'number') out['raw pg rows/s'] = json.rawPg.rowsPerSec;
   if (typeof json.ratio === 'number') out['storm / raw pg'] = json.ratio;
   return out;
