@@ -44,9 +44,9 @@ export async function appendOnce(q: SqlQueryable, req: AppendRequest): Promise<A
  *
  * The statement is `SQL.appendGroupFast`, which does not look client ids up. Two cases need the
  * lookup, and run `SQL.appendGroup` (a second statement, its own transaction) for the appends
- * concerned: a unique violation (a client id already journaled: the fast statement committed
- * nothing, so every append runs again), and an append that does not continue its journal, which
- * is either a conflict or the retry of a batch that was committed (`duplicate`, with its seqs).
+ * concerned: a unique violation (a client id or a seq already journaled, as the retry of a batch
+ * that was committed does: the fast statement committed nothing, so every append runs again), and
+ * an append whose previous seq is not journaled (a conflict, or the first append after a gap).
  */
 export async function appendGroup(q: SqlQueryable, reqs: readonly AppendRequest[]): Promise<AppendOutcome[]> {
   const outcomes: Array<AppendOutcome | undefined> = reqs.map((r) => (isWellFormed(r.entries) ? undefined : { ok: false, reason: "conflict" }));

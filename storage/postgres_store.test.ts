@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { skipPostgres, startPostgres } from "../tests/harness/postgres.ts";
 import type { PostgresServer } from "../tests/harness/postgres.ts";
 import { StoreCommitUnknownError } from "./errors.ts";
-import { appendOnce } from "./journal_append.ts";
+import { appendGroup, appendOnce } from "./journal_append.ts";
 import { openPostgresStore } from "./postgres_store.ts";
 import type { SqlQueryable } from "./sql_client.ts";
 import { SQL } from "./statements.ts";
@@ -109,6 +109,28 @@ describe.skipIf(skipPostgres)("postgres", () => {
       await expect(append).rejects.toBeInstanceOf(StoreCommitUnknownError);
       await other.query("ROLLBACK");
       expect(await store.append(id, old, entries(1, 1))).toEqual({ ok: true });
+    });
+
+    it("postgres store - a group of appends that continue their journals is one statement, a gap costs a second", async () => {
+      const ids = Array.from({ length: 4 }, actor);
+      const epochs = await Promise.all(ids.map((id) => store.acquireEpoch(id, "node-a")));
+      const sent: string[] = [];
+      const counted: SqlQueryable = {
+        query: async (text, params) => {
+          sent.push(text);
+          return (await other.query(text, params as unknown[])).rows;
+        },
+      };
+      const group = (first: (i: number) => number) => ids.map((actorId, i) => ({ actorId, epoch: epochs[i]!, entries: entries(first(i), 3) }));
+      // Empty journals, then journals that end just before: the fast statement alone decides.
+      expect(await appendGroup(counted, group(() => 1))).toEqual(ids.map(() => ({ ok: true })));
+      expect(await appendGroup(counted, group(() => 4))).toEqual(ids.map(() => ({ ok: true })));
+      expect(sent).toEqual([SQL.appendGroupFast, SQL.appendGroupFast]);
+      // One append leaves a gap: the careful statement runs for it alone, its neighbours committed.
+      sent.length = 0;
+      expect(await appendGroup(counted, group((i) => (i === 2 ? 9 : 7)))).toEqual(ids.map((_, i) => (i === 2 ? { ok: false, reason: "conflict" } : { ok: true })));
+      expect(sent).toEqual([SQL.appendGroupFast, SQL.appendGroup]);
+      expect(await Promise.all(ids.map((id) => store.bounds(id)))).toEqual(ids.map((_, i) => ({ first: 1, last: i === 2 ? 6 : 9 })));
     });
 
     it("postgres store - appends from 200 concurrent actors share a few transactions", async () => {

@@ -148,6 +148,20 @@ export function runStoreConformance(name: string, open: () => Promise<Store>, op
       expect(await store.append(id, epoch, entries(7, 1))).toEqual({ ok: true });
     });
 
+    it("store - after a trim, an append that continues the journal commits and one that leaves a gap is a conflict", async () => {
+      const [part, all] = [actor("trim-part"), actor("trim-all")];
+      const partEpoch = await seeded(part, 6);
+      const allEpoch = await seeded(all, 3);
+      expect(await store.trim(part, partEpoch, 4)).toBe(true);
+      // Trimmed to nothing: the journal no longer knows its last seq; the writer (from its snapshot) does.
+      expect(await store.trim(all, allEpoch, 3)).toBe(true);
+      const outcomes = await Promise.all([store.append(part, partEpoch, entries(8, 1)), store.append(all, allEpoch, entries(4, 2))]);
+      expect(outcomes).toEqual([{ ok: false, reason: "conflict" }, { ok: true }]);
+      expect(await store.append(part, partEpoch, entries(7, 1))).toEqual({ ok: true });
+      expect(await store.readAfter(part, 0, 10)).toEqual(entries(5, 3));
+      expect(await store.readAfter(all, 0, 10)).toEqual(entries(4, 2));
+    });
+
     it("store - a stale epoch's trim drops nothing", async () => {
       const id = actor("stale-trim");
       const old = await seeded(id, 3);
