@@ -79,9 +79,9 @@ export class RecentHistory {
   /** An id already known keeps its place in the window (as a Map keeps insertion order). */
   #remember(clientId: string, seq: number): void {
     if (this.idWindow === 0) return;
-    const known = this.#ids.has(clientId);
+    const size = this.#ids.size;
     this.#ids.set(clientId, seq);
-    if (known) return;
+    if (this.#ids.size === size) return; // known: set only updated its seq
     if (this.#idOrder.length < this.idWindow) {
       this.#idOrder.push(clientId);
       return;
