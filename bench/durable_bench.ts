@@ -3,7 +3,7 @@
 //
 //   npm run bench:durable -- [--channels 100] [--conns 100] [--window 16] [--batch 16]
 //        [--rate N|max] [--size 100] [--duration 15] [--warmup 3] [--load-procs 2]
-//        [--workers 2] [--pg-pool N] [--raw-duration 8] [--raw-conns N] [--raw-rows N]
+//        [--workers N] [--pg-pool N] [--raw-duration 8] [--raw-conns 8] [--raw-rows N]
 //        [--deadline 60] [--json out.json] [--storm-bin dist/bin/storm.js] [--server-node-args "--cpu-prof ..."]
 //
 // 1. Starts a throwaway PostgreSQL 15 (tests/harness/postgres.ts: fsync=on, synchronous_commit=on,
@@ -25,6 +25,7 @@ import { fileURLToPath } from 'node:url';
 import { flags } from './args.ts';
 import { build, decodeFromCompressedBase64 } from 'hdr-histogram-js';
 import pg from 'pg';
+import { defaultWorkerCount } from '../runtime/config.ts';
 import { startPostgres, type PostgresServer } from '../tests/harness/postgres.ts';
 import type { LoadReport, PubConnSpec, PubInit, RawPgInit, StopReport } from './durable_common.ts';
 import {
@@ -38,7 +39,8 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 function parseArgs(argv: string[]) {
   const { get, num, done } = flags(argv);
-  const workers = Math.max(1, Math.floor(num('workers', 2)));
+  // Storm's own default unless asked (passed explicitly, so the run prints it).
+  const workers = Math.max(1, Math.floor(num('workers', defaultWorkerCount())));
   const pgPool = Math.max(1, Math.floor(num('pg-pool', 4)));
   const rate = get('rate', 'max');
   const o = {
@@ -54,7 +56,7 @@ function parseArgs(argv: string[]) {
     workers,
     pgPool,
     rawDuration: Math.min(num('raw-duration', 8), 20),
-    rawConns: Math.max(1, Math.floor(num('raw-conns', workers * pgPool))),
+    rawConns: Math.max(1, Math.floor(num('raw-conns', 8))),
     rawRows: Math.floor(num('raw-rows', 0)),
     deadline: num('deadline', 60),
     json: get('json', ''),
