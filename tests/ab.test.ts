@@ -37,9 +37,9 @@ describe("bench ab", () => {
     expect(fan["raw-batched delivered/s"]).toBeGreaterThan(0);
     expect(fan["storm-compact p99 ms"]).toBeGreaterThan(0);
     expect(fan["storm-compact / raw-batched"]).toBeCloseTo(fan["storm-compact delivered/s"]! / fan["raw-batched delivered/s"]!, 6);
-    const dur = durableFigures(JSON.parse(readFileSync(join(ROOT, "bench/results/suite/c.json"), "utf8")));
-    expect(Object.keys(dur).sort()).toEqual(["PostgreSQL CPU µs/publish", "raw pg rows/s", "server CPU µs/publish", "storm / raw pg", "storm acked/s", "storm p99 ms"]);
     const c = JSON.parse(readFileSync(join(ROOT, "bench/results/suite/c.json"), "utf8"));
+    const dur = durableFigures(c);
+    expect(Object.keys(dur).sort()).toEqual(["PostgreSQL CPU µs/publish", "raw pg rows/s", "server CPU µs/publish", "storm / raw pg", "storm acked/s", "storm p99 ms"]);
     expect(dur["PostgreSQL CPU µs/publish"]).toBeCloseTo((c.storm.cpuPercent.postgres * 1e4) / c.storm.ackedPerSec, 6);
     expect(dur["server CPU µs/publish"]).toBeGreaterThan(1);
   });
