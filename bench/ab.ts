@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { flags } from './args.ts';
-import { k } from './fanout_report.ts';
+import { cpuUsPer, k } from './fanout_report.ts';
 
 /** One run's figures, by name (`storm-compact delivered/s`, `storm-compact / raw-batched`, ...). */
 export type Figures = Record<string, number>;
@@ -64,9 +64,8 @@ export function durableFigures(json: any): Figures {
   if (typeof s?.ackedPerSec === 'number') out['storm acked/s'] = s.ackedPerSec;
   if (typeof s?.latencyMs?.p99 === 'number') out['storm p99 ms'] = s.latencyMs.p99;
   if (s?.ackedPerSec > 0) {
-    // cpuPercent is % of one core: % × 10⁴ / (publishes/s) = µs per publish.
-    if (typeof s.cpuPercent?.server === 'number') out['server CPU µs/publish'] = (s.cpuPercent.server * 1e4) / s.ackedPerSec;
-    if (typeof s.cpuPercent?.postgres === 'number') out['PostgreSQL CPU µs/publish'] = (s.cpuPercent.postgres * 1e4) / s.ackedPerSec;
+    if (typeof s.cpuPercent?.server === 'number') out['server CPU µs/publish'] = cpuUsPer(s.cpuPercent.server, s.ackedPerSec);
+    if (typeof s.cpuPercent?.postgres === 'number') out['PostgreSQL CPU µs/publish'] = cpuUsPer(s.cpuPercent.postgres, s.ackedPerSec);
   }
   if (typeof json.rawPg?.rowsPerSec === 'number') out['raw pg rows/s'] = json.rawPg.rowsPerSec;
   if (typeof json.ratio === 'number') out['storm / raw pg'] = json.ratio;

@@ -26,6 +26,7 @@ import { flags } from './args.ts';
 import { build, decodeFromCompressedBase64 } from 'hdr-histogram-js';
 import pg from 'pg';
 import { defaultWorkerCount } from '../runtime/config.ts';
+import { cpuUsPer } from './fanout_report.ts';
 import { startPostgres, type PostgresServer } from '../tests/harness/postgres.ts';
 import type { LoadReport, PubConnSpec, PubInit, RawPgInit, StopReport } from './durable_common.ts';
 import {
@@ -352,13 +353,13 @@ function report(o: Opts, s: StormResult | undefined, r: RawResult | undefined, l
   if (s) {
     const d = s.durability;
     log(`storm: server CPU ${n0(s.cpuPercent.server)}% = main thread (edge) ${n0(s.cpuPercent.serverMainThread)}% + actor workers and V8 threads ${n0(s.cpuPercent.server - s.cpuPercent.serverMainThread)}%; ` +
-      `CPU per acked publish: server ${n1((s.cpuPercent.server * 1e4) / s.ackedPerSec)} µs, PostgreSQL ${n1((s.cpuPercent.postgres * 1e4) / s.ackedPerSec)} µs, load ${n1((s.cpuPercent.load * 1e4) / s.ackedPerSec)} µs`);
+      `CPU per acked publish: server ${n1(cpuUsPer(s.cpuPercent.server, s.ackedPerSec))} µs, PostgreSQL ${n1(cpuUsPer(s.cpuPercent.postgres, s.ackedPerSec))} µs, load ${n1(cpuUsPer(s.cpuPercent.load, s.ackedPerSec))} µs`);
     log(`storm: sent ${n0(s.sentPerSec)}/s, WAL ${n0(s.walBytesPerRow)} B/row, server RSS peak ${n0(s.serverRssMB)} MB, errors ${s.errors}` +
       (s.firstError ? ` (first: ${s.firstError})` : ''));
     log(`journal check: ${d.channels} channels, ${n0(d.journalRows)} rows, ${n0(d.acked)} acks; acked but missing ${d.missing}, ` +
       `channels with a gap ${d.gappy}, dup acks ${d.dupAcks}, unacked at stop ${d.unacked}`);
   }
-  if (r) log(`raw pg: PostgreSQL CPU per row ${n1((r.cpuPercent.postgres * 1e4) / r.rowsPerSec)} µs, WAL ${n0(r.walBytesPerRow)} B/row`);
+  if (r) log(`raw pg: PostgreSQL CPU per row ${n1(cpuUsPer(r.cpuPercent.postgres, r.rowsPerSec))} µs, WAL ${n0(r.walBytesPerRow)} B/row`);
   if (s && r) log(`ratio storm / raw pg (rows/s): ${n2(s.ackedPerSec / r.rowsPerSec)}`);
   if (r?.errors) log(`raw pg errors: ${r.errors} (first: ${r.firstError})`);
 }

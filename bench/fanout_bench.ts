@@ -35,7 +35,7 @@ import { startPostgres } from '../deploy/local_postgres.ts';
 import {
   cpuSeconds, freePort, machineCpu, makeTempDir, procTree, removeTempDir, rssBytes, startServer, threadCpuSeconds, threadsPercent, waitHttp, Worker,
 } from './fanout_procs.ts';
-import { cpuLines, ratios, ratioTable, table, type Ratio, type TargetResult } from './fanout_report.ts';
+import { cpuLines, cpuUsPer, ratios, ratioTable, table, type Ratio, type TargetResult } from './fanout_report.ts';
 
 const EXT = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -330,7 +330,7 @@ async function runTarget(t: TargetName, o: Opts, log: (s: string) => void): Prom
       v.errors += s.errors; v.closed += s.closed;
     }
     r.wire = { bytesPerDelivery: wire.bytes / wire.delivered, deliveriesPerMessage: wire.delivered / wire.messages };
-    const us = (percent: number) => (percent * 1e4) / r.deliveredPerSec; // % of a core = 10,000 µs per s
+    const us = (percent: number) => cpuUsPer(percent, r.deliveredPerSec);
     r.cpuDetail = {
       serverThreads, subscriberProcs: perLoad.slice(o.pubProcs), publisherProcs: perLoad.slice(0, o.pubProcs),
       usPerDelivery: { machine: us(r.cpuPercent.machine), server: us(r.cpuPercent.server + r.cpuPercent.infra), load: us(r.cpuPercent.load) },

@@ -58,6 +58,9 @@ const f2 = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : '-');
 /** A rounded count with thousands separators, '-' when not a number. */
 export const k = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '-');
 
+/** CPU µs per event, from a CPU share (% of one core: 100 % = 10⁶ µs per s) and events per second. */
+export const cpuUsPer = (percent: number, perSec: number): number => (percent * 1e4) / perSec;
+
 export function violationCount(r: TargetResult): number {
   const v = r.violations;
   return v.gaps + v.reorders + v.badFrames + v.closed + v.undelivered;
