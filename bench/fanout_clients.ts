@@ -7,7 +7,7 @@
 //  storm : Storm JSON frames (object or array of objects), see docs/PROTOCOL.md.
 // Every body carries its channel index, its per-channel publisher seq and its send time (see
 // makeBody), so each subscriber checks order and gaps per channel for every target alike.
-import { WebSocket } from 'ws';
+import { LeanWs } from './lean_ws.ts';
 import { bodyTs, channelIndex, channelName, nowUs, type Proto } from './fanout_common.ts';
 
 /** The sink shared by all subscribers of a load process. */
@@ -27,7 +27,7 @@ export class Sub {
   badFrames = 0;
   errors = 0;
   closed = false;
-  ws: WebSocket | undefined;
+  ws: LeanWs | undefined;
   constructor(readonly sink: Sink, readonly chans: number[]) {
     this.exp = chans.map(() => 1);
   }
@@ -56,10 +56,9 @@ export interface ConnOpts {
   localAddress?: string | undefined;
 }
 
-const WS_OPTS = { perMessageDeflate: false, skipUTF8Validation: true, handshakeTimeout: 15_000 };
-
-function openWs(url: string, o: ConnOpts): WebSocket {
-  return new WebSocket(url, { ...WS_OPTS, ...(o.localAddress ? { localAddress: o.localAddress } : {}) });
+/** Opens `path` (with its query) on the target; see bench/lean_ws.ts for why not `ws`. */
+function openWs(path: string, o: ConnOpts): LeanWs {
+  return new LeanWs({ host: o.host, port: o.port, path, localAddress: o.localAddress, handshakeTimeoutMs: 15_000 });
 }
 
 /** Parse '\n'-joined bodies `<seq>,<ts>,<ch>,...` from `pos`; a body may end at '\n', '"' or the end. */
@@ -274,11 +273,11 @@ export function connectSub(proto: Proto, o: ConnOpts, sub: Sub, user: string, ch
     };
     const chq = sub.chans.join(',');
     if (proto === 'raw') {
-      const ws = start(`ws://${o.host}:${o.port}/sub?ch=${chq}`);
+      const ws = start(`/sub?ch=${chq}`);
       ws.on('open', ok);
       ws.on('message', (d) => { sub.sink.onWire((d as Buffer).length); parseBodies(d as Buffer, 0, sub, nowUs()); });
     } else if (proto === 'sio') {
-      const ws = start(`ws://${o.host}:${o.port}/socket.io/?EIO=4&transport=websocket&ch=${chq}`);
+      const ws = start(`/socket.io/?EIO=4&transport=websocket&ch=${chq}`);
       ws.on('message', (d) => {
         const b = d as Buffer;
         sub.sink.onWire(b.length);
@@ -294,7 +293,7 @@ export function connectSub(proto: Proto, o: ConnOpts, sub: Sub, user: string, ch
       const compact = proto === 'storm-compact';
       const scan = compact ? scanStormCompact : scanStormMsgs;
       stormToken(o, user).then((token) => {
-        const ws = start(`ws://${o.host}:${o.port}/ws?token=${encodeURIComponent(token)}${compact ? '&enc=compact' : ''}`);
+        const ws = start(`/ws?token=${encodeURIComponent(token)}${compact ? '&enc=compact' : ''}`);
         let subbed = 0;
         ws.on('message', (d) => {
           const now = nowUs();
@@ -345,7 +344,7 @@ export function connectPub(
   return new Promise<PubConn>((resolve, reject) => {
     let ready = false;
     const conn: PubConn = { send: () => {}, close: () => ws?.terminate(), errors: 0 };
-    let ws: WebSocket | undefined;
+    let ws: LeanWs | undefined;
     const fail = (e: Error) => { if (!ready) { ready = true; reject(e); } };
     const ok = () => { if (!ready) { ready = true; resolve(conn); } };
     const start = (url: string) => {
@@ -355,12 +354,12 @@ export function connectPub(
       return ws;
     };
     if (proto === 'raw') {
-      const w = start(`ws://${o.host}:${o.port}/pub`);
+      const w = start(`/pub`);
       conn.send = (ch, body) => w.send(`${ch} ${body}`);
       w.on('open', ok);
       w.on('message', (d) => onAck(Number(d.toString()), -1, 0));
     } else if (proto === 'sio') {
-      const w = start(`ws://${o.host}:${o.port}/socket.io/?EIO=4&transport=websocket&role=pub`);
+      const w = start(`/socket.io/?EIO=4&transport=websocket&role=pub`);
       let id = 0;
       conn.send = (ch, body) => w.send(`42${id++}["pub",${ch},"${body}"]`);
       w.on('message', (d) => {
@@ -373,7 +372,7 @@ export function connectPub(
     } else {
       (async () => {
         const token = await stormToken(o, `bench-pub-${runId}-${chans[0] ?? 0}`);
-        const w = start(`ws://${o.host}:${o.port}/ws?token=${encodeURIComponent(token)}`);
+        const w = start(`/ws?token=${encodeURIComponent(token)}`);
         // Request ids: set-up uses 1..2*chans.length, publishes the ids above SETUP.
         const SETUP = 2 * chans.length + 10;
         let nextId = SETUP;
