@@ -9,8 +9,8 @@
 // Commands: init, start, measure, stop-measure, stop, exit. Each gets one reply {re: cmd}.
 import { build, encodeIntoCompressedBase64, type Histogram } from 'hdr-histogram-js';
 import pg from 'pg';
-import { WebSocket } from 'ws';
 import { makeBody, type LoadInit, type LoadReport, type PubInit, type RawPgInit, type StopReport } from './durable_common.ts';
+import { LeanWs } from './lean_ws.ts';
 import { killGroups, serveCommands } from './load_ipc.ts';
 
 const MAX_US = 120_000_000;
@@ -39,7 +39,7 @@ function fail(e: unknown): void {
 // ---- Storm publishers ----
 
 class Publisher {
-  ws!: WebSocket;
+  ws!: LeanWs;
   /** request id → send time (µs) of each publish awaiting its ack. */
   readonly inflight = new Map<number, number>();
   nextId = 1;
@@ -61,8 +61,9 @@ class Publisher {
     const { token } = (await res.json()) as { token: string };
     if (!token) throw new Error(`dev-token for ${this.spec.user}: HTTP ${res.status}`);
     await new Promise<void>((resolve, reject) => {
-      const ws = new WebSocket(`ws://${this.o.host}:${this.o.port}/ws?token=${encodeURIComponent(token)}`, {
-        perMessageDeflate: false, skipUTF8Validation: true, handshakeTimeout: 15_000, localAddress: this.o.localAddress,
+      const ws = new LeanWs({
+        host: this.o.host, port: this.o.port, path: `/ws?token=${encodeURIComponent(token)}`,
+        localAddress: this.o.localAddress, handshakeTimeoutMs: 15_000,
       });
       this.ws = ws;
       ws.once('error', reject);
