@@ -113,8 +113,6 @@ const MSGS = Buffer.from('{"t":"msgs","ch":"');
 const M_OPEN = Buffer.from(',"m":[');
 const SEQ = Buffer.from('{"seq":');
 const BODY = Buffer.from('"body":"');
-/** Quotes from the end of a message's seq to the opening quote of its body: "ts" "from" ".." "cid" ".." "body" and one. */
-const QUOTES_TO_BODY = 13;
 /** (channel, seq, send time) triples of the message being scanned; delivered only once all of it is read. */
 const found: number[] = [];
 
@@ -180,9 +178,13 @@ function foundAt(buf: Buffer, bodyStart: number, bodyEnd: number, ch: number, se
   found[nFound++] = ts;
 }
 
-/** Default frames: `,"m":[{"seq":..,"ts":..,"from":"..","cid":"..","body":".."},..]`. */
+/**
+ * Default frames: `,"m":[{"seq":..,"ts":..,"from":"..","cid":"..","body":".."},..]`. A row ends at
+ * its first `}` and its body is the last string before it (bench strings hold no `}` and no quote):
+ * two native searches per row, where counting the quotes up to the body byte by byte cost three
+ * times as much per delivery. A row that is not so is left to JSON.parse.
+ */
 const objectRows: RowsScanner = (buf, p, ch) => {
-  const len = buf.length;
   if (!startsAt(buf, p, M_OPEN)) return -1;
   p += M_OPEN.length;
   if (buf[p] === 93) return p;
@@ -192,16 +194,13 @@ const objectRows: RowsScanner = (buf, p, ch) => {
     let seq = 0;
     let c = 0;
     while ((c = buf[p]!) >= 48 && c <= 57) { seq = seq * 10 + (c - 48); p++; }
-    for (let quotes = 0; quotes < QUOTES_TO_BODY;) {
-      if (p >= len) return -1;
-      if (buf[p++] === 34) quotes++;
-    }
-    if (!startsAt(buf, p - BODY.length, BODY)) return -1;
-    const e = buf.indexOf(34, p); // closing quote of the body
-    if (e < 0 || buf[e - 1] === 92) return -1;
-    foundAt(buf, p, e, ch, seq);
-    p = e + 1;
-    if (buf[p++] !== 125) return -1; // }
+    const end = buf.indexOf(125, p); // the } closing the row
+    const e = end - 1; // closing quote of the body
+    if (end < 0 || buf[e] !== 34 || buf[e - 1] === 92) return -1;
+    const q = buf.lastIndexOf(34, e - 1); // opening quote of the body
+    if (q <= p || !startsAt(buf, q + 1 - BODY.length, BODY)) return -1;
+    foundAt(buf, q + 1, e, ch, seq);
+    p = end + 1;
     if (buf[p] !== 44) return p;
     p++;
   }

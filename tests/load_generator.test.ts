@@ -66,6 +66,10 @@ describe("storm-load", () => {
     // Anything the scanner cannot read exactly is left, whole, to JSON.parse: nothing is delivered twice.
     const quoted = msgsFrame("r3", [{ ...entry(3, 4000, 3), body: `${makeBody(21, 4000, 3, 10)}"q"` }]);
     expect(scanStormMsgs(Buffer.from(`[${one},${quoted}]`), sub, 0)).toBe(false);
+    // a row ends at its first `}`: one inside a body or a sender is not a row's end
+    const braced = msgsFrame("r3", [{ ...entry(3, 4000, 3), body: `${makeBody(21, 4000, 3, 10)}}x` }]);
+    expect(scanStormMsgs(Buffer.from(`[${one},${braced}]`), sub, 0)).toBe(false);
+    expect(scanStormMsgs(Buffer.from(msgsFrame("r3", [{ ...entry(3, 4000, 3), sender: "}x" }])), sub, 0)).toBe(false);
     expect(scanStormMsgs(Buffer.from(msgsFrame("r3", [])), sub, 0)).toBe(true);
     expect(scanStormMsgs(Buffer.from(one.slice(0, -3)), sub, 0)).toBe(false);
     expect(seen).toHaveLength(3);
