@@ -77,7 +77,7 @@ export class LeanWs extends EventEmitter {
   /** Sends one text message. */
   send(text: string): void {
     if (!this.isOpen) throw new Error('WebSocket is not open');
-    this.#socket.write(this.#frame(0x1, Buffer.from(text)));
+    this.#socket.write(this.#frame(0x1, text));
   }
 
   terminate(): void {
@@ -168,11 +168,11 @@ export class LeanWs extends EventEmitter {
       }
       case 0x8:
         // Echo the status code (the first two bytes, when given), then let the server close.
-        this.#socket.end(this.#frame(0x8, Buffer.from(buf.subarray(start, Math.min(end, start + 2)))));
+        this.#socket.end(this.#frame(0x8, buf.subarray(start, Math.min(end, start + 2))));
         this.#done = true;
         return;
       case 0x9:
-        this.#socket.write(this.#frame(0xa, Buffer.from(buf.subarray(start, end))));
+        this.#socket.write(this.#frame(0xa, buf.subarray(start, end)));
         return;
       case 0xa:
         return;
@@ -196,9 +196,12 @@ export class LeanWs extends EventEmitter {
     return true;
   }
 
-  /** A client frame: FIN, `opcode`, masked with this connection's key (RFC 6455 §5.3). */
-  #frame(opcode: number, payload: Buffer): Buffer {
-    const n = payload.length;
+  /**
+   * A client frame: FIN, `opcode`, masked with this connection's key (RFC 6455 §5.3). The payload
+   * is written straight into the frame and masked there: one allocation per message sent.
+   */
+  #frame(opcode: number, payload: string | Buffer): Buffer {
+    const n = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
     const head = n < 126 ? 2 : n < 65_536 ? 4 : 10;
     const frame = Buffer.allocUnsafe(head + 4 + n);
     frame[0] = 0x80 | opcode;
@@ -214,7 +217,9 @@ export class LeanWs extends EventEmitter {
     const m = this.#mask;
     m.copy(frame, head);
     const at = head + 4;
-    for (let i = 0; i < n; i++) frame[at + i] = payload[i]! ^ m[i & 3]!;
+    if (typeof payload === 'string') frame.write(payload, at);
+    else payload.copy(frame, at);
+    for (let i = 0; i < n; i++) frame[at + i]! ^= m[i & 3]!;
     return frame;
   }
 
