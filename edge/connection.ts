@@ -123,9 +123,9 @@ export class Connection {
     const f = out[0]!;
     const message = out.length > 1 ? this.turn.joined(out) : typeof f === "string" ? f : f.shared;
     try {
-      if (!(message instanceof SharedBytes)) this.socket.send(message, TEXT);
-      else if (this.socket.sendFrame) this.socket.sendFrame(message.wire);
-      else this.socket.send(message.bytes, TEXT);
+      // One frame, one write: `ws` would frame a string itself and write header and payload as two.
+      if (this.socket.sendFrame) this.socket.sendFrame((typeof message === "string" ? SharedBytes.ofText(message) : message).wire);
+      else this.socket.send(typeof message === "string" ? message : message.bytes, TEXT);
     } catch {
       // The frames are lost to this socket only: closing it makes the client resume from its cursor.
       this.close(1011, "internal");

@@ -107,8 +107,12 @@ describe("send turn", () => {
     expect(sockets.reduce((n, s) => n + s.messages.length, 0)).toBeLessThan(6 * 2_000);
   });
 
-  it("send turn - shared messages go out as one frame built for all sockets; a socket's own reply goes through send", () => {
-    const turn = new SendTurn((fn) => fn());
+  it("send turn - shared messages go out as one frame built for all sockets; a socket's own reply is framed for it alone, one write too", () => {
+    const deferred: Array<() => void> = [];
+    const turn = new SendTurn((fn) => void deferred.push(fn));
+    const turnEnd = () => {
+      while (deferred.length > 0) deferred.shift()!();
+    };
     const fanout = new Fanout();
     const frames: Buffer[] = [];
     const sent: string[] = [];
@@ -125,6 +129,7 @@ describe("send turn", () => {
       return c;
     });
     fanout.onEvent({ type: "msgs", ch: "g", m: entries(1, 2) });
+    turnEnd();
     expect(frames).toHaveLength(3);
     expect(new Set(frames).size).toBe(1); // the same bytes, built once
     const f = frames[0]!;
@@ -133,9 +138,19 @@ describe("send turn", () => {
     expect(head === 2 ? f[1] : f.readUInt16BE(2)).toBe(f.length - head);
     const payload = JSON.parse(f.subarray(head).toString()) as { m: JournalEntry[] };
     expect(payload.m.map((m) => m.seq)).toEqual([1, 2]);
-    expect(sent).toEqual([]);
     conns[0]!.push('{"t":"ack","id":7}');
-    expect(sent).toEqual(['{"t":"ack","id":7}']);
-    expect(frames).toHaveLength(3);
+    turnEnd();
+    expect(frames).toHaveLength(4);
+    expect([...frames[3]!]).toEqual([0x81, 18, ...Buffer.from('{"t":"ack","id":7}')]);
+    // A reply and a shared batch in one turn: one message, [reply, batch], framed for that socket.
+    conns[1]!.push('{"t":"ack","id":8}');
+    fanout.onEvent({ type: "msgs", ch: "g", m: entries(3, 3) });
+    turnEnd();
+    expect(frames).toHaveLength(7);
+    const mixed = frames.find((w) => w.includes('"id":8'))!;
+    const [reply, batch] = JSON.parse(mixed.subarray(2 + (mixed[1] === 126 ? 2 : 0)).toString()) as [{ id: number }, { m: JournalEntry[] }];
+    expect(reply.id).toBe(8);
+    expect(batch.m.map((m) => m.seq)).toEqual([3]);
+    expect(sent).toEqual([]);
   });
 });

@@ -56,11 +56,12 @@ export class SendTurn {
    * distinct sequence, as `SharedBytes`. With a socket's own frame (a reply) in it: built for that
    * socket alone, still from the shared frames' encoded bytes.
    */
-  joined(frames: ReadonlyArray<SharedFrame | string>): SharedBytes | Buffer {
+  joined(frames: ReadonlyArray<SharedFrame | string>): SharedBytes {
     let map = this.#joins;
     let node: Join | undefined;
     for (const f of frames) {
-      if (typeof f === "string") return Buffer.concat(arrayParts(frames));
+      // A socket's own reply among them: this message is its alone, built and not kept.
+      if (typeof f === "string") return SharedBytes.ofParts(arrayParts(frames));
       if (node) map = node.next ??= new Map();
       node = map.get(f);
       if (!node) map.set(f, (node = {}));

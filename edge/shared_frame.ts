@@ -1,10 +1,11 @@
 import { Buffer } from "node:buffer";
 
 /**
- * Bytes sent as the same WebSocket text message to many sockets. A server's frames are not masked,
- * so the whole frame (header and payload) is the same for every socket: it is built once, and each
- * socket writes it with one write (`SocketLike.sendFrame`) instead of framing the payload again and
- * writing header and payload as two. The payload is a view into the frame, not a second copy.
+ * A WebSocket text message with its frame, sent to one socket or the same to many. A server's
+ * frames are not masked, so the whole frame (header and payload) is the same for every socket: it
+ * is built once, and each socket writes it with one write (`SocketLike.sendFrame`) instead of
+ * framing the payload again and writing header and payload as two. The payload is a view into the
+ * frame, not a second copy.
  */
 export class SharedBytes {
   /** The payload: the message's UTF-8 bytes, a view into `wire`. */

@@ -32,21 +32,31 @@ export function startWorkerRuntime(
 
 
 function askEnvelope(msg: unknown, reqId: number, out: Outbox<Frame>): Envelope {
-  let replied = false;
-  return {
-    msg,
-    get replied() {
-      return replied;
-    },
-    reply(value) {
-      if (replied) return;
-      replied = true;
-      out.push([Op.Reply, reqId, true, value]);
-    },
-    fail(err) {
-      if (replied) return;
-      replied = true;
-      out.push([Op.Reply, reqId, false, toWireError(err)]);
-    },
-  };
+  return new AskEnvelope(msg, reqId, out);
+}
+
+/**
+ * The envelope of an ask: its one answer goes back to the parent as a reply frame. A class, not a
+ * literal with a getter and two closures: one of these is made per publish on the hot path.
+ */
+class AskEnvelope implements Envelope {
+  replied = false;
+
+  constructor(
+    readonly msg: unknown,
+    private readonly reqId: number,
+    private readonly out: Outbox<Frame>,
+  ) {}
+
+  reply(value: unknown): void {
+    if (this.replied) return;
+    this.replied = true;
+    this.out.push([Op.Reply, this.reqId, true, value]);
+  }
+
+  fail(err: unknown): void {
+    if (this.replied) return;
+    this.replied = true;
+    this.out.push([Op.Reply, this.reqId, false, toWireError(err)]);
+  }
 }
