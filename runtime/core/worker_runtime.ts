@@ -23,16 +23,11 @@ export function startWorkerRuntime(
   port.on("message", (value) => {
     for (const frame of value as Frame[]) {
       if (frame[0] === Op.Tell) host.deliver(frame[1], tellEnvelope(frame[2]));
-      else if (frame[0] === Op.Ask) host.deliver(frame[1], askEnvelope(frame[2], frame[3], out));
+      else if (frame[0] === Op.Ask) host.deliver(frame[1], new AskEnvelope(frame[2], frame[3], out));
       else if (frame[0] === Op.Evict) host.evict(frame[1]);
     }
   });
   return host;
-}
-
-
-function askEnvelope(msg: unknown, reqId: number, out: Outbox<Frame>): Envelope {
-  return new AskEnvelope(msg, reqId, out);
 }
 
 /**
