@@ -121,11 +121,11 @@ export class Connection {
       return;
     }
     const f = out[0]!;
-    const message = out.length > 1 ? this.turn.joined(out) : typeof f === "string" ? f : f.shared;
+    // Always a built frame: one write, where `ws` would frame a string and write header and payload as two.
+    const message = out.length > 1 ? this.turn.joined(out) : typeof f === "string" ? SharedBytes.ofText(f) : f.shared;
     try {
-      // One frame, one write: `ws` would frame a string itself and write header and payload as two.
-      if (this.socket.sendFrame) this.socket.sendFrame((typeof message === "string" ? SharedBytes.ofText(message) : message).wire);
-      else this.socket.send(typeof message === "string" ? message : message.bytes, TEXT);
+      if (this.socket.sendFrame) this.socket.sendFrame(message.wire);
+      else this.socket.send(message.bytes, TEXT);
     } catch {
       // The frames are lost to this socket only: closing it makes the client resume from its cursor.
       this.close(1011, "internal");
