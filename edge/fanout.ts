@@ -140,11 +140,15 @@ export class Fanout {
     let compact: SharedFrame | undefined;
     for (const conn of set) {
       const sub = conn.subs.get(ch);
-      if (!sub || sub.cursor >= last) continue;
+      if (!sub) continue;
+      // Held whatever the cursor: until the sub is answered, the cursor is only what the client
+      // claimed, and a claim past the channel's end is lowered to the end (`FrameHandler`). A batch
+      // dropped here for being "already seen" would then be a gap. `goLive` skips what is below.
       if (!sub.live) {
         this.#hold(sub, entries);
         continue;
       }
+      if (sub.cursor >= last) continue;
       if (sub.cursor === first - 1) {
         conn.push(
           conn.enc === "compact"

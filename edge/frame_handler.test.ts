@@ -91,6 +91,26 @@ describe("frame handler", () => {
     expect(seqs).toEqual([1, 2, 3, 4]);
   });
 
+  it("subscribe - a position past the channel's end resumes from the end, with the batches that reached the edge before the sub's answer was read", async () => {
+    const { g, asks } = gateway();
+    const fanout = new Fanout();
+    const handler = new FrameHandler(g, fanout);
+    const { frames, socket } = socketFrames();
+    let closed: number | undefined;
+    const conn = new Connection(1, { user: "a", role: "user" }, { ...socket, close: (code: number) => void (closed = code) }, new SendTurn((fn) => fn()), 1 << 20, 0);
+    handler.handle(conn, { t: "sub", id: 1, ch: "g", after: 10 });
+    await tick();
+    // The channel ends at 6 and commits 7-8 right after answering: the worker's answer and that
+    // batch arrive in one message, so the batch reaches the fan-out before the answer is read.
+    asks[0]!.resolve(page(1, 6));
+    fanout.onEvent({ type: "msgs", ch: "g", m: entries(7, 8) });
+    await tick();
+    fanout.onEvent({ type: "msgs", ch: "g", m: entries(9, 9) });
+    expect(frames[0]).toMatchObject({ t: "subbed", id: 1, last: 6 });
+    expect(frames.filter((f) => f.t === "msgs").flatMap((f) => f.m!.map((m) => m.seq))).toEqual([7, 8, 9]);
+    expect(closed).toBeUndefined();
+  });
+
   it("subscribe - a socket whose edge the channel dropped resubscribes from its cursor and pages what it missed", async () => {
     const { handler, asks, frames } = await liveAfter2();
     // same activation (no new epoch): the channel stopped sending to this edge, seqs 3-5 never came
