@@ -4,10 +4,13 @@
 //   npm run bench:durable -- [--channels 100] [--conns 100] [--window 16] [--batch 16]
 //        [--rate N|max] [--size 100] [--duration 15] [--warmup 3] [--load-procs 2]
 //        [--workers N] [--pg-pool N] [--raw-duration 8] [--raw-conns 8] [--raw-rows N]
-//        [--deadline 60] [--json out.json] [--storm-bin dist/bin/storm.js] [--server-node-args "--cpu-prof ..."]
+//        [--pg-wal-warm 1024] [--deadline 90] [--json out.json] [--storm-bin dist/bin/storm.js] [--server-node-args "--cpu-prof ..."]
 //
 // 1. Starts a throwaway PostgreSQL 15 (tests/harness/postgres.ts: fsync=on, synchronous_commit=on,
-//    every other setting at its default; the settings are printed).
+//    every other setting at its default but min_wal_size/max_wal_size; the settings are printed),
+//    and brings its WAL to a running server's steady state: --pg-wal-warm MB of WAL written and
+//    checkpointed, so the runs reuse recycled segments instead of zero-filling new ones inside
+//    commits (`warmWal`; --pg-wal-warm 0 measures a fresh cluster).
 // 2. Starts `storm serve --postgres URL --port 0 --workers N` as a child process (own process
 //    group), creates --channels public channels with every publisher as a member.
 // 3. --load-procs load processes (127.0.0.2, .3, ...) open --conns WebSocket publishers; each
@@ -59,7 +62,9 @@ function parseArgs(argv: string[]) {
     rawDuration: Math.min(num('raw-duration', 8), 20),
     rawConns: Math.max(1, Math.floor(num('raw-conns', 8))),
     rawRows: Math.floor(num('raw-rows', 0)),
-    deadline: num('deadline', 60),
+    /** MB of WAL written and checkpointed away before the runs, so that they reuse recycled segments (0: a fresh cluster). */
+    walWarm: Math.max(0, Math.floor(num('pg-wal-warm', 1024))),
+    deadline: num('deadline', 90),
     json: get('json', ''),
     stormBin: path.resolve(get('storm-bin', path.join(repoRoot, 'dist/bin/storm.js'))),
     /** Extra node flags for the server, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it. */
@@ -173,9 +178,31 @@ async function postmaster(db: pg.Client): Promise<{ pid: number; dataDir: string
 }
 
 async function settings(db: pg.Client): Promise<Record<string, string>> {
-  const names = ['server_version', 'fsync', 'synchronous_commit', 'wal_sync_method', 'full_page_writes', 'shared_buffers', 'max_wal_size', 'checkpoint_timeout', 'commit_delay'];
+  const names = ['server_version', 'fsync', 'synchronous_commit', 'wal_sync_method', 'full_page_writes', 'shared_buffers', 'min_wal_size', 'max_wal_size', 'checkpoint_timeout', 'commit_delay'];
   const { rows } = await db.query('SELECT name, setting, unit FROM pg_settings WHERE name = ANY($1)', [names]);
   return Object.fromEntries(rows.map((r) => [r.name, r.unit ? `${r.setting} ${r.unit}` : r.setting]));
+}
+
+/**
+ * Brings a fresh cluster's WAL to the steady state of a server that has run for a while. A fresh
+ * cluster has no WAL segment to reuse: the backend that fills one creates the next, writing 16 MB
+ * of zeros while it holds the WAL write lock, so every commit waits for it (at 50,000 rows/s,
+ * twice a second: 12 % of the backends' CPU in a profile, and the worst statements of the run). A
+ * server that has run recycles the segments that each checkpoint frees. This writes `mb` of WAL
+ * into a scratch table, drops it and checkpoints twice: the segments become recycled ones, kept
+ * because `min_wal_size` (set at start) covers them. Returns the milliseconds it took.
+ */
+async function warmWal(db: pg.Client, mb: number): Promise<number> {
+  const t0 = Date.now();
+  await db.query('CREATE TABLE wal_warm (x text)');
+  // ~1 KB of WAL per row, 100,000 rows per statement.
+  for (let written = 0; written < mb; written += 100) {
+    await db.query("INSERT INTO wal_warm SELECT repeat('w', 900) FROM generate_series(1, 100000)");
+  }
+  await db.query('DROP TABLE wal_warm');
+  await db.query('CHECKPOINT');
+  await db.query('CHECKPOINT');
+  return Date.now() - t0;
 }
 
 /** Write transactions and WAL bytes so far (each call takes one transaction id itself). */
@@ -393,13 +420,14 @@ async function main(): Promise<void> {
   let s: StormResult | undefined;
   let r: RawResult | undefined;
   try {
-    server = await startPostgres();
+    server = await startPostgres({ settings: o.walWarm > 0 ? ['min_wal_size=4GB', 'max_wal_size=8GB'] : [] });
     db = new pg.Client({ connectionString: server.url });
     await db.connect();
     pm = await postmaster(db);
     const pgSettings = await settings(db);
     log(`postgresql: ${Object.entries(pgSettings).map(([k, v]) => `${k}=${v}`).join(', ')}`);
     const pgPids = () => procTree(pm!.pid);
+    if (o.walWarm > 0) log(`wal warm-up: ${o.walWarm} MB written, checkpointed and recycled in ${await warmWal(db, o.walWarm)} ms`);
 
     log('[storm]');
     s = await runStorm(o, server.url, db, pgPids, log);

@@ -36,7 +36,12 @@ export class PostgresHarnessError extends Error {
 /** Set `STORM_SKIP_PG=1` to skip PostgreSQL tests on a machine without it; otherwise they fail. */
 export const skipPostgres = process.env.STORM_SKIP_PG === "1";
 
-export async function startPostgres(): Promise<PostgresServer> {
+export interface StartPostgresOptions {
+  /** More server settings (`name=value`), after the harness's own; e.g. `max_wal_size=4GB`. */
+  settings?: readonly string[];
+}
+
+export async function startPostgres(opts: StartPostgresOptions = {}): Promise<PostgresServer> {
   const bindir = findBindir();
   const user = process.getuid?.() === 0 ? unprivilegedUser() : undefined;
   const dir = await mkdtemp(join(tmpdir(), "storm-pg-"));
@@ -51,6 +56,7 @@ export async function startPostgres(): Promise<PostgresServer> {
       `-c unix_socket_directories=${dir}`,
       "-c fsync=on",
       "-c max_connections=100",
+      ...(opts.settings ?? []).map((s) => `-c ${s}`),
     ].join(" ");
     const log = join(dir, "server.log");
     const start = () =>
