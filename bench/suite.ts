@@ -50,9 +50,16 @@ export const SUITE: ScenarioDef[] = [
     quick: ['--subscribers', '200', '--channels', '200', '--rate', '500', '--duration', '2', '--warmup', '1'],
   },
   {
-    id: 'c', title: '(c) durable publish to PostgreSQL', script: 'durable_bench',
+    id: 'c', title: '(c) durable publish to PostgreSQL: 100 client connections, 8 publishes in flight each', script: 'durable_bench',
     args: ['--window', '8', '--duration', '15'],
-    quick: ['--duration', '3', '--warmup', '1', '--raw-duration', '2'],
+    quick: ['--duration', '3', '--warmup', '1', '--raw-duration', '2', '--pg-wal-warm', '64'],
+  },
+  {
+    // The shape of a backend service publishing through Storm: few connections, each sending its
+    // publishes 64 to a WebSocket message with 128 awaiting their acks.
+    id: 'c10', title: '(c) durable publish to PostgreSQL: 10 publisher connections, 64 publishes per message, 128 in flight each', script: 'durable_bench',
+    args: ['--conns', '10', '--window', '128', '--batch', '64', '--duration', '15'],
+    quick: ['--duration', '3', '--warmup', '1', '--raw-duration', '2', '--pg-wal-warm', '64'],
   },
   {
     id: 'd', title: '(d) 100,000 idle connections over 6 node processes', script: 'conns_bench',

@@ -82,10 +82,12 @@ function targets(runs: ScenarioRun[]): string[] {
     const s200 = result(a200, t);
     if (s200) out.push(`| (a) p99 publish-to-deliver < 50 ms (200 msg/s), ${enc} | ${f1(s200.latencyMs.p99)} ms | ${yes(s200.latencyMs.p99 < 50)} |`);
   }
-  const c = runs.find((x) => x.def.id === 'c')?.data as DurableOutput | undefined;
-  if (c?.storm) {
-    out.push(`| (c) ≥ 50,000 acked publishes/s to PostgreSQL | ${k(c.storm.ackedPerSec)}/s | ${yes(c.storm.ackedPerSec >= 50_000)} |`);
-    out.push(`| (c) p99 ack latency < 50 ms | ${f1(c.storm.latencyMs.p99)} ms | ${yes(c.storm.latencyMs.p99 < 50)} |`);
+  // Both halves of (c) are one target: met only when one run meets both.
+  for (const [id, shape] of [['c', '100 clients × 8 in flight'], ['c10', '10 publishers × 128 in flight']] as const) {
+    const c = runs.find((x) => x.def.id === id)?.data as DurableOutput | undefined;
+    if (!c?.storm) continue;
+    const both = c.storm.ackedPerSec >= 50_000 && c.storm.latencyMs.p99 < 50;
+    out.push(`| (c) ≥ 50,000 acked publishes/s to PostgreSQL with p99 ack latency < 50 ms, ${shape} | ${k(c.storm.ackedPerSec)}/s, p99 ${f1(c.storm.latencyMs.p99)} ms | ${yes(both)} |`);
   }
   const d = runs.find((x) => x.def.id === 'd')?.data as ConnsOutput | undefined;
   const ds = d?.results?.find((x) => x.target === 'storm');
@@ -163,7 +165,7 @@ export function renderMarkdown(runs: ScenarioRun[], o: { started: Date; machine:
       lines.push(`Not measured: ${r.error ?? 'no result'}.`, '');
       continue;
     }
-    if (r.def.id === 'c') lines.push(...durableTable(r.data as DurableOutput));
+    if (r.def.id.startsWith('c')) lines.push(...durableTable(r.data as DurableOutput));
     else if (r.def.id === 'd') lines.push(...connsTable(r.data as ConnsOutput));
     else lines.push(...fanoutTable(r.data as FanoutOutput));
     if (!r.earlier) lines.push('', `(${f1(r.seconds ?? NaN)} s, exit ${r.code})`, '');
