@@ -55,8 +55,8 @@ export const SUITE: ScenarioDef[] = [
     quick: ['--duration', '3', '--warmup', '1', '--raw-duration', '2', '--pg-wal-warm', '64'],
   },
   {
-    // The shape of a backend service publishing through Storm: few connections, each sending its
-    // publishes 64 to a WebSocket message with 128 awaiting their acks.
+    // The shape of a backend service publishing through Storm: few connections, each sending 64
+    // publishes per WebSocket message, with up to 128 awaiting their acks.
     id: 'c10', title: '(c) durable publish to PostgreSQL: 10 publisher connections, 64 publishes per message, 128 in flight each', script: 'durable_bench',
     args: ['--conns', '10', '--window', '128', '--batch', '64', '--duration', '15'],
     quick: ['--duration', '3', '--warmup', '1', '--raw-duration', '2', '--pg-wal-warm', '64'],
