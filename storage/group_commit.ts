@@ -18,6 +18,17 @@ export interface GroupCommitOptions {
   /** Groups in flight at once, each on a connection of its own. */
   maxInFlight: number;
   /**
+   * Pins each actor to one of `maxInFlight` lanes (by a hash of its id), each with one group in
+   * flight, instead of letting any free slot take any actor. An actor's appends then always go
+   * through the same lane, so the appends it issues when its commit returns are ready for that
+   * lane's next group (with a `gather` that waits for them, such as `setImmediate`), and the lanes'
+   * statements run side by side on their connections. Unpinned, the actors released by a commit
+   * miss the group formed right after it (formed before their next appends arrive) and wait for
+   * the next slot to free; and a `gather` that waits for them merges every actor into one group,
+   * which leaves the other slots idle.
+   */
+  lanes: boolean;
+  /**
    * Runs `fn` once appends issued meanwhile had a chance to arrive, before a group is formed.
    * Default: after a microtask (appends issued in the same tick join). A synchronous database
    * (PGlite blocks its thread while a statement runs) passes `setImmediate`: requests that arrived
@@ -28,14 +39,22 @@ export interface GroupCommitOptions {
 }
 
 export const defaultGroupCommit: GroupCommitOptions = {
-  maxAppends: 512, maxEntries: 8_192, maxInFlight: 1, gather: (fn) => void Promise.resolve().then(fn),
+  maxAppends: 512, maxEntries: 8_192, maxInFlight: 1, lanes: false, gather: (fn) => void Promise.resolve().then(fn),
 };
+
+/** Appends waiting for a group, and the groups in flight, of the actors that share a lane. */
+interface Lane {
+  queue: Pending[];
+  inFlight: number;
+  /** Groups this lane may have in flight at once. */
+  readonly max: number;
+}
 
 /**
  * Group commit of appends: the appends of many actors that arrive while earlier groups are in
  * flight are run by the next group, ONE statement (`SQL.appendGroup`) that is its own
  * transaction: one round trip and one WAL flush for all of them. Up to `maxInFlight` groups are
- * in flight at once.
+ * in flight at once: from one shared queue, or from one lane each (`lanes`).
  *
  * Guarantees: an append's outcome is reported only after the statement that made it durable
  * returned. An actor has at most one append in flight: its later appends wait for the next group,
@@ -48,69 +67,87 @@ export class GroupCommit {
   /** Every statement of an append runs as its own transaction. */
   readonly #statement: SqlQueryable;
   readonly #opts: GroupCommitOptions;
-  #queue: Pending[] = [];
+  readonly #lanes: Lane[];
   /** Actors with an append in flight. */
   readonly #busy = new Set<string>();
-  #inFlight = 0;
   #scheduled = false;
   #drained: Array<() => void> = [];
 
   constructor(client: SqlClient, opts: Partial<GroupCommitOptions> = {}) {
     this.#statement = { query: (text, params) => client.statement(text, params) };
     this.#opts = { ...defaultGroupCommit, ...opts };
+    const { maxInFlight, lanes } = this.#opts;
+    this.#lanes = lanes
+      ? Array.from({ length: maxInFlight }, () => ({ queue: [], inFlight: 0, max: 1 }))
+      : [{ queue: [], inFlight: 0, max: maxInFlight }];
   }
 
   append(req: AppendRequest): Promise<AppendOutcome> {
     return new Promise((resolve, reject) => {
-      this.#queue.push({ ...req, resolve, reject });
-      if (this.#scheduled || this.#inFlight >= this.#opts.maxInFlight) return;
-      this.#scheduled = true;
-      // Yield so that appends issued in the same tick as this one join its group.
-      this.#opts.gather(() => {
-        this.#scheduled = false;
-        this.#pump();
-      });
+      const lane = this.#laneOf(req.actorId);
+      lane.queue.push({ ...req, resolve, reject });
+      if (lane.inFlight < lane.max) this.#schedule();
     });
   }
 
   /** Resolves once every append submitted so far has its outcome. */
   drain(): Promise<void> {
-    if (this.#inFlight === 0 && this.#queue.length === 0) return Promise.resolve();
+    if (this.#idle()) return Promise.resolve();
     return new Promise((resolve) => this.#drained.push(resolve));
   }
 
+  #laneOf(actorId: string): Lane {
+    if (this.#lanes.length === 1) return this.#lanes[0]!;
+    // FNV-1a: cheap, and spreads ids that differ in their last characters.
+    let h = 0x811c9dc5;
+    for (let i = 0; i < actorId.length; i++) h = Math.imul(h ^ actorId.charCodeAt(i), 0x01000193);
+    return this.#lanes[(h >>> 0) % this.#lanes.length]!;
+  }
+
+  #idle(): boolean {
+    return this.#lanes.every((l) => l.inFlight === 0 && l.queue.length === 0);
+  }
+
+  /** Forms groups once appends issued meanwhile had their chance to join (see `gather`). */
+  #schedule(): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    this.#opts.gather(() => {
+      this.#scheduled = false;
+      this.#pump();
+    });
+  }
+
   #pump(): void {
-    while (this.#inFlight < this.#opts.maxInFlight) {
-      const group = this.#take();
-      if (group.length === 0) break;
-      this.#inFlight++;
-      void this.#commit(group).then(() => {
-        this.#inFlight--;
-        for (const p of group) this.#busy.delete(p.actorId);
-        if (this.#scheduled) return;
-        this.#scheduled = true;
-        this.#opts.gather(() => {
-          this.#scheduled = false;
-          this.#pump();
+    for (const lane of this.#lanes) {
+      while (lane.inFlight < lane.max) {
+        const group = this.#take(lane);
+        if (group.length === 0) break;
+        lane.inFlight++;
+        void this.#commit(group).then(() => {
+          lane.inFlight--;
+          for (const p of group) this.#busy.delete(p.actorId);
+          this.#schedule();
         });
-      });
+      }
     }
-    if (this.#inFlight === 0 && this.#queue.length === 0) {
+    if (this.#idle()) {
       for (const resolve of this.#drained.splice(0)) resolve();
     }
   }
 
   /**
-   * The next group, in arrival order: skips (and keeps queued) the appends of actors that already
-   * have one in flight or in this group; stops at the first append that does not fit.
+   * The lane's next group, in arrival order: skips (and keeps queued) the appends of actors that
+   * already have one in flight or in this group; stops at the first append that does not fit.
    */
-  #take(): Pending[] {
+  #take(lane: Lane): Pending[] {
     const group: Pending[] = [];
     const rest: Pending[] = [];
+    const queue = lane.queue;
     let entries = 0;
     let i = 0;
-    for (; i < this.#queue.length; i++) {
-      const p = this.#queue[i]!;
+    for (; i < queue.length; i++) {
+      const p = queue[i]!;
       if (this.#busy.has(p.actorId)) {
         rest.push(p);
         continue;
@@ -121,7 +158,7 @@ export class GroupCommit {
       this.#busy.add(p.actorId);
       entries += p.entries.length;
     }
-    this.#queue = i < this.#queue.length ? rest.concat(this.#queue.slice(i)) : rest;
+    lane.queue = i < queue.length ? rest.concat(queue.slice(i)) : rest;
     return group;
   }
 

@@ -15,8 +15,9 @@ export interface PostgresStoreOptions {
   poolSize: number;
   /**
    * Group commits in flight at once (default: 2 when the pool has 3 connections or more, else 1).
-   * With 2, the next group executes while the previous one waits for its WAL flush; an actor
-   * still has one append in flight at most, so its appends keep their order.
+   * With more than one, each channel is pinned to one of that many lanes, and the lanes'
+   * statements run side by side (see `GroupCommitOptions.lanes`); an actor still has one append
+   * in flight at most, so its appends keep their order.
    */
   commitsInFlight?: number;
 }
@@ -25,7 +26,7 @@ export interface PostgresStoreOptions {
  * The cluster store: PostgreSQL through a `pg` pool, at READ COMMITTED (the fencing in
  * `statements.ts` relies on its re-check of locked rows). Durable when the server has
  * `fsync=on` and `synchronous_commit` at its default. Appends go through the group commit
- * (`group_commit.ts`): one statement per group, several groups in flight.
+ * (`group_commit.ts`): one statement per group, one group in flight per lane.
  *
  * @example
  * const store = await openPostgresStore("postgresql://storm@127.0.0.1:5432/storm", { poolSize: 4 });
@@ -35,7 +36,9 @@ export async function openPostgresStore(connectionString: string, opts: Postgres
   // An idle connection that dies is dropped by the pool; the next query reports its own error.
   pool.on("error", () => {});
   const maxInFlight = Math.max(1, opts.commitsInFlight ?? (opts.poolSize >= 3 ? 2 : 1));
-  return SqlStore.open(new PgPoolClient(pool), { maxInFlight });
+  // A lane's next group is formed on setImmediate, once the actors its commit released (whose
+  // continuations are microtasks) have issued their next appends.
+  return SqlStore.open(new PgPoolClient(pool), { maxInFlight, lanes: maxInFlight > 1, gather: (fn) => void setImmediate(fn) });
 }
 
 class PgPoolClient implements SqlClient {
