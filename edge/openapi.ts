@@ -38,6 +38,12 @@ export function buildOpenApi(): unknown {
       "/users/me": { get: { summary: "Your channels and read markers", security: auth, responses: { 200: { description: "session" }, ...errors } } },
       "/users/{user}/dm": { post: { summary: "Open the direct conversation with a user", security: auth, parameters: [{ name: "user", in: "path", required: true, schema: { type: "string" } }], responses: { 200: { description: "{ channel }" }, ...errors } } },
       "/ws": { get: { summary: "WebSocket upgrade (`?token=` or a first `auth` frame); see docs/PROTOCOL.md", responses: { 101: { description: "switching protocols" } } } },
+      "/metrics": {
+        get: {
+          summary: "Prometheus text, aggregates only (no token): connections, channels, actors, memory by thread, and the journal's group commit (statements, appends, entries, statement wall-time histogram)",
+          responses: { 200: { description: "text/plain; version=0.0.4" } },
+        },
+      },
     },
   };
 }

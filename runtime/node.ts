@@ -18,6 +18,7 @@ import type { Placement, Registry } from "./core/registry.ts";
 import { type ClusterParts, joinCluster } from "./cluster/cluster_node.ts";
 import { nodePlatform, turnEnd } from "./platform/node_platform.ts";
 import { systemClock } from "./platform/system_clock.ts";
+import { commitStatsText, sumCommitStats } from "../storage/commit_stats.ts";
 import { embeddedBackend, loadSecret, postgresBackend, snapshotDirectory } from "./storage_backend.ts";
 import type { WorkerBoot, WorkerControl } from "./worker_control.ts";
 
@@ -96,7 +97,8 @@ export async function startNode(cfg: NodeConfig, hooks: NodeHooks = {}): Promise
     admin: parts?.admin,
     // Aggregate gauges only (no actor or user ids), so no token is needed, as Prometheus scrapes.
     metrics: async () => {
-      const stats = await Promise.all(controls.map((w) => w.stats()));
+      const [stats, storageCommits] = await Promise.all([Promise.all(controls.map((w) => w.stats())), storage.commitStats()]);
+      const commits = sumCommitStats([...stats.flatMap((st) => (st.commits ? [st.commits] : [])), ...(storageCommits ? [storageCommits] : [])]);
       const e = edge!.stats();
       const gauges: Array<[string, string, number]> = [
         ["storm_connections", "WebSocket connections open on this node", e.connections],
@@ -115,7 +117,7 @@ export async function startNode(cfg: NodeConfig, hooks: NodeHooks = {}): Promise
         `storm_external_bytes ${main.external}\n`;
       return {
         contentType: "text/plain; version=0.0.4",
-        body: gauges.map(([name, help, v]) => `# HELP ${name} ${help}\n# TYPE ${name} gauge\n${name} ${v}\n`).join("") + heap,
+        body: gauges.map(([name, help, v]) => `# HELP ${name} ${help}\n# TYPE ${name} gauge\n${name} ${v}\n`).join("") + heap + commitStatsText(commits),
       };
     },
     status: async () => {

@@ -5,6 +5,7 @@ import { MessageChannel, Worker } from "node:worker_threads";
 import type { ChannelDirectory } from "../edge/http_api.ts";
 import { PortStore } from "../storage/port_store.ts";
 import { openPostgresStore } from "../storage/postgres_store.ts";
+import type { CommitStatsSnapshot } from "../storage/commit_stats.ts";
 import type { Store } from "../storage/store.ts";
 import type { StorePort } from "../storage/store_protocol.ts";
 import type { NodeConfig } from "./config.ts";
@@ -15,6 +16,8 @@ const ext = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
 /** The store of a node: what the main thread uses, and how each actor worker reaches it. */
 export interface StorageBackend {
   mainStore: Store;
+  /** The group commit of a storage thread, if the backend has one (embedded); else undefined. */
+  commitStats(): Promise<CommitStatsSnapshot | undefined>;
   workerStore(index: number): { boot: StoreBoot; transfer: unknown[] };
   close(): Promise<void>;
 }
@@ -23,6 +26,8 @@ export async function postgresBackend(cfg: NodeConfig): Promise<StorageBackend> 
   const mainStore = await openPostgresStore(cfg.postgresUrl!, { poolSize: 2 });
   return {
     mainStore,
+    // The workers' stores commit (each has its own pool); the main store's appends are none.
+    commitStats: async () => undefined,
     workerStore: () => ({ boot: { kind: "postgres", url: cfg.postgresUrl!, poolSize: cfg.pgPoolSize }, transfer: [] }),
     close: () => mainStore.close(),
   };
@@ -31,9 +36,10 @@ export async function postgresBackend(cfg: NodeConfig): Promise<StorageBackend> 
 /** PGlite in its own thread; each actor worker (including restarted ones) gets a fresh port to it. */
 export async function embeddedBackend(cfg: NodeConfig): Promise<StorageBackend> {
   const main = new MessageChannel();
+  const stats = new MessageChannel();
   const worker = new Worker(new URL(`./storage_worker_main${ext}`, import.meta.url), {
-    workerData: { dataDir: join(cfg.dataDir, "pglite"), ports: [main.port2] },
-    transferList: [main.port2],
+    workerData: { dataDir: join(cfg.dataDir, "pglite"), ports: [main.port2], statsPort: stats.port2 },
+    transferList: [main.port2, stats.port2],
     execArgv: ext === ".ts" && !("Deno" in globalThis) ? ["--import", "tsx"] : undefined,
   });
   const ready = await new Promise<{ ready: boolean; error?: string }>((resolve, reject) => {
@@ -42,8 +48,22 @@ export async function embeddedBackend(cfg: NodeConfig): Promise<StorageBackend> 
   });
   if (!ready.ready) throw new Error(`Cannot open the embedded store in ${cfg.dataDir}: ${ready.error}`);
   const mainStore = new PortStore(main.port1 as unknown as StorePort);
+  // Scrapes are rare and answered in order: each request takes the next answer. A storage thread
+  // that does not answer within a second (closing) leaves the figures out rather than the scrape hanging.
+  const waiting: Array<(s: CommitStatsSnapshot | undefined) => void> = [];
+  stats.port1.on("message", (s: CommitStatsSnapshot | undefined) => waiting.shift()?.(s));
+  stats.port1.unref();
   return {
     mainStore,
+    commitStats: () =>
+      new Promise((resolve) => {
+        const timer = setTimeout(() => resolve(undefined), 1_000);
+        waiting.push((s) => {
+          clearTimeout(timer);
+          resolve(s);
+        });
+        stats.port1.postMessage(null);
+      }),
     workerStore: () => {
       const ch = new MessageChannel();
       worker.postMessage({ serve: ch.port2 }, [ch.port2]);

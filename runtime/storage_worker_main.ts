@@ -1,4 +1,4 @@
-import { parentPort, workerData } from "node:worker_threads";
+import { type MessagePort, parentPort, workerData } from "node:worker_threads";
 import { openPgliteStore } from "../storage/pglite_store.ts";
 import { serveStore } from "../storage/store_server.ts";
 import type { StorePort } from "../storage/store_protocol.ts";
@@ -7,10 +7,12 @@ import type { StorePort } from "../storage/store_protocol.ts";
  * Composition root of the embedded storage thread: PGlite is single-threaded, so one thread owns
  * it and serves every actor worker (and the edge's directory reads) through ports.
  */
-const { dataDir, ports } = workerData as { dataDir: string | undefined; ports: StorePort[] };
+const { dataDir, ports, statsPort } = workerData as { dataDir: string | undefined; ports: StorePort[]; statsPort?: MessagePort };
 try {
   const store = await openPgliteStore(dataDir);
   for (const port of ports) serveStore(store, port);
+  // Each message asks for the group commit's figures (`GET /metrics`); the answer is the snapshot.
+  statsPort?.on("message", () => statsPort.postMessage(store.commitStats?.()));
   parentPort!.on("message", async (m: { close?: boolean; serve?: StorePort }) => {
     if (m.serve) return serveStore(store, m.serve);
     if (!m.close) return;

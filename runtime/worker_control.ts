@@ -1,3 +1,4 @@
+import type { CommitStatsSnapshot } from "../storage/commit_stats.ts";
 import type { ActorSummary } from "./core/actor_host.ts";
 
 /** Control-plane calls into an actor worker (over comlink: not on the message path). */
@@ -5,8 +6,11 @@ export interface WorkerControl {
   list(): ActorSummary[];
   passivate(id: string): Promise<boolean>;
   passivateIdle(idleMs: number): Promise<number>;
-  /** `memory`: V8 heap used; `heapTotal`: V8 heap committed (resident once touched). */
-  stats(): { actors: number; memory: number; heapTotal: number };
+  /**
+   * `memory`: V8 heap used; `heapTotal`: V8 heap committed (resident once touched); `commits`: the
+   * worker's group commit, when its store runs one (PostgreSQL; embedded, the storage thread does).
+   */
+  stats(): { actors: number; memory: number; heapTotal: number; commits?: CommitStatsSnapshot };
 }
 
 /** How a worker finds its store: a port to the storage worker (embedded) or PostgreSQL. */

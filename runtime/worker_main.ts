@@ -34,7 +34,7 @@ const control: WorkerControl = {
   passivateIdle: (ms) => host.passivateIdle(ms),
   stats: () => {
     const m = process.memoryUsage();
-    return { actors: host.size, memory: m.heapUsed, heapTotal: m.heapTotal };
+    return { actors: host.size, memory: m.heapUsed, heapTotal: m.heapTotal, commits: store.commitStats?.() };
   },
 };
 expose(control, nodeEndpoint(boot.control as never));

@@ -232,4 +232,15 @@ describe("group commit", () => {
     for (const id of ["x", "y", "z"]) expect(sql.committed.filter((grp) => grp.includes(id))).toHaveLength(3);
     for (const grp of sql.committed) expect(new Set(grp).size).toBe(grp.length);
   });
+
+  it("group commit - its stats count the statements that returned, their appends and entries", async () => {
+    const sql = new FakeSql();
+    const g = new GroupCommit(sql);
+    const two: JournalEntry[] = [batch[0]!, { ...batch[0]!, seq: 2, clientId: "c-2" }];
+    await Promise.all([append(g, "a"), append(g, "b", two)]);
+    await append(g, "c");
+    const s = g.stats.snapshot();
+    expect(s).toMatchObject({ statements: 2, appends: 3, entries: 4 });
+    expect(s.buckets.reduce((x, y) => x + y, 0)).toBe(2);
+  });
 });

@@ -1,3 +1,4 @@
+import { CommitStats } from "./commit_stats.ts";
 import { StoreCommitUnknownError, StoreQueryError } from "./errors.ts";
 import { appendGroup, appendOnce } from "./journal_append.ts";
 import type { AppendRequest } from "./journal_append.ts";
@@ -72,6 +73,8 @@ export class GroupCommit {
   readonly #busy = new Set<string>();
   #scheduled = false;
   #drained: Array<() => void> = [];
+  /** Statements that returned, their appends and entries, and their wall time (`GET /metrics`). */
+  readonly stats = new CommitStats();
 
   constructor(client: SqlClient, opts: Partial<GroupCommitOptions> = {}) {
     this.#statement = { query: (text, params) => client.statement(text, params) };
@@ -164,8 +167,12 @@ export class GroupCommit {
 
   async #commit(group: Pending[]): Promise<void> {
     let outcomes: AppendOutcome[];
+    const started = performance.now();
     try {
       outcomes = await appendGroup(this.#statement, group);
+      let entries = 0;
+      for (const p of group) entries += p.entries.length;
+      this.stats.record(group.length, entries, (performance.now() - started) / 1000);
     } catch (err) {
       if (err instanceof StoreCommitUnknownError) {
         for (const p of group) p.reject(err);

@@ -1,3 +1,4 @@
+import type { CommitStatsSnapshot } from "./commit_stats.ts";
 import { StoreClosedError, StoreError, StoreQueryError } from "./errors.ts";
 import { GroupCommit } from "./group_commit.ts";
 import type { GroupCommitOptions } from "./group_commit.ts";
@@ -99,6 +100,11 @@ export class SqlStore implements Store {
   }
 
   /** Waits for in-flight appends to get their outcome, then closes the database. Idempotent. */
+  /** What the group commit did so far (`GET /metrics`). */
+  commitStats(): CommitStatsSnapshot {
+    return this.#appends.stats.snapshot();
+  }
+
   close(): Promise<void> {
     this.#closing ??= this.#appends.drain().then(() => this.#client.close());
     return this.#closing;

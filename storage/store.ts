@@ -1,3 +1,5 @@
+import type { CommitStatsSnapshot } from "./commit_stats.ts";
+
 /**
  * The store contract: every durable fact of Storm goes through it.
  *
@@ -32,6 +34,8 @@ export interface Store {
   loadSnapshot(actorId: string): Promise<Snapshot | null>;
   /** Snapshots whose actor id starts with `prefix`, ordered by actor id, after `afterId`. */
   listSnapshots(prefix: string, afterId: string, limit: number): Promise<Array<{ actorId: string; snapshot: Snapshot }>>;
+  /** What the store's group commit did, when this store runs one in this thread (`GET /metrics`). */
+  commitStats?(): CommitStatsSnapshot;
   close(): Promise<void>;
 }
 

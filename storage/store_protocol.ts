@@ -13,7 +13,8 @@ export interface StorePort {
   on(event: "message", listener: (value: unknown) => void): void;
 }
 
-export type StoreOp = Exclude<keyof Store, "close">;
+/** `commitStats` is local to the thread that runs the group commit: it is not served over a port. */
+export type StoreOp = Exclude<keyof Store, "close" | "commitStats">;
 
 /** Every operation a port may request; a `Record` so the compiler flags one missing from `Store`. */
 const OPS: Record<StoreOp, true> = {
