@@ -10,6 +10,7 @@ import { EdgeServer } from "../edge/edge_server.ts";
 import type { ActorGateway } from "../edge/gateway.ts";
 import { HttpApi } from "../edge/http_api.ts";
 import { buildOpenApi } from "../edge/openapi.ts";
+import { commitStatsText, sumCommitStats } from "../storage/commit_stats.ts";
 import type { NodeConfig } from "./config.ts";
 import { ActorSystem } from "./core/actor_system.ts";
 import { MemoryRegistry } from "./core/memory_registry.ts";
@@ -18,7 +19,6 @@ import type { Placement, Registry } from "./core/registry.ts";
 import { type ClusterParts, joinCluster } from "./cluster/cluster_node.ts";
 import { nodePlatform, turnEnd } from "./platform/node_platform.ts";
 import { systemClock } from "./platform/system_clock.ts";
-import { commitStatsText, sumCommitStats } from "../storage/commit_stats.ts";
 import { embeddedBackend, loadSecret, postgresBackend, snapshotDirectory } from "./storage_backend.ts";
 import type { WorkerBoot, WorkerControl } from "./worker_control.ts";
 

@@ -16,7 +16,7 @@ const ext = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
 /** The store of a node: what the main thread uses, and how each actor worker reaches it. */
 export interface StorageBackend {
   mainStore: Store;
-  /** The group commit of a storage thread, if the backend has one (embedded); else undefined. */
+  /** The group commit run outside the actor workers: the storage thread's (embedded), the main store's (PostgreSQL). */
   commitStats(): Promise<CommitStatsSnapshot | undefined>;
   workerStore(index: number): { boot: StoreBoot; transfer: unknown[] };
   close(): Promise<void>;
@@ -26,8 +26,8 @@ export async function postgresBackend(cfg: NodeConfig): Promise<StorageBackend> 
   const mainStore = await openPostgresStore(cfg.postgresUrl!, { poolSize: 2 });
   return {
     mainStore,
-    // The workers' stores commit (each has its own pool); the main store's appends are none.
-    commitStats: async () => undefined,
+    // The workers' stores report their own group commits; this is the main thread's store's.
+    commitStats: async () => mainStore.commitStats?.(),
     workerStore: () => ({ boot: { kind: "postgres", url: cfg.postgresUrl!, poolSize: cfg.pgPoolSize }, transfer: [] }),
     close: () => mainStore.close(),
   };

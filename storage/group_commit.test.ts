@@ -13,6 +13,8 @@ import type { JournalEntry } from "./store.ts";
 class FakeSql implements SqlClient {
   /** Actor ids of the appends each committed group statement ran, in order. */
   readonly committed: string[][] = [];
+  /** Per actor, the first seq of each of its appends, in the order their statements committed. */
+  readonly firstSeqs = new Map<string, number[]>();
   /** Appends run alone (the retry path), in order. */
   readonly alone: string[] = [];
   /** Statements for this actor fail, as a constraint violation or a deadlock would. */
@@ -44,7 +46,7 @@ class FakeSql implements SqlClient {
       this.alone.push(this.#answer(String(params[0])));
       return [{ epoch_ok: 1, inserted: (JSON.parse(String(params[2])) as unknown[]).length, dups: [] }];
     }
-    const heads = JSON.parse(String(params[0])) as Array<{ i: number; a: string }>;
+    const heads = JSON.parse(String(params[0])) as Array<{ i: number; a: string; f: number | null }>;
     const actors = heads.map((h) => this.#answer(h.a));
     if (this.#statements++ === 0 && this.holdFirstCommit) {
       const released = new Promise<void>((resolve) => (this.#release = resolve));
@@ -53,6 +55,7 @@ class FakeSql implements SqlClient {
     }
     if (this.commitFails) throw new StoreCommitUnknownError("Cannot tell whether the statement committed: connection lost");
     this.committed.push(actors);
+    for (const h of heads) this.firstSeqs.set(h.a, [...(this.firstSeqs.get(h.a) ?? []), h.f ?? 0]);
     return heads.map((h) => ({ i: h.i, epoch_ok: true, dups: null, tail_ok: true }));
   }
 
@@ -228,8 +231,10 @@ describe("group commit", () => {
     const entry = (seq: number): JournalEntry[] => [{ ...batch[0]!, seq, clientId: `c-${seq}` }];
     const outcomes = await Promise.all([1, 2, 3].flatMap((seq) => ["x", "y", "z"].map((id) => append(g, id, entry(seq)))));
     expect(outcomes.every((o) => o.ok)).toBe(true);
-    // Each actor committed three times, each time in a different statement, and no statement had an actor twice.
+    // Each actor committed three times, each time in a different statement, in the order issued,
+    // and no statement had an actor twice.
     for (const id of ["x", "y", "z"]) expect(sql.committed.filter((grp) => grp.includes(id))).toHaveLength(3);
+    for (const id of ["x", "y", "z"]) expect(sql.firstSeqs.get(id)).toEqual([1, 2, 3]);
     for (const grp of sql.committed) expect(new Set(grp).size).toBe(grp.length);
   });
 

@@ -124,10 +124,10 @@ export class GroupCommit {
   #pump(): void {
     for (const lane of this.#lanes) {
       while (lane.inFlight < lane.max) {
-        const group = this.#take(lane);
+        const { group, entries } = this.#take(lane);
         if (group.length === 0) break;
         lane.inFlight++;
-        void this.#commit(group).then(() => {
+        void this.#commit(group, entries).then(() => {
           lane.inFlight--;
           for (const p of group) this.#busy.delete(p.actorId);
           this.#schedule();
@@ -143,7 +143,7 @@ export class GroupCommit {
    * The lane's next group, in arrival order: skips (and keeps queued) the appends of actors that
    * already have one in flight or in this group; stops at the first append that does not fit.
    */
-  #take(lane: Lane): Pending[] {
+  #take(lane: Lane): { group: Pending[]; entries: number } {
     const group: Pending[] = [];
     const rest: Pending[] = [];
     const queue = lane.queue;
@@ -162,16 +162,15 @@ export class GroupCommit {
       entries += p.entries.length;
     }
     lane.queue = i < queue.length ? rest.concat(queue.slice(i)) : rest;
-    return group;
+    return { group, entries };
   }
 
-  async #commit(group: Pending[]): Promise<void> {
+  /** Runs `group` (`entries` entries in all) as one statement, or its appends alone if it fails. */
+  async #commit(group: Pending[], entries: number): Promise<void> {
     let outcomes: AppendOutcome[];
     const started = performance.now();
     try {
       outcomes = await appendGroup(this.#statement, group);
-      let entries = 0;
-      for (const p of group) entries += p.entries.length;
       this.stats.record(group.length, entries, (performance.now() - started) / 1000);
     } catch (err) {
       if (err instanceof StoreCommitUnknownError) {

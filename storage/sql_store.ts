@@ -99,12 +99,12 @@ export class SqlStore implements Store {
     return rows.map((r) => ({ actorId: String(r.actor_id), snapshot: { seq: toNumber(r.seq), state: r.state } }));
   }
 
-  /** Waits for in-flight appends to get their outcome, then closes the database. Idempotent. */
   /** What the group commit did so far (`GET /metrics`). */
   commitStats(): CommitStatsSnapshot {
     return this.#appends.stats.snapshot();
   }
 
+  /** Waits for in-flight appends to get their outcome, then closes the database. Idempotent. */
   close(): Promise<void> {
     this.#closing ??= this.#appends.drain().then(() => this.#client.close());
     return this.#closing;
