@@ -2,22 +2,23 @@
 // machine, then the ratios, the commands and a plot written into BENCHMARKS.md (between the
 // `suite:begin` / `suite:end` markers) and bench/results/suite/.
 //
-//   npm run bench:suite -- [--only a200,amax,b,c,d,e] [--quick] [--out bench/results/suite] [--no-write]
+//   npm run bench:suite -- [--only a200,amax,b,c,d,e] [--repeat N] [--quick] [--out bench/results/suite] [--no-write]
 //
 // With --only, a scenario not run shows the result already in the output directory (if any),
 // marked with its date as an earlier run (`--only none` re-renders every stored result).
 //
 // Each scenario runs its driver as a child process with --json; a failed scenario is reported as
 // such and the others still run. --quick shrinks every scenario (a smoke run of the whole suite,
-// its figures are not the ones to quote).
+// its figures are not the ones to quote). --repeat N runs each scenario N times in a row: on 2
+// shared cores identical runs differ by ±20 %, so a target line then counts the runs that met it
+// (met when more than half did), and the tables show the median run.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { flags } from './args.ts';
-import type { FanoutOutput } from './fanout_bench.ts';
-import { renderMarkdown, renderSvg, type ScenarioRun } from './suite_report.ts';
+import { medianRun, renderMarkdown, renderSvg, type ScenarioRun } from './suite_report.ts';
 
 const EXT = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -101,13 +102,14 @@ function runChild(script: string, args: string[], logFile: string): Promise<numb
 }
 
 async function main(argv: string[]): Promise<void> {
-  const { get, has, done } = flags(argv);
+  const { get, has, num, done } = flags(argv);
   const quick = has('quick');
+  const repeat = Math.max(1, Math.floor(num('repeat', 1)));
   const noWrite = has('no-write');
   const only = get('only', '') ? get('only', '').split(',') : undefined;
   const outDir = path.resolve(get('out', '') || path.join(repoRoot, 'bench/results', quick ? 'suite-quick' : 'suite'));
   done(`benchmark suite: node dist/bench/suite.js [flags]; --only takes some of ${SUITE.map((s) => s.id).join(',')}`);
-  const unknown = only?.filter((id) => !SUITE.some((s) => s.id === id)) ?? [];
+  const unknown = only?.filter((id) => id !== 'none' && !SUITE.some((s) => s.id === id)) ?? [];
   if (unknown.length) throw new Error(`--only: no scenario ${unknown.join(', ')} (there are ${SUITE.map((s) => s.id).join(', ')})`);
   fs.mkdirSync(outDir, { recursive: true });
   const started = new Date();
@@ -117,26 +119,51 @@ async function main(argv: string[]): Promise<void> {
     if (only && !only.includes(s.id)) {
       // Not run this time: an earlier result in the output directory is shown, marked as such.
       try {
-        const data = JSON.parse(fs.readFileSync(json, 'utf8')) as { command?: string; date?: string };
-        runs.push({ def: s, command: data.command ?? '(unknown)', data, earlier: data.date ?? 'unknown date' });
+        const data = JSON.parse(fs.readFileSync(json, 'utf8')) as { command?: string; date?: string; rounds?: unknown[] };
+        const rounds = data.rounds;
+        runs.push({ def: s, command: data.command ?? '(unknown)', data: rounds ? rounds[medianRun(s.id, rounds)] : data, earlier: data.date ?? 'unknown date', ...(rounds ? { rounds } : {}) });
       } catch { /* none */ }
       continue;
     }
     const script = path.join(here, s.script + EXT);
-    const args = [...(quick ? override(s.args, s.quick) : s.args), '--json', path.relative(repoRoot, json)];
-    const command = `node dist/bench/${s.script}.js ${args.join(' ')}`;
-    process.stdout.write(`\n=== ${s.id}: ${s.title}\n$ ${command}\n`);
+    fs.rmSync(json, { force: true });
     if (!fs.existsSync(script)) {
-      runs.push({ def: s, command, error: `${path.relative(repoRoot, script)} is missing` });
+      runs.push({ def: s, command: `node dist/bench/${s.script}.js`, error: `${path.relative(repoRoot, script)} is missing` });
       continue;
     }
-    fs.rmSync(json, { force: true });
-    const t0 = Date.now();
-    const code = await runChild(script, args, path.join(outDir, `${s.id}.log`));
-    const seconds = (Date.now() - t0) / 1000;
-    let data: unknown;
-    try { data = JSON.parse(fs.readFileSync(json, 'utf8')); } catch { /* reported below */ }
-    runs.push({ def: s, command, seconds, code, data: data as FanoutOutput | undefined, ...(data ? {} : { error: `no result (exit ${code}); see ${path.relative(repoRoot, path.join(outDir, `${s.id}.log`))}` }) });
+    const rounds: unknown[] = [];
+    let command = '';
+    let seconds = 0;
+    let code = 0;
+    let error: string | undefined;
+    for (let round = 1; round <= repeat; round++) {
+      const name = repeat > 1 ? `${s.id}.run${round}` : s.id;
+      const file = path.join(outDir, `${name}.json`);
+      const args = [...(quick ? override(s.args, s.quick) : s.args), '--json', path.relative(repoRoot, file)];
+      command = `node dist/bench/${s.script}.js ${args.join(' ')}`;
+      process.stdout.write(`\n=== ${s.id}${repeat > 1 ? ` (run ${round} of ${repeat})` : ''}: ${s.title}\n$ ${command}\n`);
+      if (repeat > 1) fs.rmSync(file, { force: true });
+      const t0 = Date.now();
+      const exit = await runChild(script, args, path.join(outDir, `${name}.log`));
+      seconds += (Date.now() - t0) / 1000;
+      code = Math.max(code, exit);
+      try {
+        rounds.push(JSON.parse(fs.readFileSync(file, 'utf8')));
+      } catch {
+        error ??= `no result (exit ${exit}); see ${path.relative(repoRoot, path.join(outDir, `${name}.log`))}`;
+      }
+    }
+    if (repeat > 1) {
+      command = command.replace(/ --json \S+$/, ` --json ${path.relative(repoRoot, path.join(outDir, `${s.id}.runN.json`))}`);
+      // The scenario's file holds every run (their own files go), so a later `--only` shows them all again.
+      if (rounds.length) fs.writeFileSync(json, JSON.stringify({ command, date: started.toISOString(), rounds }, null, 1));
+      for (let round = 1; round <= repeat; round++) fs.rmSync(path.join(outDir, `${s.id}.run${round}.json`), { force: true });
+    }
+    const data = rounds.length ? rounds[medianRun(s.id, rounds)] : undefined;
+    runs.push({
+      def: s, command, seconds, code, ...(data ? { data } : {}), ...(repeat > 1 && rounds.length ? { rounds } : {}),
+      ...(error && !data ? { error } : {}),
+    });
   }
   const machine = `${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}`;
   const svgFile = path.join(outDir, 'ratios.svg');
