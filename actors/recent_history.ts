@@ -1,4 +1,5 @@
 import type { JournalEntry } from "../storage/store.ts";
+import { IdWindow } from "./id_window.ts";
 
 /**
  * The tail of a channel's journal kept in memory: the last `capacity` committed entries, and the
@@ -10,15 +11,14 @@ export class RecentHistory {
   /** Entries in seq order from `#head`, wrapping around; grows to `capacity`, then is overwritten. */
   #entries: JournalEntry[] = [];
   #head = 0;
-  #ids = new Map<string, number>();
-  /** The ids in `#ids`, oldest first from `#idHead`, so the oldest is dropped without a scan. */
-  #idOrder: string[] = [];
-  #idHead = 0;
+  readonly #ids: IdWindow;
 
   constructor(
     private readonly capacity: number,
-    private readonly idWindow: number,
-  ) {}
+    idWindow: number,
+  ) {
+    this.#ids = new IdWindow(idWindow);
+  }
 
   /** Seq of the oldest entry held, or `last + 1` when empty. */
   firstSeq(last: number): number {
@@ -32,7 +32,7 @@ export class RecentHistory {
   /** Appends committed entries; they must continue the held sequence. */
   push(entries: readonly JournalEntry[]): void {
     for (const e of entries) {
-      this.#remember(e.clientId, e.seq);
+      this.#ids.set(e.clientId, e.seq);
       if (this.capacity === 0) continue;
       if (this.#entries.length < this.capacity) this.#entries.push(e);
       else {
@@ -44,7 +44,7 @@ export class RecentHistory {
 
   /** Records ids known committed elsewhere (found by the store) so later retries hit memory. */
   rememberId(clientId: string, seq: number): void {
-    this.#remember(clientId, seq);
+    this.#ids.set(clientId, seq);
   }
 
   seqOf(clientId: string): number | undefined {
@@ -74,20 +74,5 @@ export class RecentHistory {
     const out: JournalEntry[] = [];
     for (let i = from; i < to; i++) out.push(this.#at(i));
     return out;
-  }
-
-  /** An id already known keeps its place in the window (as a Map keeps insertion order). */
-  #remember(clientId: string, seq: number): void {
-    if (this.idWindow === 0) return;
-    const size = this.#ids.size;
-    this.#ids.set(clientId, seq);
-    if (this.#ids.size === size) return; // known: set only updated its seq
-    if (this.#idOrder.length < this.idWindow) {
-      this.#idOrder.push(clientId);
-      return;
-    }
-    this.#ids.delete(this.#idOrder[this.#idHead]!);
-    this.#idOrder[this.#idHead] = clientId;
-    this.#idHead = (this.#idHead + 1) % this.idWindow;
   }
 }
