@@ -2,7 +2,7 @@ import type { ChannelInfo, HistoryReply, PublishAck, SubscribeReply } from "../a
 import { RejectedError } from "../runtime/core/errors.ts";
 import type { Connection, Subscription } from "./connection.ts";
 import type { Fanout } from "./fanout.ts";
-import { errorFrame, msgsFrameIn, replyFrame, toWireMessage } from "./frames.ts";
+import { ackFrame, errorFrame, msgsFrameIn, replyFrame, toWireMessage } from "./frames.ts";
 import { type ActorGateway, channelActor, dmChannel, sessionActor } from "./gateway.ts";
 import type { ClientFrame } from "./schemas.ts";
 
@@ -58,7 +58,7 @@ export class FrameHandler {
         return replyFrame("pong", f.id, { ts: Date.now() });
       case "pub": {
         const ack = await this.actors.ask<PublishAck>(channelActor(f.ch), { type: "publish", user, clientId: f.cid, body: f.body });
-        return replyFrame("ack", f.id, { ch: f.ch, seq: ack.seq, dup: ack.duplicate || undefined });
+        return ackFrame(f.id, f.ch, ack.seq, ack.duplicate);
       }
       case "sub":
         await this.#subscribe(conn, f.id, f.ch, f.after ?? 0);

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { JournalEntry } from "../storage/store.ts";
-import { compactMsgsFrame, decodeCompactMsgs, msgsFrame, msgsFrameIn } from "./frames.ts";
+import { ackFrame, compactMsgsFrame, decodeCompactMsgs, msgsFrame, msgsFrameIn, replyFrame } from "./frames.ts";
 
 /** Consecutive entries from `first`, with arbitrary commit times (clocks can step back). */
 const batches = fc
@@ -20,6 +20,21 @@ const batches = fc
   .map(({ first, rows }): JournalEntry[] => rows.map((r, i) => ({ ...r, seq: first + i })));
 
 describe("frames", () => {
+  it("frames - the hand-built ack is the generic reply byte for byte, for any channel name", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 2 ** 31 }),
+        fc.oneof(fc.stringMatching(/^(dm:)?[A-Za-z0-9][A-Za-z0-9_.:-]{0,40}$/), fc.string({ maxLength: 20, unit: "binary" })),
+        fc.integer({ min: 1, max: 2 ** 50 }),
+        fc.boolean(),
+        (id, ch, seq, dup) => {
+          expect(ackFrame(id, ch, seq, dup)).toBe(replyFrame("ack", id, { ch, seq, dup: dup || undefined }));
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
   it("frames - a compact msgs frame decodes to the same messages as the JSON one, without cid", () => {
     fc.assert(
       fc.property(batches, (entries) => {

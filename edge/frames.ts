@@ -1,5 +1,6 @@
 import { ERROR_CODES, type ErrorCode } from "../runtime/core/error_codes.ts";
 import { StormError } from "../runtime/core/errors.ts";
+import { jsonString } from "../runtime/core/json_string.ts";
 import type { JournalEntry } from "../storage/store.ts";
 
 /** Server-to-client frame encoders. Each returns the JSON text, encoded once and shared by sockets. */
@@ -70,6 +71,14 @@ export function msgsFrameIn(enc: MsgsEncoding, ch: string, entries: readonly Jou
 
 export function replyFrame(t: string, id: number | undefined, fields: Record<string, unknown>): string {
   return JSON.stringify({ t, id, ...fields });
+}
+
+/**
+ * The `ack` of a publish, the reply sent most: the bytes of `replyFrame("ack", id, { ch, seq, dup })`
+ * built as text, without an object per ack for the generic serializer.
+ */
+export function ackFrame(id: number, ch: string, seq: number, dup: boolean): string {
+  return `{"t":"ack","id":${id},"ch":${jsonString(ch)},"seq":${seq}${dup ? ',"dup":true' : ""}}`;
 }
 
 export function errorFields(err: unknown): { code: ErrorCode; message: string; retry: string } {

@@ -3,6 +3,7 @@ import type { AppendOutcome, JournalEntry } from "./store.ts";
 import type { SqlQueryable, SqlRow } from "./sql_client.ts";
 import { UNIQUE_VIOLATION, sqlState, toNumber } from "./sql_client.ts";
 import { SQL } from "./statements.ts";
+import { jsonString } from "../runtime/core/json_string.ts";
 
 export interface AppendRequest {
   actorId: string;
@@ -72,18 +73,6 @@ export async function appendGroup(q: SqlQueryable, reqs: readonly AppendRequest[
     if (o) return o;
     throw new StoreCommitUnknownError(`Cannot append to "${reqs[i]!.actorId}": the group statement returned no outcome for it`);
   });
-}
-
-/** Characters a JSON string must escape, and surrogates (`JSON.stringify` escapes a lone one). */
-const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
-
-/**
- * `s` as a JSON string, exactly as `JSON.stringify(s)` writes it: quoted as it is when nothing in
- * it needs escaping (client ids, user names and most bodies), which spares a copy of every string
- * of every row.
- */
-function jsonString(s: string): string {
-  return NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : `"${s}"`;
 }
 
 /**
