@@ -33,11 +33,16 @@ describe("bench ab", () => {
   });
 
   it("bench ab - reads the figures of the committed suite results of both drivers", () => {
-    const fan = fanoutFigures(JSON.parse(readFileSync(join(ROOT, "bench/results/suite/amax.json"), "utf8")));
+    // A suite result is one driver output, or with `--repeat` every run's output under `rounds`.
+    const driverOutput = (file: string) => {
+      const d = JSON.parse(readFileSync(join(ROOT, "bench/results/suite", file), "utf8"));
+      return d.rounds ? d.rounds[0] : d;
+    };
+    const fan = fanoutFigures(driverOutput("amax.json"));
     expect(fan["raw-batched delivered/s"]).toBeGreaterThan(0);
     expect(fan["storm-compact p99 ms"]).toBeGreaterThan(0);
     expect(fan["storm-compact / raw-batched"]).toBeCloseTo(fan["storm-compact delivered/s"]! / fan["raw-batched delivered/s"]!, 6);
-    const c = JSON.parse(readFileSync(join(ROOT, "bench/results/suite/c.json"), "utf8"));
+    const c = driverOutput("c.json");
     const dur = durableFigures(c);
     expect(Object.keys(dur).sort()).toEqual(["PostgreSQL CPU µs/publish", "raw pg rows/s", "server CPU µs/publish", "storm / raw pg", "storm acked/s", "storm p99 ms"]);
     expect(dur["PostgreSQL CPU µs/publish"]).toBeCloseTo((c.storm.cpuPercent.postgres * 1e4) / c.storm.ackedPerSec, 6);
