@@ -125,17 +125,19 @@ function targets(runs: ScenarioRun[]): string[] {
 
 /**
  * The run of a repeated scenario whose tables are shown in full: the median run by the scenario's
- * headline figure (Storm's delivered/s relative to raw-batched for fan-out, p99 at a fixed rate,
- * acked/s for durable publish).
+ * headline figure (Storm's delivered/s relative to raw-batched for fan-out at max rate, p99 at a
+ * fixed rate, acked/s for durable publish, memory per idle connection for connections).
  */
 export function medianRun(id: string, rounds: unknown[]): number {
+  if (rounds.length <= 1) return 0;
   const key = (d: unknown): number => {
     if (id.startsWith('c')) return (d as DurableOutput).storm?.ackedPerSec ?? NaN;
+    if (id === 'd') return (d as ConnsOutput).results?.find((x) => x.target === 'storm')?.kbPerConnIdle ?? NaN;
     const f = d as FanoutOutput;
     const s = result(f, 'storm-compact') ?? result(f, 'storm');
     const b = result(f, 'raw-batched');
     if (!s) return NaN;
-    return f.params.rate === 'max' && b ? s.deliveredPerSec / b.deliveredPerSec : s.latencyMs.p99;
+    return f.params?.rate === 'max' && b ? s.deliveredPerSec / b.deliveredPerSec : s.latencyMs?.p99 ?? NaN;
   };
   const order = rounds.map((d, i) => ({ i, v: key(d) })).filter((x) => Number.isFinite(x.v)).sort((a, b) => a.v - b.v);
   return order.length ? order[Math.floor((order.length - 1) / 2)]!.i : 0;

@@ -46,6 +46,12 @@ describe("bench suite report", () => {
     expect(md).toContain("the tables below show the median run (run 3:");
   });
 
+  it("suite report - the median run of a connections scenario is by memory per idle connection", () => {
+    const conns = (kb: number) => ({ results: [{ target: "storm", nodes: 6, held: 100_000, failed: 0, kbPerConn: kb, kbPerConnIdle: kb, errors: {} }] });
+    expect(medianRun("d", [conns(9), conns(7), conns(8)])).toBe(2);
+    expect(medianRun("d", [conns(9)])).toBe(0);
+  });
+
   it("suite report - a single run keeps the one-figure line", () => {
     const md = markdown([{ def: { id: "c10", title: "c10" }, command: "cmd", data: durable(49_000, 40) }]);
     expect(md).toContain("| 49,000/s, p99 40.0 ms | **not met** |");
