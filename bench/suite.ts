@@ -150,18 +150,19 @@ async function main(argv: string[]): Promise<void> {
       try {
         rounds.push(JSON.parse(fs.readFileSync(file, 'utf8')));
       } catch {
+        rounds.push(null); // counted as a run that met no target
         error ??= `no result (exit ${exit}); see ${path.relative(repoRoot, path.join(outDir, `${name}.log`))}`;
       }
     }
     if (repeat > 1) {
       command = command.replace(/ --json \S+$/, ` --json ${path.relative(repoRoot, path.join(outDir, `${s.id}.runN.json`))}`);
       // The scenario's file holds every run (their own files go), so a later `--only` shows them all again.
-      if (rounds.length) fs.writeFileSync(json, JSON.stringify({ command, date: started.toISOString(), rounds }, null, 1));
+      if (rounds.some((r) => r !== null)) fs.writeFileSync(json, JSON.stringify({ command, date: started.toISOString(), rounds }, null, 1));
       for (let round = 1; round <= repeat; round++) fs.rmSync(path.join(outDir, `${s.id}.run${round}.json`), { force: true });
     }
-    const data = rounds.length ? rounds[medianRun(s.id, rounds)] : undefined;
+    const data = rounds[medianRun(s.id, rounds)] ?? undefined;
     runs.push({
-      def: s, command, seconds, code, ...(data ? { data } : {}), ...(repeat > 1 && rounds.length ? { rounds } : {}),
+      def: s, command, seconds, code, ...(data ? { data } : {}), ...(repeat > 1 && data ? { rounds } : {}),
       ...(error && !data ? { error } : {}),
     });
   }

@@ -12,7 +12,7 @@ export interface ScenarioRun {
   error?: string;
   /** Set when the result comes from an earlier run (its date), not from this one. */
   earlier?: string;
-  /** With `--repeat`: every run's result, oldest first; `data` is the median one (`medianRun`). */
+  /** With `--repeat`: every run's result, oldest first (null: that run gave none); `data` is the median one (`medianRun`). */
   rounds?: unknown[];
 }
 
@@ -57,12 +57,15 @@ function fanoutTable(d: FanoutOutput): string[] {
   return rows;
 }
 
-/** Every run of scenario `id` in this suite run (several with `--repeat`), oldest first. */
-function all<T>(runs: ScenarioRun[], id: string): T[] {
+/** Every run of scenario `id` in this suite run (several with `--repeat`), oldest first; null for a run that gave no result. */
+function all<T>(runs: ScenarioRun[], id: string): Array<T | null> {
   const r = runs.find((x) => x.def.id === id);
   if (!r?.data) return [];
-  return (r.rounds ?? [r.data]) as T[];
+  return (r.rounds ?? [r.data]) as Array<T | null>;
 }
+
+/** A run of a target line's scenario without the figures it needs (a driver or a target failed): it did not meet the line. */
+const NO_RESULT: Check = { figure: 'no result', ok: false };
 
 function result(d: FanoutOutput | undefined, t: string): TargetResult | undefined {
   const r = d?.results.find((x) => x.target === t);
@@ -94,25 +97,25 @@ function targets(runs: ScenarioRun[]): string[] {
   // `storm-compact` (`?enc=compact`). Ratios compare targets of the same run.
   for (const t of ['storm', 'storm-compact']) {
     const enc = t === 'storm' ? 'default msgs frames' : 'compact msgs frames';
-    const vs = (base: string, min: number, unit: string) => amax.flatMap((d): Check[] => {
-      const s = result(d, t);
-      const b = result(d, base);
-      return s && b ? [{ figure: `${f2(s.deliveredPerSec / b.deliveredPerSec)}${unit}`, ok: s.deliveredPerSec >= min * b.deliveredPerSec }] : [];
+    const vs = (base: string, min: number, unit: string) => amax.map((d): Check => {
+      const s = result(d ?? undefined, t);
+      const b = result(d ?? undefined, base);
+      return s && b ? { figure: `${f2(s.deliveredPerSec / b.deliveredPerSec)}${unit}`, ok: s.deliveredPerSec >= min * b.deliveredPerSec } : NO_RESULT;
     });
     push(line(`(a) ≥ 0.80 of raw-batched deliveries (max rate), ${enc}`, vs('raw-batched', 0.8, '')));
     push(line(`(a) ≥ 3× Socket.IO deliveries (max rate), ${enc}`, vs('socketio', 3, '×')));
-    push(line(`(a) p99 publish-to-deliver < 50 ms (200 msg/s), ${enc}`, a200.flatMap((d): Check[] => {
-      const s = result(d, t);
-      return s ? [{ figure: `${f1(s.latencyMs.p99)} ms`, ok: s.latencyMs.p99 < 50 }] : [];
+    push(line(`(a) p99 publish-to-deliver < 50 ms (200 msg/s), ${enc}`, a200.map((d): Check => {
+      const s = result(d ?? undefined, t);
+      return s ? { figure: `${f1(s.latencyMs.p99)} ms`, ok: s.latencyMs.p99 < 50 } : NO_RESULT;
     })));
   }
   // Both halves of (c) are one target: a run meets it only when it meets both.
   for (const [id, shape] of [['c', '100 clients × 8 in flight'], ['c10', '10 publishers × 128 in flight']] as const) {
     push(line(`(c) ≥ 50,000 acked publishes/s to PostgreSQL with p99 ack latency < 50 ms, ${shape}`,
-      all<DurableOutput>(runs, id).flatMap((c): Check[] => c.storm ? [{
+      all<DurableOutput>(runs, id).map((c): Check => c?.storm ? {
         figure: `${k(c.storm.ackedPerSec)}/s, p99 ${f1(c.storm.latencyMs.p99)} ms`,
         ok: c.storm.ackedPerSec >= 50_000 && c.storm.latencyMs.p99 < 50,
-      }] : [])));
+      } : NO_RESULT)));
   }
   const d = runs.find((x) => x.def.id === 'd')?.data as ConnsOutput | undefined;
   const ds = d?.results?.find((x) => x.target === 'storm');
@@ -131,6 +134,7 @@ function targets(runs: ScenarioRun[]): string[] {
 export function medianRun(id: string, rounds: unknown[]): number {
   if (rounds.length <= 1) return 0;
   const key = (d: unknown): number => {
+    if (!d) return NaN;
     if (id.startsWith('c')) return (d as DurableOutput).storm?.ackedPerSec ?? NaN;
     if (id === 'd') return (d as ConnsOutput).results?.find((x) => x.target === 'storm')?.kbPerConnIdle ?? NaN;
     const f = d as FanoutOutput;

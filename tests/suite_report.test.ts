@@ -36,6 +36,11 @@ describe("bench suite report", () => {
     expect(two).toContain("3 runs: 55,000/s, p99 45.0 ms ✓; 48,000/s, p99 44.0 ms; 60,000/s, p99 41.0 ms ✓ | **met** in 2 of 3 runs |");
     const one = markdown([repeated("c10", [durable(55_000, 51), durable(48_000, 44), durable(60_000, 41)])]);
     expect(one).toContain("| **not met** in 1 of 3 runs |");
+    // A run that gave no result counts, as a run that met nothing.
+    const failed = markdown([repeated("c10", [durable(55_000, 45), null, durable(60_000, 41)])]);
+    expect(failed).toContain("3 runs: 55,000/s, p99 45.0 ms ✓; no result; 60,000/s, p99 41.0 ms ✓ | **met** in 2 of 3 runs |");
+    const mostlyFailed = markdown([repeated("c10", [null, null, durable(60_000, 41)])]);
+    expect(mostlyFailed).toContain("| **not met** in 1 of 3 runs |");
   });
 
   it("suite report - a repeated (a) ratio compares targets within each run, and shows the median run", () => {
