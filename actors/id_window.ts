@@ -1,3 +1,5 @@
+import { fnv1aMixed } from "../runtime/core/hash.ts";
+
 /**
  * The client ids of a channel's last `capacity` distinct publishes, each with its seq: the memory
  * half of exactly-once append (G3); ids older than the window are found by the journal's unique
@@ -107,12 +109,7 @@ export class IdWindow {
   }
 }
 
-/** FNV-1a over the UTF-16 code units, mixed (murmur3's finalizer), kept a small integer. */
+/** The index's hash of an id, kept a small integer (V8 stores it unboxed in `#hashes`). */
 function hashOf(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  return h & 0x3fffffff;
+  return fnv1aMixed(s) & 0x3fffffff;
 }

@@ -89,6 +89,21 @@ export function summarize(runs: readonly Run[]): Summary[] {
   return out;
 }
 
+/**
+ * The two sides of an in-process micro-benchmark (alternating rounds, one timing each), summarized
+ * as the A/B runs are: each side's mean and range, B's mean over A's, and whether the ranges separate.
+ */
+export function microReport(unit: string, a: { name: string; xs: readonly number[] }, b: { name: string; xs: readonly number[] }): string {
+  const runs: Run[] = [
+    ...a.xs.map((x, i): Run => ({ round: i + 1, side: 'A', figures: { [unit]: x } })),
+    ...b.xs.map((x, i): Run => ({ round: i + 1, side: 'B', figures: { [unit]: x } })),
+  ];
+  const [s] = summarize(runs);
+  const w = Math.max(a.name.length, b.name.length);
+  const side = (name: string, v: Summary['a']) => `${name.padEnd(w)}  ${v.mean.toFixed(3)} ${unit} [${v.min.toFixed(3)}–${v.max.toFixed(3)}]`;
+  return [side(a.name, s!.a), side(b.name, s!.b), `${b.name} / ${a.name}: ${s!.ratio.toFixed(2)} (ranges ${s!.separated ? 'separate' : 'overlap'})`].join('\n');
+}
+
 /** Side of each run: A B, B A, A B, ... */
 export function order(rounds: number): Array<'A' | 'B'> {
   const sides: Array<'A' | 'B'> = [];
@@ -124,10 +139,10 @@ async function main(): Promise<void> {
   const cut = argv.indexOf('--');
   const own = cut >= 0 ? argv.slice(0, cut) : argv;
   const driverArgs = cut >= 0 ? argv.slice(cut + 1) : [];
-  const { get, num, done } = flags(own);
+  const { get, int, done } = flags(own);
   const a = get('a', '');
   const b = get('b', '');
-  const rounds = Math.max(1, Math.floor(num('rounds', 4)));
+  const rounds = int('rounds', 4, 1);
   const driver = get('driver', 'fanout');
   const jsonOut = get('json', '');
   done('interleaved A/B of two Storm builds: node dist/bench/ab.js --a BIN --b BIN [flags] -- <driver flags>');

@@ -5,6 +5,8 @@ export interface Flags {
   get(name: string, def: string): string;
   /** A non-negative number after `--name`, or `def`; anything else is an error naming the flag. */
   num(name: string, def: number): number;
+  /** `num` rounded down and held within [min, max]. */
+  int(name: string, def: number, min?: number, max?: number): number;
   /** Whether the valueless flag `--name` is given. */
   has(name: string): boolean;
   /**
@@ -28,6 +30,7 @@ export function flags(argv: readonly string[]): Flags {
     if (!Number.isFinite(v) || v < 0) throw new Error(`Cannot read --${name}: not a non-negative number`);
     return v;
   };
+  const int = (name: string, def: number, min = 0, max = Infinity): number => Math.min(max, Math.max(min, Math.floor(num(name, def))));
   const has = (name: string): boolean => {
     read.set(name, null);
     return argv.includes(`--${name}`);
@@ -46,5 +49,5 @@ export function flags(argv: readonly string[]): Flags {
       if (read.get(name) !== null) i++; // its value, which may itself start with -- (e.g. --server-node-args)
     }
   };
-  return { get, num, has, done };
+  return { get, num, int, has, done };
 }

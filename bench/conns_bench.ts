@@ -42,23 +42,23 @@ const MAX_PER_PROCESS = 19_500;
 const MAX_PER_LOAD_PROCESS = 25_000;
 
 function parseArgs(argv: string[]) {
-  const { get, num, done } = flags(argv);
+  const { get, num, int, done } = flags(argv);
   const targets = get('targets', get('target', CONNS_TARGETS.join(','))).split(',').map((s) => s.trim()).filter(Boolean);
   for (const t of targets) if (!CONNS_TARGETS.includes(t as ConnsTarget)) throw new Error(`unknown target ${t} (${CONNS_TARGETS.join(', ')})`);
   const mode = get('mode', 'cluster');
   if (mode !== 'cluster' && mode !== 'standalone') throw new Error('--mode: cluster or standalone');
   const o = {
-    connections: Math.max(1, Math.floor(num('connections', 2000))),
-    nodes: Math.max(1, Math.floor(num('nodes', 2))),
-    loadProcs: Math.min(Math.max(1, Math.floor(num('load-procs', 2))), 200),
+    connections: int('connections', 2000, 1),
+    nodes: int('nodes', 2, 1),
+    loadProcs: int('load-procs', 2, 1, 200),
     ramp: num('ramp', 0),
     hold: Math.min(num('hold', 5), 3600),
     targets: targets as ConnsTarget[],
     json: get('json', ''),
     mode: mode as 'cluster' | 'standalone',
-    stormWorkers: Math.max(1, Math.floor(num('storm-workers', 1))),
-    leaseMs: Math.max(1000, Math.floor(num('lease-ms', 3000))),
-    concurrency: Math.max(1, Math.floor(num('concurrency', 128))),
+    stormWorkers: int('storm-workers', 1, 1),
+    leaseMs: int('lease-ms', 3000, 1000),
+    concurrency: int('concurrency', 128, 1),
     settle: num('settle', 3),
     connectTimeout: num('connect-timeout', 600),
     readyTimeout: num('ready-timeout', 60),

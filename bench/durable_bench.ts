@@ -42,28 +42,28 @@ const repoRoot = path.resolve(here, EXT === '.ts' ? '..' : '../..');
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 function parseArgs(argv: string[]) {
-  const { get, num, done } = flags(argv);
+  const { get, num, int, done } = flags(argv);
   // Storm's own default unless asked (passed explicitly, so the run prints it).
-  const workers = Math.max(1, Math.floor(num('workers', defaultWorkerCount())));
-  const pgPool = Math.max(1, Math.floor(num('pg-pool', 4)));
+  const workers = int('workers', defaultWorkerCount(), 1);
+  const pgPool = int('pg-pool', 4, 1);
   const rate = get('rate', 'max');
   const o = {
-    channels: Math.max(1, Math.floor(num('channels', 100))),
-    conns: Math.max(1, Math.floor(num('conns', 100))),
-    window: Math.max(1, Math.floor(num('window', 16))),
-    batch: Math.min(256, Math.max(1, Math.floor(num('batch', 16)))),
+    channels: int('channels', 100, 1),
+    conns: int('conns', 100, 1),
+    window: int('window', 16, 1),
+    batch: int('batch', 16, 1, 256),
     rate: rate === 'max' ? 0 : num('rate', 0),
-    size: Math.min(16_000, Math.floor(num('size', 100))),
+    size: int('size', 100, 0, 16_000),
     duration: Math.min(num('duration', 15), 40),
     warmup: Math.min(num('warmup', 3), 10),
-    loadProcs: Math.min(Math.max(1, Math.floor(num('load-procs', 2))), 8),
+    loadProcs: int('load-procs', 2, 1, 8),
     workers,
     pgPool,
     rawDuration: Math.min(num('raw-duration', 8), 20),
-    rawConns: Math.max(1, Math.floor(num('raw-conns', 8))),
-    rawRows: Math.floor(num('raw-rows', 0)),
+    rawConns: int('raw-conns', 8, 1),
+    rawRows: int('raw-rows', 0),
     /** MB of WAL written and checkpointed away before the runs, so that they reuse recycled segments (0: a fresh cluster). */
-    walWarm: Math.max(0, Math.floor(num('pg-wal-warm', 1024))),
+    walWarm: int('pg-wal-warm', 1024, 0),
     deadline: num('deadline', 90),
     json: get('json', ''),
     stormBin: path.resolve(get('storm-bin', path.join(repoRoot, 'dist/bin/storm.js'))),

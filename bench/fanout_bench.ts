@@ -42,24 +42,24 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, EXT === '.ts' ? '..' : '../..');
 
 function parseArgs(argv: string[]) {
-  const { get, num, has, done } = flags(argv);
+  const { get, num, int, has, done } = flags(argv);
   const rateArg = get('rate', '100');
   const targets = get('targets', ALL_TARGETS.join(',')).split(',').map((s) => s.trim()).filter(Boolean);
   for (const t of targets) if (!ALL_TARGETS.includes(t as TargetName)) throw new Error(`unknown target ${t}`);
-  const channels = Math.max(1, Math.floor(num('channels', 1)));
+  const channels = int('channels', 1, 1);
   const o = {
-    subscribers: Math.max(1, Math.floor(num('subscribers', 1000))),
+    subscribers: int('subscribers', 1000, 1),
     channels,
-    perConn: Math.min(Math.max(1, Math.floor(num('per-conn', 1))), channels),
-    nodes: Math.min(Math.max(1, Math.floor(num('nodes', 1))), 8),
+    perConn: int('per-conn', 1, 1, channels),
+    nodes: int('nodes', 1, 1, 8),
     duration: Math.min(num('duration', 10), 300),
     warmup: Math.min(num('warmup', 2), 60),
     rate: rateArg === 'max' ? 0 : num('rate', 100),
-    window: Math.max(1, Math.floor(num('window', 256))),
-    size: Math.min(Math.floor(num('size', 100)), 16 * 1024),
-    sample: Math.max(1, Math.floor(num('sample', 1))),
-    loadProcs: Math.min(Math.max(1, Math.floor(num('load-procs', 2))), 8),
-    pubProcs: Math.min(Math.max(1, Math.floor(num('pub-procs', 1))), 8),
+    window: int('window', 256, 1),
+    size: int('size', 100, 0, 16 * 1024),
+    sample: int('sample', 1, 1),
+    loadProcs: int('load-procs', 2, 1, 8),
+    pubProcs: int('pub-procs', 1, 1, 8),
     ramp: num('ramp', 0),
     targets: targets as TargetName[],
     json: get('json', ''),

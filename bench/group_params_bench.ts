@@ -9,13 +9,14 @@
 // The defaults are the groups of the durable bench's `c10` shape: ~33 appends of ~6 entries.
 import { groupParams } from '../storage/journal_append.ts';
 import type { AppendRequest } from '../storage/journal_append.ts';
+import { microReport } from './ab.ts';
 import { flags } from './args.ts';
 
-const { num, done } = flags(process.argv.slice(2));
-const appends = Math.max(1, Math.floor(num('appends', 33)));
-const entries = Math.max(1, Math.floor(num('entries', 6)));
-const bodySize = Math.max(0, Math.floor(num('body', 100)));
-const rounds = Math.max(2, Math.floor(num('rounds', 10)));
+const { int, done } = flags(process.argv.slice(2));
+const appends = int('appends', 33, 1);
+const entries = int('entries', 6, 1);
+const bodySize = int('body', 100, 0);
+const rounds = int('rounds', 10, 2);
 done('group statement parameters, JSON.stringify per string against groupParams: node dist/bench/group_params_bench.js [flags]');
 
 function baseline(reqs: readonly AppendRequest[], which: readonly number[]): [string, string] {
@@ -61,9 +62,5 @@ for (let r = 0; r < rounds; r++) {
   a.push(run(baseline));
   b.push(run(groupParams));
 }
-const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
-const range = (xs: number[]) => `${Math.min(...xs).toFixed(3)}–${Math.max(...xs).toFixed(3)}`;
-console.log(`${appends} appends × ${entries} entries, body ${bodySize} B, ${rounds} rounds alternating`);
-console.log(`JSON.stringify per string: ${mean(a).toFixed(3)} µs/row [${range(a)}]`);
-console.log(`groupParams:               ${mean(b).toFixed(3)} µs/row [${range(b)}]`);
-console.log(`groupParams / baseline: ${(mean(b) / mean(a)).toFixed(2)}`);
+console.log(`${appends} appends × ${entries} entries, body ${bodySize} B, ${rounds} rounds alternating; 2 shared cores: the figures move with whatever else runs`);
+console.log(microReport('µs/row', { name: 'JSON.stringify per string', xs: a }, { name: 'groupParams', xs: b }));

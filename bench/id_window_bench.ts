@@ -8,13 +8,14 @@
 //
 // The defaults are the durable bench's `c10` shape: 100 channels, the default window.
 import { IdWindow } from '../actors/id_window.ts';
+import { microReport } from './ab.ts';
 import { flags } from './args.ts';
 
-const { num, done } = flags(process.argv.slice(2));
-const channels = Math.max(1, Math.floor(num('channels', 100)));
-const window = Math.max(1, Math.floor(num('window', 20_000)));
-const batch = Math.max(1, Math.floor(num('batch', 6)));
-const rounds = Math.max(2, Math.floor(num('rounds', 8)));
+const { int, done } = flags(process.argv.slice(2));
+const channels = int('channels', 100, 1);
+const window = int('window', 20_000, 1);
+const batch = int('batch', 6, 1);
+const rounds = int('rounds', 8, 2);
 done('client id window, Map + ring against IdWindow: node dist/bench/id_window_bench.js [flags]');
 
 interface Window { get(id: string): number | undefined; set(id: string, seq: number): void }
@@ -71,9 +72,5 @@ for (let filled = 0; filled < channels * window * 1.5; filled += PER_RUN) for (c
 const times = new Map<string, number[]>(Object.keys(sides).map((k) => [k, []]));
 for (let r = 0; r < rounds; r++) for (const [k, s] of Object.entries(sides)) times.get(k)!.push(run(s.ws, s.seqs));
 
-const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
-const range = (xs: number[]) => `${Math.min(...xs).toFixed(3)}–${Math.max(...xs).toFixed(3)}`;
 console.log(`${channels} channels × window ${window}, batches of ${batch}, ${rounds} rounds alternating; 2 shared cores: the figures move with whatever else runs`);
-for (const [k, xs] of times) console.log(`${k.padEnd(11)} ${mean(xs).toFixed(3)} µs/publish [${range(xs)}]`);
-const [a, b] = [times.get('Map + ring')!, times.get('IdWindow')!];
-console.log(`IdWindow / Map + ring: ${(mean(b) / mean(a)).toFixed(2)}${Math.max(...b) < Math.min(...a) || Math.max(...a) < Math.min(...b) ? ' (ranges separate)' : ' (ranges overlap)'}`);
+console.log(microReport('µs/publish', { name: 'Map + ring', xs: times.get('Map + ring')! }, { name: 'IdWindow', xs: times.get('IdWindow')! }));

@@ -18,11 +18,11 @@ import { SQL } from '../storage/statements.ts';
 import type { JournalEntry } from '../storage/store.ts';
 import { flags } from './args.ts';
 
-const { get, num, done } = flags(process.argv.slice(2));
-const rows = Math.max(1, Math.floor(num('rows', 100)));
-const actors = Math.max(1, Math.min(rows, Math.floor(num('actors', 1))));
-const rounds = Math.max(2, Math.floor(num('rounds', 40)));
-const perRound = Math.max(1, Math.floor(num('per-round', 20)));
+const { get, int, done } = flags(process.argv.slice(2));
+const rows = int('rows', 100, 1);
+const actors = int('actors', 1, 1, rows);
+const rounds = int('rounds', 40, 2);
+const perRound = int('per-round', 20, 1);
 const dirFlag = get('dir', '');
 done('group-commit statement through PGlite.query and PglitePrepared: node dist/bench/pglite_statement_bench.js [flags]');
 const tmp = dirFlag ? undefined : await mkdtemp(join(tmpdir(), 'storm-pglite-bench-'));

@@ -102,9 +102,9 @@ function runChild(script: string, args: string[], logFile: string): Promise<numb
 }
 
 async function main(argv: string[]): Promise<void> {
-  const { get, has, num, done } = flags(argv);
+  const { get, has, int, done } = flags(argv);
   const quick = has('quick');
-  const repeat = Math.max(1, Math.floor(num('repeat', 1)));
+  const repeat = int('repeat', 1, 1);
   const noWrite = has('no-write');
   const only = get('only', '') ? get('only', '').split(',') : undefined;
   const outDir = path.resolve(get('out', '') || path.join(repoRoot, 'bench/results', quick ? 'suite-quick' : 'suite'));

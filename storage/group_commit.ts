@@ -5,6 +5,7 @@ import type { AppendRequest } from "./journal_append.ts";
 import type { SqlClient, SqlQueryable } from "./sql_client.ts";
 import { UNIQUE_VIOLATION, sqlState } from "./sql_client.ts";
 import type { AppendOutcome } from "./store.ts";
+import { fnv1a } from "../runtime/core/hash.ts";
 
 interface Pending extends AppendRequest {
   resolve(outcome: AppendOutcome): void;
@@ -101,10 +102,7 @@ export class GroupCommit {
 
   #laneOf(actorId: string): Lane {
     if (this.#lanes.length === 1) return this.#lanes[0]!;
-    // FNV-1a: cheap, and spreads ids that differ in their last characters.
-    let h = 0x811c9dc5;
-    for (let i = 0; i < actorId.length; i++) h = Math.imul(h ^ actorId.charCodeAt(i), 0x01000193);
-    return this.#lanes[(h >>> 0) % this.#lanes.length]!;
+    return this.#lanes[fnv1a(actorId) % this.#lanes.length]!;
   }
 
   #idle(): boolean {

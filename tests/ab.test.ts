@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import { durableFigures, fanoutFigures, order, summarize, type Run } from "../bench/ab.ts";
+import { durableFigures, fanoutFigures, microReport, order, summarize, type Run } from "../bench/ab.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), "storm-ab-test-"));
@@ -30,6 +30,15 @@ describe("bench ab", () => {
     expect(y!.ratio).toBeCloseTo(1.25 / 1.25);
     // One run a side has no range to compare, however far apart the two values are.
     expect(summarize([run(1, "A", { x: 1 }), run(1, "B", { x: 100 })])[0]!.separated).toBe(false);
+  });
+
+  it("bench ab - a micro-benchmark's two sides are reported with their means, ranges and ratio", () => {
+    expect(microReport("µs/row", { name: "old", xs: [2, 3] }, { name: "new", xs: [1, 1.5] }).split("\n")).toEqual([
+      "old  2.500 µs/row [2.000–3.000]",
+      "new  1.250 µs/row [1.000–1.500]",
+      "new / old: 0.50 (ranges separate)",
+    ]);
+    expect(microReport("µs", { name: "a", xs: [1, 3] }, { name: "b", xs: [2, 4] })).toMatch(/b \/ a: 1\.50 \(ranges overlap\)$/);
   });
 
   it("bench ab - reads the figures of the committed suite results of both drivers", () => {

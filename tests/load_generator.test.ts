@@ -148,6 +148,20 @@ describe("storm-load", () => {
     expect(() => read(["--window", "-3"])).toThrow(/--window/);
   });
 
+  it("storm-load - an integer flag is rounded down and held within its bounds, and read like any other", () => {
+    const int = (argv: string[]) => {
+      const f = flags(argv);
+      const v = f.int("batch", 16, 1, 256);
+      f.done("usage");
+      return v;
+    };
+    expect(int([])).toBe(16);
+    expect(int(["--batch", "7.9"])).toBe(7);
+    expect(int(["--batch", "0"])).toBe(1);
+    expect(int(["--batch", "1000"])).toBe(256);
+    expect(() => int(["--batch", "x"])).toThrow(/--batch/);
+  });
+
   it("storm-load - per-thread CPU: what the main thread burns is counted as the main thread's", () => {
     const before = threadCpuSeconds(process.pid);
     const main0 = before.get(process.pid)!;

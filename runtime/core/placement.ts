@@ -1,4 +1,5 @@
 import type { ActorId } from "./actor_id.ts";
+import { fnv1a } from "./hash.ts";
 
 /**
  * Where an actor lives inside a node. A strategy is pure data-in, index-out: the same id always maps
@@ -13,11 +14,6 @@ export interface PlacementStrategy {
 export const hashPlacement: PlacementStrategy = {
   name: "hash",
   place(id, workers) {
-    let h = 0x811c9dc5;
-    for (let i = 0; i < id.length; i++) {
-      h ^= id.charCodeAt(i);
-      h = Math.imul(h, 0x01000193);
-    }
-    return (h >>> 0) % workers;
+    return fnv1a(id) % workers;
   },
 };
