@@ -89,7 +89,10 @@ export class GroupCommit {
   append(req: AppendRequest): Promise<AppendOutcome> {
     return new Promise((resolve, reject) => {
       const lane = this.#laneOf(req.actorId);
-      lane.queue.push({ ...req, resolve, reject });
+      // Not `{ ...req, resolve, reject }`: V8 gives each spread copy a map outside any transition
+      // tree, so adding two properties to it built two new maps per append (~1.5 µs each time,
+      // `--log-maps` in the durable bench: one `resolve` and one `reject` transition per append).
+      lane.queue.push({ actorId: req.actorId, epoch: req.epoch, entries: req.entries, resolve, reject });
       if (lane.inFlight < lane.max) this.#schedule();
     });
   }
