@@ -1,0 +1,126 @@
+// What a journal row costs PostgreSQL, by table shape: the backend CPU per row of four ways to
+// store the same appends, alternately on one connection to a throwaway PostgreSQL 15 (fsync=on).
+//
+//   node dist/bench/journal_shape_bench.js [--appends 50] [--rows 5] [--rounds 6] [--statements 400]
+//
+//   group        the store's group statement (`SQL.appendGroupFast`) on the real schema: fencing
+//                (`FOR SHARE` on each actor's epoch row), the gap check, one journal row per
+//                message under both of its indexes (primary key, unique client id)
+//   plain        the same rows by a plain `INSERT … SELECT` from the same JSON into a copy of the
+//                journal (both indexes; no fencing, no gap check)
+//   segment+ids  one row per append holding its entries as one text (a "segment"), plus one row
+//                per message in a table of (actor, client id) → seq, under its primary key: what
+//                a segment journal needs to keep G3's exactly-once without an age limit
+//   segment      the segment alone (G3 would then be bounded to the ids held in memory)
+//
+// CPU is the backend's utime + stime from /proc (Linux), in clock ticks, over --statements
+// statements per round; the variants take turns in every round, in a rotating order.
+import fs from 'node:fs';
+import pg from 'pg';
+import { startPostgres } from '../tests/harness/postgres.ts';
+import { groupParams } from '../storage/journal_append.ts';
+import type { AppendRequest } from '../storage/journal_append.ts';
+import { MIGRATIONS } from '../storage/migrations.ts';
+import { SQL } from '../storage/statements.ts';
+import { flags } from './args.ts';
+
+const { int, done } = flags(process.argv.slice(2));
+const appends = int('appends', 50, 1);
+const rows = int('rows', 5, 1);
+const rounds = int('rounds', 6, 2);
+const statements = int('statements', 400, 10);
+done('PostgreSQL backend CPU per journal row, by table shape: node dist/bench/journal_shape_bench.js [flags]');
+
+const SEGMENT_TABLES = `
+  CREATE TABLE seg (actor_id text COLLATE "C" NOT NULL, first_seq bigint NOT NULL, last_seq bigint NOT NULL,
+                    epoch bigint NOT NULL, entries text NOT NULL, PRIMARY KEY (actor_id, first_seq));
+  CREATE TABLE seg_alone (LIKE seg INCLUDING ALL);
+  CREATE TABLE seg_ids (actor_id text COLLATE "C" NOT NULL, client_id text NOT NULL, seq bigint NOT NULL,
+                        PRIMARY KEY (actor_id, client_id));
+  CREATE TABLE journal_plain (LIKE journal INCLUDING ALL)`;
+
+const PLAIN = `
+  INSERT INTO journal_plain (actor_id, seq, client_id, sender, body, ts, epoch)
+  SELECT h.a, r.s, r.c, r.u, r.b, r.t, h.e
+  FROM json_to_recordset($2::text::json) AS r(i int, s bigint, c text, u text, b text, t bigint)
+  JOIN json_to_recordset($1::text::json) AS h(i int, a text, e bigint, f bigint) ON h.i = r.i`;
+
+const segmentSql = (table: string, withIds: boolean) => `
+  WITH req AS MATERIALIZED (
+    SELECT * FROM json_to_recordset($1::text::json) AS x(i int, a text, e bigint, f bigint, l bigint, x text)
+  ),
+  ins AS (INSERT INTO ${table} (actor_id, first_seq, last_seq, epoch, entries) SELECT a, f, l, e, x FROM req RETURNING 1)
+  ${withIds ? `, ids AS (
+    INSERT INTO seg_ids (actor_id, client_id, seq)
+    SELECT req.a, r.c, r.s FROM json_to_recordset($2::text::json) AS r(i int, c text, s bigint) JOIN req ON req.i = r.i
+    RETURNING 1)` : ''}
+  SELECT count(*) AS n FROM ins`;
+
+type Variant = 'group' | 'plain' | 'segment+ids' | 'segment';
+const VARIANTS: Variant[] = ['group', 'plain', 'segment+ids', 'segment'];
+
+const server = await startPostgres({ settings: ['min_wal_size=4GB', 'max_wal_size=8GB'] });
+const db = new pg.Client({ connectionString: server.url });
+try {
+  await db.connect();
+  for (const m of MIGRATIONS) await db.query(m);
+  await db.query(SEGMENT_TABLES);
+  const pid = Number((await db.query('SELECT pg_backend_pid() AS p')).rows[0].p);
+  const ticks = (): number => {
+    const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return Number(f[11]) + Number(f[12]);
+  };
+  const actors = Array.from({ length: appends }, (_, i) => `channel:room-${i}`);
+  for (const a of actors) await db.query(SQL.acquireEpoch, [a, 'bench']);
+  const last = new Map<string, number>();
+  let cid = 0;
+  const body = 'x'.repeat(100);
+
+  /** The next group: `appends` appends of `rows` entries each, continuing each (variant, actor) journal. */
+  const nextGroup = (v: Variant): AppendRequest[] => actors.map((actorId) => {
+    const first = (last.get(v + actorId) ?? 0) + 1;
+    last.set(v + actorId, first + rows - 1);
+    return {
+      actorId, epoch: 1,
+      entries: Array.from({ length: rows }, (_, k) => ({ seq: first + k, clientId: `r1abc-${cid++}-x7`, sender: 'user-1', body, ts: Date.now() })),
+    };
+  });
+
+  const runOne = async (v: Variant): Promise<void> => {
+    const group = nextGroup(v);
+    const all = group.map((_, i) => i);
+    if (v === 'group' || v === 'plain') {
+      const result = await db.query(v === 'group' ? SQL.appendGroupFast : PLAIN, groupParams(group, all));
+      if (v === 'group' && result.rows.some((r) => !r.epoch_ok || !r.tail_ok)) throw new Error('the group statement refused an append');
+      return;
+    }
+    const heads = JSON.stringify(group.map((r, i) => ({
+      i, a: r.actorId, e: r.epoch, f: r.entries[0]!.seq, l: r.entries.at(-1)!.seq,
+      x: JSON.stringify(r.entries.map((e) => [e.seq, e.clientId, e.sender, e.body, e.ts])),
+    })));
+    if (v === 'segment') await db.query(segmentSql('seg_alone', false), [heads]);
+    else await db.query(segmentSql('seg', true), [heads, JSON.stringify(group.flatMap((r, i) => r.entries.map((e) => ({ i, c: e.clientId, s: e.seq }))))]);
+  };
+
+  for (const v of VARIANTS) for (let k = 0; k < 30; k++) await runOne(v); // warm-up: plans cached, pages in memory
+  const tickUs = 1e6 / 100; // USER_HZ
+  const perRow: Record<Variant, number[]> = { group: [], plain: [], 'segment+ids': [], segment: [] };
+  for (let r = 0; r < rounds; r++) {
+    for (let k = 0; k < VARIANTS.length; k++) {
+      const v = VARIANTS[(k + r) % VARIANTS.length]!;
+      const t0 = ticks();
+      for (let s = 0; s < statements; s++) await runOne(v);
+      perRow[v].push(((ticks() - t0) * tickUs) / (statements * appends * rows));
+    }
+  }
+  console.log(`PostgreSQL backend CPU per journal row: ${appends} appends × ${rows} rows per statement, ${statements} statements × ${rounds} rounds per shape, one connection; 2 shared cores: the figures move with whatever else runs`);
+  const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
+  const base = mean(perRow.group);
+  for (const v of VARIANTS) {
+    const xs = perRow[v];
+    console.log(`${v.padEnd(12)} ${mean(xs).toFixed(1).padStart(5)} µs/row [${Math.min(...xs).toFixed(1)}–${Math.max(...xs).toFixed(1)}]  ${(mean(xs) / base).toFixed(2)}× the group statement`);
+  }
+} finally {
+  await db.end().catch(() => {});
+  await server.stop();
+}
