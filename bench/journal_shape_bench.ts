@@ -13,9 +13,8 @@
 //                a segment journal needs to keep G3's exactly-once without an age limit
 //   segment      the segment alone (G3 would then be bounded to the ids held in memory)
 //
-// CPU is the backend's utime + stime from /proc (Linux), in clock ticks, over --statements
+// CPU is the backend's user + system time from /proc (Linux; `cpuSeconds`), over --statements
 // statements per round; the variants take turns in every round, in a rotating order.
-import fs from 'node:fs';
 import pg from 'pg';
 import { startPostgres } from '../tests/harness/postgres.ts';
 import { groupParams } from '../storage/journal_append.ts';
@@ -23,6 +22,7 @@ import type { AppendRequest } from '../storage/journal_append.ts';
 import { MIGRATIONS } from '../storage/migrations.ts';
 import { SQL } from '../storage/statements.ts';
 import { flags } from './args.ts';
+import { cpuSeconds } from './fanout_procs.ts';
 
 const { int, done } = flags(process.argv.slice(2));
 const appends = int('appends', 50, 1);
@@ -65,11 +65,7 @@ try {
   await db.connect();
   for (const m of MIGRATIONS) await db.query(m);
   await db.query(SEGMENT_TABLES);
-  const pid = Number((await db.query('SELECT pg_backend_pid() AS p')).rows[0].p);
-  const ticks = (): number => {
-    const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return Number(f[11]) + Number(f[12]);
-  };
+  const backend = [Number((await db.query('SELECT pg_backend_pid() AS p')).rows[0].p)];
   const actors = Array.from({ length: appends }, (_, i) => `channel:room-${i}`);
   for (const a of actors) await db.query(SQL.acquireEpoch, [a, 'bench']);
   const last = new Map<string, number>();
@@ -103,14 +99,13 @@ try {
   };
 
   for (const v of VARIANTS) for (let k = 0; k < 30; k++) await runOne(v); // warm-up: plans cached, pages in memory
-  const tickUs = 1e6 / 100; // USER_HZ
   const perRow: Record<Variant, number[]> = { group: [], plain: [], 'segment+ids': [], segment: [] };
   for (let r = 0; r < rounds; r++) {
     for (let k = 0; k < VARIANTS.length; k++) {
       const v = VARIANTS[(k + r) % VARIANTS.length]!;
-      const t0 = ticks();
+      const t0 = cpuSeconds(backend);
       for (let s = 0; s < statements; s++) await runOne(v);
-      perRow[v].push(((ticks() - t0) * tickUs) / (statements * appends * rows));
+      perRow[v].push(((cpuSeconds(backend) - t0) * 1e6) / (statements * appends * rows));
     }
   }
   console.log(`PostgreSQL backend CPU per journal row: ${appends} appends × ${rows} rows per statement, ${statements} statements × ${rounds} rounds per shape, one connection; 2 shared cores: the figures move with whatever else runs`);
