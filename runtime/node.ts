@@ -5,6 +5,7 @@ import { mkdir } from "node:fs/promises";
 import { MessageChannel } from "node:worker_threads";
 import { container } from "tsyringe";
 import type { EdgeEvent } from "../actors/messages.ts";
+import { actorsWireCodec } from "../actors/wire_codec.ts";
 import { Authenticator } from "../edge/auth.ts";
 import { EdgeServer } from "../edge/edge_server.ts";
 import type { ActorGateway } from "../edge/gateway.ts";
@@ -76,6 +77,7 @@ export async function startNode(cfg: NodeConfig, hooks: NodeHooks = {}): Promise
     onEdgeEvent: (ev) => edge?.onEvent(ev as EdgeEvent),
     outbound: cluster ? (to, msg) => cluster.router().tell(to, msg) : undefined,
     log,
+    codec: actorsWireCodec,
   });
   system.start();
 

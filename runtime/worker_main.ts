@@ -3,6 +3,7 @@ import { expose } from "comlink";
 import nodeEndpoint from "comlink/dist/esm/node-adapter.mjs";
 import { parentPort, workerData } from "node:worker_threads";
 import { actorFactories } from "../actors/index.ts";
+import { actorsWireCodec } from "../actors/wire_codec.ts";
 import type { Store } from "../storage/store.ts";
 import { PortStore } from "../storage/port_store.ts";
 import { openPostgresStore } from "../storage/postgres_store.ts";
@@ -26,7 +27,7 @@ const host = startWorkerRuntime(parentPort as unknown as PortLike, (fn) => void 
   factories: actorFactories({ ...defaultChannelOptions, historySize: boot.historySize }),
   idlePassivateMs: boot.idlePassivateMs,
   log: (msg, err) => console.error(`[worker ${boot.index}] ${msg}`, err ?? ""),
-});
+}, actorsWireCodec);
 
 const control: WorkerControl = {
   list: () => host.list(),

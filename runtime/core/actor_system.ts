@@ -7,7 +7,7 @@ import { Outbox } from "./outbox.ts";
 import type { PlacementStrategy } from "./placement.ts";
 import type { Platform, WorkerHandle } from "./platform.ts";
 import type { Placement, Registry } from "./registry.ts";
-import { type Frame, Op } from "./wire.ts";
+import { type Batch, Op, plainCodec, type WireCodec } from "./wire.ts";
 
 export interface ActorSystemOptions {
   nodeId: string;
@@ -29,6 +29,8 @@ export interface ActorSystemOptions {
    */
   outbound?(to: string, msg: unknown): void;
   log(msg: string, err?: unknown): void;
+  /** The compact form of hot messages and replies across the thread hop; the workers must use the same. */
+  codec?: WireCodec;
 }
 
 /**
@@ -40,16 +42,18 @@ export interface ActorSystemOptions {
  */
 export class ActorSystem {
   readonly #o: ActorSystemOptions;
-  readonly #workers: Array<{ handle: WorkerHandle; out: Outbox<Frame> } | undefined> = [];
+  readonly #workers: Array<{ handle: WorkerHandle; out: Outbox } | undefined> = [];
   readonly #asks = new PendingAsks<number>();
   /** Actors with an activation on this node (from life-cycle notices). */
   readonly #active = new Set<ActorId>();
   #sweeper: Timer | undefined;
   #stopping = false;
   readonly edgeId: string;
+  readonly #codec: WireCodec;
 
   constructor(opts: ActorSystemOptions) {
     this.#o = opts;
+    this.#codec = opts.codec ?? plainCodec;
     this.edgeId = `edge:${opts.nodeId}`;
   }
 
@@ -69,7 +73,7 @@ export class ActorSystem {
   tell(to: ActorId, msg: unknown): void {
     if (to === this.edgeId) return this.#o.onEdgeEvent(msg);
     const w = this.#worker(this.workerOf(to));
-    w?.out.push([Op.Tell, to, msg]);
+    w?.out.send(Op.Tell, to, msg);
   }
 
   ask<T>(to: ActorId, msg: unknown, timeoutMs = this.#o.askTimeoutMs): Promise<T> {
@@ -78,14 +82,14 @@ export class ActorSystem {
     if (!w) return Promise.reject(new UnavailableError(`Worker ${index} is restarting`));
     return new Promise<T>((resolve, reject) => {
       const reqId = this.#asks.add(to, index, this.#o.clock.now() + timeoutMs, resolve as (v: unknown) => void, reject);
-      w.out.push([Op.Ask, to, msg, reqId]);
+      w.out.ask(to, msg, reqId);
     });
   }
 
   /** Drops this node's activation of `id`, if any: its placement moved to another node. */
   evict(id: ActorId): void {
     if (!this.#active.has(id)) return;
-    this.#worker(this.workerOf(id))?.out.push([Op.Evict, id]);
+    this.#worker(this.workerOf(id))?.out.notice(Op.Evict, id);
   }
 
   /** Sends a raw control message to a worker's control port (comlink lives there). */
@@ -107,27 +111,43 @@ export class ActorSystem {
   #spawn(index: number): void {
     const { data, transfer } = this.#o.workerData(index);
     const handle = this.#o.platform.spawnWorker(this.#o.workerEntry, data, transfer);
-    this.#workers[index] = { handle, out: new Outbox<Frame>(handle, this.#o.platform.defer) };
-    handle.on("message", (value) => this.#onFrames(index, value as Frame[]));
+    this.#workers[index] = { handle, out: new Outbox(handle, this.#o.platform.defer, this.#codec) };
+    handle.on("message", (value) => this.#onFrames(index, value as Batch));
     handle.on("error", (err) => this.#o.log(`worker ${index} failed`, err));
     handle.on("exit", (code) => this.#onExit(index, handle, code));
   }
 
-  #onFrames(worker: number, frames: Frame[]): void {
-    for (const f of frames) {
-      switch (f[0]) {
+  #onFrames(worker: number, b: Batch): void {
+    const codec = this.#codec;
+    for (let i = 0; i < b.length;) {
+      const op = b[i] as Op;
+      switch (op & ~Op.Coded) {
         case Op.Reply:
-          this.#asks.settle(f[1], f[2], f[3]);
+          this.#asks.settle(b[i + 1] as number, true, op & Op.Coded ? codec.decode(b[i + 2]) : b[i + 2]);
+          i += 3;
           break;
-        case Op.Out:
-          if (this.#o.outbound) this.#o.outbound(f[1], f[2]);
-          else this.tell(f[1], f[2]);
+        case Op.Fail:
+          this.#asks.settle(b[i + 1] as number, false, b[i + 2]);
+          i += 3;
           break;
-        case Op.Life:
-          if (f[1].type === "activated") this.#active.add(f[1].id);
-          else this.#active.delete(f[1].id);
-          void this.#recordPlacement(worker, f[1]).catch((err) => this.#o.log("registry update failed", err));
+        case Op.Out: {
+          const to = b[i + 1] as string;
+          const msg = op & Op.Coded ? codec.decode(b[i + 2]) : b[i + 2];
+          if (this.#o.outbound) this.#o.outbound(to, msg);
+          else this.tell(to, msg);
+          i += 3;
           break;
+        }
+        case Op.Life: {
+          const ev = b[i + 1] as LifecycleEvent;
+          if (ev.type === "activated") this.#active.add(ev.id);
+          else this.#active.delete(ev.id);
+          void this.#recordPlacement(worker, ev).catch((err) => this.#o.log("registry update failed", err));
+          i += 2;
+          break;
+        }
+        default:
+          throw new Error(`Cannot read a batch from worker ${worker}: op ${op} at ${i}`);
       }
     }
   }

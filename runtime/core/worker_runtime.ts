@@ -3,7 +3,7 @@ import { ActorHost, type ActorHostOptions, tellEnvelope } from "./actor_host.ts"
 import { toWireError } from "./errors.ts";
 import { Outbox } from "./outbox.ts";
 import type { PortLike } from "./platform.ts";
-import { type Frame, Op } from "./wire.ts";
+import { type Batch, Op, plainCodec, type WireCodec } from "./wire.ts";
 
 /**
  * The actor side of a worker thread: turns incoming frame batches into mailbox envelopes and sends
@@ -13,18 +13,34 @@ export function startWorkerRuntime(
   port: PortLike,
   defer: (fn: () => void) => void,
   opts: Omit<ActorHostOptions, "send" | "onLifecycle">,
+  codec: WireCodec = plainCodec,
 ): ActorHost {
-  const out = new Outbox<Frame>(port, defer);
+  const out = new Outbox(port, defer, codec);
   const host = new ActorHost({
     ...opts,
-    send: (to, msg) => out.push([Op.Out, to, msg]),
-    onLifecycle: (event) => out.push([Op.Life, event]),
+    send: (to, msg) => out.send(Op.Out, to, msg),
+    onLifecycle: (event) => out.notice(Op.Life, event),
   });
   port.on("message", (value) => {
-    for (const frame of value as Frame[]) {
-      if (frame[0] === Op.Tell) host.deliver(frame[1], tellEnvelope(frame[2]));
-      else if (frame[0] === Op.Ask) host.deliver(frame[1], new AskEnvelope(frame[2], frame[3], out));
-      else if (frame[0] === Op.Evict) host.evict(frame[1]);
+    const b = value as Batch;
+    for (let i = 0; i < b.length;) {
+      const op = b[i] as Op;
+      switch (op & ~Op.Coded) {
+        case Op.Tell:
+          host.deliver(b[i + 1] as string, tellEnvelope(op & Op.Coded ? codec.decode(b[i + 2]) : b[i + 2]));
+          i += 3;
+          break;
+        case Op.Ask:
+          host.deliver(b[i + 1] as string, new AskEnvelope(op & Op.Coded ? codec.decode(b[i + 2]) : b[i + 2], b[i + 3] as number, out));
+          i += 4;
+          break;
+        case Op.Evict:
+          host.evict(b[i + 1] as string);
+          i += 2;
+          break;
+        default:
+          throw new Error(`Cannot read a batch from the main thread: op ${op} at ${i}`);
+      }
     }
   });
   return host;
@@ -40,18 +56,18 @@ class AskEnvelope implements Envelope {
   constructor(
     readonly msg: unknown,
     private readonly reqId: number,
-    private readonly out: Outbox<Frame>,
+    private readonly out: Outbox,
   ) {}
 
   reply(value: unknown): void {
     if (this.replied) return;
     this.replied = true;
-    this.out.push([Op.Reply, this.reqId, true, value]);
+    this.out.send(Op.Reply, this.reqId, value);
   }
 
   fail(err: unknown): void {
     if (this.replied) return;
     this.replied = true;
-    this.out.push([Op.Reply, this.reqId, false, toWireError(err)]);
+    this.out.fail(this.reqId, toWireError(err));
   }
 }
