@@ -10,6 +10,7 @@
 import { build, encodeIntoCompressedBase64, type Histogram } from 'hdr-histogram-js';
 import pg from 'pg';
 import { makeBody, type LoadInit, type LoadReport, type PubInit, type RawPgInit, type StopReport } from './durable_common.ts';
+import { scanAcks } from './ack_scanner.ts';
 import { LeanWs } from './lean_ws.ts';
 import { killGroups, serveCommands } from './load_ipc.ts';
 
@@ -38,6 +39,9 @@ function fail(e: unknown): void {
 
 // ---- Storm publishers ----
 
+/** (request id, channel index, seq) of the acks of the message being scanned. */
+const scanned: number[] = [];
+
 class Publisher {
   ws!: LeanWs;
   /** request id → send time (µs) of each publish awaiting its ack. */
@@ -47,9 +51,12 @@ class Publisher {
   /** Open loop: publishes due but not sent because the window was full, with their due times. */
   readonly backlog: number[] = [];
   readonly body: string;
+  /** This connection's channel names as bytes, to read acks without decoding them. */
+  readonly channelBytes: Buffer[];
 
   constructor(readonly spec: PubInit['conns'][number], readonly index: number, readonly o: PubInit) {
     this.body = makeBody(index, o.size);
+    this.channelBytes = spec.channels.map((c) => Buffer.from(c));
   }
 
   async open(): Promise<void> {
@@ -84,24 +91,37 @@ class Publisher {
 
   onMessage(data: Buffer): void {
     const now = nowUs();
+    const n = scanAcks(data, this.channelBytes, scanned);
+    if (n < 0) this.parseFrames(data, now);
+    for (let i = 0; i < n; i += 3) this.acked(scanned[i]!, scanned[i + 1]!, scanned[i + 2]!, false, now);
+    if (running) this.pump(now);
+  }
+
+  /** Any message but a run of plain acks (an error, a duplicate's ack, escaped text): JSON.parse. */
+  parseFrames(data: Buffer, now: number): void {
     let frames: any;
     try { frames = JSON.parse(data.toString()); } catch (e) { fail(e); return; }
     if (!Array.isArray(frames)) frames = [frames];
     for (const f of frames) {
-      const sent = this.inflight.get(f.id);
-      if (sent === undefined) continue;
-      this.inflight.delete(f.id);
-      if (f.t === 'ack') {
-        total.acked++;
-        if (f.dup) total.dups++;
-        const a = ackedByChannel.get(f.ch) ?? [0, 0];
-        a[0]++;
-        if (f.seq > a[1]) a[1] = f.seq;
-        ackedByChannel.set(f.ch, a);
-        record(now - sent);
-      } else fail(new Error(`pub: ${f.code} ${f.message}`));
+      if (f.t === 'ack') this.acked(f.id, this.spec.channels.indexOf(f.ch), f.seq, f.dup === true, now);
+      else if (this.inflight.delete(f.id)) fail(new Error(`pub: ${f.code} ${f.message}`));
     }
-    if (running) this.pump(now);
+  }
+
+  acked(id: number, ch: number, seq: number, dup: boolean, now: number): void {
+    const sent = this.inflight.get(id);
+    if (sent === undefined || ch < 0) return;
+    this.inflight.delete(id);
+    total.acked++;
+    if (dup) total.dups++;
+    const name = this.spec.channels[ch]!;
+    const a = ackedByChannel.get(name);
+    if (a === undefined) ackedByChannel.set(name, [1, seq]);
+    else {
+      a[0]++;
+      if (seq > a[1]) a[1] = seq;
+    }
+    record(now - sent);
   }
 
   /** Sends what the window allows: everything due (open loop) or a full window (closed loop). */

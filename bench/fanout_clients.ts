@@ -116,7 +116,8 @@ const BODY = Buffer.from('"body":"');
 /** (channel, seq, send time) triples of the message being scanned; delivered only once all of it is read. */
 const found: number[] = [];
 
-function startsAt(buf: Buffer, p: number, needle: Buffer): boolean {
+/** Whether `needle`'s bytes are at `p` in `buf`. */
+export function startsAt(buf: Buffer, p: number, needle: Buffer): boolean {
   if (p < 0 || p + needle.length > buf.length) return false;
   for (let i = 0; i < needle.length; i++) if (buf[p + i] !== needle[i]) return false;
   return true;

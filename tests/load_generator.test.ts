@@ -12,7 +12,8 @@ import { threadCpuSeconds, threadsPercent } from "../bench/fanout_procs.ts";
 import { scanStormCompact, scanStormMsgs, Sub } from "../bench/fanout_clients.ts";
 import { makeBody } from "../bench/fanout_common.ts";
 import { indexOf, LatencyCounts, valueAt } from "../bench/latency_counts.ts";
-import { compactMsgsFrame, msgsFrame } from "../edge/frames.ts";
+import { ackFrame, compactMsgsFrame, errorFrame, msgsFrame } from "../edge/frames.ts";
+import { scanAcks } from "../bench/ack_scanner.ts";
 import type { FanoutOutput } from "../bench/fanout_bench.ts";
 import { startStorm } from "./harness/storm_process.ts";
 
@@ -101,6 +102,25 @@ describe("storm-load", () => {
     expect(scanStormCompact(Buffer.from(compactMsgsFrame("r3", [entry(3, 9000, 3), entry(4, 9500, 3, "other"), entry(5, 9600, 3, "other")])), sub, 10_000)).toBe(true);
     expect(seen).toEqual([9_000, 8_000, 7_000, 1_000, 500, 400]);
     expect(sub.exp).toEqual([6, 6]);
+  });
+
+  it("storm-load - the ack scanner reads the server's ack frames as JSON.parse would, and leaves anything else to it", () => {
+    const channels = ["d1", "d11"].map((c) => Buffer.from(c));
+    const out: number[] = [];
+    const read = (text: string) => {
+      const n = scanAcks(Buffer.from(text), channels, out);
+      return n < 0 ? n : out.slice(0, n);
+    };
+    expect(read(ackFrame(12, "d11", 345, false))).toEqual([12, 1, 345]);
+    expect(read(`[${ackFrame(1, "d1", 9, false)},${ackFrame(2, "d11", 10, false)}]`)).toEqual([1, 0, 9, 2, 1, 10]);
+    for (const other of [
+      ackFrame(3, "d1", 4, true), // a duplicate's ack
+      ackFrame(3, "d2", 4, false), // a channel this connection does not publish to
+      `[${ackFrame(1, "d1", 9, false)},${errorFrame(2, new Error("boom"))}]`,
+      ackFrame(1, "d1", 9, false).slice(0, -1),
+      `[${ackFrame(1, "d1", 9, false)}`,
+      msgsFrame("d1", []),
+    ]) expect(read(other), other).toBe(-1);
   });
 
   it("storm-load - latency counts give the percentiles an HDR histogram of every value gives, within 0.1 %", () => {
