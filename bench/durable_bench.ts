@@ -4,7 +4,7 @@
 //   npm run bench:durable -- [--channels 100] [--conns 100] [--window 16] [--batch 16]
 //        [--rate N|max] [--size 100] [--duration 15] [--warmup 3] [--load-procs 2]
 //        [--workers N] [--pg-pool N] [--raw-duration 8] [--raw-conns 8] [--raw-rows N]
-//        [--pg-wal-warm 1024] [--deadline 90] [--json out.json] [--storm-bin dist/bin/storm.js] [--server-node-args "--cpu-prof ..."]
+//        [--pg-wal-warm 1024] [--pg-settings name=value,..] [--deadline 90] [--json out.json] [--storm-bin dist/bin/storm.js] [--server-node-args "--cpu-prof ..."]
 //
 // 1. Starts a throwaway PostgreSQL 15 (tests/harness/postgres.ts: fsync=on, synchronous_commit=on,
 //    every other setting at its default but min_wal_size/max_wal_size; the settings are printed),
@@ -64,6 +64,8 @@ function parseArgs(argv: string[]) {
     rawRows: int('raw-rows', 0),
     /** MB of WAL written and checkpointed away before the runs, so that they reuse recycled segments (0: a fresh cluster). */
     walWarm: int('pg-wal-warm', 1024, 0),
+    /** Extra PostgreSQL settings, "name=value,name=value" (e.g. to measure what a setting changes). */
+    pgSettings: get('pg-settings', '').split(',').filter(Boolean),
     deadline: num('deadline', 90),
     json: get('json', ''),
     stormBin: path.resolve(get('storm-bin', path.join(repoRoot, 'dist/bin/storm.js'))),
@@ -177,8 +179,8 @@ async function postmaster(db: pg.Client): Promise<{ pid: number; dataDir: string
   return { pid, dataDir };
 }
 
-async function settings(db: pg.Client): Promise<Record<string, string>> {
-  const names = ['server_version', 'fsync', 'synchronous_commit', 'wal_sync_method', 'full_page_writes', 'shared_buffers', 'min_wal_size', 'max_wal_size', 'checkpoint_timeout', 'commit_delay'];
+async function settings(db: pg.Client, extra: readonly string[]): Promise<Record<string, string>> {
+  const names = [...extra.map((s) => s.split('=')[0]!), 'server_version', 'fsync', 'synchronous_commit', 'wal_sync_method', 'full_page_writes', 'shared_buffers', 'min_wal_size', 'max_wal_size', 'checkpoint_timeout', 'commit_delay'];
   const { rows } = await db.query('SELECT name, setting, unit FROM pg_settings WHERE name = ANY($1)', [names]);
   return Object.fromEntries(rows.map((r) => [r.name, r.unit ? `${r.setting} ${r.unit}` : r.setting]));
 }
@@ -420,11 +422,11 @@ async function main(): Promise<void> {
   let s: StormResult | undefined;
   let r: RawResult | undefined;
   try {
-    server = await startPostgres({ settings: o.walWarm > 0 ? ['min_wal_size=4GB', 'max_wal_size=8GB'] : [] });
+    server = await startPostgres({ settings: [...(o.walWarm > 0 ? ['min_wal_size=4GB', 'max_wal_size=8GB'] : []), ...o.pgSettings] });
     db = new pg.Client({ connectionString: server.url });
     await db.connect();
     pm = await postmaster(db);
-    const pgSettings = await settings(db);
+    const pgSettings = await settings(db, o.pgSettings);
     log(`postgresql: ${Object.entries(pgSettings).map(([k, v]) => `${k}=${v}`).join(', ')}`);
     const pgPids = () => procTree(pm!.pid);
     if (o.walWarm > 0) log(`wal warm-up: ${o.walWarm} MB written, checkpointed and recycled in ${await warmWal(db, o.walWarm)} ms`);
