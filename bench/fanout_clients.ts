@@ -7,6 +7,7 @@
 //  storm : Storm JSON frames (object or array of objects), see docs/PROTOCOL.md.
 // Every body carries its channel index, its per-channel publisher seq and its send time (see
 // makeBody), so each subscriber checks order and gaps per channel for every target alike.
+import { eachFrame, startsAt } from './byte_scan.ts';
 import { LeanWs } from './lean_ws.ts';
 import { bodyTs, channelIndex, channelName, nowUs, type Proto } from './fanout_common.ts';
 
@@ -116,13 +117,6 @@ const BODY = Buffer.from('"body":"');
 /** (channel, seq, send time) triples of the message being scanned; delivered only once all of it is read. */
 const found: number[] = [];
 
-/** Whether `needle`'s bytes are at `p` in `buf`. */
-export function startsAt(buf: Buffer, p: number, needle: Buffer): boolean {
-  if (p < 0 || p + needle.length > buf.length) return false;
-  for (let i = 0; i < needle.length; i++) if (buf[p + i] !== needle[i]) return false;
-  return true;
-}
-
 /** Entries of `found` filled by the frame being scanned. */
 let nFound = 0;
 
@@ -143,28 +137,21 @@ type RowsScanner = (buf: Buffer, p: number, ch: number) => number;
  * escaped quote, the other encoding): the caller parses that one as JSON.
  */
 function scanFrames(buf: Buffer, sub: Sub, now: number, rows: RowsScanner): boolean {
-  const len = buf.length;
-  const array = buf[0] === 91; // [
-  let p = array ? 1 : 0;
   nFound = 0;
-  for (;;) {
-    if (!startsAt(buf, p, MSGS)) return false;
-    p += MSGS.length;
-    const q = buf.indexOf(34, p); // closing quote of the channel name
-    if (q < 0) return false;
-    p = rows(buf, q + 1, channelIndex(buf.toString('latin1', p, q)));
-    if (p < 0) return false;
-    if (buf[p++] !== 93 || buf[p++] !== 125) return false; // ]}
-    if (!array) {
-      if (p !== len) return false;
-      break;
-    }
-    if (buf[p] === 44) { p++; continue; }
-    if (buf[p] === 93 && p + 1 === len) break;
-    return false;
-  }
+  if (!eachFrame(buf, rows, msgsFrame)) return false;
   for (let i = 0; i < nFound; i += 3) sub.onSeq(found[i]!, found[i + 1]!, found[i + 2]!, now);
   return true;
+}
+
+/** One `{"t":"msgs","ch":..,<rows>}` frame from `p`, its rows read by `rows`: the position past it, or -1. */
+function msgsFrame(buf: Buffer, p: number, rows: RowsScanner): number {
+  if (!startsAt(buf, p, MSGS)) return -1;
+  p += MSGS.length;
+  const q = buf.indexOf(34, p); // closing quote of the channel name
+  if (q < 0) return -1;
+  p = rows(buf, q + 1, channelIndex(buf.toString('latin1', p, q)));
+  if (p < 0 || buf[p] !== 93 || buf[p + 1] !== 125) return -1; // ]}
+  return p + 2;
 }
 
 /** Records one delivery; `bodyStart` is the body's first byte (`<publisher seq>,<send time>,...`). */
