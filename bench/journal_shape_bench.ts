@@ -1,4 +1,4 @@
-// What a journal row costs PostgreSQL, by table shape: the backend CPU per row of four ways to
+// What a journal row costs PostgreSQL, by table shape: the backend CPU per row of five ways to
 // store the same appends, alternately on one connection to a throwaway PostgreSQL 15 (fsync=on).
 //
 //   node dist/bench/journal_shape_bench.js [--appends 50] [--rows 5] [--rounds 6] [--statements 400]
@@ -6,6 +6,8 @@
 //   group        the store's group statement (`SQL.appendGroupFast`) on the real schema: fencing
 //                (`FOR SHARE` on each actor's epoch row), the gap check, one journal row per
 //                message under both of its indexes (primary key, unique client id)
+//   group+memo   the same statement with every append known to continue its journal (the store's
+//                tail memo: the seq before it was committed by this store), so no gap check
 //   plain        the same rows by a plain `INSERT … SELECT` from the same JSON into a copy of the
 //                journal (both indexes; no fencing, no gap check)
 //   segment+ids  one row per append holding its entries as one text (a "segment"), plus one row
@@ -56,8 +58,8 @@ const segmentSql = (table: string, withIds: boolean) => `
     RETURNING 1)` : ''}
   SELECT count(*) AS n FROM ins`;
 
-type Variant = 'group' | 'plain' | 'segment+ids' | 'segment';
-const VARIANTS: Variant[] = ['group', 'plain', 'segment+ids', 'segment'];
+type Variant = 'group' | 'group+memo' | 'plain' | 'segment+ids' | 'segment';
+const VARIANTS: Variant[] = ['group', 'group+memo', 'plain', 'segment+ids', 'segment'];
 
 const server = await startPostgres({ settings: ['min_wal_size=4GB', 'max_wal_size=8GB'] });
 const db = new pg.Client({ connectionString: server.url });
@@ -66,16 +68,17 @@ try {
   for (const m of MIGRATIONS) await db.query(m);
   await db.query(SEGMENT_TABLES);
   const backend = [Number((await db.query('SELECT pg_backend_pid() AS p')).rows[0].p)];
-  const actors = Array.from({ length: appends }, (_, i) => `channel:room-${i}`);
-  for (const a of actors) await db.query(SQL.acquireEpoch, [a, 'bench']);
+  // Each variant has actors of its own: the two group variants write the same journal table.
+  const actorsOf = (v: Variant) => Array.from({ length: appends }, (_, i) => `channel:${v}-${i}`);
+  for (const v of VARIANTS) for (const a of actorsOf(v)) await db.query(SQL.acquireEpoch, [a, 'bench']);
   const last = new Map<string, number>();
   let cid = 0;
   const body = 'x'.repeat(100);
 
   /** The next group: `appends` appends of `rows` entries each, continuing each (variant, actor) journal. */
-  const nextGroup = (v: Variant): AppendRequest[] => actors.map((actorId) => {
-    const first = (last.get(v + actorId) ?? 0) + 1;
-    last.set(v + actorId, first + rows - 1);
+  const nextGroup = (v: Variant): AppendRequest[] => actorsOf(v).map((actorId) => {
+    const first = (last.get(actorId) ?? 0) + 1;
+    last.set(actorId, first + rows - 1);
     return {
       actorId, epoch: 1,
       entries: Array.from({ length: rows }, (_, k) => ({ seq: first + k, clientId: `r1abc-${cid++}-x7`, sender: 'user-1', body, ts: Date.now() })),
@@ -85,9 +88,13 @@ try {
   const runOne = async (v: Variant): Promise<void> => {
     const group = nextGroup(v);
     const all = group.map((_, i) => i);
-    if (v === 'group' || v === 'plain') {
-      const result = await db.query(v === 'group' ? SQL.appendGroupFast : PLAIN, groupParams(group, all));
-      if (v === 'group' && result.rows.some((r) => !r.epoch_ok || !r.tail_ok)) throw new Error('the group statement refused an append');
+    if (v === 'plain') {
+      await db.query(PLAIN, groupParams(group, all));
+      return;
+    }
+    if (v === 'group' || v === 'group+memo') {
+      const result = await db.query(SQL.appendGroupFast, groupParams(group, all, v === 'group+memo' ? all.map(() => true) : undefined));
+      if (result.rows.some((r) => !r.epoch_ok || !r.tail_ok)) throw new Error('the group statement refused an append');
       return;
     }
     const heads = JSON.stringify(group.map((r, i) => ({
@@ -99,7 +106,7 @@ try {
   };
 
   for (const v of VARIANTS) for (let k = 0; k < 30; k++) await runOne(v); // warm-up: plans cached, pages in memory
-  const perRow: Record<Variant, number[]> = { group: [], plain: [], 'segment+ids': [], segment: [] };
+  const perRow: Record<Variant, number[]> = { group: [], 'group+memo': [], plain: [], 'segment+ids': [], segment: [] };
   for (let r = 0; r < rounds; r++) {
     for (let k = 0; k < VARIANTS.length; k++) {
       const v = VARIANTS[(k + r) % VARIANTS.length]!;

@@ -15,6 +15,8 @@ class FakeSql implements SqlClient {
   readonly committed: string[][] = [];
   /** Per actor, the first seq of each of its appends, in the order their statements committed. */
   readonly firstSeqs = new Map<string, number[]>();
+  /** Per actor, the `f` each of its group appends was sent with (null: gap check skipped). */
+  readonly sentFirst = new Map<string, Array<number | null>>();
   /** Appends run alone (the retry path), in order. */
   readonly alone: string[] = [];
   /** Statements for this actor fail, as a constraint violation or a deadlock would. */
@@ -55,7 +57,11 @@ class FakeSql implements SqlClient {
     }
     if (this.commitFails) throw new StoreCommitUnknownError("Cannot tell whether the statement committed: connection lost");
     this.committed.push(actors);
-    for (const h of heads) this.firstSeqs.set(h.a, [...(this.firstSeqs.get(h.a) ?? []), h.f ?? 0]);
+    const rows = JSON.parse(String(params[1])) as Array<{ i: number; s: number }>;
+    for (const h of heads) {
+      this.firstSeqs.set(h.a, [...(this.firstSeqs.get(h.a) ?? []), rows.find((r) => r.i === h.i)?.s ?? 0]);
+      this.sentFirst.set(h.a, [...(this.sentFirst.get(h.a) ?? []), h.f]);
+    }
     return heads.map((h) => ({ i: h.i, epoch_ok: true, dups: null, tail_ok: true }));
   }
 
@@ -236,6 +242,25 @@ describe("group commit", () => {
     for (const id of ["x", "y", "z"]) expect(sql.committed.filter((grp) => grp.includes(id))).toHaveLength(3);
     for (const id of ["x", "y", "z"]) expect(sql.firstSeqs.get(id)).toEqual([1, 2, 3]);
     for (const grp of sql.committed) expect(new Set(grp).size).toBe(grp.length);
+  });
+
+  it("group commit - an append right after one it committed skips the gap check; a first append, a gap, and one after a failure do not", async () => {
+    const sql = new FakeSql();
+    const g = new GroupCommit(sql);
+    const at = (seq: number): JournalEntry[] => [{ ...batch[0]!, seq, clientId: `c-${seq}` }];
+    for (const seq of [1, 2, 4, 5]) expect(await append(g, "x", at(seq))).toEqual({ ok: true });
+    sql.failingActor = "x";
+    await expect(append(g, "x", at(6))).rejects.toBeInstanceOf(StoreQueryError);
+    sql.failingActor = undefined;
+    expect(await append(g, "x", at(6))).toEqual({ ok: true });
+    sql.commitFails = true;
+    await expect(append(g, "x", at(7))).rejects.toBeInstanceOf(StoreCommitUnknownError);
+    sql.commitFails = false;
+    expect(await append(g, "x", at(7))).toEqual({ ok: true });
+    expect(await append(g, "x", at(8))).toEqual({ ok: true });
+    // Statements that reached the fake (the failing ones threw before): null = gap check skipped.
+    expect(sql.sentFirst.get("x")).toEqual([1, null, 4, null, 6, 7, null]);
+    expect(sql.firstSeqs.get("x")).toEqual([1, 2, 4, 5, 6, 7, 8]);
   });
 
   it("group commit - its stats count the statements that returned, their appends and entries", async () => {

@@ -5,6 +5,7 @@ import type { AppendRequest } from "./journal_append.ts";
 import type { SqlClient, SqlQueryable } from "./sql_client.ts";
 import { UNIQUE_VIOLATION, sqlState } from "./sql_client.ts";
 import type { AppendOutcome } from "./store.ts";
+import { TailMemo } from "./tail_memo.ts";
 import { fnv1a } from "../runtime/core/hash.ts";
 
 interface Pending extends AppendRequest {
@@ -72,6 +73,8 @@ export class GroupCommit {
   readonly #lanes: Lane[];
   /** Actors with an append in flight. */
   readonly #busy = new Set<string>();
+  /** The last seq this store committed per actor: an append right after it skips the gap check. */
+  readonly #tails = new TailMemo();
   #scheduled = false;
   #drained: Array<() => void> = [];
   /** Statements that returned, their appends and entries, and their wall time (`GET /metrics`). */
@@ -171,9 +174,11 @@ export class GroupCommit {
     let outcomes: AppendOutcome[];
     const started = performance.now();
     try {
-      outcomes = await appendGroup(this.#statement, group);
+      const continues = group.map((p) => this.#tails.continues(p.actorId, p.entries));
+      outcomes = await appendGroup(this.#statement, group, continues);
       this.stats.record(group.length, entries, (performance.now() - started) / 1000);
     } catch (err) {
+      for (const p of group) this.#tails.forget(p.actorId);
       if (err instanceof StoreCommitUnknownError) {
         for (const p of group) p.reject(err);
         return;
@@ -182,13 +187,18 @@ export class GroupCommit {
       for (const p of group) await this.#alone(p);
       return;
     }
-    group.forEach((p, i) => p.resolve(outcomes[i]!));
+    group.forEach((p, i) => {
+      this.#tails.settled(p.actorId, p.entries, outcomes[i]!);
+      p.resolve(outcomes[i]!);
+    });
   }
 
   /** Runs one append as its own transaction; its error, if any, is its own. */
   async #alone(p: Pending): Promise<void> {
     try {
-      p.resolve(await this.#appendAlone(p));
+      const outcome = await this.#appendAlone(p);
+      this.#tails.settled(p.actorId, p.entries, outcome);
+      p.resolve(outcome);
     } catch (err) {
       if (err instanceof StoreCommitUnknownError) {
         p.reject(err);

@@ -133,6 +133,28 @@ describe.skipIf(skipPostgres)("postgres", () => {
       expect(await Promise.all(ids.map((id) => store.bounds(id)))).toEqual(ids.map((_, i) => ({ first: 1, last: i === 2 ? 6 : 9 })));
     });
 
+    it("postgres store - an append this store believes continues its journal is refused when another store extended it meanwhile", async () => {
+      // The store remembers that it committed seq 3, so its next append (seq 4) skips the gap
+      // check; a second store with the same epoch (a stale view, as no real owner has) wrote 4–5
+      // in between. The primary key refuses the overlap, and the careful path names it.
+      const id = actor();
+      const epoch = await store.acquireEpoch(id, "node-a");
+      const second = await openPostgresStore(server.url, { poolSize: 1 });
+      try {
+        expect(await store.append(id, epoch, entries(1, 3))).toEqual({ ok: true });
+        expect(await second.append(id, epoch, entries(4, 2))).toEqual({ ok: true });
+        expect(await store.append(id, epoch, entries(4, 1, "late"))).toEqual({ ok: false, reason: "conflict" });
+        // The refusal cleared the memo: a gap is now caught by the full check, and the journal
+        // continues where it really ends.
+        expect(await store.append(id, epoch, entries(7, 1, "gap"))).toEqual({ ok: false, reason: "conflict" });
+        expect(await store.append(id, epoch, entries(6, 1, "next"))).toEqual({ ok: true });
+        expect(await store.bounds(id)).toEqual({ first: 1, last: 6 });
+        expect((await store.readAfter(id, 3, 10)).map((e) => e.clientId)).toEqual(["c-4", "c-5", "next-6"]);
+      } finally {
+        await second.close();
+      }
+    });
+
     it("postgres store - appends from 200 concurrent actors share a few transactions", async () => {
       const ids = Array.from({ length: 200 }, actor);
       const epochs = await Promise.all(ids.map((id) => store.acquireEpoch(id, "node-a")));
@@ -160,10 +182,10 @@ describe.skipIf(skipPostgres)("postgres", () => {
   });
 });
 
-function entries(from: number, n: number): JournalEntry[] {
+function entries(from: number, n: number, prefix = "c"): JournalEntry[] {
   return Array.from({ length: n }, (_, i) => ({
     seq: from + i,
-    clientId: `c-${from + i}`,
+    clientId: `${prefix}-${from + i}`,
     sender: "ann",
     body: `message ${from + i}`,
     ts: 1_700_000_000_000 + from + i,

@@ -59,6 +59,9 @@ export const SQL = {
    * c: client id, u: sender, b: body, t: ts}]` → one row per append: i, epoch_ok, dups (always
    * null here), tail_ok. An append's entries are inserted only when its epoch is current and it
    * continues its journal without a gap; the other appends of the statement do not change that.
+   * `f` null skips the gap check: an empty append, or one the caller knows continues its journal
+   * (`GroupCommit`'s tail memo: this store committed the seq just before it, and the journal's end
+   * is never deleted alone, so a journal that grew since then breaks the primary key instead).
    *
    * It does not look client ids up: the journal's unique index on (actor_id, client_id) refuses a
    * retried one, and that unique violation aborts the whole statement, which committed nothing.
