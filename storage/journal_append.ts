@@ -44,9 +44,9 @@ export async function appendOnce(q: SqlQueryable, req: AppendRequest): Promise<A
  * all of them).
  *
  * `continues[i]` says that append i is known to continue its journal (the store committed the seq
- * just before it): the fast statement then skips its gap check, one index probe that cost ~3 µs of
- * PostgreSQL's CPU per row in groups of 3-row appends (`journal_shape_bench`). A journal that grew
- * meanwhile still refuses it, through its primary key.
+ * just before it): the fast statement then skips its gap check, one index probe per append, ~1–2
+ * µs of PostgreSQL's CPU per row in groups of 3-row appends (`journal_shape_bench`, `group+memo`).
+ * A journal that grew meanwhile still refuses it, through its primary key.
  *
  * The statement is `SQL.appendGroupFast`, which does not look client ids up. Two cases need the
  * lookup, and run `SQL.appendGroup` (a second statement, its own transaction) for the appends
