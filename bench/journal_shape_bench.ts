@@ -14,9 +14,22 @@
 //                per message in a table of (actor, client id) → seq, under its primary key: what
 //                a segment journal needs to keep G3's exactly-once without an age limit
 //   segment      the segment alone (G3 would then be bounded to the ids held in memory)
+//   copy+check   the same rows as the group statement, by `COPY … FROM STDIN` into the real journal
+//                behind a statement that takes each actor's epoch row `FOR SHARE` and fails the
+//                transaction when one is not current: both sent in one write (extended protocol,
+//                one implicit transaction ending at Sync), so one round trip, as the statement
+//                has. COPY inserts a page of rows at a time (heap_multi_insert); no gap check
+//                (as group+memo), and a duplicate id fails the whole COPY (a store would then
+//                fall back to the statement, which names the duplicates)
+//   copy+advisory  the same COPY, fenced without row locks: a shared advisory lock per actor
+//                (a claim would take it exclusive), then the epoch check without FOR SHARE in a
+//                statement of its own (so its snapshot is taken after the locks), then COPY; one
+//                write and one implicit transaction, as copy+check
+//   copy         COPY alone into a copy of the journal (both indexes), the floor of that form
 //
 // CPU is the backend's user + system time from /proc (Linux; `cpuSeconds`), over --statements
-// statements per round; the variants take turns in every round, in a rotating order.
+// statements per round; the variants take turns in every round, in a rotating order. Every
+// statement is a named prepared statement, parsed once, as the store sends its statements.
 import pg from 'pg';
 import { startPostgres } from '../tests/harness/postgres.ts';
 import { groupParams } from '../storage/journal_append.ts';
@@ -39,7 +52,72 @@ const SEGMENT_TABLES = `
   CREATE TABLE seg_alone (LIKE seg INCLUDING ALL);
   CREATE TABLE seg_ids (actor_id text COLLATE "C" NOT NULL, client_id text NOT NULL, seq bigint NOT NULL,
                         PRIMARY KEY (actor_id, client_id));
-  CREATE TABLE journal_plain (LIKE journal INCLUDING ALL)`;
+  CREATE TABLE journal_plain (LIKE journal INCLUDING ALL);
+  CREATE TABLE journal_copy (LIKE journal INCLUDING ALL)`;
+
+/** Fails its transaction (a division by zero the planner cannot fold) unless every actor's epoch row is current; locks them `FOR SHARE`. */
+const CHECK_EPOCHS = `
+  SELECT CASE WHEN count(*) = cardinality($1::text[]) THEN 0 ELSE 1 / (count(*) - count(*))::int END AS ok
+  FROM (SELECT 1 FROM actor_epochs a JOIN unnest($1::text[], $2::bigint[]) AS u(id, e)
+        ON a.actor_id = u.id AND a.epoch = u.e ORDER BY a.actor_id FOR SHARE OF a) locked`;
+
+/** Shared advisory locks on the actors' keys, in id order (what a claim's exclusive lock would wait for). */
+const ADVISORY_SHARED = `SELECT count(pg_advisory_xact_lock_shared(hashtextextended(id, 0))) FROM (SELECT unnest($1::text[]) AS id ORDER BY 1) ids`;
+
+/** CHECK_EPOCHS without the row locks. */
+const CHECK_EPOCHS_READ = CHECK_EPOCHS.replace(' FOR SHARE OF a', '');
+
+/** The rows of a group in COPY's text format (the bench's ids and bodies need no escaping). */
+const copyText = (group: AppendRequest[]): string =>
+  group.map((r) => r.entries.map((e) => `${r.actorId}\t${e.seq}\t${e.clientId}\t${e.sender}\t${e.body}\t${e.ts}\t${r.epoch}\n`).join('')).join('');
+
+/** Parses `text` as the named statement `name` on this connection once, as the store's statements are. */
+const parsed = new Set<string>();
+function prepare(c: any, name: string, text: string): void {
+  if (parsed.has(name)) return;
+  c.parse({ name, text, types: [] });
+  parsed.add(name);
+}
+
+/**
+ * A `pg` submittable that sends, in one write, [the epoch check,] `COPY table FROM STDIN`, the
+ * rows, CopyDone and Sync: one implicit transaction, so a failed check or a duplicate key rolls
+ * all of it back. Settles on ReadyForQuery, or on the first error.
+ */
+class CopyIn {
+  readonly done: Promise<void>;
+  #settle!: (e?: unknown) => void;
+  constructor(readonly table: string, readonly group: AppendRequest[], readonly fence: 'rows' | 'advisory' | 'none') {
+    this.done = new Promise((resolve, reject) => { this.#settle = (e) => (e ? reject(e) : resolve()); });
+  }
+  submit(c: any): void {
+    const ids = `{${this.group.map((r) => `"${r.actorId}"`).join(',')}}`;
+    if (this.fence === 'advisory') {
+      prepare(c, 'advisory', ADVISORY_SHARED);
+      c.bind({ statement: 'advisory', values: [ids] });
+      c.execute({});
+    }
+    if (this.fence !== 'none') {
+      const name = this.fence === 'rows' ? 'check' : 'check-read';
+      prepare(c, name, this.fence === 'rows' ? CHECK_EPOCHS : CHECK_EPOCHS_READ);
+      c.bind({ statement: name, values: [ids, `{${this.group.map((r) => r.epoch).join(',')}}`] });
+      c.execute({});
+    }
+    c.parse({ text: `COPY ${this.table} (actor_id, seq, client_id, sender, body, ts, epoch) FROM STDIN`, types: [] });
+    c.bind({ values: [] });
+    c.execute({});
+    c.sendCopyFromChunk(Buffer.from(copyText(this.group)));
+    c.endCopyFrom();
+    c.sync();
+  }
+  handleCopyInResponse(): void {}
+  handleRowDescription(): void {}
+  handleDataRow(): void {}
+  handleCommandComplete(): void {}
+  handleEmptyQuery(): void {}
+  handleError(e: unknown): void { this.#settle(e); }
+  handleReadyForQuery(): void { this.#settle(); }
+}
 
 const PLAIN = `
   INSERT INTO journal_plain (actor_id, seq, client_id, sender, body, ts, epoch)
@@ -58,8 +136,8 @@ const segmentSql = (table: string, withIds: boolean) => `
     RETURNING 1)` : ''}
   SELECT count(*) AS n FROM ins`;
 
-type Variant = 'group' | 'group+memo' | 'plain' | 'segment+ids' | 'segment';
-const VARIANTS: Variant[] = ['group', 'group+memo', 'plain', 'segment+ids', 'segment'];
+type Variant = 'group' | 'group+memo' | 'plain' | 'segment+ids' | 'segment' | 'copy+check' | 'copy+advisory' | 'copy';
+const VARIANTS: Variant[] = ['group', 'group+memo', 'plain', 'segment+ids', 'segment', 'copy+check', 'copy+advisory', 'copy'];
 
 const server = await startPostgres({ settings: ['min_wal_size=4GB', 'max_wal_size=8GB'] });
 const db = new pg.Client({ connectionString: server.url });
@@ -88,12 +166,20 @@ try {
   const runOne = async (v: Variant): Promise<void> => {
     const group = nextGroup(v);
     const all = group.map((_, i) => i);
+    if (v === 'copy+check' || v === 'copy+advisory' || v === 'copy') {
+      const fence = v === 'copy+check' ? 'rows' : v === 'copy+advisory' ? 'advisory' : 'none';
+      const copy = new CopyIn(v === 'copy' ? 'journal_copy' : 'journal', group, fence);
+      await db.query(copy as any);
+      await copy.done;
+      return;
+    }
     if (v === 'plain') {
-      await db.query(PLAIN, groupParams(group, all));
+      await db.query({ name: 'plain', text: PLAIN, values: groupParams(group, all) });
       return;
     }
     if (v === 'group' || v === 'group+memo') {
-      const result = await db.query(SQL.appendGroupFast, groupParams(group, all, v === 'group+memo' ? all.map(() => true) : undefined));
+      const values = groupParams(group, all, v === 'group+memo' ? all.map(() => true) : undefined);
+      const result = await db.query({ name: 'group', text: SQL.appendGroupFast, values });
       if (result.rows.some((r) => !r.epoch_ok || !r.tail_ok)) throw new Error('the group statement refused an append');
       return;
     }
@@ -101,12 +187,25 @@ try {
       i, a: r.actorId, e: r.epoch, f: r.entries[0]!.seq, l: r.entries.at(-1)!.seq,
       x: JSON.stringify(r.entries.map((e) => [e.seq, e.clientId, e.sender, e.body, e.ts])),
     })));
-    if (v === 'segment') await db.query(segmentSql('seg_alone', false), [heads]);
-    else await db.query(segmentSql('seg', true), [heads, JSON.stringify(group.flatMap((r, i) => r.entries.map((e) => ({ i, c: e.clientId, s: e.seq }))))]);
+    if (v === 'segment') await db.query({ name: 'segment', text: segmentSql('seg_alone', false), values: [heads] });
+    else {
+      const ids = JSON.stringify(group.flatMap((r, i) => r.entries.map((e) => ({ i, c: e.clientId, s: e.seq }))));
+      await db.query({ name: 'segment+ids', text: segmentSql('seg', true), values: [heads, ids] });
+    }
   };
 
   for (const v of VARIANTS) for (let k = 0; k < 30; k++) await runOne(v); // warm-up: plans cached, pages in memory
-  const perRow: Record<Variant, number[]> = { group: [], 'group+memo': [], plain: [], 'segment+ids': [], segment: [] };
+  // The fenced COPYs must refuse a group holding one stale epoch, and roll all of its rows back.
+  for (const [v, fence] of [['copy+check', 'rows'], ['copy+advisory', 'advisory']] as const) {
+    const stale = nextGroup(v).map((r, i) => (i === appends - 1 ? { ...r, epoch: r.epoch + 1 } : r));
+    const refused = new CopyIn('journal', stale, fence);
+    await db.query(refused as any);
+    if (await refused.done.then(() => true, () => false)) throw new Error(`${v} accepted a stale epoch`);
+    const leaked = await db.query('SELECT count(*)::int AS n FROM journal WHERE client_id = ANY($1)', [stale.flatMap((r) => r.entries.map((e) => e.clientId))]);
+    if (leaked.rows[0].n !== 0) throw new Error(`${v} kept ${leaked.rows[0].n} rows of a refused group`);
+    for (const r of stale) last.set(r.actorId, r.entries[0]!.seq - 1);
+  }
+  const perRow = Object.fromEntries(VARIANTS.map((v) => [v, [] as number[]])) as Record<Variant, number[]>;
   for (let r = 0; r < rounds; r++) {
     for (let k = 0; k < VARIANTS.length; k++) {
       const v = VARIANTS[(k + r) % VARIANTS.length]!;
