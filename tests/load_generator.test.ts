@@ -15,6 +15,7 @@ import { indexOf, LatencyCounts, valueAt } from "../bench/latency_counts.ts";
 import { ackFrame, compactMsgsFrame, errorFrame, msgsFrame } from "../edge/frames.ts";
 import { scanAcks } from "../bench/ack_scanner.ts";
 import type { FanoutOutput } from "../bench/fanout_bench.ts";
+import { overloaded, type TargetResult } from "../bench/fanout_report.ts";
 import { startStorm } from "./harness/storm_process.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
@@ -121,6 +122,18 @@ describe("storm-load", () => {
       `[${ackFrame(1, "d1", 9, false)}`,
       msgsFrame("d1", []),
     ]) expect(read(other), other).toBe(-1);
+  });
+
+  it("storm-load - a fixed-rate target is overloaded when it delivers 5 % less than offered, or 2 % more (a backlog drained)", () => {
+    // 10,000 rooms of 10 at 5,000 publishes/s: 50,000 deliveries/s offered.
+    const run = (deliveredPerSec: number, offeredRate: number | "max" = 5000) =>
+      overloaded({ offeredRate, connected: 10_000, perConn: 10, channels: 10_000, deliveredPerSec } as TargetResult);
+    expect(run(50_065)).toBe(false);
+    expect(run(47_600)).toBe(false);
+    expect(run(50_900)).toBe(false);
+    expect(run(47_400)).toBe(true);
+    expect(run(51_899)).toBe(true);
+    expect(run(1, "max")).toBe(false);
   });
 
   it("storm-load - latency counts give the percentiles an HDR histogram of every value gives, within 0.1 %", () => {
