@@ -45,7 +45,12 @@ function fanoutTable(d: FanoutOutput): string[] {
   }
   for (const t of ['storm', 'storm-compact']) {
     const rs = d.ratios.filter((x) => x.numerator === t);
-    if (rs.length) rows.push('', rs.map((x) => `${t} / ${x.denominator}: delivered **${f2(x.delivered)}**, p99 ${f2(x.p99)}×`).join('; ') + '.');
+    // A ratio against an overloaded target compares with what it managed, not with the offered rate.
+    const behind = (name: string) => d.results.some((r) => r.target === name && !r.error && !r.skipped && overloaded(r));
+    if (rs.length) {
+      rows.push('', rs.map((x) => `${t} / ${x.denominator}${behind(x.denominator) ? ` (${x.denominator} overloaded)` : ''}: ` +
+        `delivered **${f2(x.delivered)}**, p99 ${f2(x.p99)}×`).join('; ') + '.');
+    }
   }
   const detailed = d.results.filter((r) => r.cpuDetail && !r.error && !r.skipped);
   if (detailed.length) {
