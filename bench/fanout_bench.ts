@@ -396,7 +396,8 @@ export async function runFanoutBench(argv: string[], log: (s: string) => void, c
   log('(CPU% = % of one core during the measured window; infra = PostgreSQL + Hazelcast of a Storm cluster;');
   log(' other = every other process on the machine, incl. this driver;');
   log(' KB/conn = server RSS growth from idle to all subscribers connected, n/a when GC/the embedded store shrank it;');
-  log(' OVERLOADED = delivered < 95% of offered rate x subscribers: its latency is queueing behind the offered load)');
+  log(' OVERLOADED = delivered < 95% or > 102% of offered rate x subscribers (below: it did not keep up; above: it drained a backlog):' +
+    ' its latency is queueing behind the offered load)');
   log('');
   const rs = ratios(results);
   log(ratioTable(rs));
