@@ -6,6 +6,8 @@
  */
 export interface CommitStatsSnapshot {
   statements: number;
+  /** Of those, the groups written by COPY (`SqlClient.appendByCopy`) that committed. */
+  copies: number;
   appends: number;
   entries: number;
   /** Sum of the statements' wall time, seconds. */
@@ -32,19 +34,25 @@ export class CommitStats {
     s.buckets[i]!++;
   }
 
+  /** One group written by COPY and committed (counted by `record` too, as a statement). */
+  copied(): void {
+    this.#s.copies++;
+  }
+
   snapshot(): CommitStatsSnapshot {
     return { ...this.#s, buckets: [...this.#s.buckets] };
   }
 }
 
 export function emptyCommitStats(): CommitStatsSnapshot {
-  return { statements: 0, appends: 0, entries: 0, seconds: 0, buckets: new Array<number>(COMMIT_BUCKETS.length + 1).fill(0) };
+  return { statements: 0, copies: 0, appends: 0, entries: 0, seconds: 0, buckets: new Array<number>(COMMIT_BUCKETS.length + 1).fill(0) };
 }
 
 export function sumCommitStats(all: readonly CommitStatsSnapshot[]): CommitStatsSnapshot {
   const out = emptyCommitStats();
   for (const s of all) {
     out.statements += s.statements;
+    out.copies += s.copies ?? 0;
     out.appends += s.appends;
     out.entries += s.entries;
     out.seconds += s.seconds;
@@ -53,7 +61,7 @@ export function sumCommitStats(all: readonly CommitStatsSnapshot[]): CommitStats
   return out;
 }
 
-/** Prometheus text exposition: three counters and a histogram with cumulative buckets. */
+/** Prometheus text exposition: four counters and a histogram with cumulative buckets. */
 export function commitStatsText(s: CommitStatsSnapshot): string {
   const counter = (name: string, help: string, v: number) => `# HELP ${name} ${help}\n# TYPE ${name} counter\n${name} ${v}\n`;
   let cumulative = 0;
@@ -63,6 +71,7 @@ export function commitStatsText(s: CommitStatsSnapshot): string {
   }).join("");
   return (
     counter("storm_journal_group_statements_total", "group commit statements run (one transaction each)", s.statements) +
+    counter("storm_journal_group_copies_total", "of those, groups written by COPY (every append known to continue its journal)", s.copies) +
     counter("storm_journal_appends_total", "channel appends run by group commit statements", s.appends) +
     counter("storm_journal_entries_total", "journal entries (messages) in those appends", s.entries) +
     "# HELP storm_journal_group_seconds wall time of a group commit statement, submit to result\n" +

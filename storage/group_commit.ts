@@ -39,10 +39,15 @@ export interface GroupCommitOptions {
    * group instead of each making a group of their own.
    */
   gather(fn: () => void): void;
+  /**
+   * Writes a group whose appends all continue what this store committed by COPY, where the client
+   * can (`SqlClient.appendByCopy`); false keeps every group on the statement.
+   */
+  copy: boolean;
 }
 
 export const defaultGroupCommit: GroupCommitOptions = {
-  maxAppends: 512, maxEntries: 8_192, maxInFlight: 1, lanes: false, gather: (fn) => void Promise.resolve().then(fn),
+  maxAppends: 512, maxEntries: 8_192, maxInFlight: 1, lanes: false, gather: (fn) => void Promise.resolve().then(fn), copy: true,
 };
 
 /** Appends waiting for a group, and the groups in flight, of the actors that share a lane. */
@@ -68,7 +73,7 @@ interface Lane {
  */
 export class GroupCommit {
   /** Every statement of an append runs as its own transaction. */
-  readonly #statement: SqlQueryable;
+  readonly #statement: SqlQueryable & Pick<SqlClient, "appendByCopy">;
   readonly #opts: GroupCommitOptions;
   readonly #lanes: Lane[];
   /** Actors with an append in flight. */
@@ -81,8 +86,16 @@ export class GroupCommit {
   readonly stats = new CommitStats();
 
   constructor(client: SqlClient, opts: Partial<GroupCommitOptions> = {}) {
-    this.#statement = { query: (text, params) => client.statement(text, params) };
     this.#opts = { ...defaultGroupCommit, ...opts };
+    this.#statement = {
+      query: (text, params) => client.statement(text, params),
+      appendByCopy: client.appendByCopy && this.#opts.copy
+        ? async (reqs, rows) => {
+          await client.appendByCopy!(reqs, rows);
+          this.stats.copied();
+        }
+        : undefined,
+    };
     const { maxInFlight, lanes } = this.#opts;
     this.#lanes = lanes
       ? Array.from({ length: maxInFlight }, () => ({ queue: [], inFlight: 0, max: 1 }))

@@ -1,7 +1,8 @@
 import { StoreCommitUnknownError } from "./errors.ts";
 import type { AppendOutcome, JournalEntry } from "./store.ts";
-import type { SqlQueryable, SqlRow } from "./sql_client.ts";
-import { UNIQUE_VIOLATION, sqlState, toNumber } from "./sql_client.ts";
+import type { SqlClient, SqlQueryable, SqlRow } from "./sql_client.ts";
+import { UNIQUE_VIOLATION, abortedByServer, sqlState, toNumber } from "./sql_client.ts";
+import { copyRows } from "./copy_append.ts";
 import { SQL } from "./statements.ts";
 import { jsonString } from "../runtime/core/json_string.ts";
 
@@ -48,6 +49,11 @@ export async function appendOnce(q: SqlQueryable, req: AppendRequest): Promise<A
  * µs of PostgreSQL's CPU per row in groups of 3-row appends (`journal_shape_bench`, `group+memo`).
  * A journal that grew meanwhile still refuses it, through its primary key.
  *
+ * When every append is known to continue its journal and the driver can COPY (`appendByCopy`),
+ * the group is written by COPY behind a fence on the epochs instead: every append is then
+ * committed, or (a stale epoch, a client id or seq already journaled) none is, and the statements
+ * below decide each append as if the COPY had not been tried.
+ *
  * The statement is `SQL.appendGroupFast`, which does not look client ids up. Two cases need the
  * lookup, and run `SQL.appendGroup` (a second statement, its own transaction) for the appends
  * concerned: a unique violation (a client id or a seq already journaled, as the retry of a batch
@@ -55,12 +61,24 @@ export async function appendOnce(q: SqlQueryable, req: AppendRequest): Promise<A
  * an append whose previous seq is not journaled (a conflict, or the first append after a gap).
  */
 export async function appendGroup(
-  q: SqlQueryable,
+  q: SqlQueryable & Pick<SqlClient, "appendByCopy">,
   reqs: readonly AppendRequest[],
   continues?: readonly boolean[],
 ): Promise<AppendOutcome[]> {
   const outcomes: Array<AppendOutcome | undefined> = reqs.map((r) => (isWellFormed(r.entries) ? undefined : { ok: false, reason: "conflict" }));
   const todo = reqs.flatMap((_, i) => (outcomes[i] ? [] : [i]));
+  const copied = q.appendByCopy && todo.length > 0 && todo.every((i) => continues?.[i]) ? todo.map((i) => reqs[i]!) : undefined;
+  const rows = copied && copyRows(copied);
+  if (copied && rows !== undefined) {
+    try {
+      await q.appendByCopy!(copied, rows);
+      for (const i of todo) outcomes[i] = { ok: true };
+      return outcomes as AppendOutcome[];
+    } catch (err) {
+      // Refused by the server: nothing was committed, and the statement decides each append.
+      if (!abortedByServer(err)) throw err;
+    }
+  }
   if (todo.length > 0) {
     let careful = todo;
     try {

@@ -155,6 +155,59 @@ describe.skipIf(skipPostgres)("postgres", () => {
       }
     });
 
+    it("postgres store - appends after the first go by COPY and read back exactly, whatever their text holds", async () => {
+      const id = actor();
+      const epoch = await store.acquireEpoch(id, "node-a");
+      const odd = ["tab\there", "line\nbreak", "return\r", "back\\slash \\. \\N", 'quote " \'', "é 中文 😀", "", "\\"];
+      const copies = () => store.commitStats!().copies;
+      expect(await store.append(id, epoch, entries(1, 1))).toEqual({ ok: true });
+      const before = copies();
+      const appended = odd.map((body, k) => ({ seq: 2 + k, clientId: `odd\t${k}\n`, sender: `s\\${k}`, body, ts: 1_700_000_000_100 + k }));
+      for (const e of appended) expect(await store.append(id, epoch, [e])).toEqual({ ok: true });
+      expect(copies() - before).toBe(odd.length);
+      expect(await store.readAfter(id, 1, 20)).toEqual(appended);
+    });
+
+    it("postgres store - a COPY append waits for an uncommitted acquireEpoch and is fenced once it commits", async () => {
+      const id = actor();
+      const old = await store.acquireEpoch(id, "node-a");
+      expect(await store.append(id, old, entries(1, 2))).toEqual({ ok: true });
+      const before = store.commitStats!().copies;
+      await other.query("BEGIN");
+      await other.query(SQL.acquireEpoch, [id, "node-b"]);
+      const append = store.append(id, old, entries(3, 1));
+      await blockedByOther(append);
+      await other.query("COMMIT");
+      expect(await append).toEqual({ ok: false, reason: "fenced" });
+      expect(store.commitStats!().copies).toBe(before);
+      expect(await store.bounds(id)).toEqual({ first: 1, last: 2 });
+    });
+
+    it("postgres store - a COPY group holding a journaled client id commits nothing; the statement then names it and commits the rest", async () => {
+      // One connection for groups, so both appends below form one group.
+      const single = await openPostgresStore(server.url, { poolSize: 2 });
+      try {
+        const [a, b] = [actor(), actor()];
+        const [ea, eb] = await Promise.all([single.acquireEpoch(a, "node-a"), single.acquireEpoch(b, "node-a")]);
+        expect(await Promise.all([single.append(a, ea, entries(1, 1)), single.append(b, eb, entries(1, 1))])).toEqual([{ ok: true }, { ok: true }]);
+        const retried = { ...entries(2, 1)[0]!, clientId: "c-1" };
+        const outcomes = await Promise.all([single.append(a, ea, [retried]), single.append(b, eb, entries(2, 1))]);
+        expect(outcomes).toEqual([{ ok: false, reason: "duplicate", existing: new Map([["c-1", 1]]) }, { ok: true }]);
+        expect(await single.bounds(a)).toEqual({ first: 1, last: 1 });
+        expect(await single.readAfter(b, 0, 10)).toEqual(entries(1, 2));
+        // The refusal cleared what the store knew of a's tail: its next group runs the statement,
+        // and the one after goes by COPY again.
+        const before = single.commitStats!().copies;
+        expect(await Promise.all([single.append(a, ea, entries(2, 1)), single.append(b, eb, entries(3, 1))])).toEqual([{ ok: true }, { ok: true }]);
+        expect(single.commitStats!().copies).toBe(before);
+        expect(await Promise.all([single.append(a, ea, entries(3, 1)), single.append(b, eb, entries(4, 1))])).toEqual([{ ok: true }, { ok: true }]);
+        expect(single.commitStats!().copies).toBe(before + 1);
+        expect(await single.readAfter(a, 0, 10)).toEqual(entries(1, 3));
+      } finally {
+        await single.close();
+      }
+    });
+
     it("postgres store - appends from 200 concurrent actors share a few transactions", async () => {
       const ids = Array.from({ length: 200 }, actor);
       const epochs = await Promise.all(ids.map((id) => store.acquireEpoch(id, "node-a")));

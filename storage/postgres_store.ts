@@ -1,6 +1,8 @@
 import pg from "pg";
 import type { PoolClient } from "pg";
+import { CopyAppend } from "./copy_append.ts";
 import { StoreCommitUnknownError } from "./errors.ts";
+import type { AppendRequest } from "./journal_append.ts";
 import type { SqlClient, SqlQueryable, SqlRow } from "./sql_client.ts";
 import { abortedByServer } from "./sql_client.ts";
 import { SqlStore } from "./sql_store.ts";
@@ -48,6 +50,8 @@ class PgPoolClient implements SqlClient {
    * that halves the cost of an append. The store sends a fixed set of texts, so this stays small.
    */
   readonly #names = new Map<string, string>();
+  /** Connections on which `appendByCopy`'s fence is prepared (a connection keeps it until it closes). */
+  readonly #fenced = new WeakSet<PoolClient>();
 
   constructor(pool: pg.Pool) {
     this.#pool = pool;
@@ -101,6 +105,25 @@ class PgPoolClient implements SqlClient {
     } finally {
       // A connection whose state is unknown is destroyed rather than handed to the next caller.
       conn.release(broken);
+    }
+  }
+
+  async appendByCopy(reqs: readonly AppendRequest[], rows: string): Promise<void> {
+    const conn = await this.#pool.connect();
+    const copy = new CopyAppend(reqs, rows, !this.#fenced.has(conn));
+    this.#fenced.add(conn);
+    try {
+      await conn.query(copy as unknown as pg.Submittable);
+      await copy.done;
+      conn.release();
+    } catch (err) {
+      if (abortedByServer(err)) {
+        conn.release();
+        throw err;
+      }
+      const broken = err instanceof Error ? err : new Error(String(err));
+      conn.release(broken);
+      throw new StoreCommitUnknownError(`Cannot tell whether the COPY committed: ${broken.message}`, { cause: err });
     }
   }
 

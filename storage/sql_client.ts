@@ -1,3 +1,5 @@
+import type { AppendRequest } from "./journal_append.ts";
+
 /**
  * The one thing `SqlStore` needs from a SQL driver. PGlite and `pg` both fit behind it, so the
  * statements, the fencing and the group commit are written once (`sql_store.ts`).
@@ -23,6 +25,15 @@ export interface SqlClient extends SqlQueryable {
    * `StoreCommitUnknownError`: the writes may or may not be committed.
    */
   transaction<T>(work: (tx: SqlQueryable) => Promise<T>): Promise<T>;
+  /**
+   * Optional, where the driver can COPY (`pg`): appends every entry of `reqs` (`rows`: their
+   * `copyRows`) as one transaction,
+   * provided every actor's epoch is current, with no other check (no gap check, no client id
+   * lookup: the journal's keys refuse a duplicate or an overlap, and then nothing is committed).
+   * Resolves once committed. Rejects with the server's error (severity `ERROR`, see
+   * `abortedByServer`) when nothing was committed, or with `StoreCommitUnknownError`.
+   */
+  appendByCopy?(reqs: readonly AppendRequest[], rows: string): Promise<void>;
   close(): Promise<void>;
 }
 
