@@ -19,8 +19,9 @@
 //                transaction when one is not current: both sent in one write (extended protocol,
 //                one implicit transaction ending at Sync), so one round trip, as the statement
 //                has. COPY inserts a page of rows at a time (heap_multi_insert); no gap check
-//                (as group+memo), and a duplicate id fails the whole COPY (a store would then
-//                fall back to the statement, which names the duplicates)
+//                (as group+memo), and a duplicate id fails the whole COPY (the store then falls
+//                back to the statement, which names the duplicates). The store's form of it is
+//                `storage/copy_append.ts`; this variant is its cost, measured beside the others
 //   copy+advisory  the same COPY, fenced without row locks: a shared advisory lock per actor
 //                (a claim would take it exclusive), then the epoch check without FOR SHARE in a
 //                statement of its own (so its snapshot is taken after the locks), then COPY; one
