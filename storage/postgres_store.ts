@@ -70,13 +70,7 @@ class PgPoolClient implements SqlClient {
       conn.release();
       return result.rows;
     } catch (err) {
-      if (abortedByServer(err)) {
-        conn.release();
-        throw err;
-      }
-      const broken = err instanceof Error ? err : new Error(String(err));
-      conn.release(broken);
-      throw new StoreCommitUnknownError(`Cannot tell whether the statement committed: ${broken.message}`, { cause: err });
+      throw failed(conn, err, "statement");
     }
   }
 
@@ -117,13 +111,7 @@ class PgPoolClient implements SqlClient {
       await copy.done;
       conn.release();
     } catch (err) {
-      if (abortedByServer(err)) {
-        conn.release();
-        throw err;
-      }
-      const broken = err instanceof Error ? err : new Error(String(err));
-      conn.release(broken);
-      throw new StoreCommitUnknownError(`Cannot tell whether the COPY committed: ${broken.message}`, { cause: err });
+      throw failed(conn, err, "COPY");
     }
   }
 
@@ -139,6 +127,21 @@ class PgPoolClient implements SqlClient {
     }
     return { name, text, values: [...params] };
   }
+}
+
+/**
+ * Releases the connection of a write that failed, and returns what to throw: the server's error
+ * when the server refused the write (nothing committed; the connection stays usable), else a
+ * `StoreCommitUnknownError`, the connection being destroyed rather than handed to the next caller.
+ */
+function failed(conn: PoolClient, err: unknown, what: string): unknown {
+  if (abortedByServer(err)) {
+    conn.release();
+    return err;
+  }
+  const broken = err instanceof Error ? err : new Error(String(err));
+  conn.release(broken);
+  return new StoreCommitUnknownError(`Cannot tell whether the ${what} committed: ${broken.message}`, { cause: err });
 }
 
 /** Returns the error that left the connection unusable, if ROLLBACK failed. */
