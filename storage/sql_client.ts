@@ -26,10 +26,10 @@ export interface SqlClient extends SqlQueryable {
    */
   transaction<T>(work: (tx: SqlQueryable) => Promise<T>): Promise<T>;
   /**
-   * Optional, where the driver can COPY (`pg`): appends every entry of `reqs` (`rows`: their
-   * `copyRows`) as one transaction,
-   * provided every actor's epoch is current, with no other check (no gap check, no client id
-   * lookup: the journal's keys refuse a duplicate or an overlap, and then nothing is committed).
+   * Optional, where the driver can COPY (`pg`): appends every entry of `reqs` (`rows` is their
+   * `copyRows`) as one transaction, provided every actor's epoch is current, with no other check
+   * (no gap check, no client id lookup: the journal's keys refuse a duplicate or an overlap, and
+   * then nothing is committed).
    * Resolves once committed. Rejects with the server's error (severity `ERROR`, see
    * `abortedByServer`) when nothing was committed, or with `StoreCommitUnknownError`.
    */
