@@ -33,6 +33,7 @@
 // statement is a named prepared statement, parsed once, as the store sends its statements.
 import pg from 'pg';
 import { startPostgres } from '../tests/harness/postgres.ts';
+import { COPY_JOURNAL, CopyIn, type CopyStep, copyRows, FENCE_EPOCHS, FENCE_NAME, fenceStep } from '../storage/copy_append.ts';
 import { groupParams } from '../storage/journal_append.ts';
 import type { AppendRequest } from '../storage/journal_append.ts';
 import { MIGRATIONS } from '../storage/migrations.ts';
@@ -56,68 +57,28 @@ const SEGMENT_TABLES = `
   CREATE TABLE journal_plain (LIKE journal INCLUDING ALL);
   CREATE TABLE journal_copy (LIKE journal INCLUDING ALL)`;
 
-/** Fails its transaction (a division by zero the planner cannot fold) unless every actor's epoch row is current; locks them `FOR SHARE`. */
-const CHECK_EPOCHS = `
-  SELECT CASE WHEN count(*) = cardinality($1::text[]) THEN 0 ELSE 1 / (count(*) - count(*))::int END AS ok
-  FROM (SELECT 1 FROM actor_epochs a JOIN unnest($1::text[], $2::bigint[]) AS u(id, e)
-        ON a.actor_id = u.id AND a.epoch = u.e ORDER BY a.actor_id FOR SHARE OF a) locked`;
-
 /** Shared advisory locks on the actors' keys, in id order (what a claim's exclusive lock would wait for). */
 const ADVISORY_SHARED = `SELECT count(pg_advisory_xact_lock_shared(hashtextextended(id, 0))) FROM (SELECT unnest($1::text[]) AS id ORDER BY 1) ids`;
 
-/** CHECK_EPOCHS without the row locks. */
-const CHECK_EPOCHS_READ = CHECK_EPOCHS.replace(' FOR SHARE OF a', '');
+/** The store's fence without its row locks. */
+const FENCE_READ = FENCE_EPOCHS.replace(' FOR SHARE OF a', '');
 
-/** The rows of a group in COPY's text format (the bench's ids and bodies need no escaping). */
-const copyText = (group: AppendRequest[]): string =>
-  group.map((r) => r.entries.map((e) => `${r.actorId}\t${e.seq}\t${e.clientId}\t${e.sender}\t${e.body}\t${e.ts}\t${r.epoch}\n`).join('')).join('');
-
-/** Parses `text` as the named statement `name` on this connection once, as the store's statements are. */
+/** Names parsed on the bench's one connection (each is parsed on its first use, as the store does). */
 const parsed = new Set<string>();
-function prepare(c: any, name: string, text: string): void {
-  if (parsed.has(name)) return;
-  c.parse({ name, text, types: [] });
+function step(name: string, text: string, values: unknown[]): CopyStep {
+  const parse = !parsed.has(name);
   parsed.add(name);
+  return { name, text, values, parse };
 }
 
-/**
- * A `pg` submittable that sends, in one write, [the epoch check,] `COPY table FROM STDIN`, the
- * rows, CopyDone and Sync: one implicit transaction, so a failed check or a duplicate key rolls
- * all of it back. Settles on ReadyForQuery, or on the first error.
- */
-class CopyIn {
-  readonly done: Promise<void>;
-  #settle!: (e?: unknown) => void;
-  constructor(readonly table: string, readonly group: AppendRequest[], readonly fence: 'rows' | 'advisory' | 'none') {
-    this.done = new Promise((resolve, reject) => { this.#settle = (e) => (e ? reject(e) : resolve()); });
-  }
-  submit(c: any): void {
-    const ids = `{${this.group.map((r) => `"${r.actorId}"`).join(',')}}`;
-    if (this.fence === 'advisory') {
-      prepare(c, 'advisory', ADVISORY_SHARED);
-      c.bind({ statement: 'advisory', values: [ids] });
-      c.execute({});
-    }
-    if (this.fence !== 'none') {
-      const name = this.fence === 'rows' ? 'check' : 'check-read';
-      prepare(c, name, this.fence === 'rows' ? CHECK_EPOCHS : CHECK_EPOCHS_READ);
-      c.bind({ statement: name, values: [ids, `{${this.group.map((r) => r.epoch).join(',')}}`] });
-      c.execute({});
-    }
-    c.parse({ text: `COPY ${this.table} (actor_id, seq, client_id, sender, body, ts, epoch) FROM STDIN`, types: [] });
-    c.bind({ values: [] });
-    c.execute({});
-    c.sendCopyFromChunk(Buffer.from(copyText(this.group)));
-    c.endCopyFrom();
-    c.sync();
-  }
-  handleCopyInResponse(): void {}
-  handleRowDescription(): void {}
-  handleDataRow(): void {}
-  handleCommandComplete(): void {}
-  handleEmptyQuery(): void {}
-  handleError(e: unknown): void { this.#settle(e); }
-  handleReadyForQuery(): void { this.#settle(); }
+/** The store's COPY append (`storage/copy_append.ts`), its fence by row locks, by advisory locks, or none. */
+function copyIn(group: AppendRequest[], fence: 'rows' | 'advisory' | 'none'): CopyIn {
+  const copy = fence === 'none' ? COPY_JOURNAL.replace('COPY journal ', 'COPY journal_copy ') : COPY_JOURNAL;
+  const values = fenceStep(group, false).values; // the actor ids and the epochs, as the store binds them
+  const steps = fence === 'rows' ? [step(FENCE_NAME, FENCE_EPOCHS, values)]
+    : fence === 'advisory' ? [step('advisory', ADVISORY_SHARED, [values[0]]), step('fence-read', FENCE_READ, values)]
+    : [];
+  return new CopyIn(steps, copy, copyRows(group)!);
 }
 
 const PLAIN = `
@@ -169,7 +130,7 @@ try {
     const all = group.map((_, i) => i);
     if (v === 'copy+check' || v === 'copy+advisory' || v === 'copy') {
       const fence = v === 'copy+check' ? 'rows' : v === 'copy+advisory' ? 'advisory' : 'none';
-      const copy = new CopyIn(v === 'copy' ? 'journal_copy' : 'journal', group, fence);
+      const copy = copyIn(group, fence);
       await db.query(copy as any);
       await copy.done;
       return;
@@ -199,7 +160,7 @@ try {
   // The fenced COPYs must refuse a group holding one stale epoch, and roll all of its rows back.
   for (const [v, fence] of [['copy+check', 'rows'], ['copy+advisory', 'advisory']] as const) {
     const stale = nextGroup(v).map((r, i) => (i === appends - 1 ? { ...r, epoch: r.epoch + 1 } : r));
-    const refused = new CopyIn('journal', stale, fence);
+    const refused = copyIn(stale, fence);
     await db.query(refused as any);
     if (await refused.done.then(() => true, () => false)) throw new Error(`${v} accepted a stale epoch`);
     const leaked = await db.query('SELECT count(*)::int AS n FROM journal WHERE client_id = ANY($1)', [stale.flatMap((r) => r.entries.map((e) => e.clientId))]);

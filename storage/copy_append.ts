@@ -66,29 +66,42 @@ interface PgConnection {
   sync(): void;
 }
 
+/** A named statement run before the COPY, in its transaction; `parse` on its first use on a connection. */
+export interface CopyStep {
+  name: string;
+  text: string;
+  values: unknown[];
+  parse: boolean;
+}
+
+/** The fence of `reqs` as the step before their COPY. */
+export function fenceStep(reqs: readonly AppendRequest[], parse: boolean): CopyStep {
+  return { name: FENCE_NAME, text: FENCE_EPOCHS, values: [textArray(reqs.map((r) => r.actorId)), `{${reqs.map((r) => r.epoch).join(",")}}`], parse };
+}
+
 /**
- * The fence and `COPY journal FROM STDIN` with the group's rows, written to one connection at
- * once (extended protocol: Bind/Execute of the fence, Parse/Bind/Execute of the COPY, CopyData,
- * CopyDone, Sync). Everything up to Sync is one implicit transaction, committed at Sync: a stale
- * epoch or a duplicate key aborts all of it, and the server discards what follows the error up to
- * Sync (CopyData included). One round trip, as the group statement. COPY writes a page of rows at
- * a time (`heap_multi_insert`), which costs PostgreSQL ~2–3 µs less per row than the statement's
- * `INSERT … SELECT` (`journal_shape_bench`, `copy+check`).
+ * Named statements (the store sends one: the fence), then `copy` (`COPY … FROM STDIN`) with
+ * `rows`, written to one connection at once (extended protocol: Bind/Execute of each step,
+ * Parse/Bind/Execute of the COPY, CopyData, CopyDone, Sync). Everything up to Sync is one implicit
+ * transaction, committed at Sync: a stale epoch or a duplicate key aborts all of it, and the
+ * server discards what follows the error up to Sync (CopyData included). One round trip, as the
+ * group statement. COPY writes a page of rows at a time (`heap_multi_insert`), which costs
+ * PostgreSQL ~2–3 µs less per row than the statement's `INSERT … SELECT` (`journal_shape_bench`,
+ * `copy+check`).
  *
  * A `pg` submittable (`client.query(submittable)`): `done` resolves on ReadyForQuery, when the
  * transaction committed, and rejects with the first error (the server's, severity ERROR: nothing
  * committed; or the connection's: unknown).
  */
-export class CopyAppend {
+export class CopyIn {
   readonly done: Promise<void>;
   #settle!: (err?: unknown) => void;
 
   constructor(
-    private readonly reqs: readonly AppendRequest[],
-    /** `copyRows(reqs)`. */
+    private readonly steps: readonly CopyStep[],
+    private readonly copy: string,
+    /** The rows in COPY's text format (`copyRows`). */
     private readonly rows: string,
-    /** Parse the fence on this connection first (its first use there). */
-    private readonly prepareFence: boolean,
   ) {
     this.done = new Promise((resolve, reject) => {
       this.#settle = (err) => (err === undefined ? resolve() : reject(err));
@@ -96,10 +109,12 @@ export class CopyAppend {
   }
 
   submit(c: PgConnection): void {
-    if (this.prepareFence) c.parse({ name: FENCE_NAME, text: FENCE_EPOCHS, types: [] });
-    c.bind({ statement: FENCE_NAME, values: [textArray(this.reqs.map((r) => r.actorId)), `{${this.reqs.map((r) => r.epoch).join(",")}}`] });
-    c.execute({});
-    c.parse({ name: "", text: COPY_JOURNAL, types: [] });
+    for (const step of this.steps) {
+      if (step.parse) c.parse({ name: step.name, text: step.text, types: [] });
+      c.bind({ statement: step.name, values: step.values });
+      c.execute({});
+    }
+    c.parse({ name: "", text: this.copy, types: [] });
     c.bind({ values: [] });
     c.execute({});
     c.sendCopyFromChunk(Buffer.from(this.rows));
@@ -116,7 +131,7 @@ export class CopyAppend {
   handleCopyInResponse(): void {}
   handleCopyData(): void {}
   handleError(err: unknown): void {
-    this.#settle(err ?? new Error("COPY append failed"));
+    this.#settle(err ?? new Error("COPY failed"));
   }
   handleReadyForQuery(): void {
     this.#settle();

@@ -39,15 +39,10 @@ export interface GroupCommitOptions {
    * group instead of each making a group of their own.
    */
   gather(fn: () => void): void;
-  /**
-   * Writes a group whose appends all continue what this store committed by COPY, where the client
-   * can (`SqlClient.appendByCopy`); false keeps every group on the statement.
-   */
-  copy: boolean;
 }
 
 export const defaultGroupCommit: GroupCommitOptions = {
-  maxAppends: 512, maxEntries: 8_192, maxInFlight: 1, lanes: false, gather: (fn) => void Promise.resolve().then(fn), copy: true,
+  maxAppends: 512, maxEntries: 8_192, maxInFlight: 1, lanes: false, gather: (fn) => void Promise.resolve().then(fn),
 };
 
 /** Appends waiting for a group, and the groups in flight, of the actors that share a lane. */
@@ -89,7 +84,8 @@ export class GroupCommit {
     this.#opts = { ...defaultGroupCommit, ...opts };
     this.#statement = {
       query: (text, params) => client.statement(text, params),
-      appendByCopy: client.appendByCopy && this.#opts.copy
+      // A group whose appends all continue what this store committed goes by COPY where the client can.
+      appendByCopy: client.appendByCopy
         ? async (reqs, rows) => {
           await client.appendByCopy!(reqs, rows);
           this.stats.copied();

@@ -3,6 +3,7 @@ import pg from "pg";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { skipPostgres, startPostgres } from "../tests/harness/postgres.ts";
 import type { PostgresServer } from "../tests/harness/postgres.ts";
+import { FENCE_EPOCHS } from "./copy_append.ts";
 import { StoreCommitUnknownError } from "./errors.ts";
 import { appendGroup, appendOnce } from "./journal_append.ts";
 import { openPostgresStore } from "./postgres_store.ts";
@@ -41,29 +42,41 @@ describe.skipIf(skipPostgres)("postgres", () => {
       await Promise.all([store.close(), other.end(), monitor.end()]);
     });
 
-    /** Resolves once some session waits on a lock that `other` holds; fails if `call` settles first. */
-    async function blockedByOther(call: Promise<unknown>): Promise<void> {
+    /** Resolves with its query once some session waits on a lock that `other` holds; fails if `call` settles first. */
+    async function blockedByOther(call: Promise<unknown>): Promise<string> {
       let settled = false;
       void call.finally(() => (settled = true)).catch(() => {});
       const [{ pid }] = (await other.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows as [{ pid: number }];
       for (;;) {
         if (settled) throw new Error("The call did not wait for the lock held by the other session");
-        const { rows } = await monitor.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))", [pid]);
-        if (rows[0].n > 0) return;
+        const { rows } = await monitor.query("SELECT query FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))", [pid]);
+        if (rows.length > 0) return String(rows[0].query);
         await new Promise<void>((resolve) => setImmediate(resolve));
       }
     }
 
-    it("postgres store - an append waiting on an uncommitted acquireEpoch is fenced once it commits", async () => {
+    // An actor's first append runs the statement; once the store committed one, the next goes by
+    // COPY behind its fence (`storage/copy_append.ts`). Fencing and commit-unknown hold for both.
+    const WRITES = [
+      { how: "the statement", committed: 0, waits: SQL.appendGroupFast },
+      { how: "COPY", committed: 2, waits: FENCE_EPOCHS },
+    ];
+
+    it.each(WRITES)("postgres store - an append by $how waiting on an uncommitted acquireEpoch is fenced once it commits", async ({ committed, waits }) => {
       const id = actor();
       const old = await store.acquireEpoch(id, "node-a");
+      if (committed > 0) expect(await store.append(id, old, entries(1, committed))).toEqual({ ok: true });
+      const before = store.commitStats!().copies;
       await other.query("BEGIN");
       await other.query(SQL.acquireEpoch, [id, "node-b"]);
-      const append = store.append(id, old, entries(1, 2));
-      await blockedByOther(append);
+      const append = store.append(id, old, entries(committed + 1, 2));
+      const blocked = await blockedByOther(append); // pg_stat_activity keeps the text's first 1 KB
+      expect(blocked.length).toBeGreaterThan(0);
+      expect(waits.slice(0, blocked.length)).toBe(blocked);
       await other.query("COMMIT");
       expect(await append).toEqual({ ok: false, reason: "fenced" });
-      expect(await store.bounds(id)).toEqual({ first: 0, last: 0 });
+      expect(store.commitStats!().copies).toBe(before);
+      expect(await store.bounds(id)).toEqual(committed > 0 ? { first: 1, last: committed } : { first: 0, last: 0 });
     });
 
     it("postgres store - an acquireEpoch waits for an uncommitted append and fences only later writes", async () => {
@@ -95,20 +108,24 @@ describe.skipIf(skipPostgres)("postgres", () => {
       expect(await store.readAfter(b, 0, 10)).toEqual(entries(1, 2));
     });
 
-    it("postgres store - an append whose session is killed mid-statement is rejected as commit-unknown", async () => {
+    it.each(WRITES)("postgres store - an append by $how whose session is killed mid-write is rejected as commit-unknown", async ({ committed, waits }) => {
       const id = actor();
       const old = await store.acquireEpoch(id, "node-a");
+      if (committed > 0) expect(await store.append(id, old, entries(1, committed))).toEqual({ ok: true });
       await other.query("BEGIN");
       await other.query(SQL.acquireEpoch, [id, "node-b"]);
-      const append = store.append(id, old, entries(1, 1));
-      await blockedByOther(append);
+      const append = store.append(id, old, entries(committed + 1, 1));
+      const blocked = await blockedByOther(append); // pg_stat_activity keeps the text's first 1 KB
+      expect(blocked.length).toBeGreaterThan(0);
+      expect(waits.slice(0, blocked.length)).toBe(blocked);
       await monitor.query(
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))",
         [(await other.query("SELECT pg_backend_pid() AS pid")).rows[0].pid],
       );
       await expect(append).rejects.toBeInstanceOf(StoreCommitUnknownError);
       await other.query("ROLLBACK");
-      expect(await store.append(id, old, entries(1, 1))).toEqual({ ok: true });
+      expect(await store.append(id, old, entries(committed + 1, 1))).toEqual({ ok: true });
+      expect(await store.bounds(id)).toEqual({ first: 1, last: committed + 1 });
     });
 
     it("postgres store - a group of appends that continue their journals is one statement, a gap costs a second", async () => {
@@ -166,21 +183,6 @@ describe.skipIf(skipPostgres)("postgres", () => {
       for (const e of appended) expect(await store.append(id, epoch, [e])).toEqual({ ok: true });
       expect(copies() - before).toBe(odd.length);
       expect(await store.readAfter(id, 1, 20)).toEqual(appended);
-    });
-
-    it("postgres store - a COPY append waits for an uncommitted acquireEpoch and is fenced once it commits", async () => {
-      const id = actor();
-      const old = await store.acquireEpoch(id, "node-a");
-      expect(await store.append(id, old, entries(1, 2))).toEqual({ ok: true });
-      const before = store.commitStats!().copies;
-      await other.query("BEGIN");
-      await other.query(SQL.acquireEpoch, [id, "node-b"]);
-      const append = store.append(id, old, entries(3, 1));
-      await blockedByOther(append);
-      await other.query("COMMIT");
-      expect(await append).toEqual({ ok: false, reason: "fenced" });
-      expect(store.commitStats!().copies).toBe(before);
-      expect(await store.bounds(id)).toEqual({ first: 1, last: 2 });
     });
 
     it("postgres store - a COPY group holding a journaled client id commits nothing; the statement then names it and commits the rest", async () => {

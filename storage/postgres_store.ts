@@ -1,6 +1,6 @@
 import pg from "pg";
 import type { PoolClient } from "pg";
-import { CopyAppend } from "./copy_append.ts";
+import { COPY_JOURNAL, CopyIn, fenceStep } from "./copy_append.ts";
 import { StoreCommitUnknownError } from "./errors.ts";
 import type { AppendRequest } from "./journal_append.ts";
 import type { SqlClient, SqlQueryable, SqlRow } from "./sql_client.ts";
@@ -104,7 +104,7 @@ class PgPoolClient implements SqlClient {
 
   async appendByCopy(reqs: readonly AppendRequest[], rows: string): Promise<void> {
     const conn = await this.#pool.connect();
-    const copy = new CopyAppend(reqs, rows, !this.#fenced.has(conn));
+    const copy = new CopyIn([fenceStep(reqs, !this.#fenced.has(conn))], COPY_JOURNAL, rows);
     this.#fenced.add(conn);
     try {
       await conn.query(copy as unknown as pg.Submittable);
