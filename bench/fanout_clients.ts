@@ -63,7 +63,7 @@ function openWs(path: string, o: ConnOpts): LeanWs {
 }
 
 /** Parse '\n'-joined bodies `<seq>,<ts>,<ch>,...` from `pos`; a body may end at '\n', '"' or the end. */
-function parseBodies(buf: Buffer, pos: number, sub: Sub, now: number): void {
+export function parseBodies(buf: Buffer, pos: number, sub: Sub, now: number): void {
   const len = buf.length;
   while (pos < len) {
     let seq = 0;
