@@ -72,13 +72,15 @@ export function durableFigures(json: any): Figures {
   return out;
 }
 
+/** Mean, range and count of one figure's measurements. */
+export function spread(xs: readonly number[]): { mean: number; min: number; max: number; n: number } {
+  return { mean: xs.reduce((s, x) => s + x, 0) / (xs.length || 1), min: Math.min(...xs), max: Math.max(...xs), n: xs.length };
+}
+
 /** Per figure present in both sides' runs: each side's mean and range, and B's mean over A's. */
 export function summarize(runs: readonly Run[]): Summary[] {
   const names = [...new Set(runs.flatMap((r) => Object.keys(r.figures)))];
-  const stats = (side: 'A' | 'B', name: string) => {
-    const v = runs.filter((r) => r.side === side && name in r.figures).map((r) => r.figures[name]!);
-    return { mean: v.reduce((s, x) => s + x, 0) / (v.length || 1), min: Math.min(...v), max: Math.max(...v), n: v.length };
-  };
+  const stats = (side: 'A' | 'B', name: string) => spread(runs.filter((r) => r.side === side && name in r.figures).map((r) => r.figures[name]!));
   const out: Summary[] = [];
   for (const figure of names) {
     const a = stats('A', figure);

@@ -38,6 +38,7 @@ import { groupParams } from '../storage/journal_append.ts';
 import type { AppendRequest } from '../storage/journal_append.ts';
 import { MIGRATIONS } from '../storage/migrations.ts';
 import { SQL } from '../storage/statements.ts';
+import { spread } from './ab.ts';
 import { flags } from './args.ts';
 import { cpuSeconds } from './fanout_procs.ts';
 
@@ -177,11 +178,10 @@ try {
     }
   }
   console.log(`PostgreSQL backend CPU per journal row: ${appends} appends × ${rows} rows per statement, ${statements} statements × ${rounds} rounds per shape, one connection; 2 shared cores: the figures move with whatever else runs`);
-  const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
-  const base = mean(perRow.group);
+  const base = spread(perRow.group).mean;
   for (const v of VARIANTS) {
-    const xs = perRow[v];
-    console.log(`${v.padEnd(12)} ${mean(xs).toFixed(1).padStart(5)} µs/row [${Math.min(...xs).toFixed(1)}–${Math.max(...xs).toFixed(1)}]  ${(mean(xs) / base).toFixed(2)}× the group statement`);
+    const { mean, min, max } = spread(perRow[v]);
+    console.log(`${v.padEnd(12)} ${mean.toFixed(1).padStart(5)} µs/row [${min.toFixed(1)}–${max.toFixed(1)}]  ${(mean / base).toFixed(2)}× the group statement`);
   }
 } finally {
   await db.end().catch(() => {});

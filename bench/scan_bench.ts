@@ -8,6 +8,7 @@
 //   node dist/bench/scan_bench.js [--rows 190] [--messages 2000] [--rounds 6]
 import type { JournalEntry } from '../storage/store.ts';
 import { compactMsgsFrame, msgsFrame } from '../edge/frames.ts';
+import { spread } from './ab.ts';
 import { flags } from './args.ts';
 import { parseBodies, scanStormCompact, scanStormMsgs, Sub, type Sink } from './fanout_clients.ts';
 import { channelName, makeBody } from './fanout_common.ts';
@@ -59,8 +60,7 @@ console.log(`the load's scan of one delivery, ${rows} per WebSocket message, ${r
 console.log('| form | bytes per delivery | ns per delivery, mean [min–max] |');
 console.log('|---|---:|---:|');
 forms.forEach((form, i) => {
-  const xs = ns[i]!;
-  const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+  const { mean, min, max } = spread(ns[i]!);
   const bytes = form.bufs[0]!.length / rows;
-  console.log(`| ${form.name} | ${bytes.toFixed(1)} | ${mean.toFixed(1)} [${Math.min(...xs).toFixed(1)}–${Math.max(...xs).toFixed(1)}] |`);
+  console.log(`| ${form.name} | ${bytes.toFixed(1)} | ${mean.toFixed(1)} [${min.toFixed(1)}–${max.toFixed(1)}] |`);
 });
