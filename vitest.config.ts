@@ -2,8 +2,8 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
-    include: ["{runtime,actors,edge,storage,tests,property-tests,checker,cli,chaos}/**/*.test.ts"],
-    exclude: ["node_modules/**", "dist/**"],
+    include: ["{lib,runtime,actors,edge,storage,server,cli,tests,property-tests,tools,deploy}/**/*.test.ts"],
+    exclude: ["node_modules/**", "dist/**", "dist-tools/**"],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: "forks",

@@ -1,4 +1,4 @@
-import { fnv1aMixed } from "../runtime/core/hash.ts";
+import { fnv1aMixed } from "../lib/hash.ts";
 
 /**
  * The client ids of a channel's last `capacity` distinct publishes, each with its seq: the memory

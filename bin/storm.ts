@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-import { loadConfig } from "../runtime/config.ts";
-import { startNode } from "../runtime/node.ts";
+import { loadConfig } from "../server/config.ts";
+import { startNode } from "../server/node.ts";
 
 const USAGE = `storm: a real-time messaging node
 

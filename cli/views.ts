@@ -1,7 +1,7 @@
 import { InspectUsageError } from "./args.ts";
 import { type Cell, type Column, formatDuration, formatPairs, formatTable, formatValue } from "./table.ts";
 
-import type { NodeView } from "../runtime/cluster/cluster_admin.ts";
+import type { NodeView } from "../edge/admin_api.ts";
 
 /** `GET /admin/nodes` entries: the server's own type, so the two cannot drift apart. */
 export type { NodeView };

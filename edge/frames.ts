@@ -1,6 +1,6 @@
 import { ERROR_CODES, type ErrorCode } from "../runtime/core/error_codes.ts";
 import { StormError } from "../runtime/core/errors.ts";
-import { jsonString } from "../runtime/core/json_string.ts";
+import { jsonString } from "../lib/json_string.ts";
 import type { JournalEntry } from "../storage/store.ts";
 
 /** Server-to-client frame encoders. Each returns the JSON text, encoded once and shared by sockets. */

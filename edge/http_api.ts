@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ChannelInfo, HistoryReply, PublishAck, SessionView } from "../actors/messages.ts";
 import { ERROR_CODES } from "../runtime/core/error_codes.ts";
 import { RejectedError, StormError } from "../runtime/core/errors.ts";
-import type { ClusterAdmin } from "../runtime/cluster/cluster_admin.ts";
+import type { AdminApi } from "./admin_api.ts";
 import type { Authenticator, Principal } from "./auth.ts";
 import { errorFields, toWireMessage } from "./frames.ts";
 import { openDm } from "./frame_handler.ts";
@@ -26,7 +26,7 @@ export interface HttpApiOptions {
   status: () => Promise<unknown>;
   metrics?: () => Promise<{ contentType: string; body: string }>;
   /** Cluster operator actions (cluster mode only). */
-  admin?: ClusterAdmin;
+  admin?: AdminApi;
 }
 
 type Handler = (req: IncomingMessage, params: string[], url: URL) => Promise<[number, unknown]>;
@@ -50,7 +50,7 @@ export class HttpApi {
       if ((await this.#me(req)).role !== "admin") throw new RejectedError("forbidden", "GET /status needs an admin token");
       return [200, await o.status()];
     });
-    const admin = async (req: IncomingMessage): Promise<ClusterAdmin> => {
+    const admin = async (req: IncomingMessage): Promise<AdminApi> => {
       if ((await this.#me(req)).role !== "admin") throw new RejectedError("forbidden", "Operator routes need an admin token");
       if (!o.admin) throw new RejectedError("not_found", "This node is not in cluster mode");
       return o.admin;

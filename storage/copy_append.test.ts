@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { copyField, copyRows, textArray } from "./copy_append.ts";
 import { StoreCommitUnknownError } from "./errors.ts";
 import { appendGroup } from "./journal_append.ts";
-import type { AppendRequest } from "./journal_append.ts";
+import type { AppendRequest } from "./store.ts";
 import type { SqlRow } from "./sql_client.ts";
 import { SQL } from "./statements.ts";
 

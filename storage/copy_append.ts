@@ -1,4 +1,4 @@
-import type { AppendRequest } from "./journal_append.ts";
+import type { AppendRequest } from "./store.ts";
 
 /**
  * The fence of a COPY append: takes each actor's epoch row `FOR SHARE` (in id order) and fails the

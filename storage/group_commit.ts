@@ -1,12 +1,12 @@
 import { CommitStats } from "./commit_stats.ts";
 import { StoreCommitUnknownError, StoreQueryError } from "./errors.ts";
 import { appendGroup, appendOnce } from "./journal_append.ts";
-import type { AppendRequest } from "./journal_append.ts";
+import type { AppendRequest } from "./store.ts";
 import type { SqlClient, SqlQueryable } from "./sql_client.ts";
 import { UNIQUE_VIOLATION, sqlState } from "./sql_client.ts";
 import type { AppendOutcome } from "./store.ts";
 import { TailMemo } from "./tail_memo.ts";
-import { fnv1a } from "../runtime/core/hash.ts";
+import { fnv1a } from "../lib/hash.ts";
 
 interface Pending extends AppendRequest {
   resolve(outcome: AppendOutcome): void;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { groupParams } from "./journal_append.ts";
-import type { AppendRequest } from "./journal_append.ts";
+import type { AppendRequest } from "./store.ts";
 
 /** The same parameters built by `JSON.stringify`, the reference the hand-built text must equal. */
 function reference(reqs: readonly AppendRequest[], which: readonly number[]): [string, string] {

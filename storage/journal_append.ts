@@ -1,16 +1,10 @@
 import { StoreCommitUnknownError } from "./errors.ts";
-import type { AppendOutcome, JournalEntry } from "./store.ts";
+import type { AppendOutcome, AppendRequest, JournalEntry } from "./store.ts";
 import type { SqlClient, SqlQueryable, SqlRow } from "./sql_client.ts";
 import { UNIQUE_VIOLATION, abortedByServer, sqlState, toNumber } from "./sql_client.ts";
 import { copyRows } from "./copy_append.ts";
 import { SQL } from "./statements.ts";
-import { jsonString } from "../runtime/core/json_string.ts";
-
-export interface AppendRequest {
-  actorId: string;
-  epoch: number;
-  entries: readonly JournalEntry[];
-}
+import { jsonString } from "../lib/json_string.ts";
 
 /**
  * Runs one conditional append as one statement (one round trip) and maps its result to an

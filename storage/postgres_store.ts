@@ -2,7 +2,7 @@ import pg from "pg";
 import type { PoolClient } from "pg";
 import { COPY_JOURNAL, CopyIn, fenceStep } from "./copy_append.ts";
 import { StoreCommitUnknownError } from "./errors.ts";
-import type { AppendRequest } from "./journal_append.ts";
+import type { AppendRequest } from "./store.ts";
 import type { SqlClient, SqlQueryable, SqlRow } from "./sql_client.ts";
 import { abortedByServer } from "./sql_client.ts";
 import { SqlStore } from "./sql_store.ts";

@@ -1,4 +1,4 @@
-import type { AppendRequest } from "./journal_append.ts";
+import type { AppendRequest } from "./store.ts";
 
 /**
  * The one thing `SqlStore` needs from a SQL driver. PGlite and `pg` both fit behind it, so the

@@ -65,3 +65,10 @@ export interface Snapshot {
   seq: number;
   state: unknown;
 }
+
+/** One actor's conditional append: its entries, written only while `epoch` is the actor's current one. */
+export interface AppendRequest {
+  actorId: string;
+  epoch: number;
+  entries: readonly JournalEntry[];
+}

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
-import type { JournalRow } from "../checker/journal.ts";
+import type { JournalRow } from "../tools/checker/journal.ts";
 import { metric, range, startTestCluster, type TestCluster, until } from "./harness/cluster.ts";
 import { RecordingSubscriber } from "./harness/recording_clients.ts";
 import { RecordingPublisher } from "./harness/recording_publisher.ts";

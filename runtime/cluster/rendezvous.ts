@@ -1,4 +1,4 @@
-import { fnv1aMixed } from "../core/hash.ts";
+import { fnv1aMixed } from "../../lib/hash.ts";
 
 /**
  * Rendezvous (highest-random-weight) hashing: every node computes the same owner for an actor from

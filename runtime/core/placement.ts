@@ -1,5 +1,5 @@
 import type { ActorId } from "./actor_id.ts";
-import { fnv1a } from "./hash.ts";
+import { fnv1a } from "../../lib/hash.ts";
 
 /**
  * Where an actor lives inside a node. A strategy is pure data-in, index-out: the same id always maps

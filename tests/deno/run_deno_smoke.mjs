@@ -116,7 +116,7 @@ function runDeno(args, ms) {
 
 /** The core's source files (no tests, no conformance suites: those import vitest). */
 function coreSources() {
-  return ["runtime/core", "actors"].flatMap((dir) =>
+  return ["lib", "runtime/core", "actors"].flatMap((dir) =>
     readdirSync(join(ROOT, dir))
       .filter((f) => f.endsWith(".ts") && !f.endsWith(".test.ts") && !f.endsWith("_conformance.ts"))
       .map((f) => `${dir}/${f}`));
@@ -253,7 +253,7 @@ await check("deno check: runtime/core and actors type-check under Deno without N
   runDeno(["check", "--config", "tsconfig.core.json", ...coreSources()], TOOL_MS));
 
 await check("the unit tests of runtime/core and actors pass on the Deno runtime (vitest)", async () => {
-  const out = await runDeno(["run", "-A", "node_modules/vitest/vitest.mjs", "run", "--passWithNoTests", "runtime/core/", "actors/"], TOOL_MS);
+  const out = await runDeno(["run", "-A", "node_modules/vitest/vitest.mjs", "run", "--passWithNoTests", "lib/", "runtime/core/", "actors/"], TOOL_MS);
   const counts = /Tests\s+(.+)/.exec(out);
   console.log(`# vitest on Deno: ${counts ? counts[1].trim() : "no test files"}`);
 });

@@ -1,5 +1,5 @@
 import WebSocket from "ws";
-import type { HistoryEvent } from "../../checker/history.ts";
+import type { HistoryEvent } from "../../tools/checker/history.ts";
 
 /**
  * WebSocket clients that record what happens to them as history-checker events (checker/history.ts):

@@ -1,0 +1,62 @@
+import type { NodeConfig } from "./config.ts";
+import type { ActorSystem } from "../runtime/core/actor_system.ts";
+import type { Placement } from "../runtime/core/registry.ts";
+import { systemClock } from "../runtime/platform/system_clock.ts";
+import { ClusterAdmin } from "../runtime/cluster/cluster_admin.ts";
+import { ClusterRouter } from "../runtime/cluster/cluster_router.ts";
+import { HazelcastRegistry } from "../runtime/cluster/hazelcast_registry.ts";
+import { LeaseKeeper } from "../runtime/cluster/lease_keeper.ts";
+import { NodeLinks } from "../runtime/cluster/node_links.ts";
+import { turnEnd } from "../runtime/platform/node_platform.ts";
+
+export interface ClusterParts {
+  router: ClusterRouter;
+  links: NodeLinks;
+  admin: ClusterAdmin;
+  /** Takes the lease (the node becomes visible to others) once the edge listens at `address`. */
+  start(address: string, onLost: (reason: string) => void): Promise<void>;
+  /** Gives the lease back and closes the links (graceful stop). */
+  leave(): Promise<void>;
+}
+
+/**
+ * Cluster mode's composition: the Hazelcast registry (directory and liveness), node links, the
+ * router, the lease keeper and operator actions. PostgreSQL epochs remain the arbiter of ownership.
+ */
+export async function joinCluster(cfg: NodeConfig, self: string, log: (msg: string, err?: unknown) => void) {
+  if (!cfg.clusterSecret) throw new Error("Cannot join a cluster without --cluster-secret: node links must authenticate");
+  const secret = cfg.clusterSecret;
+  const registry = await HazelcastRegistry.connect({ clusterName: cfg.clusterName, members: cfg.cluster!, heartbeatTimeoutMs: Math.max(2_000, cfg.leaseMs) });
+  let router: ClusterRouter | undefined;
+  return {
+    registry,
+    router: (): ClusterRouter => router!,
+    wire(o: { system: ActorSystem; onEdgeEvent(ev: unknown): void; onPlacement(id: string, p: Placement | null): void }): ClusterParts {
+      const links = new NodeLinks({ self, secret, defer: turnEnd.early, onFrames: (from, frames) => r.onFrames(from, frames), log });
+      const r = new ClusterRouter({ self, system: o.system, registry, links, clock: systemClock, askTimeoutMs: cfg.askTimeoutMs, onEdgeEvent: o.onEdgeEvent, onPlacement: o.onPlacement, log });
+      router = r;
+      const admin = new ClusterAdmin(self, registry, r, () => Date.now());
+      let keeper: LeaseKeeper | undefined;
+      let stopWatch: (() => Promise<void>) | undefined;
+      return {
+        router: r,
+        links,
+        admin,
+        async start(address, onLost) {
+          stopWatch = await registry.watch((id, p) => r.onWatch(id, p));
+          keeper = new LeaseKeeper({
+            registry, node: self, address, ttlMs: cfg.leaseMs, clock: systemClock, load: () => 0,
+            onLost, onLiveNodes: (nodes) => r.setLiveNodes(nodes), log,
+          });
+          await keeper.start();
+        },
+        async leave() {
+          await keeper?.stop();
+          await stopWatch?.();
+          r.close();
+          links.close();
+        },
+      };
+    },
+  };
+}

@@ -1,0 +1,161 @@
+import "reflect-metadata";
+import { type Remote, wrap } from "comlink";
+import nodeEndpoint from "comlink/dist/esm/node-adapter.mjs";
+import { mkdir } from "node:fs/promises";
+import { MessageChannel } from "node:worker_threads";
+import { container } from "tsyringe";
+import type { EdgeEvent } from "../actors/messages.ts";
+import { actorsWireCodec } from "../actors/wire_codec.ts";
+import { Authenticator } from "../edge/auth.ts";
+import { EdgeServer } from "../edge/edge_server.ts";
+import type { ActorGateway } from "../edge/gateway.ts";
+import { HttpApi } from "../edge/http_api.ts";
+import { buildOpenApi } from "../edge/openapi.ts";
+import { commitStatsText, sumCommitStats } from "../storage/commit_stats.ts";
+import type { NodeConfig } from "./config.ts";
+import { ActorSystem } from "../runtime/core/actor_system.ts";
+import { MemoryRegistry } from "../runtime/core/memory_registry.ts";
+import { hashPlacement } from "../runtime/core/placement.ts";
+import type { Placement, Registry } from "../runtime/core/registry.ts";
+import { type ClusterParts, joinCluster } from "./cluster_node.ts";
+import { nodePlatform, turnEnd } from "../runtime/platform/node_platform.ts";
+import { systemClock } from "../runtime/platform/system_clock.ts";
+import { embeddedBackend, loadSecret, postgresBackend, snapshotDirectory } from "./storage_backend.ts";
+import type { WorkerBoot, WorkerControl } from "./worker_control.ts";
+
+export interface RunningNode {
+  /** This process's node id; in a cluster, unique per start (`<node-id>.<start time>`). */
+  id: string;
+  port: number;
+  system: ActorSystem;
+  edge: EdgeServer;
+  controls: Array<Remote<WorkerControl>>;
+  stop(): Promise<void>;
+}
+
+export interface NodeHooks {
+  /** The node lost its cluster lease and stopped its actors; the process should exit. */
+  onLeaseLost?(reason: string): void;
+}
+
+const ext = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
+const log = (msg: string, err?: unknown) => console.error(`[storm] ${msg}`, err ?? "");
+
+/**
+ * The composition root of a node process: the only place that picks concrete backends (PGlite or
+ * PostgreSQL; the in-process or the Hazelcast registry) and wires them into the core via tsyringe.
+ */
+export async function startNode(cfg: NodeConfig, hooks: NodeHooks = {}): Promise<RunningNode> {
+  if (cfg.cluster && !cfg.postgresUrl) throw new Error("Cannot join a cluster without --postgres: PostgreSQL is the arbiter of ownership");
+  await mkdir(cfg.dataDir, { recursive: true });
+  const id = cfg.cluster ? `${cfg.nodeId}.${Date.now().toString(36)}` : cfg.nodeId;
+  const c = container.createChildContainer();
+  const secret = await loadSecret(cfg);
+  c.register(Authenticator, { useValue: new Authenticator(secret.key) });
+  const storage = cfg.postgresUrl ? await postgresBackend(cfg) : await embeddedBackend(cfg);
+  const cluster = cfg.cluster ? await joinCluster(cfg, id, log) : undefined;
+  c.register<Registry>("Registry", { useValue: cluster?.registry ?? new MemoryRegistry(systemClock) });
+
+  let edge: EdgeServer | undefined;
+  const controls: Array<Remote<WorkerControl>> = [];
+  const system = new ActorSystem({
+    nodeId: id,
+    platform: nodePlatform,
+    clock: systemClock,
+    workers: cfg.workers,
+    workerEntry: new URL(`./worker_main${ext}`, import.meta.url).href,
+    workerData: (index) => {
+      const control = new MessageChannel();
+      controls[index] = wrap<WorkerControl>(nodeEndpoint(control.port1 as never));
+      const store = storage.workerStore(index);
+      const boot: WorkerBoot = { nodeId: id, index, store: store.boot, control: control.port2, idlePassivateMs: cfg.idlePassivateMs, historySize: cfg.historySize };
+      return { data: boot, transfer: [control.port2, ...store.transfer] };
+    },
+    placement: hashPlacement,
+    registry: c.resolve<Registry>("Registry"),
+    askTimeoutMs: cfg.askTimeoutMs,
+    onEdgeEvent: (ev) => edge?.onEvent(ev as EdgeEvent),
+    outbound: cluster ? (to, msg) => cluster.router().tell(to, msg) : undefined,
+    log,
+    codec: actorsWireCodec,
+  });
+  system.start();
+
+  const onPlacement = (actor: string, p: Placement | null) => {
+    if (p && p.epoch > 0 && actor.startsWith("channel:")) edge?.placementChanged(actor.slice("channel:".length), p.epoch);
+  };
+  let parts: ClusterParts | undefined;
+  if (cluster) parts = cluster.wire({ system, onEdgeEvent: (ev) => edge?.onEvent(ev as EdgeEvent), onPlacement });
+  const stopWatch = parts ? undefined : await c.resolve<Registry>("Registry").watch(onPlacement);
+  const actors: ActorGateway = parts?.router ?? system;
+
+  const auth = c.resolve(Authenticator);
+  const api = new HttpApi({
+    actors,
+    auth,
+    directory: snapshotDirectory(storage.mainStore),
+    devTokens: secret.dev,
+    openapi: buildOpenApi,
+    admin: parts?.admin,
+    // Aggregate gauges only (no actor or user ids), so no token is needed, as Prometheus scrapes.
+    metrics: async () => {
+      const [stats, storageCommits] = await Promise.all([Promise.all(controls.map((w) => w.stats())), storage.commitStats()]);
+      const commits = sumCommitStats([...stats.flatMap((st) => (st.commits ? [st.commits] : [])), ...(storageCommits ? [storageCommits] : [])]);
+      const e = edge!.stats();
+      const gauges: Array<[string, string, number]> = [
+        ["storm_connections", "WebSocket connections open on this node", e.connections],
+        ["storm_channels", "channels with local subscribers", e.channels],
+        ["storm_actors", "actor activations on this node's workers", stats.reduce((a, s) => a + s.actors, 0)],
+        ["storm_rss_bytes", "resident set size of the node process", process.memoryUsage.rss()],
+      ];
+      const main = process.memoryUsage();
+      const heap = `# HELP storm_heap_used_bytes V8 heap used, by thread\n# TYPE storm_heap_used_bytes gauge\n` +
+        `storm_heap_used_bytes{thread="main"} ${main.heapUsed}\n` +
+        stats.map((st, i) => `storm_heap_used_bytes{thread="worker${i}"} ${st.memory}\n`).join("") +
+        `# HELP storm_heap_committed_bytes V8 heap committed, by thread\n# TYPE storm_heap_committed_bytes gauge\n` +
+        `storm_heap_committed_bytes{thread="main"} ${main.heapTotal}\n` +
+        stats.map((st, i) => `storm_heap_committed_bytes{thread="worker${i}"} ${st.heapTotal}\n`).join("") +
+        `# HELP storm_external_bytes memory of the main thread's Buffers and other V8-external objects\n# TYPE storm_external_bytes gauge\n` +
+        `storm_external_bytes ${main.external}\n`;
+      return {
+        contentType: "text/plain; version=0.0.4",
+        body: gauges.map(([name, help, v]) => `# HELP ${name} ${help}\n# TYPE ${name} gauge\n${name} ${v}\n`).join("") + heap + commitStatsText(commits),
+      };
+    },
+    status: async () => {
+      const lists = await Promise.all(controls.map((w) => w.list()));
+      return {
+        node: id,
+        ...edge!.stats(),
+        workers: lists.map((actors, index) => ({ index, actors: actors.length })),
+        actors: lists.flatMap((list, worker) =>
+          list.map((a) => ({ id: a.id, worker, epoch: a.epoch, state: a.state, depth: a.depth, idleMs: a.idleMs, ...a.detail }))),
+      };
+    },
+  });
+  edge = new EdgeServer({
+    actors, auth, api, clock: systemClock, defer: turnEnd.late,
+    maxBufferedBytes: cfg.maxBufferedBytes, writeChunk: cfg.writeChunk, heartbeatMs: cfg.heartbeatMs, authTimeoutMs: cfg.authTimeoutMs,
+    onClusterUpgrade: parts ? (req, socket, head) => parts!.links.handleUpgrade(req, socket, head) : undefined,
+  });
+  const port = await edge.listen(cfg.port, cfg.host);
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    await parts?.leave();
+    await edge!.close();
+    await system.stop();
+    await stopWatch?.();
+    await storage.close();
+    await cluster?.registry.close();
+  };
+  if (parts) {
+    await parts.start(cfg.advertise ?? `ws://${cfg.host}:${port}`, async (reason) => {
+      log(`lease lost (${reason}): stopping every actor`);
+      await system.stop();
+      hooks.onLeaseLost?.(reason);
+    });
+  }
+  return { id, port, system, edge, controls, stop };
+}
