@@ -78,7 +78,7 @@ describe("storm-check", () => {
   });
 
   test("storm-check - the command's exit status is the check's verdict", () => {
-    const tsx = join(import.meta.dirname, "..", "node_modules", ".bin", "tsx");
+    const tsx = join(import.meta.dirname, "..", "..", "node_modules", ".bin", "tsx");
     const bin = join(import.meta.dirname, "..", "bin", "storm-check.ts");
     const clean = spawnSync(tsx, [bin, "--history", join(dir, "run"), "--journal", join(dir, "journal.jsonl")], { encoding: "utf8" });
     expect(clean.status, clean.stderr).toBe(0);
