@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server } from "node:http";
+import type { IncomingMessage, Server } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, type WebSocket } from "ws";
 import { EdgeWebSocket } from "./edge_socket.ts";
@@ -18,6 +18,8 @@ import { LIMITS } from "./schemas.ts";
 import { checkFrame } from "./validate.ts";
 
 export interface EdgeOptions {
+  /** The node's HTTP server, already listening (bound before the store opened); its placeholder listeners are replaced. */
+  http: Server;
   actors: ActorGateway;
   auth: Authenticator;
   api: HttpApi;
@@ -104,7 +106,9 @@ export class EdgeServer {
       minIntervalMs: 20,
     });
     this.#handler = new FrameHandler(o.actors, this.fanout);
-    this.http = createServer((req, res) => void o.api.handle(req, res));
+    this.http = o.http;
+    this.http.removeAllListeners("request").removeAllListeners("upgrade");
+    this.http.on("request", (req, res) => void o.api.handle(req, res));
     // The hard cap only protects memory; messages between the protocol limit and it get a typed
     // `too_large` error and the connection survives (G7).
     this.#wss = new WebSocketServer({
@@ -125,13 +129,6 @@ export class EdgeServer {
   /** A channel's actor has a new activation: local sockets on it resubscribe from their cursors. */
   placementChanged(ch: string, epoch: number): void {
     this.#handler.placementChanged(ch, epoch);
-  }
-
-  listen(port: number, host: string): Promise<number> {
-    return new Promise((resolve, reject) => {
-      this.http.once("error", reject);
-      this.http.listen(port, host, () => resolve((this.http.address() as { port: number }).port));
-    });
   }
 
   stats(): { connections: number; channels: number; delivered: number } {

@@ -69,6 +69,13 @@ export const DrainBody = Type.Object({ node: Type.String({ minLength: 1, maxLeng
 export const ChannelListQuery = Type.Object({ after: Type.Optional(Type.String({ maxLength: 200 })), limit: Type.Optional(Limit) });
 export const HistoryQuery = Type.Object({ after: Type.Optional(Seq), before: Type.Optional(Seq), limit: Type.Optional(Limit) });
 
+/** Probe replies (`/livez`, `/healthz`, `/readyz`). */
+export const LiveReply = Type.Object({ ok: Type.Literal(true) });
+export const ReadyReply = Type.Object({
+  ready: Type.Boolean(),
+  checks: Type.Record(Type.String(), Type.Boolean(), { description: "started (not starting, not stopping), store (answers a read), lease (cluster mode: held)" }),
+});
+
 export const MessageSchema = Type.Object({
   seq: Type.Integer(), ts: Type.Integer(), from: UserName, cid: ClientId, body: Body,
 });
