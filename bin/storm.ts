@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { cliOutcome, packageVersion, UsageError } from "../lib/cli_args.ts";
+import { cliOutcome, packageVersion, UsageError } from "../cli/cli_args.ts";
 import { loadConfig, SERVE_USAGE } from "../server/config.ts";
 import { lockDataDir } from "../server/data_dir_lock.ts";
 import type { RunningNode } from "../server/node.ts";

@@ -35,7 +35,7 @@ const frame = <T extends string, P extends Record<string, TSchema>>(t: T, props:
 
 /** Client-to-server WebSocket frames, by `t`. */
 export const ClientFrames = {
-  auth: frame("auth", { token: Type.String({ maxLength: 4096 }) }),
+  auth: frame("auth", { id: Type.Optional(ReqId), token: Type.String({ maxLength: 4096 }) }),
   ping: frame("ping", { id: Type.Optional(ReqId) }),
   create: frame("create", { id: ReqId, ch: NewChannelName, visibility: Type.Optional(Visibility), topic: Type.Optional(Topic) }),
   join: frame("join", { id: ReqId, ch: ChannelName }),

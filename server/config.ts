@@ -1,5 +1,5 @@
 import { availableParallelism } from "node:os";
-import { checkStormEnv, type FlagSpecs, intValue, parseFlags, secretValue, UsageError } from "../lib/cli_args.ts";
+import { checkStormEnv, type FlagSpecs, intValue, parseFlags, secretValue, UsageError } from "../cli/cli_args.ts";
 
 /**
  * Actor worker threads when none is asked for: one per core but one, which the edge keeps busy (the

@@ -189,7 +189,7 @@ export function packageVersion(): string {
       const pkg = JSON.parse(readFileSync(new URL("package.json", dir), "utf8")) as { name?: string; version?: string };
       if (pkg.name === "storm" && pkg.version) return pkg.version;
     } catch {
-      // Not here: look one level up (dist/lib, dist-tools/lib and lib all reach the root).
+      // Not here: look one level up (dist/cli, dist-tools/cli and cli all reach the root).
     }
     dir = new URL("..", dir);
   }
