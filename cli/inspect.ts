@@ -1,4 +1,5 @@
 import { type InspectCommand, InspectUsageError, USAGE, normalizeUrl, parseInspectArgs } from "./args.ts";
+import { packageVersion } from "./cli_args.ts";
 import { AdminClient, type FetchLike, InspectServerError } from "./client.ts";
 import {
   type ActorRow, type Mode, type NodeRow, type NodeStatus, type NodeView, type PlacementEntry,
@@ -35,6 +36,10 @@ export async function runInspect(argv: readonly string[], io: InspectIo): Promis
       io.out(USAGE);
       return 0;
     }
+    if (args.command.cmd === "version") {
+      io.out(`storm ${packageVersion()}`);
+      return 0;
+    }
     action = describe(args.command);
     const client = new AdminClient(args.url, args.token, { fetch: io.fetch, timeoutMs: io.timeoutMs, note: (t) => io.err(t) });
     return await run(args.command, { client, io, json: args.json });
@@ -57,7 +62,7 @@ export function errorLine(action: string, err: InspectServerError): string {
   return err.status >= 400 ? `${text} (${err.code})` : text;
 }
 
-function describe(c: Exclude<InspectCommand, { cmd: "help" }>): string {
+function describe(c: Exclude<InspectCommand, { cmd: "help" | "version" }>): string {
   switch (c.cmd) {
     case "nodes":
       return "list nodes";
@@ -72,7 +77,7 @@ function describe(c: Exclude<InspectCommand, { cmd: "help" }>): string {
   }
 }
 
-async function run(c: Exclude<InspectCommand, { cmd: "help" }>, ctx: Ctx): Promise<number> {
+async function run(c: Exclude<InspectCommand, { cmd: "help" | "version" }>, ctx: Ctx): Promise<number> {
   switch (c.cmd) {
     case "nodes":
       return nodes(ctx);
