@@ -31,7 +31,14 @@ interface Ctx {
 export async function runInspect(argv: readonly string[], io: InspectIo): Promise<number> {
   let action = "run";
   try {
-    const args = parseInspectArgs(argv, io.env ?? {});
+    let args: ReturnType<typeof parseInspectArgs>;
+    try {
+      args = parseInspectArgs(argv, io.env ?? {});
+    } catch (err) {
+      if (!(err instanceof InspectUsageError)) throw err;
+      io.err(`storm inspect: ${err.message}\n\n${USAGE}`);
+      return 2;
+    }
     if (args.command.cmd === "help") {
       io.out(USAGE);
       return 0;

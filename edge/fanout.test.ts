@@ -82,13 +82,14 @@ describe("fanout", () => {
     expect(seqsSent(s)).toEqual([]);
   });
 
-  it("connection - a slow consumer is disconnected with slow_consumer instead of buffering", () => {
+  it("connection - a slow consumer is disconnected with slow_consumer instead of buffering, told why by a last err frame", () => {
     const s = socket();
     (s as { bufferedAmount: number }).bufferedAmount = 2_000;
     const c = new Connection(1, { user: "a", role: "user", exp: Infinity }, s, now, 1_000, 0);
     c.push("{}");
     expect(s.closedWith).toBe(4100);
-    expect(s.sent).toEqual([]);
+    // The queued frame is dropped (the client resumes from its cursor); only the reason is written.
+    expect(s.sent).toEqual([{ t: "err", code: "slow_consumer", message: expect.stringMatching(/too much unsent data/), retry: "reconnect" }]);
   });
 
   it("fanout - sockets in step are sent the very same encoded bytes of a batch", () => {
