@@ -86,7 +86,12 @@ export function lockDataDir(dir: string): DataDirLock {
   } catch (err) {
     throw new StartupError("config", `Cannot create the data directory ${dir}: ${(err as NodeJS.ErrnoException).code ?? err} (fix --data-dir or its permissions)`);
   }
-  return DataDirLock.acquire(dir);
+  try {
+    return DataDirLock.acquire(dir);
+  } catch (err) {
+    if (err instanceof StartupError) throw err;
+    throw new StartupError("config", `Cannot lock the data directory ${dir}: ${(err as NodeJS.ErrnoException).code ?? err} (fix --data-dir or its permissions)`);
+  }
 }
 
 /** Removes a stale lock, unless someone replaced it meanwhile; one breaker at a time. */

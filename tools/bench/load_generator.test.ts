@@ -19,7 +19,7 @@ import { overloaded, type TargetResult } from "./fanout_report.ts";
 import { startStorm } from "../../tests/harness/storm_process.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const CLI = join(ROOT, "dist", "bin", "storm-load.js");
+const CLI = join(ROOT, "dist-tools", "tools", "bin", "storm-load.js");
 const dir = mkdtempSync(join(tmpdir(), "storm-load-test-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
