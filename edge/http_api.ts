@@ -51,7 +51,8 @@ export class HttpApi {
     route("GET", "/healthz", async () => [200, { ok: true }]);
     route("GET", "/readyz", async () => {
       const checks = await o.readiness();
-      return [Object.values(checks).every(Boolean) ? 200 : 503, { ready: Object.values(checks).every(Boolean), checks }];
+      const ready = Object.values(checks).every(Boolean);
+      return [ready ? 200 : 503, { ready, checks }];
     });
     route("GET", "/openapi.json", async () => [200, o.openapi()]);
     route("GET", "/status", async (req) => {
