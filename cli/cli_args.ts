@@ -42,7 +42,7 @@ export interface Parsed {
 
 /**
  * Parses `argv` strictly against `specs` (`--help`, `-h` and `--version` are always known).
- * `positionals`: how many bare arguments are allowed (default none).
+ * `positionals`: whether bare arguments are allowed (default: none is).
  * @throws {UsageError}
  */
 export function parseFlags(argv: readonly string[], specs: FlagSpecs, opts: { positionals?: boolean } = {}): Parsed {
