@@ -39,13 +39,16 @@ function socketFrames() {
 }
 
 const tick = () => new Promise((r) => setTimeout(r, 0));
+const noReauth = async (): Promise<string> => {
+  throw new Error("not used by these tests");
+};
 
 /** A socket subscribed to "g" at activation epoch 1 that has received seqs 1-2 and is live. */
 async function liveAfter2() {
   const { g, asks } = gateway();
-  const handler = new FrameHandler(g, new Fanout());
+  const handler = new FrameHandler(g, new Fanout(), noReauth);
   const { frames, socket } = socketFrames();
-  const conn = new Connection(1, { user: "a", role: "user" }, socket, new SendTurn((fn) => fn()), 1 << 20, 0);
+  const conn = new Connection(1, { user: "a", role: "user", exp: Infinity }, socket, new SendTurn((fn) => fn()), 1 << 20, 0);
   handler.handle(conn, { t: "sub", id: 1, ch: "g", after: 0 });
   await tick();
   asks[0]!.resolve(page(1, 2));
@@ -57,9 +60,9 @@ describe("frame handler", () => {
   it("subscribe - a channel move while a sub is pending sends nothing before subbed, then resumes at the new activation", async () => {
     const { g, asks } = gateway();
     const fanout = new Fanout();
-    const handler = new FrameHandler(g, fanout);
+    const handler = new FrameHandler(g, fanout, noReauth);
     const { frames, socket } = socketFrames();
-    const conn = new Connection(1, { user: "a", role: "user" }, socket, new SendTurn((fn) => fn()), 1 << 20, 0);
+    const conn = new Connection(1, { user: "a", role: "user", exp: Infinity }, socket, new SendTurn((fn) => fn()), 1 << 20, 0);
     handler.handle(conn, { t: "sub", id: 7, ch: "g", after: 0 });
     await tick();
     expect(asks.map((a) => a.msg.type)).toEqual(["subscribe"]);
@@ -94,10 +97,10 @@ describe("frame handler", () => {
   it("subscribe - a position past the channel's end resumes from the end, with the batches that reached the edge before the sub's answer was read", async () => {
     const { g, asks } = gateway();
     const fanout = new Fanout();
-    const handler = new FrameHandler(g, fanout);
+    const handler = new FrameHandler(g, fanout, noReauth);
     const { frames, socket } = socketFrames();
     let closed: number | undefined;
-    const conn = new Connection(1, { user: "a", role: "user" }, { ...socket, close: (code: number) => void (closed = code) }, new SendTurn((fn) => fn()), 1 << 20, 0);
+    const conn = new Connection(1, { user: "a", role: "user", exp: Infinity }, { ...socket, close: (code: number) => void (closed = code) }, new SendTurn((fn) => fn()), 1 << 20, 0);
     handler.handle(conn, { t: "sub", id: 1, ch: "g", after: 10 });
     await tick();
     // The channel ends at 6 and commits 7-8 right after answering: the worker's answer and that

@@ -20,6 +20,8 @@ export class FrameHandler {
   constructor(
     private readonly actors: ActorGateway,
     private readonly fanout: Fanout,
+    /** Re-authentication of an open connection (an `auth` frame): the reply frame. */
+    private readonly reauth: (conn: Connection, token: string, id: number | undefined) => Promise<string>,
   ) {}
 
   handle(conn: Connection, f: ClientFrame): void {
@@ -53,7 +55,7 @@ export class FrameHandler {
     const user = conn.user;
     switch (f.t) {
       case "auth":
-        throw new RejectedError("bad_request", "Already authenticated");
+        return this.reauth(conn, f.token, f.id);
       case "ping":
         return replyFrame("pong", f.id, { ts: Date.now() });
       case "pub": {
@@ -99,9 +101,12 @@ export class FrameHandler {
       case "typing":
         if (conn.subs.has(f.ch)) this.actors.tell(channelActor(f.ch), { type: "typing", user });
         return undefined;
-      case "read":
-        await this.actors.ask(sessionActor(user), { type: "read", ch: f.ch, seq: f.seq });
+      case "read": {
+        // The channel refuses a non-member (or a missing channel) and clamps seq to its last.
+        const seq = await this.actors.ask<number>(channelActor(f.ch), { type: "mark_read", user, seq: f.seq });
+        await this.actors.ask(sessionActor(user), { type: "read", ch: f.ch, seq });
         return f.id === undefined ? undefined : replyFrame("ok", f.id, { ch: f.ch });
+      }
     }
   }
 

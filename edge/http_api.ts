@@ -19,8 +19,12 @@ export interface HttpApiOptions {
   actors: ActorGateway;
   auth: Authenticator;
   directory: ChannelDirectory;
-  /** When true, `POST /auth/dev-token` hands out tokens for any nickname (embedded defaults only). */
+  /** When true, `POST /auth/dev-token` hands out user tokens for any nickname (embedded defaults only). */
   devTokens: boolean;
+  /** When true, the dev-token route also mints admin tokens (`--dev-admin`). */
+  devAdmin: boolean;
+  /** Readiness checks by name (`/readyz`): all true means ready. */
+  readiness: () => Promise<Record<string, boolean>>;
   openapi: () => unknown;
   /** Node status: connections, channels, and which worker hosts which actor. */
   status: () => Promise<unknown>;
@@ -43,7 +47,13 @@ export class HttpApi {
     this.#o = o;
     const a = o.actors;
     const route = (method: string, path: string, h: Handler) => this.#routes.push([method, new RegExp(`^${path}$`), h]);
+    route("GET", "/livez", async () => [200, { ok: true }]);
     route("GET", "/healthz", async () => [200, { ok: true }]);
+    route("GET", "/readyz", async () => {
+      const checks = await o.readiness();
+      const ready = Object.values(checks).every(Boolean);
+      return [ready ? 200 : 503, { ready, checks }];
+    });
     route("GET", "/openapi.json", async () => [200, o.openapi()]);
     route("GET", "/status", async (req) => {
       // Lists every actor id, private and direct channels included: operators only (G8).
@@ -70,6 +80,7 @@ export class HttpApi {
     route("POST", "/auth/dev-token", async (req) => {
       if (!o.devTokens) throw new RejectedError("not_found", "Development tokens are disabled: a production secret is configured");
       const body = check(DevTokenBody, await readJson(req), "dev-token request");
+      if (body.role === "admin" && !o.devAdmin) throw new RejectedError("forbidden", "Development admin tokens are off: start the node with --dev-admin (development only)");
       return [200, { token: await o.auth.issue({ user: body.user, role: body.role ?? "user" }) }];
     });
     route("GET", "/users/me", async (req) => [200, await a.ask<SessionView>(sessionActor((await this.#me(req)).user), { type: "get" })]);
