@@ -8,17 +8,22 @@ import { StormError } from "../runtime/core/errors.ts";
 import type { Authenticator, Principal } from "./auth.ts";
 import { Connection } from "./connection.ts";
 import { DeliveryReporter } from "./delivery_reporter.ts";
-import { Fanout } from "./fanout.ts";
+import type { Dispatcher } from "./dispatcher.ts";
+import type { Fanout } from "./fanout.ts";
 import { FrameHandler } from "./frame_handler.ts";
 import { SendTurn } from "./send_turn.ts";
 import { errorFields, errorFrame, MSGS_ENCODINGS, type MsgsEncoding, replyFrame } from "./frames.ts";
 import { type ActorGateway, channelActor, sessionActor } from "./gateway.ts";
 import type { HttpApi } from "./http_api.ts";
 import { LIMITS } from "./schemas.ts";
+import type { Subscriptions } from "./subscriptions.ts";
 import { checkFrame } from "./validate.ts";
 
 export interface EdgeOptions {
   actors: ActorGateway;
+  fanout: Fanout;
+  subscriptions: Subscriptions;
+  dispatcher: Dispatcher;
   auth: Authenticator;
   api: HttpApi;
   clock: Clock;
@@ -55,9 +60,10 @@ type EdgeSocket = WebSocket & Partial<Pick<EdgeWebSocket, "sendFrame">> & { [SOC
  */
 export class EdgeServer {
   readonly http: Server;
-  readonly fanout = new Fanout();
+  readonly fanout: Fanout;
   readonly #wss: WebSocketServer;
-  readonly #handler: FrameHandler;
+  readonly #frames: FrameHandler;
+  readonly #subs: Subscriptions;
   readonly #conns = new Set<Connection>();
   readonly #o: EdgeOptions;
   #nextId = 1;
@@ -73,6 +79,8 @@ export class EdgeServer {
 
   constructor(o: EdgeOptions) {
     this.#o = o;
+    this.fanout = o.fanout;
+    this.#subs = o.subscriptions;
     const edge = this;
     // `ws` calls listeners with the socket as `this`.
     this.#listeners = {
@@ -103,7 +111,7 @@ export class EdgeServer {
       retryMs: 2,
       minIntervalMs: 20,
     });
-    this.#handler = new FrameHandler(o.actors, this.fanout);
+    this.#frames = new FrameHandler(o.dispatcher);
     this.http = createServer((req, res) => void o.api.handle(req, res));
     // The hard cap only protects memory; messages between the protocol limit and it get a typed
     // `too_large` error and the connection survives (G7).
@@ -116,15 +124,15 @@ export class EdgeServer {
 
   /** Entry point for events actors address to this edge. */
   onEvent(ev: EdgeEvent): void {
-    if (ev.type === "dropped") return this.#handler.resync(ev.ch);
+    if (ev.type === "dropped") return this.#subs.resync(ev.ch);
     this.fanout.onEvent(ev);
     if (ev.type === "msgs" && ev.m.length > 0) this.#delivered.handed(ev.ch, ev.m[ev.m.length - 1]!.seq);
-    if (ev.type === "member" && !ev.joined) this.#handler.userLeft(ev.user, ev.ch);
+    if (ev.type === "member" && !ev.joined) this.#subs.userLeft(ev.user, ev.ch);
   }
 
   /** A channel's actor has a new activation: local sockets on it resubscribe from their cursors. */
   placementChanged(ch: string, epoch: number): void {
-    this.#handler.placementChanged(ch, epoch);
+    this.#subs.placementChanged(ch, epoch);
   }
 
   listen(port: number, host: string): Promise<number> {
@@ -207,14 +215,14 @@ export class EdgeServer {
     if (state instanceof Connection) {
       state.lastSeen = this.#o.clock.now();
       if (isBinary) return state.push(errorFrame(undefined, new StormError("bad_request", "Cannot parse frame: binary frames are not supported yet")));
-      return this.#onData(state, data);
+      return this.#frames.onData(state, data);
     }
     if (!state) return;
     // Frames pipelined behind the `auth` frame wait for it, then run in order.
     state.frames.push(data);
     if (state.frames.length > 1) return;
     void this.#authFrame(ws, data, state.enc).then((conn) => {
-      if (conn) for (const d of state.frames.splice(0).slice(1)) this.#onData(conn, d);
+      if (conn) for (const d of state.frames.splice(0).slice(1)) this.#frames.onData(conn, d);
     });
   }
 
@@ -224,7 +232,7 @@ export class EdgeServer {
     state.closed = true;
     this.#conns.delete(state);
     this.#delivered.closed(state);
-    this.#handler.closed(state);
+    this.#subs.closed(state);
   }
 
   async #authFrame(ws: EdgeSocket, data: Buffer, enc: MsgsEncoding): Promise<Connection | undefined> {
@@ -236,31 +244,6 @@ export class EdgeServer {
       ws.send(errorFrame(undefined, err instanceof StormError ? err : new StormError("unauthenticated", String(err))));
       ws.close(4001, "unauthenticated");
       return undefined;
-    }
-  }
-
-  /** Parses one WebSocket message: a frame or an array of frames. A bad frame fails alone. */
-  #onData(conn: Connection, data: Buffer): void {
-    if (data.length > LIMITS.maxFrameBytes) {
-      return conn.push(errorFrame(undefined, new StormError("too_large", `Cannot accept a ${data.length}-byte message (max ${LIMITS.maxFrameBytes})`)));
-    }
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(data.toString("utf8"));
-    } catch {
-      return conn.push(errorFrame(undefined, new StormError("bad_request", "Cannot parse frame: invalid JSON")));
-    }
-    const frames = Array.isArray(parsed) ? parsed : [parsed];
-    if (frames.length > LIMITS.maxFramesPerMessage) {
-      return conn.push(errorFrame(undefined, new StormError("too_large", `Cannot accept ${frames.length} frames in one message (max ${LIMITS.maxFramesPerMessage})`)));
-    }
-    for (const raw of frames) {
-      try {
-        this.#handler.handle(conn, checkFrame(raw));
-      } catch (err) {
-        const id = typeof (raw as { id?: unknown })?.id === "number" ? (raw as { id: number }).id : undefined;
-        conn.push(errorFrame(id, err));
-      }
     }
   }
 
