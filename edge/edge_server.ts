@@ -12,6 +12,9 @@ import type { Dispatcher } from "./dispatcher.ts";
 import type { Fanout } from "./fanout.ts";
 import { FrameHandler } from "./frame_handler.ts";
 import { SendTurn } from "./send_turn.ts";
+import { CmdTransport } from "./cmd_transport.ts";
+import { PollTransport } from "./poll_transport.ts";
+import { SseTransport, type StreamDeps } from "./sse_transport.ts";
 import { errorFields, errorFrame, MSGS_ENCODINGS, type MsgsEncoding, replyFrame } from "./frames.ts";
 import { type ActorGateway, channelActor, sessionActor } from "./gateway.ts";
 import type { HttpApi } from "./http_api.ts";
@@ -40,6 +43,8 @@ export interface EdgeOptions {
   heartbeatMs: number;
   /** A socket connected without a token must send `auth` within this time. */
   authTimeoutMs: number;
+  /** Test-only: SSE events carry no resume position (proves the transport conformance suite can fail). */
+  testBrokenSseResume?: boolean;
   /** Node-to-node links (`/cluster`) in cluster mode. */
   onClusterUpgrade?(req: IncomingMessage, socket: Duplex, head: Buffer): void;
 }
@@ -70,6 +75,8 @@ export class EdgeServer {
   #heartbeat: Timer | undefined;
   readonly #turn: SendTurn;
   readonly #delivered: DeliveryReporter;
+  readonly #sse: SseTransport;
+  readonly #poll: PollTransport;
   readonly #listeners: {
     pong(this: EdgeSocket): void;
     message(this: EdgeSocket, data: Buffer, isBinary: boolean): void;
@@ -112,6 +119,21 @@ export class EdgeServer {
       minIntervalMs: 20,
     });
     this.#frames = new FrameHandler(o.dispatcher);
+    const streams: StreamDeps = {
+      actors: o.actors, auth: o.auth, fanout: this.fanout, subs: this.#subs, turn: this.#turn, clock: o.clock,
+      maxBufferedBytes: o.maxBufferedBytes,
+      nextId: () => this.#nextId++,
+      onClosed: (conn, session) => {
+        this.#delivered.closed(conn);
+        this.#subs.closed(conn, session);
+      },
+    };
+    this.#sse = new SseTransport(streams, o.testBrokenSseResume);
+    o.api.route("GET", "/sse", ["ch", "token"], (ctx) => this.#sse.open(ctx));
+    this.#poll = new PollTransport(streams);
+    o.api.route("GET", "/poll", ["ch", "token", "wait"], (ctx) => this.#poll.handle(ctx));
+    const cmd = new CmdTransport(o.dispatcher, (ctx) => o.api.principal(ctx.req));
+    o.api.route("POST", "/cmd", [], (ctx) => cmd.handle(ctx));
     this.http = createServer((req, res) => void o.api.handle(req, res));
     // The hard cap only protects memory; messages between the protocol limit and it get a typed
     // `too_large` error and the connection survives (G7).
@@ -142,14 +164,16 @@ export class EdgeServer {
     });
   }
 
-  stats(): { connections: number; channels: number; delivered: number } {
-    return { connections: this.#conns.size, channels: this.fanout.channels(), delivered: this.fanout.delivered };
+  stats(): { connections: number; sse: number; polls: number; channels: number; delivered: number } {
+    return { connections: this.#conns.size, sse: this.#sse.count, polls: this.#poll.count, channels: this.fanout.channels(), delivered: this.fanout.delivered };
   }
 
   /** Closes every socket with `shutting_down` (clients reconnect elsewhere and resume). */
   async close(): Promise<void> {
     this.#heartbeat?.cancel();
     for (const c of this.#conns) c.close(4101, "shutting_down");
+    this.#sse.close();
+    this.#poll.close();
     this.#wss.close();
     await new Promise<void>((r) => this.http.close(() => r()));
   }
@@ -253,6 +277,7 @@ export class EdgeServer {
       if (c.lastSeen < cutoff) c.close(4102, "heartbeat_timeout");
     }
     for (const ws of this.#wss.clients) ws.ping();
+    this.#sse.heartbeat();
   }
 }
 

@@ -98,7 +98,7 @@ export class HttpApi {
     route("POST", "/auth/dev-token", [], async ({ req }) => {
       if (!o.devTokens) throw new RejectedError("not_found", "Development tokens are disabled: a production secret is configured");
       const body = check(DevTokenBody, await readJson(req), "dev-token request");
-      return [200, { token: await o.auth.issue({ user: body.user, role: body.role ?? "user" }) }];
+      return [200, { token: await o.auth.issue({ user: body.user, role: body.role ?? "user" }, body.ttl) }];
     });
     route("GET", "/users/me", [], async ({ req }) => [200, await d.session(await this.principal(req))]);
     route("POST", "/users/([^/]+)/dm", [], async ({ req, params: [other] }) => [200, { channel: await run(req, { t: "dm", id: 0, user: check(UserName, other, "user name") }) }]);

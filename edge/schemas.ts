@@ -58,7 +58,10 @@ export type ClientFrameType = keyof typeof ClientFrames;
 export type ClientFrame = { [K in ClientFrameType]: Static<(typeof ClientFrames)[K]> }[ClientFrameType];
 
 /** REST request bodies. */
-export const DevTokenBody = Type.Object({ user: UserName, role: Type.Optional(Type.Union([Type.Literal("user"), Type.Literal("admin")])) }, { additionalProperties: false });
+export const DevTokenBody = Type.Object(
+  { user: UserName, role: Type.Optional(Type.Union([Type.Literal("user"), Type.Literal("admin")])), ttl: Type.Optional(Type.Integer({ minimum: 1, maximum: 86_400, description: "Lifetime in seconds (default 86400)." })) },
+  { additionalProperties: false },
+);
 export const CreateChannelBody = Type.Object(
   { name: NewChannelName, visibility: Type.Optional(Visibility), topic: Type.Optional(Topic), members: Type.Optional(Members) },
   { additionalProperties: false },

@@ -15,6 +15,8 @@ const PAGE = 500;
 export class Subscriptions {
   /** Per channel, the newest activation epoch this edge is registered with. */
   readonly #epochs = new Map<string, number>();
+  /** Streams that do not announce presence: a long-poll would flap online/offline at every poll. */
+  readonly #quiet = new WeakSet<Connection>();
 
   constructor(
     private readonly actors: ActorGateway,
@@ -24,9 +26,10 @@ export class Subscriptions {
   /**
    * Subscribe with resume (G4): registers for live batches first, then pages history from `after`
    * up to the actor's last seq, then releases the live batches held meanwhile. No gap, no duplicate.
-   * The `subbed` frame carries `id` when given (WebSocket); the HTTP streams send it without.
+   * The `subbed` frame carries `id` when given (WebSocket); the HTTP streams send it without, and
+   * learn from `confirmed` that it was sent (the promise itself settles after the catch-up).
    */
-  async subscribe(conn: Connection, id: number | undefined, ch: string, after: number): Promise<void> {
+  async subscribe(conn: Connection, id: number | undefined, ch: string, after: number, confirmed?: () => void): Promise<void> {
     if (conn.subs.has(ch)) this.unsubscribe(conn, ch);
     this.fanout.subscribe(conn, ch, after);
     const sub = conn.subs.get(ch)!;
@@ -46,8 +49,9 @@ export class Subscriptions {
     if (sub.cursor > page.last) sub.cursor = page.last;
     conn.push(replyFrame("subbed", id, { ch, last: page.last, first: page.first, truncated: page.truncated || undefined }));
     sub.confirmed = true;
+    confirmed?.();
     if (moved) return void this.#resubscribe(conn, ch, 0);
-    this.actors.tell(channelActor(ch), { type: "presence", edge: this.actors.edgeId, user: conn.user, online: true });
+    this.#announce(conn, ch, true);
     await this.#catchUp(conn, ch, sub, page, sub.gen);
   }
 
@@ -89,7 +93,7 @@ export class Subscriptions {
       const page = await this.actors.ask<SubscribeReply>(channelActor(ch), { type: "subscribe", user: conn.user, edge: this.actors.edgeId, after: sub.cursor, limit: PAGE });
       if (conn.subs.get(ch) !== sub || sub.gen !== gen) return;
       this.#noteEpoch(ch, page.epoch);
-      this.actors.tell(channelActor(ch), { type: "presence", edge: this.actors.edgeId, user: conn.user, online: true });
+      this.#announce(conn, ch, true);
       await this.#catchUp(conn, ch, sub, page, gen);
     } catch {
       if (conn.subs.get(ch) !== sub || sub.gen !== gen || conn.closed) return;
@@ -118,8 +122,17 @@ export class Subscriptions {
   unsubscribe(conn: Connection, ch: string, wasOnline = true): void {
     if (!conn.subs.has(ch)) return;
     const last = this.fanout.unsubscribe(conn, ch);
-    if (wasOnline) this.actors.tell(channelActor(ch), { type: "presence", edge: this.actors.edgeId, user: conn.user, online: false });
+    if (wasOnline) this.#announce(conn, ch, false);
     if (last) this.actors.tell(channelActor(ch), { type: "unsubscribe", edge: this.actors.edgeId });
+  }
+
+  /** Marks a stream that does not count as the user being online (a long-poll request). */
+  quiet(conn: Connection): void {
+    this.#quiet.add(conn);
+  }
+
+  #announce(conn: Connection, ch: string, online: boolean): void {
+    if (!this.#quiet.has(conn)) this.actors.tell(channelActor(ch), { type: "presence", edge: this.actors.edgeId, user: conn.user, online });
   }
 
   /** Forgets a closed stream everywhere: subscriptions, presence, and (when it registered) the user's session. */

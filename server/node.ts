@@ -141,6 +141,7 @@ export async function startNode(cfg: NodeConfig, hooks: NodeHooks = {}): Promise
   edge = new EdgeServer({
     actors, fanout, subscriptions, dispatcher, auth, api, clock: systemClock, defer: turnEnd.late,
     maxBufferedBytes: cfg.maxBufferedBytes, writeChunk: cfg.writeChunk, heartbeatMs: cfg.heartbeatMs, authTimeoutMs: cfg.authTimeoutMs,
+    testBrokenSseResume: cfg.testBrokenSseResume,
     onClusterUpgrade: parts ? (req, socket, head) => parts!.links.handleUpgrade(req, socket, head) : undefined,
   });
   const port = await edge.listen(cfg.port, cfg.host);
