@@ -1,4 +1,5 @@
-import type { ChannelInfo, HistoryReply, PublishAck, SessionView } from "../actors/messages.ts";
+import type { ChannelInfo, HistoryReply, PublishAck, SessionView, SyncView } from "../actors/messages.ts";
+import type { SyncItem } from "../actors/sync_queue.ts";
 import { RejectedError } from "../runtime/core/errors.ts";
 import type { Principal } from "./auth.ts";
 import type { Connection } from "./connection.ts";
@@ -118,6 +119,36 @@ export class Dispatcher {
     // Paging runs over all channels, so a page may hold fewer than `limit`: `next` says where to go on.
     const next = list.length === limit ? list[list.length - 1]!.name : undefined;
     return { channels: visible.map(({ members, ...c }) => ({ ...c, members: members.length })), next };
+  }
+
+  /** Adds an event to a user's sync queue (durable once answered). */
+  syncPush(user: string, item: Omit<SyncItem, "n" | "id">): Promise<SyncItem> {
+    return this.actors.ask<SyncItem>(sessionActor(user), { type: "sync_push", item });
+  }
+
+  /** A user's sync queue after a position or since a time, with their channels. */
+  syncRead(user: string, at: { after: number } | { since: number }): Promise<SyncView> {
+    return this.actors.ask<SyncView>(sessionActor(user), { type: "sync_read", ...at });
+  }
+
+  /**
+   * Adds an event to the queue of every member of `topics` (channels), or of every channel when
+   * absent; answers how many users got it. Reads the channel directory: an operator's action, not
+   * the message path.
+   */
+  async syncBroadcast(topics: string[] | undefined, item: Omit<SyncItem, "n" | "id">): Promise<number> {
+    const wanted = topics && new Set(topics);
+    const users = new Set<string>();
+    for (let after = ""; ;) {
+      const page = await this.directory.list(after, 500);
+      for (const c of page) if (!wanted || wanted.has(c.name)) for (const m of c.members) users.add(m);
+      if (page.length < 500) break;
+      after = page[page.length - 1]!.name;
+    }
+    const list = [...users];
+    // A bounded number of sessions at a time: a broadcast must not flood the workers' mailboxes.
+    for (let i = 0; i < list.length; i += 64) await Promise.all(list.slice(i, i + 64).map((u) => this.syncPush(u, item)));
+    return list.length;
   }
 
   /** Creates (once) the private two-member channel of a direct conversation and returns its name. */

@@ -14,6 +14,7 @@ import { FrameHandler } from "./frame_handler.ts";
 import { SendTurn } from "./send_turn.ts";
 import { CmdTransport } from "./cmd_transport.ts";
 import { PollTransport } from "./poll_transport.ts";
+import { SyncApi } from "./sync_api.ts";
 import { SseTransport, type StreamDeps } from "./sse_transport.ts";
 import { errorFields, errorFrame, MSGS_ENCODINGS, type MsgsEncoding, replyFrame } from "./frames.ts";
 import { type ActorGateway, channelActor, sessionActor } from "./gateway.ts";
@@ -132,6 +133,9 @@ export class EdgeServer {
     o.api.route("GET", "/sse", ["ch", "token"], (ctx) => this.#sse.open(ctx));
     this.#poll = new PollTransport(streams);
     o.api.route("GET", "/poll", ["ch", "token", "wait"], (ctx) => this.#poll.handle(ctx));
+    new SyncApi(o.dispatcher, (req) => o.api.principal(req), () => ({
+      connections: this.#conns.size, totalConnections: this.#nextId - 1, subscriptions: this.fanout.subscriptions(), sse: this.#sse.count, polls: this.#poll.count,
+    })).register(o.api);
     const cmd = new CmdTransport(o.dispatcher, (ctx) => o.api.principal(ctx.req));
     o.api.route("POST", "/cmd", [], (ctx) => cmd.handle(ctx));
     this.http = createServer((req, res) => void o.api.handle(req, res));

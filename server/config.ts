@@ -43,6 +43,9 @@ export interface NodeConfig {
   heartbeatMs: number;
   /** A socket opened without a token must authenticate within this time. */
   authTimeoutMs: number;
+  /** Bounds of each user's `/api/sync` queue: events kept, and for how long. */
+  syncQueueMax: number;
+  syncQueueAgeMs: number;
   /** Test-only (`--test-broken-sse-resume`): SSE events carry no resume position. */
   testBrokenSseResume: boolean;
 }
@@ -90,6 +93,8 @@ export function loadConfig(argv: readonly string[], env: Record<string, string |
     writeChunk: Math.max(1, int("write-chunk", "STORM_WRITE_CHUNK", 100)),
     heartbeatMs: int("heartbeat-ms", "STORM_HEARTBEAT_MS", 45_000),
     authTimeoutMs: int("auth-timeout-ms", "STORM_AUTH_TIMEOUT_MS", 10_000),
+    syncQueueMax: Math.max(1, int("sync-queue-max", "STORM_SYNC_QUEUE_MAX", 1_000)),
+    syncQueueAgeMs: Math.max(1, int("sync-queue-age-ms", "STORM_SYNC_QUEUE_AGE_MS", 5 * 60_000)),
     testBrokenSseResume: flags.has("test-broken-sse-resume"),
   };
 }
