@@ -6,6 +6,7 @@ import type { Connection } from "./connection.ts";
 import { ackFrame, replyFrame, toWireMessage } from "./frames.ts";
 import { type ActorGateway, channelActor, dmChannel, sessionActor } from "./gateway.ts";
 import type { ClientFrame } from "./schemas.ts";
+import type { RateLimits } from "./rate_limits.ts";
 import type { Subscriptions } from "./subscriptions.ts";
 
 /** Lists channels for `GET /channels` (read from storage: metadata, not the message path). */
@@ -55,9 +56,15 @@ export class Dispatcher {
     private readonly actors: ActorGateway,
     private readonly subs: Subscriptions,
     private readonly directory: ChannelDirectory,
+    private readonly limits?: RateLimits,
   ) {}
 
+  /** Runs a command for `p`, after its rate limit (per user, and per connection for publishes on a stream). */
   async execute<C extends Command>(p: Principal, f: C, conn?: Connection): Promise<ResultOf<C>> {
+    if (this.limits) {
+      if (f.t === "pub") this.limits.publish(p.user, conn);
+      else this.limits.request(p.user);
+    }
     return (await this.#run(p, f as Command, conn)) as ResultOf<C>;
   }
 
