@@ -10,6 +10,10 @@ const USAGE = `storm: a real-time messaging node
                --advertise ws://HOST:PORT --lease-ms 3000]
               [--history 2000] [--max-buffered 1048576] [--write-chunk 100] [--pg-pool 4]
               [--idle-ms 120000] [--ask-timeout-ms 10000] [--heartbeat-ms 45000] [--auth-timeout-ms 10000]
+              [--sync-queue-max 1000] [--sync-queue-age-ms 300000]
+              [--rate-limits on|off] [--rl-api-user 1000/900] [--rl-request-user 6000/60]
+              [--rl-request-ip 30000/60] [--rl-publish-user 3000/10] [--rl-publish-conn 2000/10]
+              [--rl-connect-ip 1200/60] [--rl-connect-user 120/60]   (N/SECONDS token buckets, or off)
   storm inspect nodes | actors [--prefix P] [--node ID] | actor ID | migrate ID --to NODE | drain NODE
               [--url http://127.0.0.1:8080] [--token T] [--json]   (storm inspect --help for more)
 
