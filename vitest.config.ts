@@ -16,6 +16,8 @@ export default defineConfig({
       reporter: ["text-summary", "json-summary"],
       reportsDirectory: "coverage",
       thresholds: { lines: 80 },
+      // The figure even when a test fails (the run fails all the same).
+      reportOnFailure: true,
     },
   },
 });
