@@ -1,5 +1,5 @@
 import { ERROR_CODES } from "../runtime/core/error_codes.ts";
-import { AddMemberBody, ChannelName, ClientFrames, CreateChannelBody, DevTokenBody, ErrorSchema, MessageSchema, PublishBody, SyncBroadcastBody, SyncSendBody } from "./schemas.ts";
+import { AddMemberBody, ChannelName, ClientFrames, CreateChannelBody, DevTokenBody, ErrorSchema, LiveReply, MessageSchema, PublishBody, ReadyReply, SyncBroadcastBody, SyncSendBody } from "./schemas.ts";
 
 const json = (schema: unknown) => ({ content: { "application/json": { schema } } });
 const errors = {
@@ -24,7 +24,15 @@ export function buildOpenApi(): unknown {
       schemas: { Message: MessageSchema, Error: ErrorSchema },
     },
     paths: {
-      "/auth/dev-token": { post: { summary: "Development token for a nickname (only without a production secret)", requestBody: json(DevTokenBody), responses: { 200: { description: "token" }, ...errors } } },
+      "/livez": { get: { summary: "Liveness: the process runs and answers (no token)", responses: { 200: { description: "alive", ...json(LiveReply) } } } },
+      "/healthz": { get: { summary: "Alias of /livez, kept for existing probes", responses: { 200: { description: "alive", ...json(LiveReply) } } } },
+      "/readyz": {
+        get: {
+          summary: "Readiness (no token): started and not stopping, the store answers, and in cluster mode the lease is held",
+          responses: { 200: { description: "ready", ...json(ReadyReply) }, 503: { description: "not ready: the failing checks are false", ...json(ReadyReply) } },
+        },
+      },
+      "/auth/dev-token": { post: { summary: "Development token for a nickname (only without a production secret; role admin only with --dev-admin)", requestBody: json(DevTokenBody), responses: { 200: { description: "token" }, ...errors } } },
       "/channels": {
         get: { summary: "List public channels", security: auth, responses: { 200: { description: "channels" }, ...errors } },
         post: { summary: "Create a channel (the caller becomes its owner)", security: auth, requestBody: json(CreateChannelBody), responses: { 201: { description: "created" }, ...errors } },
