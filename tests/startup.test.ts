@@ -118,7 +118,7 @@ describe("start-up", () => {
         srv.close(() => resolve(p));
       });
     });
-    const starting = startStorm({ workers: 1, args: ["--port", String(port)] });
+    const starting = startStorm({ workers: 1, args: ["--port", String(port)], startTimeoutMs: 80_000 });
     const seen = new Set<string>();
     const probe = async (path: string) => {
       try {
