@@ -4,11 +4,13 @@ import { StormError } from "../runtime/core/errors.ts";
 import type { Principal } from "./auth.ts";
 import { errorFrame, type MsgsEncoding } from "./frames.ts";
 import type { SendTurn } from "./send_turn.ts";
+import type { TokenBucket } from "./token_bucket.ts";
 import { SharedBytes, type SharedFrame } from "./shared_frame.ts";
 
 /**
- * The minimal socket surface a connection needs (satisfied by `ws`'s WebSocket). Frames are JSON
- * text: a Buffer holds its UTF-8 bytes and is sent as a text message (`binary: false`).
+ * The sink a connection writes to: a WebSocket (`ws`'s, satisfying it as is), an SSE response or
+ * a waiting long-poll request (`edge/sse_sink.ts`, `edge/poll_sink.ts`). Frames are JSON text: a
+ * Buffer holds its UTF-8 bytes and is sent as a text message (`binary: false`).
  */
 export interface SocketLike {
   readonly bufferedAmount: number;
@@ -19,6 +21,13 @@ export interface SocketLike {
    * payload for this socket.
    */
   sendFrame?(wire: Buffer): void;
+  /**
+   * Writes a turn's frames one by one, for sinks whose unit is one frame (an SSE event, an entry
+   * of a poll's answer) rather than one WebSocket message. Optional: without it, the turn's frames
+   * leave as one message through `sendFrame` or `send`.
+   */
+  writeFrames?(frames: ReadonlyArray<SharedFrame | string>): void;
+  /** Ends the sink; `reason` is the error code it ends with (`slow_consumer`, `shutting_down`, ...). */
   close(code: number, reason: string): void;
 }
 
@@ -63,6 +72,8 @@ export class Connection {
   reauthSent = false;
   /** The `TokenExpiry` slot this connection waits in. */
   expirySlot = 0;
+  /** This connection's publish rate limit, from its first publish on (`RateLimits`). */
+  pubBucket: TokenBucket | undefined;
 
   constructor(
     readonly id: number,
@@ -153,7 +164,10 @@ export class Connection {
     }
   }
 
+
   #write(out: Array<SharedFrame | string>): void {
+    // A sink that takes frames (SSE, long-poll) encodes them itself.
+    if (this.socket.writeFrames) return this.socket.writeFrames(out);
     const f = out[0]!;
     // Always a built frame: one write, where `ws` would frame a string and write header and payload as two.
     const message = out.length > 1 ? this.turn.joined(out) : typeof f === "string" ? SharedBytes.ofText(f) : f.shared;

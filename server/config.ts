@@ -1,5 +1,7 @@
 import { availableParallelism } from "node:os";
 import { checkStormEnv, type FlagSpecs, intValue, parseFlags, secretValue, UsageError } from "../cli/cli_args.ts";
+import { DEFAULT_RATE_LIMITS, type RateLimitConfig } from "../edge/rate_limits.ts";
+import { parseRate } from "../edge/token_bucket.ts";
 
 /**
  * Actor worker threads when none is asked for: one per core but one, which the edge keeps busy (the
@@ -46,7 +48,25 @@ export interface NodeConfig {
   heartbeatMs: number;
   /** A socket opened without a token must authenticate within this time. */
   authTimeoutMs: number;
+  /** Bounds of each user's `/api/sync` queue: events kept, and for how long. */
+  syncQueueMax: number;
+  syncQueueAgeMs: number;
+  /** Test-only (`--test-broken-sse-resume`): SSE events carry no resume position. */
+  testBrokenSseResume: boolean;
+  /** Token-bucket limits (`--rl-<name> N/SECONDS|off`; `--rate-limits off` turns all off). */
+  rateLimits: RateLimitConfig;
 }
+
+/** The flag of each rate limit: `--rl-api-user`, `--rl-publish-conn`, ... */
+const RATE_FLAGS = {
+  apiUser: "rl-api-user",
+  requestUser: "rl-request-user",
+  requestIp: "rl-request-ip",
+  publishUser: "rl-publish-user",
+  publishConn: "rl-publish-conn",
+  connectIp: "rl-connect-ip",
+  connectUser: "rl-connect-user",
+} as const satisfies Record<keyof RateLimitConfig, string>;
 
 /**
  * Every `storm serve` option: its flag, its variable, how it is read. The usage text, the strict
@@ -77,6 +97,17 @@ const OPTIONS = {
   "write-chunk": { env: "STORM_WRITE_CHUNK", kind: "int", min: 1, help: "socket writes per fan-out chunk (default 100)" },
   "heartbeat-ms": { env: "STORM_HEARTBEAT_MS", kind: "int", min: 1, help: "silent sockets are closed after this (default 45000)" },
   "auth-timeout-ms": { env: "STORM_AUTH_TIMEOUT_MS", kind: "int", min: 1, help: "time to send an auth frame (default 10000)" },
+  "sync-queue-max": { env: "STORM_SYNC_QUEUE_MAX", kind: "int", min: 1, help: "events kept per user for /api/sync/poll (default 1000)" },
+  "sync-queue-age-ms": { env: "STORM_SYNC_QUEUE_AGE_MS", kind: "int", min: 1, help: "how long a /api/sync event is kept (default 300000)" },
+  "rate-limits": { env: "STORM_RATE_LIMITS", kind: "string", help: "on (default) or off: every rate limit at once" },
+  "rl-api-user": { env: "STORM_RL_API_USER", kind: "string", help: `/api/* requests per user, N/SECONDS or off (default ${DEFAULT_RATE_LIMITS.apiUser})` },
+  "rl-request-user": { env: "STORM_RL_REQUEST_USER", kind: "string", help: `requests and frames per user (default ${DEFAULT_RATE_LIMITS.requestUser})` },
+  "rl-request-ip": { env: "STORM_RL_REQUEST_IP", kind: "string", help: `HTTP requests per IP (default ${DEFAULT_RATE_LIMITS.requestIp})` },
+  "rl-publish-user": { env: "STORM_RL_PUBLISH_USER", kind: "string", help: `publishes per user (default ${DEFAULT_RATE_LIMITS.publishUser})` },
+  "rl-publish-conn": { env: "STORM_RL_PUBLISH_CONN", kind: "string", help: `publishes per connection (default ${DEFAULT_RATE_LIMITS.publishConn})` },
+  "rl-connect-ip": { env: "STORM_RL_CONNECT_IP", kind: "string", help: `new connections per IP (default ${DEFAULT_RATE_LIMITS.connectIp})` },
+  "rl-connect-user": { env: "STORM_RL_CONNECT_USER", kind: "string", help: `new connections per user (default ${DEFAULT_RATE_LIMITS.connectUser})` },
+  "test-broken-sse-resume": { env: "STORM_TEST_BROKEN_SSE_RESUME", kind: "bool", help: "test only: SSE events carry no resume position (proves the conformance suite fails)" },
 } as const satisfies Record<string, { env: string; kind: "int" | "string" | "bool" | "secret"; min?: number; max?: number; help: string }>;
 
 type OptionName = keyof typeof OPTIONS;
@@ -175,8 +206,26 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
     writeChunk: int("write-chunk", 100),
     heartbeatMs: int("heartbeat-ms", 45_000),
     authTimeoutMs: int("auth-timeout-ms", 10_000),
+    syncQueueMax: int("sync-queue-max", 1_000),
+    syncQueueAgeMs: int("sync-queue-age-ms", 5 * 60_000),
+    testBrokenSseResume: bool("test-broken-sse-resume"),
+    rateLimits: rateLimits((name) => raw(name)),
   };
   if (config.cluster && !config.postgresUrl) throw new UsageError("Cannot join a cluster without --postgres: PostgreSQL is the arbiter of ownership");
   if (config.cluster && !config.clusterSecret) throw new UsageError("Cannot join a cluster without a cluster secret (--cluster-secret-file or STORM_CLUSTER_SECRET): node links must authenticate");
   return { help: false, version: false, config, warnings };
+}
+
+function rateLimits(raw: (name: OptionName) => string | undefined): RateLimitConfig {
+  const all = raw("rate-limits") ?? "on";
+  if (all !== "on" && all !== "off") throw new UsageError(`Cannot read --rate-limits: "${all.slice(0, 20)}" is not on or off`);
+  const out = {} as RateLimitConfig;
+  for (const [key, flag] of Object.entries(RATE_FLAGS) as Array<[keyof RateLimitConfig, OptionName]>) {
+    try {
+      out[key] = all === "off" ? undefined : parseRate(raw(flag) ?? DEFAULT_RATE_LIMITS[key], flag);
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+  }
+  return out;
 }

@@ -192,7 +192,8 @@ async function startServers(t: ConnsTarget, o: Opts, tmp: string, services: Serv
     let args: string[];
     if (t === 'storm') {
       args = [...o.serverNodeArgs, o.stormBin, 'serve', '--port', String(port), '--node-id', `n${i + 1}`,
-        '--data-dir', path.join(tmp, `n${i + 1}`), '--workers', String(o.stormWorkers), '--postgres', services!.pg.url];
+        '--data-dir', path.join(tmp, `n${i + 1}`), '--workers', String(o.stormWorkers), '--postgres', services!.pg.url,
+        '--rate-limits', 'off'];
       if (services!.hz) {
         args.push('--cluster', services!.hz.address, '--cluster-name', services!.hz.clusterName, '--lease-ms', String(o.leaseMs));
       }
