@@ -110,6 +110,39 @@ describe("start-up", () => {
     expect(onArgv.stderr()).toMatch(/^storm: warning: --jwt-secret on the command line is visible to every local user \(ps\): use --jwt-secret-file or STORM_JWT_SECRET$/m);
   }, 90_000);
 
+  test("probes - while a node starts, /livez answers 200 and /readyz 503; once started /readyz is 200", async () => {
+    const port = await new Promise<number>((resolve) => {
+      const srv = createServer();
+      srv.listen(0, "127.0.0.1", () => {
+        const p = (srv.address() as { port: number }).port;
+        srv.close(() => resolve(p));
+      });
+    });
+    const starting = startStorm({ workers: 1, args: ["--port", String(port)], startTimeoutMs: 80_000 });
+    const seen = new Set<string>();
+    const probe = async (path: string) => {
+      try {
+        const r = await fetch(`http://127.0.0.1:${port}${path}`, { signal: AbortSignal.timeout(2_000) });
+        return r.status;
+      } catch {
+        return 0;
+      }
+    };
+    let node: StormProcess | undefined;
+    let failed: unknown;
+    starting.then((n) => (node = n), (err: unknown) => (failed = err));
+    // A fresh data dir takes seconds to initialise its store: the port answers meanwhile.
+    while (!node && !failed) {
+      const [live, ready] = await Promise.all([probe("/livez"), probe("/readyz")]);
+      if (live !== 0) seen.add(`livez ${live} readyz ${ready}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    if (!node) throw failed;
+    nodes.push(node);
+    expect(seen).toContain("livez 200 readyz 503");
+    expect(await probe("/readyz")).toBe(200);
+  }, 90_000);
+
   test("probes - /livez and /readyz answer without a token, and both are in the OpenAPI document", async () => {
     const n = nodes[0]!;
     expect(await n.http("GET", "/livez")).toMatchObject({ status: 200, body: { ok: true } });

@@ -117,7 +117,7 @@ async function startSingle(t: TargetName, o: Opts, tmp: string): Promise<Servers
   const server = startServer(process.execPath, args, env, path.join(tmp, 'server.log'));
   try {
     // a fresh PGlite data dir runs initdb first: ~10 s alone, several times that on a loaded machine
-    await waitHttp(port, t === "storm" ? 90_000 : 20_000, server);
+    await waitHttp(port, isStorm(t) ? 90_000 : 20_000, server);
   } catch (e) {
     await server.stop();
     await pg?.stop();
