@@ -1,0 +1,438 @@
+import type { Backoff } from "./backoff.ts";
+import type { Channel } from "./channel.ts";
+import type { ConnectionStatus } from "./connection_status.ts";
+import { AuthError, ClientClosedError, errorFromServer, ReconnectError, type StormClientError } from "./errors.ts";
+import type { OutboxStore } from "./outbox.ts";
+import type { Platform } from "./platform.ts";
+import type { ClientFrame, RequestFrame, ServerFrame } from "./protocol.ts";
+import { Publisher, type PublishResult } from "./publisher.ts";
+import { Requests } from "./requests.ts";
+import type { StormClientEvents } from "./storm_client.ts";
+import type { TransportFactory } from "./transport_factory.ts";
+import type { Transport, TransportClosed, TransportKind } from "./transport.ts";
+
+/** @internal The resolved options of a `StormClient`. */
+export interface SessionConfig {
+  url: () => string;
+  token: () => string | Promise<string>;
+  refreshToken: (() => Promise<string>) | undefined;
+  platform: Platform & { outbox: OutboxStore };
+  transports: TransportKind[];
+  fallbackAfter: number;
+  upgradeProbeMs: number;
+  backoff: Backoff;
+  heartbeatMs: number;
+  degradedRttMs: number;
+  requestTimeoutMs: number;
+  createTransport: TransportFactory;
+  channel(ch: string): Channel | undefined;
+  channels(): Iterable<Channel>;
+  emit<K extends keyof StormClientEvents>(event: K, ...args: Parameters<StormClientEvents[K]>): void;
+}
+
+/**
+ * @internal The connection behind a `StormClient`: picks a transport (falling back after
+ * `fallbackAfter` failed opens, probing WebSocket again while on a fallback), reconnects with
+ * backoff, renews tokens, pings, and on every new connection subscribes again from each channel's
+ * last seq and sends the outbox.
+ */
+export class ClientSession {
+  user: string | undefined;
+  status: ConnectionStatus;
+  readonly #c: SessionConfig;
+  readonly #p: Platform & { outbox: OutboxStore };
+  readonly #requests: Requests;
+  readonly #publisher: Publisher;
+  readonly #subIds = new Map<number, string>();
+  readonly #failures = new Map<TransportKind, number>();
+  readonly #unsentReads = new Map<string, number>();
+  readonly #typingAt = new Map<string, number>();
+  #current: Transport | undefined;
+  #probe: Transport | undefined;
+  #open = false;
+  #stopped = true;
+  #kind = 0;
+  #token: string | undefined;
+  #authRefreshes = 0;
+  #missedPings = 0;
+  #timers = { reconnect: undefined as unknown, heartbeat: undefined as unknown, probe: undefined as unknown };
+  #openWaiters: Array<{ resolve(): void; reject(e: StormClientError): void }> = [];
+  #untabs: (() => void) | undefined;
+  #unnet: (() => void) | undefined;
+
+  constructor(c: SessionConfig) {
+    this.#c = c;
+    this.#p = c.platform;
+    this.#requests = new Requests(c.platform);
+    this.status = { state: "offline", transport: c.transports[0]!, rtt: undefined, attempt: 0 };
+    const owner = this.#p.tabs?.tab ?? "local";
+    this.#publisher = new Publisher({
+      outbox: this.#p.outbox, owner, now: () => this.#p.now(), uuid: () => this.#p.uuid(), random: () => this.#p.random(),
+      setTimeout: (fn, ms) => this.#p.setTimeout(fn, ms),
+      ready: () => this.#open && !this.#stopped,
+      send: async (e) => {
+        const ack = (await this.#send({ t: "pub", ch: e.ch, cid: e.cid, body: e.body })) as Extract<ServerFrame, { t: "ack" }>;
+        return { seq: ack.seq, dup: ack.dup === true };
+      },
+      queued: (e) => {
+        this.#c.channel(e.ch)?.dispatch("pending", { cid: e.cid, body: e.body, from: this.user });
+        this.#p.tabs?.post({ k: "queued", tab: owner, user: this.user ?? "", ch: e.ch, cid: e.cid, body: e.body });
+      },
+      committed: (e, r) => {
+        this.#c.channel(e.ch)?.dispatch("committed", { cid: e.cid, seq: r.seq });
+        this.#p.tabs?.post({ k: "committed", tab: owner, user: this.user ?? "", ch: e.ch, cid: e.cid, seq: r.seq });
+        this.#c.emit("published", r);
+      },
+      failed: (e, error) => this.#c.channel(e.ch)?.dispatch("failed", { cid: e.cid, error }),
+    });
+  }
+
+  async connect(): Promise<void> {
+    if (this.#open) return;
+    const opened = new Promise<void>((resolve, reject) => this.#openWaiters.push({ resolve, reject }));
+    if (this.#stopped) {
+      this.#stopped = false;
+      this.#c.backoff.reset();
+      this.#listen();
+      const own = this.#p.tabs?.tab ?? "local";
+      await this.#publisher.restore((await this.#p.outbox.list()).filter((e) => e.owner === own));
+      void this.#openTransport();
+    }
+    return opened;
+  }
+
+  close(): void {
+    this.#stopped = true;
+    for (const t of Object.values(this.#timers)) if (t !== undefined) this.#p.clearTimeout(t);
+    this.#current?.close();
+    this.#probe?.close();
+    this.#current = this.#probe = undefined;
+    this.#open = false;
+    this.#requests.failAll(undefined, new ClientClosedError());
+    this.#untabs?.();
+    this.#unnet?.();
+    this.#untabs = this.#unnet = undefined;
+    this.#settleOpen(new ClientClosedError());
+    this.#setStatus({ state: "offline" });
+  }
+
+  request(frame: RequestFrame): Promise<ServerFrame> {
+    return this.#whenOpen().then(() => this.#send(frame));
+  }
+
+  publish(ch: string, body: string): Promise<PublishResult> {
+    return this.#publisher.publish(ch, body, this.user);
+  }
+
+  subscribe(ch: string): void {
+    if (this.#open) this.#sendSub(ch);
+  }
+
+  unsubscribe(ch: string): void {
+    if (this.#open) this.#current!.unsubscribe(ch, this.#requests.nextId());
+  }
+
+  typing(ch: string): void {
+    const now = this.#p.now();
+    if (!this.#open || now - (this.#typingAt.get(ch) ?? -Infinity) < 2_000) return;
+    this.#typingAt.set(ch, now);
+    this.#current!.send([{ t: "typing", ch }]);
+  }
+
+  markRead(ch: string, seq: number): void {
+    this.#c.emit("read", { ch, seq });
+    this.#p.tabs?.post({ k: "read", tab: this.#p.tabs.tab, user: this.user ?? "", ch, seq });
+    if (this.#open) this.#current!.send([{ t: "read", ch, seq }]);
+    else this.#unsentReads.set(ch, Math.max(seq, this.#unsentReads.get(ch) ?? 0));
+  }
+
+  async ping(): Promise<number> {
+    await this.#whenOpen();
+    const sent = this.#p.now();
+    await this.#send({ t: "ping" }, this.#c.heartbeatMs);
+    return this.#p.now() - sent;
+  }
+
+  /** Sends a request frame on the open transport and waits for its reply. */
+  #send(frame: RequestFrame | { t: "ping" }, timeoutMs = this.#c.requestTimeoutMs): Promise<ServerFrame> {
+    const t = this.#current;
+    if (!this.#open || !t) return Promise.reject(new ReconnectError("disconnected", "Not connected"));
+    const id = this.#requests.nextId();
+    const reply = this.#requests.track(id, t, timeoutMs);
+    t.send([{ ...frame, id } as ClientFrame]);
+    return reply;
+  }
+
+  #whenOpen(): Promise<void> {
+    if (this.#open) return Promise.resolve();
+    if (this.#stopped) return Promise.reject(new ReconnectError("offline", "Cannot send: the client is not connected (call connect())"));
+    return new Promise((resolve, reject) => {
+      const timer = this.#p.setTimeout(() => reject(new ReconnectError("disconnected", `Not connected within ${this.#c.requestTimeoutMs} ms`)), this.#c.requestTimeoutMs);
+      this.#openWaiters.push({ resolve: () => (this.#p.clearTimeout(timer), resolve()), reject: (e) => (this.#p.clearTimeout(timer), reject(e)) });
+    });
+  }
+
+  #settleOpen(err?: StormClientError): void {
+    for (const w of this.#openWaiters.splice(0)) err ? w.reject(err) : w.resolve();
+  }
+
+  #listen(): void {
+    this.#untabs = this.#p.tabs?.onMessage((m) => {
+      if (m.user !== this.user) return;
+      if (m.k === "queued") this.#c.channel(m.ch)?.dispatch("pending", { cid: m.cid, body: m.body, from: m.user });
+      else if (m.k === "committed") this.#c.channel(m.ch)?.dispatch("committed", { cid: m.cid, seq: m.seq });
+      else this.#c.emit("read", { ch: m.ch, seq: m.seq });
+    });
+    this.#unnet = this.#p.onNetworkChange?.((online) => {
+      // Back online: try now instead of waiting out the backoff.
+      if (online && !this.#stopped && !this.#current && this.#timers.reconnect !== undefined) {
+        this.#p.clearTimeout(this.#timers.reconnect);
+        void this.#openTransport();
+      }
+    });
+  }
+
+  async #openTransport(): Promise<void> {
+    this.#timers.reconnect = undefined;
+    if (this.#stopped) return;
+    const kind = this.#c.transports[this.#kind]!;
+    this.#setStatus({ state: "connecting", transport: kind });
+    try {
+      this.#token ??= await this.#c.token();
+    } catch (err) {
+      return this.#failAuth(`Cannot get a token: ${(err as Error).message}`);
+    }
+    if (this.#stopped || this.#current) return;
+    const t: Transport = this.#c.createTransport(kind, this.#base(), this.#token, this.#p, {
+      onFrames: (fs) => this.#onFrames(t, fs),
+      onClose: (c) => this.#onClose(t, c),
+    });
+    this.#current = t;
+    this.#open = false;
+    t.start();
+  }
+
+  #onFrames(t: Transport, frames: ServerFrame[]): void {
+    if (t === this.#probe) {
+      const welcome = frames.find((f) => f.t === "welcome");
+      if (!welcome) return;
+      this.#promote(t);
+    }
+    if (t !== this.#current) return;
+    for (const f of frames) {
+      if (this.#requests.answer(f)) continue;
+      this.#onFrame(t, f);
+    }
+  }
+
+  #onFrame(t: Transport, f: ServerFrame): void {
+    switch (f.t) {
+      case "welcome":
+        return this.#onWelcome(t, f);
+      case "subbed":
+        if (f.id !== undefined) this.#subIds.delete(f.id);
+        return this.#c.channel(f.ch)?.onSubbed(f);
+      case "msgs": {
+        const ch = this.#c.channel(f.ch);
+        if (ch?.subscribed && !ch.onMessages(f.m)) this.#sendSub(f.ch);
+        return;
+      }
+      case "err": {
+        const err = errorFromServer(f.code, f.message, f.retry);
+        const ch = f.id === undefined ? undefined : this.#subIds.get(f.id);
+        if (ch === undefined) return this.#c.emit("error", err);
+        this.#subIds.delete(f.id!);
+        return this.#c.channel(ch)?.onSubFailed(err);
+      }
+      case "presence":
+        return this.#c.channel(f.ch)?.dispatch("presence", { user: f.user, online: f.online });
+      case "typing":
+        return this.#c.channel(f.ch)?.dispatch("typing", { user: f.user });
+      case "member":
+        return this.#c.channel(f.ch)?.dispatch("member", { user: f.user, joined: f.joined });
+      case "topic":
+        return this.#c.channel(f.ch)?.dispatch("topic", { topic: f.topic, user: f.user });
+      case "user":
+        if (f.ev === "read") return this.#c.emit("read", { ch: f.ch, seq: f.seq });
+        return this.#c.emit("channels", { ch: f.ch, joined: f.ev === "joined" });
+      case "reauth":
+        return void this.#renewOnOpenConnection(t);
+      default:
+        return;
+    }
+  }
+
+  #onWelcome(t: Transport, f: Extract<ServerFrame, { t: "welcome" }>): void {
+    // An HTTP stream opened again for a new channel set says welcome again: nothing to redo.
+    if (this.#open) return;
+    this.#open = true;
+    this.user = f.user;
+    this.#authRefreshes = 0;
+    this.#missedPings = 0;
+    this.#failures.set(t.kind, 0);
+    this.#c.backoff.reset();
+    this.#setStatus({ state: "connected", transport: t.kind, attempt: 0 });
+    this.#c.emit("welcome", { user: f.user, channels: f.channels, reads: f.reads });
+    for (const ch of this.#c.channels()) if (ch.subscribed) this.#sendSub(ch.name);
+    for (const [ch, seq] of this.#unsentReads) t.send([{ t: "read", ch, seq }]);
+    this.#unsentReads.clear();
+    this.#publisher.pumpAll();
+    void this.#adoptOrphans(f.user);
+    this.#settleOpen();
+    this.#scheduleHeartbeat();
+    if (t.kind !== "websocket" && this.#c.transports.includes("websocket")) this.#scheduleProbe();
+  }
+
+  #onClose(t: Transport, c: TransportClosed): void {
+    if (t === this.#probe) {
+      this.#probe = undefined;
+      return this.#scheduleProbe();
+    }
+    if (t !== this.#current) return;
+    const wasOpen = this.#open;
+    this.#current = undefined;
+    this.#open = false;
+    this.#requests.failAll(t);
+    this.#stopConnectionTimers();
+    if (this.#stopped) return;
+    if (c.code === 4001 || c.code === 4103) return void this.#renewAndReconnect(c);
+    if (!wasOpen) {
+      const n = (this.#failures.get(t.kind) ?? 0) + 1;
+      this.#failures.set(t.kind, n);
+      if (n >= this.#c.fallbackAfter) {
+        this.#failures.set(t.kind, 0);
+        this.#kind = (this.#kind + 1) % this.#c.transports.length;
+      }
+    }
+    this.#scheduleReconnect(c);
+  }
+
+  #scheduleReconnect(c: TransportClosed): void {
+    const delay = this.#c.backoff.next();
+    if (delay === undefined) {
+      this.#stopped = true;
+      const err = new ReconnectError("attempts_exhausted", `Cannot connect after ${this.#c.backoff.maxAttempts} attempts (last: ${c.code} ${c.reason})`);
+      this.#setStatus({ state: "offline" });
+      this.#c.emit("error", err);
+      return this.#settleOpen(err);
+    }
+    this.#setStatus({ state: "connecting", transport: this.#c.transports[this.#kind]!, attempt: this.#c.backoff.attempts });
+    this.#timers.reconnect = this.#p.setTimeout(() => void this.#openTransport(), delay);
+  }
+
+  async #renewAndReconnect(c: TransportClosed): Promise<void> {
+    // Two refused tokens in a row without a welcome between them: the refresh does not help.
+    if (!this.#c.refreshToken || this.#authRefreshes >= 2) return this.#failAuth(`The server refused the token (${c.code} ${c.reason})`);
+    this.#authRefreshes++;
+    try {
+      this.#token = await this.#c.refreshToken();
+    } catch (err) {
+      return this.#failAuth(`Cannot refresh the token: ${(err as Error).message}`);
+    }
+    void this.#openTransport();
+  }
+
+  async #renewOnOpenConnection(t: Transport): Promise<void> {
+    if (!this.#c.refreshToken) return;
+    try {
+      this.#token = await this.#c.refreshToken();
+      if (t === this.#current) t.reauth(this.#token);
+    } catch (err) {
+      this.#c.emit("error", new AuthError("unauthenticated", `Cannot refresh the token: ${(err as Error).message}`));
+    }
+  }
+
+  #failAuth(message: string): void {
+    const err = new AuthError("unauthenticated", message);
+    this.#stopped = true;
+    this.#setStatus({ state: "offline" });
+    this.#c.emit("error", err);
+    this.#settleOpen(err);
+  }
+
+  #sendSub(ch: string): void {
+    const id = this.#requests.nextId();
+    this.#subIds.set(id, ch);
+    this.#current!.subscribe(ch, this.#c.channel(ch)?.lastSeq ?? 0, id);
+  }
+
+  /** The leader tab sends the queues of tabs that closed before sending them (one tab only: no double send). */
+  async #adoptOrphans(user: string): Promise<void> {
+    const tabs = this.#p.tabs;
+    if (!tabs?.isLeader()) return;
+    const live = await tabs.liveTabs();
+    const orphans = (await this.#p.outbox.list()).filter((e) => e.owner !== tabs.tab && !live.has(e.owner) && (e.user === undefined || e.user === user));
+    await this.#publisher.restore(orphans);
+  }
+
+  #scheduleHeartbeat(): void {
+    this.#timers.heartbeat = this.#p.setTimeout(() => void this.#heartbeat(), this.#c.heartbeatMs);
+  }
+
+  async #heartbeat(): Promise<void> {
+    const t = this.#current;
+    if (!this.#open || !t) return;
+    try {
+      const sent = this.#p.now();
+      await this.#send({ t: "ping" }, this.#c.heartbeatMs);
+      const rtt = this.#p.now() - sent;
+      this.#missedPings = 0;
+      this.#setStatus({ state: rtt > this.#c.degradedRttMs ? "degraded" : "connected", rtt });
+    } catch {
+      if (t !== this.#current) return;
+      this.#missedPings++;
+      this.#setStatus({ state: "degraded" });
+      if (this.#missedPings >= 2) {
+        t.close();
+        return this.#onClose(t, { code: 4102, reason: "no answer to two pings" });
+      }
+    }
+    if (t === this.#current) this.#scheduleHeartbeat();
+  }
+
+  #scheduleProbe(): void {
+    if (this.#stopped || this.#timers.probe !== undefined) return;
+    this.#timers.probe = this.#p.setTimeout(() => {
+      this.#timers.probe = undefined;
+      if (this.#stopped || !this.#open || this.#current?.kind === "websocket" || !this.#token) return;
+      const p: Transport = this.#c.createTransport("websocket", this.#base(), this.#token, this.#p, {
+        onFrames: (fs) => this.#onFrames(p, fs),
+        onClose: (c) => this.#onClose(p, c),
+      });
+      this.#probe = p;
+      p.start();
+    }, this.#c.upgradeProbeMs);
+  }
+
+  /** WebSocket works again: it replaces the fallback; what was unanswered there is sent again. */
+  #promote(p: Transport): void {
+    const old = this.#current;
+    this.#probe = undefined;
+    old?.close();
+    if (old) this.#requests.failAll(old);
+    this.#stopConnectionTimers();
+    this.#current = p;
+    this.#open = false;
+    this.#kind = Math.max(0, this.#c.transports.indexOf("websocket"));
+  }
+
+  #stopConnectionTimers(): void {
+    for (const k of ["heartbeat", "probe"] as const) {
+      if (this.#timers[k] !== undefined) this.#p.clearTimeout(this.#timers[k]);
+      this.#timers[k] = undefined;
+    }
+    this.#probe?.close();
+    this.#probe = undefined;
+  }
+
+  #base(): string {
+    return this.#c.url().replace(/\/+$/, "");
+  }
+
+  #setStatus(patch: Partial<ConnectionStatus>): void {
+    const next = { ...this.status, ...patch };
+    if (next.state === this.status.state && next.transport === this.status.transport && next.rtt === this.status.rtt && next.attempt === this.status.attempt) return;
+    this.status = next;
+    this.#c.emit("status", next);
+  }
+}

@@ -1,0 +1,116 @@
+import { HttpCommands } from "./http_commands.ts";
+import type { HttpExchange, Platform } from "./platform.ts";
+import { type ClientFrame, positionQuery, type ServerFrame } from "./protocol.ts";
+import type { Transport, TransportHandlers } from "./transport.ts";
+
+/**
+ * Long-poll (`GET /poll?ch=<name>:<seq>...&wait=25`) for what the server sends, `POST /cmd` for what
+ * the client sends: the last resort where neither WebSocket nor a streaming response gets through.
+ * A poll carries no `welcome`, so the transport first reads `GET /users/me` and hands the client a
+ * `welcome` built from it. A change of the channel set cuts the poll in flight and polls again from
+ * the positions seen so far.
+ */
+export class PollTransport implements Transport {
+  readonly kind = "poll" as const;
+  readonly #positions = new Map<string, number>();
+  readonly #commands: HttpCommands;
+  #poll: HttpExchange | undefined;
+  #repollTimer: unknown;
+  #closed = false;
+
+  constructor(
+    private readonly base: string,
+    private token: string,
+    private readonly platform: Platform,
+    private readonly handlers: TransportHandlers,
+    private readonly waitSeconds = 25,
+  ) {
+    this.#commands = new HttpCommands(base, () => this.token, platform, (f) => this.#deliver(f), (c) => this.#end(c.code, c.reason));
+  }
+
+  start(): void {
+    void this.#welcome();
+  }
+
+  send(frames: ClientFrame[]): void {
+    this.#commands.send(frames);
+  }
+
+  subscribe(ch: string, after: number): void {
+    this.#positions.set(ch, after);
+    this.#schedulePoll();
+  }
+
+  unsubscribe(ch: string): void {
+    if (this.#positions.delete(ch)) this.#schedulePoll();
+  }
+
+  reauth(token: string): void {
+    this.token = token;
+  }
+
+  close(): void {
+    this.#closed = true;
+    if (this.#repollTimer !== undefined) this.platform.clearTimeout(this.#repollTimer);
+    this.#poll?.abort();
+    this.#commands.close();
+  }
+
+  async #welcome(): Promise<void> {
+    const x = this.platform.request({ method: "GET", url: `${this.base}/users/me`, headers: { authorization: `Bearer ${this.token}` } });
+    try {
+      const res = await x.response;
+      const text = await res.text();
+      if (res.status !== 200) return this.#end(res.status === 401 ? 4001 : 1006, `GET /users/me: HTTP ${res.status} ${text.slice(0, 200)}`);
+      const me = JSON.parse(text) as { user: string; channels: string[]; reads: Record<string, number> };
+      this.#deliver([{ t: "welcome", user: me.user, role: "user", channels: me.channels, reads: me.reads }]);
+      this.#schedulePoll();
+    } catch (err) {
+      this.#end(1006, `GET /users/me failed: ${(err as Error).message}`);
+    }
+  }
+
+  /** Polls again in the next turn, cutting the poll in flight (its answer would be from old positions). */
+  #schedulePoll(): void {
+    this.#repollTimer ??= this.platform.setTimeout(() => {
+      this.#repollTimer = undefined;
+      if (this.#closed) return;
+      this.#poll?.abort();
+      void this.#pollOnce();
+    }, 0);
+  }
+
+  async #pollOnce(): Promise<void> {
+    const q = positionQuery(this.#positions);
+    const x = (this.#poll = this.platform.request({
+      method: "GET",
+      url: `${this.base}/poll?${q ? `${q}&` : ""}wait=${this.waitSeconds}`,
+      headers: { authorization: `Bearer ${this.token}` },
+    }));
+    try {
+      const res = await x.response;
+      const text = await res.text();
+      if (x !== this.#poll || this.#closed) return;
+      if (res.status !== 200) return this.#end(res.status === 401 ? 4001 : 1006, `GET /poll: HTTP ${res.status} ${text.slice(0, 200)}`);
+      const reply = JSON.parse(text) as { frames: ServerFrame[] };
+      this.#deliver(reply.frames);
+      this.#schedulePoll();
+    } catch (err) {
+      if (x === this.#poll) this.#end(1006, `GET /poll failed: ${(err as Error).message}`);
+    }
+  }
+
+  #deliver(frames: ServerFrame[]): void {
+    if (this.#closed) return;
+    for (const f of frames) {
+      if (f.t === "msgs" && f.m.length > 0 && this.#positions.has(f.ch)) this.#positions.set(f.ch, f.m[f.m.length - 1]!.seq);
+    }
+    this.handlers.onFrames(frames);
+  }
+
+  #end(code: number, reason: string): void {
+    if (this.#closed) return;
+    this.close();
+    this.handlers.onClose({ code, reason });
+  }
+}
