@@ -3,7 +3,8 @@
  * `browserPlatform()` (browser.ts), `webPlatform()` (web.ts: Deno and other standard runtimes),
  * `nodePlatform()` (node.ts). See `StormClient` for an example.
  */
-export { StormClient, type StormClientEvents, type StormClientOptions } from "./core/storm_client.ts";
+export { StormClient, type StormClientOptions } from "./core/storm_client.ts";
+export type { StormClientEvents } from "./core/storm_client_events.ts";
 export { Channel, type ChannelEvents, type HistoryPage, type SubscribeResult } from "./core/channel.ts";
 export type { ConnectionState, ConnectionStatus } from "./core/connection_status.ts";
 export { AuthError, ClientClosedError, ReconnectError, RejectedError, RetryableError, StormClientError, errorFromServer, type RetryRule } from "./core/errors.ts";

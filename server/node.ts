@@ -11,6 +11,7 @@ import { EdgeServer } from "../edge/edge_server.ts";
 import type { ActorGateway } from "../edge/gateway.ts";
 import { HttpApi } from "../edge/http_api.ts";
 import { buildOpenApi } from "../edge/openapi.ts";
+import { StaticFiles } from "../edge/static_files.ts";
 import { commitStatsText, sumCommitStats } from "../storage/commit_stats.ts";
 import type { NodeConfig } from "./config.ts";
 import { ActorSystem } from "../runtime/core/actor_system.ts";
@@ -137,6 +138,7 @@ export async function startNode(cfg: NodeConfig, hooks: NodeHooks = {}): Promise
     actors, auth, api, clock: systemClock, defer: turnEnd.late,
     maxBufferedBytes: cfg.maxBufferedBytes, writeChunk: cfg.writeChunk, heartbeatMs: cfg.heartbeatMs, authTimeoutMs: cfg.authTimeoutMs,
     onClusterUpgrade: parts ? (req, socket, head) => parts!.links.handleUpgrade(req, socket, head) : undefined,
+    staticFiles: StaticFiles.fromBuild(),
   });
   const port = await edge.listen(cfg.port, cfg.host);
   let stopping = false;

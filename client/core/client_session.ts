@@ -7,7 +7,7 @@ import type { Platform } from "./platform.ts";
 import type { ClientFrame, RequestFrame, ServerFrame } from "./protocol.ts";
 import { Publisher, type PublishResult } from "./publisher.ts";
 import { Requests } from "./requests.ts";
-import type { StormClientEvents } from "./storm_client.ts";
+import type { StormClientEvents } from "./storm_client_events.ts";
 import type { TransportFactory } from "./transport_factory.ts";
 import type { Transport, TransportClosed, TransportKind } from "./transport.ts";
 
@@ -51,6 +51,8 @@ export class ClientSession {
   #probe: Transport | undefined;
   #open = false;
   #stopped = true;
+  /** The platform said the network is down: no attempts until it says it is back. */
+  #networkDown = false;
   #kind = 0;
   #token: string | undefined;
   #authRefreshes = 0;
@@ -121,6 +123,8 @@ export class ClientSession {
   }
 
   publish(ch: string, body: string): Promise<PublishResult> {
+    // A sent message ends the typing: the next keystroke announces typing again at once.
+    this.#typingAt.delete(ch);
     return this.#publisher.publish(ch, body, this.user);
   }
 
@@ -184,17 +188,27 @@ export class ClientSession {
       else this.#c.emit("read", { ch: m.ch, seq: m.seq });
     });
     this.#unnet = this.#p.onNetworkChange?.((online) => {
-      // Back online: try now instead of waiting out the backoff.
-      if (online && !this.#stopped && !this.#current && this.#timers.reconnect !== undefined) {
-        this.#p.clearTimeout(this.#timers.reconnect);
-        void this.#openTransport();
+      if (this.#stopped) return;
+      this.#networkDown = !online;
+      const t = this.#current;
+      if (!online) {
+        // The network is gone: the connection is dead even if no close has arrived yet, and
+        // attempts would only fail (and count against the transport); wait for it to come back.
+        if (this.#timers.reconnect !== undefined) this.#p.clearTimeout(this.#timers.reconnect);
+        this.#timers.reconnect = undefined;
+        if (t) {
+          t.close();
+          this.#onClose(t, { code: 1006, reason: "network offline" });
+        }
+        return this.#setStatus({ state: "offline" });
       }
+      if (!t) void this.#openTransport();
     });
   }
 
   async #openTransport(): Promise<void> {
     this.#timers.reconnect = undefined;
-    if (this.#stopped) return;
+    if (this.#stopped || this.#networkDown) return;
     const kind = this.#c.transports[this.#kind]!;
     this.#setStatus({ state: "connecting", transport: kind });
     try {
@@ -279,7 +293,7 @@ export class ClientSession {
     this.#publisher.pumpAll();
     void this.#adoptOrphans(f.user);
     this.#settleOpen();
-    this.#scheduleHeartbeat();
+    this.#scheduleHeartbeat(true);
     if (t.kind !== "websocket" && this.#c.transports.includes("websocket")) this.#scheduleProbe();
   }
 
@@ -295,6 +309,7 @@ export class ClientSession {
     this.#requests.failAll(t);
     this.#stopConnectionTimers();
     if (this.#stopped) return;
+    if (this.#networkDown) return;
     if (c.code === 4001 || c.code === 4103) return void this.#renewAndReconnect(c);
     if (!wasOpen) {
       const n = (this.#failures.get(t.kind) ?? 0) + 1;
@@ -365,8 +380,9 @@ export class ClientSession {
     await this.#publisher.restore(orphans);
   }
 
-  #scheduleHeartbeat(): void {
-    this.#timers.heartbeat = this.#p.setTimeout(() => void this.#heartbeat(), this.#c.heartbeatMs);
+  /** The first ping goes right after the welcome, so the RTT is known from the start. */
+  #scheduleHeartbeat(first = false): void {
+    this.#timers.heartbeat = this.#p.setTimeout(() => void this.#heartbeat(), first ? 0 : this.#c.heartbeatMs);
   }
 
   async #heartbeat(): Promise<void> {

@@ -16,6 +16,8 @@ export class PollTransport implements Transport {
   readonly #commands: HttpCommands;
   #poll: HttpExchange | undefined;
   #repollTimer: unknown;
+  /** Held back until the first poll succeeded. */
+  #welcomeFrame: ServerFrame | undefined;
   #closed = false;
 
   constructor(
@@ -56,6 +58,7 @@ export class PollTransport implements Transport {
     this.#commands.close();
   }
 
+  /** `GET /users/me` for the welcome, then a first poll (`wait=0`): the transport is open only once polling works. */
   async #welcome(): Promise<void> {
     const x = this.platform.request({ method: "GET", url: `${this.base}/users/me`, headers: { authorization: `Bearer ${this.token}` } });
     try {
@@ -63,8 +66,8 @@ export class PollTransport implements Transport {
       const text = await res.text();
       if (res.status !== 200) return this.#end(res.status === 401 ? 4001 : 1006, `GET /users/me: HTTP ${res.status} ${text.slice(0, 200)}`);
       const me = JSON.parse(text) as { user: string; channels: string[]; reads: Record<string, number> };
-      this.#deliver([{ t: "welcome", user: me.user, role: "user", channels: me.channels, reads: me.reads }]);
-      this.#schedulePoll();
+      this.#welcomeFrame = { t: "welcome", user: me.user, role: "user", channels: me.channels, reads: me.reads };
+      void this.#pollOnce(0);
     } catch (err) {
       this.#end(1006, `GET /users/me failed: ${(err as Error).message}`);
     }
@@ -80,11 +83,11 @@ export class PollTransport implements Transport {
     }, 0);
   }
 
-  async #pollOnce(): Promise<void> {
+  async #pollOnce(wait = this.waitSeconds): Promise<void> {
     const q = positionQuery(this.#positions);
     const x = (this.#poll = this.platform.request({
       method: "GET",
-      url: `${this.base}/poll?${q ? `${q}&` : ""}wait=${this.waitSeconds}`,
+      url: `${this.base}/poll?${q ? `${q}&` : ""}wait=${wait}`,
       headers: { authorization: `Bearer ${this.token}` },
     }));
     try {
@@ -93,7 +96,9 @@ export class PollTransport implements Transport {
       if (x !== this.#poll || this.#closed) return;
       if (res.status !== 200) return this.#end(res.status === 401 ? 4001 : 1006, `GET /poll: HTTP ${res.status} ${text.slice(0, 200)}`);
       const reply = JSON.parse(text) as { frames: ServerFrame[] };
-      this.#deliver(reply.frames);
+      const welcome = this.#welcomeFrame;
+      this.#welcomeFrame = undefined;
+      this.#deliver(welcome ? [welcome, ...reply.frames] : reply.frames);
       this.#schedulePoll();
     } catch (err) {
       if (x === this.#poll) this.#end(1006, `GET /poll failed: ${(err as Error).message}`);

@@ -3,11 +3,11 @@ import { Channel, type ChannelHost } from "./channel.ts";
 import { ClientSession } from "./client_session.ts";
 import type { ConnectionStatus } from "./connection_status.ts";
 import { Emitter } from "./emitter.ts";
-import type { StormClientError } from "./errors.ts";
 import { MemoryOutbox } from "./memory_outbox.ts";
 import type { Platform } from "./platform.ts";
 import type { ChannelInfo, RequestFrame, ServerFrame } from "./protocol.ts";
 import type { PublishResult } from "./publisher.ts";
+import type { StormClientEvents } from "./storm_client_events.ts";
 import { createTransport, type TransportFactory } from "./transport_factory.ts";
 import type { TransportKind } from "./transport.ts";
 
@@ -39,22 +39,6 @@ export interface StormClientOptions {
   requestTimeoutMs?: number;
   /** Replaces how transports are made (tests use a fake one). */
   createTransport?: TransportFactory;
-}
-
-/** Events of the client. */
-export interface StormClientEvents {
-  /** Connection state, transport and RTT changed. */
-  status(s: ConnectionStatus): void;
-  /** Authenticated on a (new) connection: the user, their channels and read markers. */
-  welcome(w: { user: string; channels: string[]; reads: Record<string, number> }): void;
-  /** The user's channel list changed (on any of their connections). */
-  channels(c: { ch: string; joined: boolean }): void;
-  /** A read marker of this user moved (this tab, another tab or another device). */
-  read(r: { ch: string; seq: number }): void;
-  /** A publish was committed (from any channel handle of this client). */
-  published(r: PublishResult): void;
-  /** A connection-level problem (the client keeps reconnecting unless it is an `AuthError`). */
-  error(e: StormClientError): void;
 }
 
 /**
