@@ -28,6 +28,31 @@ export class HttpCommands {
     this.#flushTimer ??= this.platform.setTimeout(() => this.#flush(), 0);
   }
 
+  /**
+   * Checks that the user may read `ch` before a stream or poll names it: the server refuses a whole
+   * stream for one channel it may not read, so a refused channel is answered as a WebSocket `sub`
+   * would be (an `err` with the subscription's id) and left out. Resolves with that `err`, or
+   * undefined when the channel can be read.
+   */
+  async checkReadable(ch: string, id: number): Promise<Extract<ServerFrame, { t: "err" }> | undefined> {
+    const x = this.platform.request({
+      method: "POST",
+      url: `${this.base}/cmd`,
+      headers: { authorization: `Bearer ${this.token()}`, "content-type": "application/json" },
+      body: JSON.stringify([{ t: "hist", id, ch, limit: 1 }]),
+    });
+    this.#inFlight.add(x);
+    try {
+      const res = await x.response;
+      const text = await res.text();
+      if (res.status !== 200) throw new Error(`POST /cmd: HTTP ${res.status} ${text.slice(0, 200)}`);
+      const reply = (JSON.parse(text) as ServerFrame[]).find((f) => f.t === "err");
+      return reply?.t === "err" && reply.retry === "never" ? reply : undefined;
+    } finally {
+      this.#inFlight.delete(x);
+    }
+  }
+
   close(): void {
     this.#closed = true;
     if (this.#flushTimer !== undefined) this.platform.clearTimeout(this.#flushTimer);

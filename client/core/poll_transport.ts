@@ -7,7 +7,9 @@ import type { Transport, TransportHandlers } from "./transport.ts";
  * Long-poll (`GET /poll?ch=<name>:<seq>...&wait=25`) for what the server sends, `POST /cmd` for what
  * the client sends: the last resort where neither WebSocket nor a streaming response gets through.
  * A poll carries no `welcome`, so the transport first reads `GET /users/me` and hands the client a
- * `welcome` built from it. A change of the channel set cuts the poll in flight and polls again from
+ * `welcome` built from it, once a first poll (`wait=0`) answered; a poll must name a channel, so with
+ * none the welcome goes at once and polling starts with the first subscription. Long-polls get no
+ * `user` events (docs/PROTOCOL.md): read markers of other connections do not reach a poller. A change of the channel set cuts the poll in flight and polls again from
  * the positions seen so far.
  */
 export class PollTransport implements Transport {
@@ -16,6 +18,8 @@ export class PollTransport implements Transport {
   readonly #commands: HttpCommands;
   #poll: HttpExchange | undefined;
   #repollTimer: unknown;
+  /** A channel was added since the last poll. */
+  #changed = false;
   /** Held back until the first poll succeeded. */
   #welcomeFrame: ServerFrame | undefined;
   #closed = false;
@@ -38,9 +42,14 @@ export class PollTransport implements Transport {
     this.#commands.send(frames);
   }
 
-  subscribe(ch: string, after: number): void {
-    this.#positions.set(ch, after);
-    this.#schedulePoll();
+  subscribe(ch: string, after: number, id: number): void {
+    void this.#commands.checkReadable(ch, id).then((refused) => {
+      if (this.#closed) return;
+      if (refused) return this.handlers.onFrames([{ ...refused, id }]);
+      this.#positions.set(ch, after);
+      this.#changed = true;
+      this.#schedulePoll();
+    }, (err: Error) => this.#end(1006, `Cannot check channel ${ch}: ${err.message}`));
   }
 
   unsubscribe(ch: string): void {
@@ -67,6 +76,11 @@ export class PollTransport implements Transport {
       if (res.status !== 200) return this.#end(res.status === 401 ? 4001 : 1006, `GET /users/me: HTTP ${res.status} ${text.slice(0, 200)}`);
       const me = JSON.parse(text) as { user: string; channels: string[]; reads: Record<string, number> };
       this.#welcomeFrame = { t: "welcome", user: me.user, role: "user", channels: me.channels, reads: me.reads };
+      // A poll must name a channel: with none yet, the first subscription's poll is the check.
+      if (this.#positions.size === 0) {
+        this.#welcomeFrame = undefined;
+        return this.#deliver([{ t: "welcome", user: me.user, role: "user", channels: me.channels, reads: me.reads }]);
+      }
       void this.#pollOnce(0);
     } catch (err) {
       this.#end(1006, `GET /users/me failed: ${(err as Error).message}`);
@@ -79,7 +93,11 @@ export class PollTransport implements Transport {
       this.#repollTimer = undefined;
       if (this.#closed) return;
       this.#poll?.abort();
-      void this.#pollOnce();
+      this.#poll = undefined;
+      // A poll answers early only for messages: after a new subscription, ask without waiting so its `subbed` comes now.
+      const wait = this.#changed ? 0 : this.waitSeconds;
+      this.#changed = false;
+      if (this.#positions.size > 0) void this.#pollOnce(wait);
     }, 0);
   }
 

@@ -35,9 +35,13 @@ export class SseTransport implements Transport {
     this.#commands.send(frames);
   }
 
-  subscribe(ch: string, after: number): void {
-    this.#positions.set(ch, after);
-    this.#scheduleReopen();
+  subscribe(ch: string, after: number, id: number): void {
+    void this.#commands.checkReadable(ch, id).then((refused) => {
+      if (this.#closed) return;
+      if (refused) return this.handlers.onFrames([{ ...refused, id }]);
+      this.#positions.set(ch, after);
+      this.#scheduleReopen();
+    }, (err: Error) => this.#end(1006, `Cannot check channel ${ch}: ${err.message}`));
   }
 
   unsubscribe(ch: string): void {

@@ -77,9 +77,30 @@ export function describeSdk(kind: TransportKind): void {
       expect(older.more).toBe(false);
     });
 
-    it("typing and presence reach other subscribers, and read markers reach the user's other connection", async () => {
+    it("typing and read markers sent over this transport reach the others (WebSocket observers)", async () => {
       const ch = await channel();
       const alice = await client("alice");
+      const aliceWs = await client("alice", { transports: ["websocket"] });
+      const bob = await client("bob", { transports: ["websocket"] });
+      await Promise.all([alice.connect(), aliceWs.connect(), bob.connect()]);
+      const typing: string[] = [];
+      bob.channel(ch).on("typing", (t) => typing.push(t.user));
+      await bob.channel(ch).subscribe();
+      await alice.channel(ch).subscribe();
+      alice.channel(ch).typing();
+      await until(() => typing.includes("alice"), 10_000, "alice typing");
+      const reads: number[] = [];
+      aliceWs.on("read", (r) => r.ch === ch && reads.push(r.seq));
+      const { seq } = await bob.channel(ch).publish("read me");
+      alice.channel(ch).markRead(seq);
+      await until(() => reads.includes(seq), 10_000, "the read marker on alice's WebSocket connection");
+    });
+
+    it("events reach a client on this transport: presence, typing, the user's read markers", async (ctx) => {
+      // PROTOCOL.md: long-polls do not announce presence and get no `user` events; their channel events are best effort.
+      if (kind === "poll") return ctx.skip();
+      const ch = await channel();
+      const alice = await client("alice", { transports: ["websocket"] });
       const alice2 = await client("alice");
       const bob = await client("bob");
       await Promise.all([alice.connect(), alice2.connect(), bob.connect()]);
@@ -98,6 +119,26 @@ export function describeSdk(kind: TransportKind): void {
       alice.channel(ch).markRead(seq);
       await until(() => reads.includes(seq), 10_000, "the read marker on alice's other connection");
       expect((await alice.channel(ch).members()).online).toContain("alice");
+    });
+
+    it("subscribing to a channel the user may not read fails with a RejectedError and leaves the others flowing", async () => {
+      const ch = await channel();
+      const other = await channel();
+      const carol = await client("carol");
+      await carol.connect();
+      const err = await carol.channel(ch).subscribe().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(RejectedError);
+      expect((err as RejectedError).code).toBe("not_member");
+      expect(carol.channel(ch).subscribed).toBe(false);
+      const joined = await node.http("POST", `/channels/${other}/members`, { token: await node.token("carol"), body: { user: "carol" } });
+      expect(joined.status).toBe(200);
+      const got = record(carol, other);
+      await carol.channel(other).subscribe();
+      const alice = await client("alice");
+      await alice.connect();
+      await alice.channel(other).publish("still flowing");
+      await until(() => got.length >= 1, 10_000, "a message on the readable channel");
+      expect(got.map((m) => m.body)).toEqual(["still flowing"]);
     });
 
     it("a publish to a channel the user is not a member of fails with a RejectedError (not_member)", async () => {
@@ -124,6 +165,8 @@ export function describeSdk(kind: TransportKind): void {
       await Promise.all([alice.connect(), bob.connect()]);
       const got = record(bob, ch);
       await bob.channel(ch).subscribe();
+      // Subscribed, alice has a request outstanding on every transport (a long-poll too), so she notices the crash.
+      await alice.channel(ch).subscribe();
       for (let i = 1; i <= 3; i++) await alice.channel(ch).publish(`before${i}`);
       await until(() => got.length >= 3, 10_000, "3 messages before the crash");
       await node.kill("SIGKILL");
