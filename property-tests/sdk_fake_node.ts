@@ -60,6 +60,8 @@ export class FakeNode {
   readonly conns = new Set<FakeTransport>();
   readonly blocked = new Set<TransportKind>();
   up = true;
+  /** Every connection is refused as a bad token is (close 4001). */
+  refuseTokens = false;
 
   constructor(
     readonly time: VirtualTime,
@@ -121,6 +123,7 @@ export class FakeTransport implements Transport {
     this.node.time.setTimeout(() => {
       if (this.#closed) return;
       if (!this.node.up || this.node.blocked.has(this.kind)) return this.#fail();
+      if (this.node.refuseTokens) return this.#fail(4001, "unauthenticated");
       this.#attached = true;
       this.node.conns.add(this);
       this.#toClient([{ t: "welcome", user: this.user, role: "user", channels: [], reads: {} }]);
@@ -193,10 +196,10 @@ export class FakeTransport implements Transport {
     }, this.#toClientAt - this.node.time.now);
   }
 
-  #fail(): void {
+  #fail(code = 1006, reason = "dropped"): void {
     this.#closed = true;
     this.node.conns.delete(this);
-    this.handlers.onClose({ code: 1006, reason: "dropped" });
+    this.handlers.onClose({ code, reason });
   }
 }
 

@@ -5,8 +5,12 @@ import { AuthError, ClientClosedError, errorFromServer, ReconnectError, type Sto
 import type { OutboxStore } from "./outbox.ts";
 import type { Platform } from "./platform.ts";
 import type { ClientFrame, RequestFrame, ServerFrame } from "./protocol.ts";
+import { Heartbeat } from "./heartbeat.ts";
 import { Publisher, type PublishResult } from "./publisher.ts";
 import { Requests } from "./requests.ts";
+import { dispatchServerEvent } from "./server_events.ts";
+import { TabSync } from "./tab_sync.ts";
+import { TransportChooser } from "./transport_chooser.ts";
 import type { StormClientEvents } from "./storm_client_events.ts";
 import type { TransportFactory } from "./transport_factory.ts";
 import type { Transport, TransportClosed, TransportKind } from "./transport.ts";
@@ -43,8 +47,9 @@ export class ClientSession {
   readonly #p: Platform & { outbox: OutboxStore };
   readonly #requests: Requests;
   readonly #publisher: Publisher;
+  readonly #tabs: TabSync;
   readonly #subIds = new Map<number, string>();
-  readonly #failures = new Map<TransportKind, number>();
+  readonly #chooser: TransportChooser;
   readonly #unsentReads = new Map<string, number>();
   readonly #typingAt = new Map<string, number>();
   #current: Transport | undefined;
@@ -53,11 +58,10 @@ export class ClientSession {
   #stopped = true;
   /** The platform said the network is down: no attempts until it says it is back. */
   #networkDown = false;
-  #kind = 0;
   #token: string | undefined;
   #authRefreshes = 0;
-  #missedPings = 0;
-  #timers = { reconnect: undefined as unknown, heartbeat: undefined as unknown, probe: undefined as unknown };
+  #heartbeat: Heartbeat | undefined;
+  #timers = { reconnect: undefined as unknown, probe: undefined as unknown };
   #openWaiters: Array<{ resolve(): void; reject(e: StormClientError): void }> = [];
   #untabs: (() => void) | undefined;
   #unnet: (() => void) | undefined;
@@ -66,10 +70,11 @@ export class ClientSession {
     this.#c = c;
     this.#p = c.platform;
     this.#requests = new Requests(c.platform);
+    this.#chooser = new TransportChooser(c.transports, c.fallbackAfter);
     this.status = { state: "offline", transport: c.transports[0]!, rtt: undefined, attempt: 0 };
-    const owner = this.#p.tabs?.tab ?? "local";
+    this.#tabs = new TabSync(this.#p.tabs, () => this.user);
     this.#publisher = new Publisher({
-      outbox: this.#p.outbox, owner, now: () => this.#p.now(), uuid: () => this.#p.uuid(), random: () => this.#p.random(),
+      outbox: this.#p.outbox, owner: this.#tabs.owner, now: () => this.#p.now(), uuid: () => this.#p.uuid(), random: () => this.#p.random(),
       setTimeout: (fn, ms) => this.#p.setTimeout(fn, ms),
       ready: () => this.#open && !this.#stopped,
       send: async (e) => {
@@ -78,11 +83,11 @@ export class ClientSession {
       },
       queued: (e) => {
         this.#c.channel(e.ch)?.dispatch("pending", { cid: e.cid, body: e.body, from: this.user });
-        this.#p.tabs?.post({ k: "queued", tab: owner, user: this.user ?? "", ch: e.ch, cid: e.cid, body: e.body });
+        this.#tabs.queued(e);
       },
       committed: (e, r) => {
         this.#c.channel(e.ch)?.dispatch("committed", { cid: e.cid, seq: r.seq });
-        this.#p.tabs?.post({ k: "committed", tab: owner, user: this.user ?? "", ch: e.ch, cid: e.cid, seq: r.seq });
+        this.#tabs.committed(e, r.seq);
         this.#c.emit("published", r);
       },
       failed: (e, error) => this.#c.channel(e.ch)?.dispatch("failed", { cid: e.cid, error }),
@@ -96,8 +101,7 @@ export class ClientSession {
       this.#stopped = false;
       this.#c.backoff.reset();
       this.#listen();
-      const own = this.#p.tabs?.tab ?? "local";
-      await this.#publisher.restore((await this.#p.outbox.list()).filter((e) => e.owner === own));
+      await this.#publisher.restore((await this.#p.outbox.list()).filter((e) => e.owner === this.#tabs.owner));
       void this.#openTransport();
     }
     return opened;
@@ -105,7 +109,8 @@ export class ClientSession {
 
   close(): void {
     this.#stopped = true;
-    for (const t of Object.values(this.#timers)) if (t !== undefined) this.#p.clearTimeout(t);
+    this.#stopConnectionTimers();
+    if (this.#timers.reconnect !== undefined) this.#p.clearTimeout(this.#timers.reconnect);
     this.#current?.close();
     this.#probe?.close();
     this.#current = this.#probe = undefined;
@@ -145,7 +150,7 @@ export class ClientSession {
 
   markRead(ch: string, seq: number): void {
     this.#c.emit("read", { ch, seq });
-    this.#p.tabs?.post({ k: "read", tab: this.#p.tabs.tab, user: this.user ?? "", ch, seq });
+    this.#tabs.read(ch, seq);
     if (this.#open) this.#current!.send([{ t: "read", ch, seq }]);
     else this.#unsentReads.set(ch, Math.max(seq, this.#unsentReads.get(ch) ?? 0));
   }
@@ -181,12 +186,7 @@ export class ClientSession {
   }
 
   #listen(): void {
-    this.#untabs = this.#p.tabs?.onMessage((m) => {
-      if (m.user !== this.user) return;
-      if (m.k === "queued") this.#c.channel(m.ch)?.dispatch("pending", { cid: m.cid, body: m.body, from: m.user });
-      else if (m.k === "committed") this.#c.channel(m.ch)?.dispatch("committed", { cid: m.cid, seq: m.seq });
-      else this.#c.emit("read", { ch: m.ch, seq: m.seq });
-    });
+    this.#untabs = this.#tabs.listen((ch) => this.#c.channel(ch), this.#c.emit);
     this.#unnet = this.#p.onNetworkChange?.((online) => {
       if (this.#stopped) return;
       this.#networkDown = !online;
@@ -209,7 +209,7 @@ export class ClientSession {
   async #openTransport(): Promise<void> {
     this.#timers.reconnect = undefined;
     if (this.#stopped || this.#networkDown) return;
-    const kind = this.#c.transports[this.#kind]!;
+    const kind = this.#chooser.current;
     this.#setStatus({ state: "connecting", transport: kind });
     try {
       this.#token ??= await this.#c.token();
@@ -258,21 +258,10 @@ export class ClientSession {
         this.#subIds.delete(f.id!);
         return this.#c.channel(ch)?.onSubFailed(err);
       }
-      case "presence":
-        return this.#c.channel(f.ch)?.dispatch("presence", { user: f.user, online: f.online });
-      case "typing":
-        return this.#c.channel(f.ch)?.dispatch("typing", { user: f.user });
-      case "member":
-        return this.#c.channel(f.ch)?.dispatch("member", { user: f.user, joined: f.joined });
-      case "topic":
-        return this.#c.channel(f.ch)?.dispatch("topic", { topic: f.topic, user: f.user });
-      case "user":
-        if (f.ev === "read") return this.#c.emit("read", { ch: f.ch, seq: f.seq });
-        return this.#c.emit("channels", { ch: f.ch, joined: f.ev === "joined" });
       case "reauth":
         return void this.#renewOnOpenConnection(t);
       default:
-        return;
+        dispatchServerEvent(f, (ch) => this.#c.channel(ch), this.#c.emit);
     }
   }
 
@@ -282,8 +271,7 @@ export class ClientSession {
     this.#open = true;
     this.user = f.user;
     this.#authRefreshes = 0;
-    this.#missedPings = 0;
-    this.#failures.set(t.kind, 0);
+    this.#chooser.opened(t.kind);
     this.#c.backoff.reset();
     this.#setStatus({ state: "connected", transport: t.kind, attempt: 0 });
     this.#c.emit("welcome", { user: f.user, channels: f.channels, reads: f.reads });
@@ -291,10 +279,18 @@ export class ClientSession {
     for (const [ch, seq] of this.#unsentReads) t.send([{ t: "read", ch, seq }]);
     this.#unsentReads.clear();
     this.#publisher.pumpAll();
-    void this.#adoptOrphans(f.user);
+    void this.#tabs.orphans(this.#p.outbox, f.user).then((orphans) => this.#publisher.restore(orphans));
     this.#settleOpen();
-    this.#scheduleHeartbeat(true);
-    if (t.kind !== "websocket" && this.#c.transports.includes("websocket")) this.#scheduleProbe();
+    this.#heartbeat = new Heartbeat({
+      platform: this.#p, intervalMs: this.#c.heartbeatMs, degradedRttMs: this.#c.degradedRttMs,
+      ping: async (timeoutMs) => void (await this.#send({ t: "ping" }, timeoutMs)),
+      quality: (q) => this.#setStatus(q),
+      dead: () => {
+        t.close();
+        this.#onClose(t, { code: 4102, reason: "no answer to two pings" });
+      },
+    });
+    if (this.#chooser.onFallback(t.kind)) this.#scheduleProbe();
   }
 
   #onClose(t: Transport, c: TransportClosed): void {
@@ -311,14 +307,7 @@ export class ClientSession {
     if (this.#stopped) return;
     if (this.#networkDown) return;
     if (c.code === 4001 || c.code === 4103) return void this.#renewAndReconnect(c);
-    if (!wasOpen) {
-      const n = (this.#failures.get(t.kind) ?? 0) + 1;
-      this.#failures.set(t.kind, n);
-      if (n >= this.#c.fallbackAfter) {
-        this.#failures.set(t.kind, 0);
-        this.#kind = (this.#kind + 1) % this.#c.transports.length;
-      }
-    }
+    if (!wasOpen) this.#chooser.failed(t.kind);
     this.#scheduleReconnect(c);
   }
 
@@ -331,7 +320,7 @@ export class ClientSession {
       this.#c.emit("error", err);
       return this.#settleOpen(err);
     }
-    this.#setStatus({ state: "connecting", transport: this.#c.transports[this.#kind]!, attempt: this.#c.backoff.attempts });
+    this.#setStatus({ state: "connecting", transport: this.#chooser.current, attempt: this.#c.backoff.attempts });
     this.#timers.reconnect = this.#p.setTimeout(() => void this.#openTransport(), delay);
   }
 
@@ -371,41 +360,6 @@ export class ClientSession {
     this.#current!.subscribe(ch, this.#c.channel(ch)?.lastSeq ?? 0, id);
   }
 
-  /** The leader tab sends the queues of tabs that closed before sending them (one tab only: no double send). */
-  async #adoptOrphans(user: string): Promise<void> {
-    const tabs = this.#p.tabs;
-    if (!tabs?.isLeader()) return;
-    const live = await tabs.liveTabs();
-    const orphans = (await this.#p.outbox.list()).filter((e) => e.owner !== tabs.tab && !live.has(e.owner) && (e.user === undefined || e.user === user));
-    await this.#publisher.restore(orphans);
-  }
-
-  /** The first ping goes right after the welcome, so the RTT is known from the start. */
-  #scheduleHeartbeat(first = false): void {
-    this.#timers.heartbeat = this.#p.setTimeout(() => void this.#heartbeat(), first ? 0 : this.#c.heartbeatMs);
-  }
-
-  async #heartbeat(): Promise<void> {
-    const t = this.#current;
-    if (!this.#open || !t) return;
-    try {
-      const sent = this.#p.now();
-      await this.#send({ t: "ping" }, this.#c.heartbeatMs);
-      const rtt = this.#p.now() - sent;
-      this.#missedPings = 0;
-      this.#setStatus({ state: rtt > this.#c.degradedRttMs ? "degraded" : "connected", rtt });
-    } catch {
-      if (t !== this.#current) return;
-      this.#missedPings++;
-      this.#setStatus({ state: "degraded" });
-      if (this.#missedPings >= 2) {
-        t.close();
-        return this.#onClose(t, { code: 4102, reason: "no answer to two pings" });
-      }
-    }
-    if (t === this.#current) this.#scheduleHeartbeat();
-  }
-
   #scheduleProbe(): void {
     if (this.#stopped || this.#timers.probe !== undefined) return;
     this.#timers.probe = this.#p.setTimeout(() => {
@@ -429,14 +383,14 @@ export class ClientSession {
     this.#stopConnectionTimers();
     this.#current = p;
     this.#open = false;
-    this.#kind = Math.max(0, this.#c.transports.indexOf("websocket"));
+    this.#chooser.useWebSocket();
   }
 
   #stopConnectionTimers(): void {
-    for (const k of ["heartbeat", "probe"] as const) {
-      if (this.#timers[k] !== undefined) this.#p.clearTimeout(this.#timers[k]);
-      this.#timers[k] = undefined;
-    }
+    this.#heartbeat?.stop();
+    this.#heartbeat = undefined;
+    if (this.#timers.probe !== undefined) this.#p.clearTimeout(this.#timers.probe);
+    this.#timers.probe = undefined;
     this.#probe?.close();
     this.#probe = undefined;
   }

@@ -28,7 +28,8 @@ export function describeSdk(kind: TransportKind): void {
         token: await node.token(user),
         platform: nodePlatform(),
         transports: [kind],
-        backoff: { baseMs: 50, maxMs: 500 },
+        // Unbounded here: a node restarting on a busy machine may take longer than a bounded run of short retries.
+        backoff: { baseMs: 50, maxMs: 500, maxAttempts: Infinity },
         ...o,
       });
       clients.push(c);
