@@ -294,6 +294,9 @@ export class ChannelActor implements Actor {
         if (changed) this.#emit({ type: "presence", ch: this.#name, user: msg.user, online: msg.online });
         return true;
       }
+      case "mark_read":
+        access.requireMember(s, msg.user);
+        return Math.min(msg.seq, this.#last);
       case "typing":
         access.requireMember(s, msg.user);
         this.#emit({ type: "typing", ch: this.#name, user: msg.user });
@@ -381,7 +384,7 @@ export class ChannelActor implements Actor {
 /** Metadata writes and reads of history must see the publishes queued before them committed. */
 function needsCommittedState(msg: ChannelMsg): boolean {
   return msg.type === "create" || msg.type === "join" || msg.type === "leave" || msg.type === "invite" ||
-    msg.type === "topic" || msg.type === "subscribe" || msg.type === "history";
+    msg.type === "topic" || msg.type === "subscribe" || msg.type === "history" || msg.type === "mark_read";
 }
 
 /** Two publishes with one client id in one batch: the second waits for the first's seq. */

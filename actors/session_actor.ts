@@ -1,8 +1,11 @@
 import { parseActorId } from "../runtime/core/actor_id.ts";
 import type { Actor, ActorContext, Envelope } from "../runtime/core/actor.ts";
-import { FencedError } from "../runtime/core/errors.ts";
+import { FencedError, RejectedError } from "../runtime/core/errors.ts";
 import type { SessionMsg, SessionView, SyncView, UserEvent } from "./messages.ts";
 import { EMPTY_QUEUE, type SyncQueueLimits, type SyncQueueState, syncQueue } from "./sync_queue.ts";
+
+/** Read markers kept per user: each is in every snapshot of the session, so their number is bounded. */
+export const MAX_READ_MARKERS = 1_000;
 
 interface SessionState {
   channels: string[];
@@ -52,7 +55,11 @@ export class SessionActor implements Actor {
     const results = batch.map((env) => this.#apply(env.msg as SessionMsg, events));
     // Answer only once the changes are durable, like every other acknowledgement in Storm.
     if (this.#dirty) await this.#save();
-    batch.forEach((env, i) => env.reply(results[i]));
+    batch.forEach((env, i) => {
+      const r = results[i];
+      if (r instanceof RejectedError) env.fail(r);
+      else env.reply(r);
+    });
     for (const event of events) this.#broadcast(event);
   }
 
@@ -83,7 +90,11 @@ export class SessionActor implements Actor {
         delete this.#edges[msg.edge];
         return true;
       case "read": {
+        // The channel checked membership and clamped `seq` before this (see `mark_read`).
         if ((this.#state.reads[msg.ch] ?? 0) >= msg.seq) return false;
+        if (!(msg.ch in this.#state.reads) && Object.keys(this.#state.reads).length >= MAX_READ_MARKERS) {
+          return new RejectedError("too_large", `Cannot keep more than ${MAX_READ_MARKERS} read markers per user`);
+        }
         this.#state = { ...this.#state, reads: { ...this.#state.reads, [msg.ch]: msg.seq } };
         this.#dirty = true;
         events.push({ t: "read", ch: msg.ch, seq: msg.seq });
@@ -97,7 +108,10 @@ export class SessionActor implements Actor {
         const channels = msg.type === "joined"
           ? [...this.#state.channels, msg.ch].sort()
           : this.#state.channels.filter((c) => c !== msg.ch);
-        this.#state = { ...this.#state, channels };
+        // A channel left takes its read marker along: markers stay within the channels of the user.
+        const { [msg.ch]: _dropped, ...rest } = this.#state.reads;
+        const reads = msg.type === "left" && msg.ch in this.#state.reads ? rest : this.#state.reads;
+        this.#state = { ...this.#state, channels, reads };
         this.#dirty = true;
         events.push({ t: msg.type, ch: msg.ch });
         this.#enqueue({ type: `user.${msg.type}`, payload: { ch: msg.ch }, timestamp: this.#ctx.clock.now(), userId: this.#user });
