@@ -23,6 +23,7 @@ import { errorFields, errorFrame, MSGS_ENCODINGS, type MsgsEncoding, replyFrame 
 import { type ActorGateway, channelActor, sessionActor } from "./gateway.ts";
 import type { HttpApi } from "./http_api.ts";
 import { LIMITS } from "./schemas.ts";
+import type { StaticFiles } from "./static_files.ts";
 import type { Subscriptions } from "./subscriptions.ts";
 import { checkFrame } from "./validate.ts";
 
@@ -55,6 +56,8 @@ export interface EdgeOptions {
   testBrokenSseResume?: boolean;
   /** Node-to-node links (`/cluster`) in cluster mode. */
   onClusterUpgrade?(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /** The web app's files, answered before the API routes. */
+  staticFiles?: StaticFiles;
 }
 
 /** What the edge keeps on each socket: its connection, or before authentication the frames waiting for it. */
@@ -161,7 +164,7 @@ export class EdgeServer {
     o.api.route("POST", "/cmd", [], (ctx) => cmd.handle(ctx));
     this.http = o.http;
     this.http.removeAllListeners("request").removeAllListeners("upgrade");
-    this.http.on("request", (req, res) => void o.api.handle(req, res));
+    this.http.on("request", (req, res) => o.staticFiles?.serve(req, res) || void o.api.handle(req, res));
     // The hard cap only protects memory; messages between the protocol limit and it get a typed
     // `too_large` error and the connection survives (G7).
     this.#wss = new WebSocketServer({

@@ -15,6 +15,7 @@ import { HttpApi } from "../edge/http_api.ts";
 import { Subscriptions } from "../edge/subscriptions.ts";
 import { RateLimits } from "../edge/rate_limits.ts";
 import { buildOpenApi } from "../edge/openapi.ts";
+import { StaticFiles } from "../edge/static_files.ts";
 import { commitStatsText, sumCommitStats } from "../storage/commit_stats.ts";
 import type { NodeConfig } from "./config.ts";
 import { ActorSystem } from "../runtime/core/actor_system.ts";
@@ -179,6 +180,7 @@ async function startLocked(cfg: NodeConfig, hooks: NodeHooks, lock: DataDirLock)
     maxBufferedBytes: cfg.maxBufferedBytes, writeChunk: cfg.writeChunk, heartbeatMs: cfg.heartbeatMs, authTimeoutMs: cfg.authTimeoutMs,
     testBrokenSseResume: cfg.testBrokenSseResume,
     onClusterUpgrade: parts ? (req, socket, head) => parts!.links.handleUpgrade(req, socket, head) : undefined,
+    staticFiles: StaticFiles.fromBuild(),
   });
   const port = (http.address() as AddressInfo).port;
   const stop = async () => {
