@@ -36,18 +36,18 @@ export interface ScenarioDef {
 export const SUITE: ScenarioDef[] = [
   {
     id: 'a200', title: '(a) fan-out: 1 channel → 1,000 subscribers, 200 msg/s offered', script: 'fanout_bench',
-    args: ['--subscribers', '1000', '--rate', '200', '--duration', '15', '--warmup', '3', '--targets', 'raw-batched,raw,socketio,storm,storm-compact'],
+    args: ['--subscribers', '1000', '--rate', '200', '--duration', '15', '--warmup', '3', '--targets', 'raw-batched,raw,socketio,centrifugo,storm,storm-compact'],
     quick: ['--subscribers', '100', '--duration', '2', '--warmup', '1'],
   },
   {
     id: 'amax', title: '(a) fan-out: 1 channel → 1,000 subscribers, as fast as acks allow', script: 'fanout_bench',
-    args: ['--subscribers', '1000', '--rate', 'max', '--window', '256', '--duration', '15', '--warmup', '3', '--targets', 'raw-batched,socketio,storm,storm-compact'],
+    args: ['--subscribers', '1000', '--rate', 'max', '--window', '256', '--duration', '15', '--warmup', '3', '--targets', 'raw-batched,socketio,centrifugo,storm,storm-compact'],
     quick: ['--subscribers', '100', '--duration', '2', '--warmup', '1'],
   },
   {
     id: 'b', title: '(b) many rooms: 10,000 channels × 10 subscribers, 5,000 msg/s offered', script: 'fanout_bench',
     args: ['--subscribers', '10000', '--channels', '10000', '--per-conn', '10', '--rate', '5000', '--pub-procs', '2',
-      '--load-procs', '4', '--duration', '15', '--warmup', '3', '--targets', 'raw-batched,socketio,storm'],
+      '--load-procs', '4', '--duration', '15', '--warmup', '3', '--targets', 'raw-batched,socketio,centrifugo,storm'],
     quick: ['--subscribers', '200', '--channels', '200', '--rate', '500', '--duration', '2', '--warmup', '1'],
   },
   {
@@ -67,7 +67,7 @@ export const SUITE: ScenarioDef[] = [
     // 6 nodes, 2026-11-22: 10.2 KB per connection right after the burst, ~9 at 30 s, 6.4 at 120 s),
     // so a shorter hold measures where that return stands, not what an idle connection keeps.
     id: 'd', title: '(d) 100,000 idle connections over 6 node processes', script: 'conns_bench',
-    args: ['--connections', '100000', '--nodes', '6', '--load-procs', '6', '--hold', '120', '--settle', '5', '--targets', 'raw,socketio,storm'],
+    args: ['--connections', '100000', '--nodes', '6', '--load-procs', '6', '--hold', '120', '--settle', '5', '--targets', 'raw,socketio,centrifugo,storm'],
     quick: ['--connections', '2000', '--nodes', '2', '--load-procs', '2', '--hold', '3', '--settle', '1'],
   },
   {
