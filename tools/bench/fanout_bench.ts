@@ -317,7 +317,9 @@ async function runTarget(t: TargetName, o: Opts, log: (s: string) => void): Prom
     const reps = await Promise.all(workers.map((w) => w.request('stop-measure', {}, 30_000)));
     const pubReps = reps.slice(0, o.pubProcs) as PubReport[];
     const subReps = reps.slice(o.pubProcs) as SubReport[];
-    const wallS = Number(process.hrtime.bigint() - tm0) / 1e9;
+    const tm1 = process.hrtime.bigint();
+    const wallS = Number(tm1 - tm0) / 1e9;
+    r.measuredMonotonicS = { from: Number(tm0) / 1e9, to: Number(tm1) / 1e9 };
     r.cpuPercent.server = ((cpuSeconds(srv.pids()) - cpuS0) / wallS) * 100;
     r.cpuPercent.infra = ((cpuSeconds(srv.infraPids()) - cpuI0) / wallS) * 100;
     const perLoad = loadPids.map((p, i) => ((cpuSeconds([p]) - perLoad0[i]!) / wallS) * 100);

@@ -46,6 +46,11 @@ export interface TargetResult {
     publisherProcs: number[];
     usPerDelivery: { machine: number; server: number; load: number };
   };
+  /**
+   * The measured window on CLOCK_MONOTONIC, in seconds: the clock of V8's CPU profiles, so a
+   * server run with --cpu-prof can be read for this window alone (bench/cpuprofile_top.ts).
+   */
+  measuredMonotonicS?: { from: number; to: number };
   /** What the subscribers received while measuring: bytes per delivery, deliveries per WebSocket message. */
   wire?: { bytesPerDelivery: number; deliveriesPerMessage: number };
   violations: {
