@@ -68,7 +68,7 @@ interface Lane {
  */
 export class GroupCommit {
   /** Every statement of an append runs as its own transaction. */
-  readonly #statement: SqlQueryable & Pick<SqlClient, "appendByCopy">;
+  readonly #statement: SqlQueryable & Pick<SqlClient, "appendByCopy" | "soleSession">;
   readonly #opts: GroupCommitOptions;
   readonly #lanes: Lane[];
   /** Actors with an append in flight. */
@@ -91,6 +91,7 @@ export class GroupCommit {
           this.stats.copied();
         }
         : undefined,
+      soleSession: client.soleSession,
     };
     const { maxInFlight, lanes } = this.#opts;
     this.#lanes = lanes
