@@ -68,7 +68,7 @@ interface Lane {
  */
 export class GroupCommit {
   /** Every statement of an append runs as its own transaction. */
-  readonly #statement: SqlQueryable & Pick<SqlClient, "appendByCopy" | "soleSession">;
+  readonly #statement: SqlQueryable & Pick<SqlClient, "appendByCopy">;
   readonly #opts: GroupCommitOptions;
   readonly #lanes: Lane[];
   /** Actors with an append in flight. */
@@ -91,7 +91,6 @@ export class GroupCommit {
           this.stats.copied();
         }
         : undefined,
-      soleSession: client.soleSession,
     };
     const { maxInFlight, lanes } = this.#opts;
     this.#lanes = lanes

@@ -55,7 +55,7 @@ export async function appendOnce(q: SqlQueryable, req: AppendRequest): Promise<A
  * an append whose previous seq is not journaled (a conflict, or the first append after a gap).
  */
 export async function appendGroup(
-  q: SqlQueryable & Pick<SqlClient, "appendByCopy" | "soleSession">,
+  q: SqlQueryable & Pick<SqlClient, "appendByCopy">,
   reqs: readonly AppendRequest[],
   continues?: readonly boolean[],
 ): Promise<AppendOutcome[]> {
@@ -76,7 +76,7 @@ export async function appendGroup(
   if (todo.length > 0) {
     let careful = todo;
     try {
-      const result = await q.query(q.soleSession ? SQL.appendGroupFastSole : SQL.appendGroupFast, groupParams(reqs, todo, continues));
+      const result = await q.query(SQL.appendGroupFast, groupParams(reqs, todo, continues));
       careful = [];
       for (const row of result) {
         const i = toNumber(row.i);
@@ -87,8 +87,7 @@ export async function appendGroup(
       if (sqlState(err) !== UNIQUE_VIOLATION) throw err;
     }
     if (careful.length > 0) {
-      const text = q.soleSession ? SQL.appendGroupSole : SQL.appendGroup;
-      for (const row of await q.query(text, groupParams(reqs, careful))) outcomes[toNumber(row.i)] = outcomeOf(row);
+      for (const row of await q.query(SQL.appendGroup, groupParams(reqs, careful))) outcomes[toNumber(row.i)] = outcomeOf(row);
     }
   }
   return outcomes.map((o, i) => {

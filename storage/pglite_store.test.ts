@@ -4,10 +4,7 @@ import { createRequire, syncBuiltinESMExports } from "node:module";
 import { join } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { appendGroup } from "./journal_append.ts";
-import { MIGRATIONS } from "./migrations.ts";
 import { openPgliteStore } from "./pglite_store.ts";
-import type { SqlRow } from "./sql_client.ts";
 import { runStoreConformance } from "./store_conformance.ts";
 
 runStoreConformance("pglite (memory)", () => openPgliteStore(undefined), { durable: false });
@@ -51,34 +48,6 @@ describe("pglite durability, as documented", () => {
       await db.close();
       for (const [k, n] of names.entries()) fs[n] = saved[k];
       syncBuiltinESMExports();
-    }
-  });
-});
-
-// PGlite is one session: the group statement checks epochs without locking their rows (a lock
-// would only write the row's xmax and a WAL record), and a stale epoch is still refused.
-describe("pglite group statement, one session", () => {
-  it("appends of a current epoch commit and a stale one is fenced, leaving actor_epochs rows unlocked", async () => {
-    const db = await PGlite.create();
-    try {
-      for (const m of MIGRATIONS) await db.exec(m);
-      await db.query("INSERT INTO actor_epochs (actor_id, epoch, owner) VALUES ('channel:a', 2, 'n'), ('channel:b', 1, 'n')");
-      const entry = (seq: number) => ({ seq, clientId: `c${seq}`, sender: "ann", body: "hi", ts: 1 });
-      const run = (soleSession: boolean, epochA: number, seqA: number, seqB: number) => appendGroup(
-        { soleSession, query: async (text, params) => (await db.query<SqlRow>(text, params as unknown[])).rows },
-        [{ actorId: "channel:a", epoch: epochA, entries: [entry(seqA)] }, { actorId: "channel:b", epoch: 1, entries: [entry(seqB)] }],
-      );
-      const xmax = async () => (await db.query<{ x: string }>("SELECT xmax::text AS x FROM actor_epochs ORDER BY actor_id")).rows.map((r) => r.x);
-      expect(await run(true, 1, 1, 1)).toEqual([{ ok: false, reason: "fenced" }, { ok: true }]);
-      expect(await run(true, 2, 1, 2)).toEqual([{ ok: true }, { ok: true }]);
-      expect(await xmax()).toEqual(["0", "0"]);
-      // The locked text (PostgreSQL's) marks the rows it read FOR SHARE: what the one session saves.
-      expect(await run(false, 2, 2, 3)).toEqual([{ ok: true }, { ok: true }]);
-      expect((await xmax()).every((x) => x !== "0")).toBe(true);
-      const rows = await db.query<{ actor_id: string; seq: number }>("SELECT actor_id, seq::int AS seq FROM journal ORDER BY actor_id, seq");
-      expect(rows.rows).toEqual([{ actor_id: "channel:a", seq: 1 }, { actor_id: "channel:a", seq: 2 }, { actor_id: "channel:b", seq: 1 }, { actor_id: "channel:b", seq: 2 }, { actor_id: "channel:b", seq: 3 }]);
-    } finally {
-      await db.close();
     }
   });
 });

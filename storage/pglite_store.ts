@@ -31,8 +31,6 @@ class PgliteClient implements SqlClient {
   readonly #db: PGlite;
   /** Every statement outside `transaction` runs prepared: the store's texts are a fixed few. */
   readonly #prepared: PglitePrepared;
-  /** PGlite is one PostgreSQL session in this thread: its statements never overlap (see `SqlClient`). */
-  readonly soleSession = true;
 
   constructor(db: PGlite) {
     this.#db = db;

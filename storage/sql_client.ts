@@ -34,12 +34,6 @@ export interface SqlClient extends SqlQueryable {
    * `abortedByServer`) when nothing was committed, or with `StoreCommitUnknownError`.
    */
   appendByCopy?(reqs: readonly AppendRequest[], rows: string): Promise<void>;
-  /**
-   * True when the database has one session and runs its statements and transactions one at a
-   * time (PGlite): no other transaction can commit between a statement's epoch check and its own
-   * commit, so the group statements check epochs without locking their rows (`SQL.appendGroupFastSole`).
-   */
-  readonly soleSession?: boolean;
   close(): Promise<void>;
 }
 

@@ -7,87 +7,10 @@
  * commit, and a conditional write that waited for an `acquireEpoch` re-checks the epoch on the new
  * row version (PostgreSQL's EvalPlanQual under READ COMMITTED) and finds it stale. Either way a
  * write happens entirely before or entirely after a new epoch, never across it.
- * PGlite has one session, whose statements run one at a time: there the group statements check the
- * epoch without the lock (`appendGroupFastSole`, `appendGroupSole`), which nothing can race.
  *
  * Lists travel as one JSON text parameter (`$n::text::json`): both drivers pass text untouched,
  * whereas their array encodings differ.
  */
-/**
- * The appends of `req` whose epoch is current, each reading its `actor_epochs` row FOR SHARE (in
- * actor order, so two statements lock alike and never deadlock): the fencing described above.
- */
-const EPOCHS_LOCKED = `SELECT req.i FROM (SELECT * FROM req ORDER BY a) req
-      CROSS JOIN LATERAL (SELECT 1 FROM actor_epochs WHERE actor_id = req.a AND epoch = req.e FOR SHARE) locked`;
-
-/**
- * The same check without the row locks, for a database that has one session (PGlite): its
- * statements and transactions run one at a time, so no `acquireEpoch` can commit between a
- * statement's check and its own commit, and a lock would only cost a WAL record and a dirtied
- * page per append (~10 µs of PGlite's CPU per one-row append, ~10 % of its group statement in
- * groups of 22-88 such appends, 2026-12-03; `tools/bench/pglite_statement_bench.ts --sole`).
- */
-const EPOCHS_SOLE = `SELECT req.i FROM req
-      CROSS JOIN LATERAL (SELECT 1 FROM actor_epochs WHERE actor_id = req.a AND epoch = req.e) current`;
-
-const appendGroupFast = (epochs: string) => `
-    WITH req AS MATERIALIZED (
-      SELECT * FROM json_to_recordset($1::text::json) AS x(i int, a text, e bigint, f bigint)
-    ),
-    e AS MATERIALIZED (
-      ${epochs}
-    ),
-    st AS MATERIALIZED (
-      SELECT req.i, req.a, req.e, e.i IS NOT NULL AS epoch_ok,
-             CASE
-               WHEN req.f IS NULL THEN true
-               WHEN (SELECT 1 FROM journal j WHERE j.actor_id = req.a AND j.seq = req.f - 1) IS NOT NULL THEN true
-               ELSE (SELECT min(j.seq) FROM journal j WHERE j.actor_id = req.a) IS NULL
-             END AS tail_ok
-      FROM req
-      LEFT JOIN e ON e.i = req.i
-    ),
-    ins AS (
-      INSERT INTO journal (actor_id, seq, client_id, sender, body, ts, epoch)
-      SELECT st.a, rows.s, rows.c, rows.u, rows.b, rows.t, st.e
-      FROM json_to_recordset($2::text::json) AS rows(i int, s bigint, c text, u text, b text, t bigint)
-      JOIN st ON st.i = rows.i
-      WHERE st.epoch_ok AND st.tail_ok
-    )
-    SELECT i, epoch_ok, NULL::json AS dups, tail_ok FROM st`;
-
-const appendGroup = (epochs: string) => `
-    WITH req AS MATERIALIZED (
-      SELECT * FROM json_to_recordset($1::text::json) AS x(i int, a text, e bigint, f bigint)
-    ),
-    rows AS MATERIALIZED (
-      SELECT * FROM json_to_recordset($2::text::json) AS x(i int, s bigint, c text, u text, b text, t bigint)
-    ),
-    e AS MATERIALIZED (
-      ${epochs}
-    ),
-    dup AS MATERIALIZED (
-      SELECT rows.i, json_agg(json_build_array(rows.c, j.seq)) AS d
-      FROM rows JOIN req ON req.i = rows.i
-      CROSS JOIN LATERAL (SELECT seq FROM journal WHERE actor_id = req.a AND client_id = rows.c LIMIT 1) j
-      GROUP BY rows.i
-    ),
-    st AS MATERIALIZED (
-      SELECT req.i, req.a, req.e, e.i IS NOT NULL AS epoch_ok, dup.d AS dups,
-             (req.f IS NULL OR tail.last IS NULL OR tail.last + 1 = req.f) AS tail_ok
-      FROM req
-      LEFT JOIN e ON e.i = req.i
-      LEFT JOIN dup ON dup.i = req.i
-      LEFT JOIN LATERAL (SELECT max(j.seq) AS last FROM journal j WHERE j.actor_id = req.a) tail ON true
-    ),
-    ins AS (
-      INSERT INTO journal (actor_id, seq, client_id, sender, body, ts, epoch)
-      SELECT st.a, rows.s, rows.c, rows.u, rows.b, rows.t, st.e
-      FROM rows JOIN st ON st.i = rows.i
-      WHERE st.epoch_ok AND st.dups IS NULL AND st.tail_ok
-    )
-    SELECT i, epoch_ok, dups, tail_ok FROM st`;
-
 export const SQL = {
   /** $1 actor, $2 owner → epoch. One statement: creating and bumping are the same atomic upsert. */
   acquireEpoch: `
@@ -161,10 +84,32 @@ export const SQL = {
    * PostgreSQL 15 the probe cost ~12 µs less backend CPU per append than `max(seq)` (one
    * connection, 60 one-row appends per statement, generic plan).
    */
-  appendGroupFast: appendGroupFast(EPOCHS_LOCKED),
-
-  /** `appendGroupFast` for a database with one session (`SqlClient.soleSession`): no row locks. */
-  appendGroupFastSole: appendGroupFast(EPOCHS_SOLE),
+  appendGroupFast: `
+    WITH req AS MATERIALIZED (
+      SELECT * FROM json_to_recordset($1::text::json) AS x(i int, a text, e bigint, f bigint)
+    ),
+    e AS MATERIALIZED (
+      SELECT req.i FROM (SELECT * FROM req ORDER BY a) req
+      CROSS JOIN LATERAL (SELECT 1 FROM actor_epochs WHERE actor_id = req.a AND epoch = req.e FOR SHARE) locked
+    ),
+    st AS MATERIALIZED (
+      SELECT req.i, req.a, req.e, e.i IS NOT NULL AS epoch_ok,
+             CASE
+               WHEN req.f IS NULL THEN true
+               WHEN (SELECT 1 FROM journal j WHERE j.actor_id = req.a AND j.seq = req.f - 1) IS NOT NULL THEN true
+               ELSE (SELECT min(j.seq) FROM journal j WHERE j.actor_id = req.a) IS NULL
+             END AS tail_ok
+      FROM req
+      LEFT JOIN e ON e.i = req.i
+    ),
+    ins AS (
+      INSERT INTO journal (actor_id, seq, client_id, sender, body, ts, epoch)
+      SELECT st.a, rows.s, rows.c, rows.u, rows.b, rows.t, st.e
+      FROM json_to_recordset($2::text::json) AS rows(i int, s bigint, c text, u text, b text, t bigint)
+      JOIN st ON st.i = rows.i
+      WHERE st.epoch_ok AND st.tail_ok
+    )
+    SELECT i, epoch_ok, NULL::json AS dups, tail_ok FROM st`,
 
   /**
    * `appendGroupFast` that also looks every client id up, run after the fast path hit a unique
@@ -173,10 +118,38 @@ export const SQL = {
    * only when its epoch is current, none of its client ids is journaled and it continues its
    * journal without a gap; the other appends of the statement do not change that.
    */
-  appendGroup: appendGroup(EPOCHS_LOCKED),
-
-  /** `appendGroup` for a database with one session (`SqlClient.soleSession`): no row locks. */
-  appendGroupSole: appendGroup(EPOCHS_SOLE),
+  appendGroup: `
+    WITH req AS MATERIALIZED (
+      SELECT * FROM json_to_recordset($1::text::json) AS x(i int, a text, e bigint, f bigint)
+    ),
+    rows AS MATERIALIZED (
+      SELECT * FROM json_to_recordset($2::text::json) AS x(i int, s bigint, c text, u text, b text, t bigint)
+    ),
+    e AS MATERIALIZED (
+      SELECT req.i FROM (SELECT * FROM req ORDER BY a) req
+      CROSS JOIN LATERAL (SELECT 1 FROM actor_epochs WHERE actor_id = req.a AND epoch = req.e FOR SHARE) locked
+    ),
+    dup AS MATERIALIZED (
+      SELECT rows.i, json_agg(json_build_array(rows.c, j.seq)) AS d
+      FROM rows JOIN req ON req.i = rows.i
+      CROSS JOIN LATERAL (SELECT seq FROM journal WHERE actor_id = req.a AND client_id = rows.c LIMIT 1) j
+      GROUP BY rows.i
+    ),
+    st AS MATERIALIZED (
+      SELECT req.i, req.a, req.e, e.i IS NOT NULL AS epoch_ok, dup.d AS dups,
+             (req.f IS NULL OR tail.last IS NULL OR tail.last + 1 = req.f) AS tail_ok
+      FROM req
+      LEFT JOIN e ON e.i = req.i
+      LEFT JOIN dup ON dup.i = req.i
+      LEFT JOIN LATERAL (SELECT max(j.seq) AS last FROM journal j WHERE j.actor_id = req.a) tail ON true
+    ),
+    ins AS (
+      INSERT INTO journal (actor_id, seq, client_id, sender, body, ts, epoch)
+      SELECT st.a, rows.s, rows.c, rows.u, rows.b, rows.t, st.e
+      FROM rows JOIN st ON st.i = rows.i
+      WHERE st.epoch_ok AND st.dups IS NULL AND st.tail_ok
+    )
+    SELECT i, epoch_ok, dups, tail_ok FROM st`,
 
   readAfter: `
     SELECT seq, client_id, sender, body, ts FROM journal

@@ -1,10 +1,8 @@
 // The embedded store's group-commit statement run two ways on one PGlite database, alternately in
 // one process: `PGlite.query` (the baseline: unnamed statement, parsed and planned per call) and
 // `PglitePrepared` (what the store uses). Reports wall time per statement and CPU per row of each.
-// With --sole, both prepared: the statement PostgreSQL runs (epochs read FOR SHARE) against the one
-// PGlite runs (`SQL.appendGroupFastSole`, no row locks: PGlite is one session).
 //
-//   node dist-tools/tools/bench/pglite_statement_bench.js [--rows 100] [--actors 1] [--rounds 40] [--per-round 20] [--dir D] [--sole]
+//   node dist-tools/tools/bench/pglite_statement_bench.js [--rows 100] [--actors 1] [--rounds 40] [--per-round 20] [--dir D]
 //
 // --rows entries per statement, spread over --actors appends; --dir a data directory (default: a
 // fresh temporary one, deleted at the end; "memory" keeps the database in memory).
@@ -20,8 +18,7 @@ import { SQL } from '../../storage/statements.ts';
 import type { JournalEntry } from '../../storage/store.ts';
 import { flags } from './args.ts';
 
-const { get, int, has, done } = flags(process.argv.slice(2));
-const sole = has('sole');
+const { get, int, done } = flags(process.argv.slice(2));
 const rows = int('rows', 100, 1);
 const actors = int('actors', 1, 1, rows);
 const rounds = int('rounds', 40, 2);
@@ -51,12 +48,9 @@ function nextGroup(): [string, string] {
 }
 
 const prepared = new PglitePrepared(db);
-const [baseName, oursName] = sole ? ['FOR SHARE', 'sole session'] : ['PGlite.query', 'PglitePrepared'];
 const ways = {
-  [baseName]: sole
-    ? (p: [string, string]) => prepared.query(SQL.appendGroupFast, p)
-    : async (p: [string, string]) => (await db.query<Record<string, unknown>>(SQL.appendGroupFast, p)).rows,
-  [oursName]: (p: [string, string]) => prepared.query(sole ? SQL.appendGroupFastSole : SQL.appendGroupFast, p),
+  'PGlite.query': async (p: [string, string]) => (await db.query<Record<string, unknown>>(SQL.appendGroupFast, p)).rows,
+  PglitePrepared: (p: [string, string]) => prepared.query(SQL.appendGroupFast, p),
 };
 const totals = new Map<string, { ms: number; cpuUs: number; statements: number }>();
 for (let round = 0; round < rounds; round++) {
@@ -87,5 +81,5 @@ console.log(`group-commit statement on PGlite, ${rows} rows in ${actors} append(
 for (const [way, t] of totals) {
   console.log(`${way.padEnd(15)} ${(t.ms / t.statements).toFixed(2)} ms per statement, ${(t.cpuUs / t.statements / rows).toFixed(1)} µs CPU per row (${t.statements} statements)`);
 }
-const [base, ours] = [totals.get(baseName)!, totals.get(oursName)!];
-console.log(`${oursName} / ${baseName}: wall ${(ours.ms / base.ms).toFixed(2)}, CPU ${(ours.cpuUs / base.cpuUs).toFixed(2)}`);
+const [base, ours] = [totals.get('PGlite.query')!, totals.get('PglitePrepared')!];
+console.log(`PglitePrepared / PGlite.query: wall ${(ours.ms / base.ms).toFixed(2)}, CPU ${(ours.cpuUs / base.cpuUs).toFixed(2)}`);
