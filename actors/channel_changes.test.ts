@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { JournalEntry } from "../storage/store.ts";
-import { actorTestHost } from "./actor_test_host.ts";
+import { actorTestHost } from "../property-tests/actor_test_host.ts";
 import type { EdgeEvent, HistoryReply, PublishAck, SubscribeReply } from "./messages.ts";
 
 const CH = "channel:chat";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { actorTestHost } from "./actor_test_host.ts";
+import { actorTestHost } from "../property-tests/actor_test_host.ts";
 import type { EdgeEvent, SessionMsg } from "./messages.ts";
 
 const CH = "channel:mod";

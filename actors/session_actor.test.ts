@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { actorTestHost } from "./actor_test_host.ts";
+import { actorTestHost } from "../property-tests/actor_test_host.ts";
 import type { EdgeEvent, SessionView } from "./messages.ts";
 
 const code = (p: Promise<unknown>) => p.then(() => "ok", (e: { code?: string }) => e.code);

@@ -1,8 +1,8 @@
-import { MemoryStore } from "../property-tests/memory_store.ts";
+import { MemoryStore } from "./memory_store.ts";
 import { ActorHost } from "../runtime/core/actor_host.ts";
 import { FakeClock } from "../runtime/core/clock.ts";
 import type { Store } from "../storage/store.ts";
-import { actorFactories } from "./index.ts";
+import { actorFactories } from "../actors/index.ts";
 
 /**
  * The real actors on one `ActorHost` over a memory store, for actor-level tests: `ask` any actor
