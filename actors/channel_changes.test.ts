@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import type { JournalEntry } from "../storage/store.ts";
 import { actorTestHost } from "../property-tests/actor_test_host.ts";
 import type { EdgeEvent, HistoryReply, PublishAck, SubscribeReply } from "./messages.ts";
 
@@ -95,7 +94,7 @@ describe("channel - edits, deletes, reactions, threads", () => {
   it("channel - changes of messages no longer held in memory are checked against the store", async () => {
     const h = await channelWith(["old", "b", "c", "d", "e", "f", "g"]);
     await h.ask(CH, { type: "edit", user: "ann", clientId: "e1", ref: 1, body: "old, edited" });
-    const journal = (h.store as { journalOf(id: string): readonly JournalEntry[] }).journalOf(CH);
+    const journal = h.store.journalOf(CH);
     expect(journal.at(-1)).toMatchObject({ seq: 8, kind: "edit", ref: 1 });
   });
 });

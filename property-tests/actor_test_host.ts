@@ -8,7 +8,7 @@ import { actorFactories } from "../actors/index.ts";
  * The real actors on one `ActorHost` over a memory store, for actor-level tests: `ask` any actor
  * by id, and see what actors sent to edges and sessions (`sent`).
  */
-export function actorTestHost(store: Store = new MemoryStore()) {
+export function actorTestHost<S extends Store = MemoryStore>(store: S = new MemoryStore() as Store as S) {
   const clock = new FakeClock();
   const sent: Array<{ to: string; msg: unknown }> = [];
   const host = new ActorHost({
