@@ -1,8 +1,7 @@
 import { RejectedError } from "../runtime/core/errors.ts";
-import type { ChannelInfo, Visibility } from "./messages.ts";
+import type { ChannelInfo, Role, Visibility } from "./messages.ts";
 
-/** A member's role; each outranks the next: an owner may act on moderators, a moderator on members. */
-export type Role = "owner" | "moderator" | "member";
+export type { Role };
 
 const RANK: Record<Role, number> = { owner: 3, moderator: 2, member: 1 };
 

@@ -1,5 +1,4 @@
 import type { JournalEntry } from "../storage/store.ts";
-import type { Role } from "./channel_state.ts";
 
 /** Messages a channel actor accepts. `user` is always the authenticated caller, set by the edge. */
 export type ChannelMsg =
@@ -39,6 +38,9 @@ export type ChannelMsg =
   | { type: "flow_check" };
 
 export type Visibility = "public" | "private";
+
+/** A member's role; each outranks the next: an owner may act on moderators, a moderator on members. */
+export type Role = "owner" | "moderator" | "member";
 
 export interface PublishAck {
   seq: number;
