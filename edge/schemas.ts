@@ -29,6 +29,7 @@ const ReqId = Type.Integer({ minimum: 0, maximum: 2 ** 31, description: "Echoed 
 const Limit = Type.Integer({ minimum: 1, maximum: LIMITS.maxHistoryPage });
 const Visibility = Type.Union([Type.Literal("public"), Type.Literal("private")]);
 const Topic = Type.String({ maxLength: 500, pattern: STORABLE });
+const Members = Type.Array(UserName, { maxItems: 1000, description: "Users added as members at once." });
 
 const frame = <T extends string, P extends Record<string, TSchema>>(t: T, props: P) =>
   Type.Object({ t: Type.Literal(t), ...props }, { additionalProperties: false });
@@ -37,7 +38,7 @@ const frame = <T extends string, P extends Record<string, TSchema>>(t: T, props:
 export const ClientFrames = {
   auth: frame("auth", { token: Type.String({ maxLength: 4096 }) }),
   ping: frame("ping", { id: Type.Optional(ReqId) }),
-  create: frame("create", { id: ReqId, ch: NewChannelName, visibility: Type.Optional(Visibility), topic: Type.Optional(Topic) }),
+  create: frame("create", { id: ReqId, ch: NewChannelName, visibility: Type.Optional(Visibility), topic: Type.Optional(Topic), members: Type.Optional(Members) }),
   join: frame("join", { id: ReqId, ch: ChannelName }),
   leave: frame("leave", { id: ReqId, ch: ChannelName }),
   invite: frame("invite", { id: ReqId, ch: ChannelName, user: UserName }),
@@ -57,9 +58,12 @@ export type ClientFrameType = keyof typeof ClientFrames;
 export type ClientFrame = { [K in ClientFrameType]: Static<(typeof ClientFrames)[K]> }[ClientFrameType];
 
 /** REST request bodies. */
-export const DevTokenBody = Type.Object({ user: UserName, role: Type.Optional(Type.Union([Type.Literal("user"), Type.Literal("admin")])) }, { additionalProperties: false });
+export const DevTokenBody = Type.Object(
+  { user: UserName, role: Type.Optional(Type.Union([Type.Literal("user"), Type.Literal("admin")])), ttl: Type.Optional(Type.Integer({ minimum: 1, maximum: 86_400, description: "Lifetime in seconds (default 86400)." })) },
+  { additionalProperties: false },
+);
 export const CreateChannelBody = Type.Object(
-  { name: NewChannelName, visibility: Type.Optional(Visibility), topic: Type.Optional(Topic), members: Type.Optional(Type.Array(UserName, { maxItems: 1000 })) },
+  { name: NewChannelName, visibility: Type.Optional(Visibility), topic: Type.Optional(Topic), members: Type.Optional(Members) },
   { additionalProperties: false },
 );
 export const PublishBody = Type.Object({ clientId: ClientId, body: Body }, { additionalProperties: false });

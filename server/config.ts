@@ -43,9 +43,11 @@ export interface NodeConfig {
   heartbeatMs: number;
   /** A socket opened without a token must authenticate within this time. */
   authTimeoutMs: number;
+  /** Test-only (`--test-broken-sse-resume`): SSE events carry no resume position. */
+  testBrokenSseResume: boolean;
 }
 
-const BOOLEAN_FLAGS = new Set(["dev-tokens"]);
+const BOOLEAN_FLAGS = new Set(["dev-tokens", "test-broken-sse-resume"]);
 
 /** Reads a config from command-line flags (`--port 8080`) over environment (`STORM_PORT`). */
 export function loadConfig(argv: readonly string[], env: Record<string, string | undefined>): NodeConfig {
@@ -88,5 +90,6 @@ export function loadConfig(argv: readonly string[], env: Record<string, string |
     writeChunk: Math.max(1, int("write-chunk", "STORM_WRITE_CHUNK", 100)),
     heartbeatMs: int("heartbeat-ms", "STORM_HEARTBEAT_MS", 45_000),
     authTimeoutMs: int("auth-timeout-ms", "STORM_AUTH_TIMEOUT_MS", 10_000),
+    testBrokenSseResume: flags.has("test-broken-sse-resume"),
   };
 }

@@ -9,7 +9,10 @@ import { actorsWireCodec } from "../actors/wire_codec.ts";
 import { Authenticator } from "../edge/auth.ts";
 import { EdgeServer } from "../edge/edge_server.ts";
 import type { ActorGateway } from "../edge/gateway.ts";
+import { Dispatcher } from "../edge/dispatcher.ts";
+import { Fanout } from "../edge/fanout.ts";
 import { HttpApi } from "../edge/http_api.ts";
+import { Subscriptions } from "../edge/subscriptions.ts";
 import { buildOpenApi } from "../edge/openapi.ts";
 import { commitStatsText, sumCommitStats } from "../storage/commit_stats.ts";
 import type { NodeConfig } from "./config.ts";
@@ -90,10 +93,12 @@ export async function startNode(cfg: NodeConfig, hooks: NodeHooks = {}): Promise
   const actors: ActorGateway = parts?.router ?? system;
 
   const auth = c.resolve(Authenticator);
+  const fanout = new Fanout();
+  const subscriptions = new Subscriptions(actors, fanout);
+  const dispatcher = new Dispatcher(actors, subscriptions, snapshotDirectory(storage.mainStore));
   const api = new HttpApi({
-    actors,
+    dispatcher,
     auth,
-    directory: snapshotDirectory(storage.mainStore),
     devTokens: secret.dev,
     openapi: buildOpenApi,
     admin: parts?.admin,
@@ -134,8 +139,9 @@ export async function startNode(cfg: NodeConfig, hooks: NodeHooks = {}): Promise
     },
   });
   edge = new EdgeServer({
-    actors, auth, api, clock: systemClock, defer: turnEnd.late,
+    actors, fanout, subscriptions, dispatcher, auth, api, clock: systemClock, defer: turnEnd.late,
     maxBufferedBytes: cfg.maxBufferedBytes, writeChunk: cfg.writeChunk, heartbeatMs: cfg.heartbeatMs, authTimeoutMs: cfg.authTimeoutMs,
+    testBrokenSseResume: cfg.testBrokenSseResume,
     onClusterUpgrade: parts ? (req, socket, head) => parts!.links.handleUpgrade(req, socket, head) : undefined,
   });
   const port = await edge.listen(cfg.port, cfg.host);
