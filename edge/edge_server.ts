@@ -12,10 +12,11 @@ import type { Dispatcher } from "./dispatcher.ts";
 import type { Fanout } from "./fanout.ts";
 import { FrameHandler } from "./frame_handler.ts";
 import { SendTurn } from "./send_turn.ts";
+import { chatRoutes } from "./chat_routes.ts";
 import { CmdTransport } from "./cmd_transport.ts";
 import { PollTransport } from "./poll_transport.ts";
 import { SseTransport, type StreamDeps } from "./sse_transport.ts";
-import { errorFields, errorFrame, MSGS_ENCODINGS, type MsgsEncoding, replyFrame } from "./frames.ts";
+import { errorFields, errorFrame, MSGS_ENCODINGS, type MsgsEncoding, welcomeFrame } from "./frames.ts";
 import { type ActorGateway, channelActor, sessionActor } from "./gateway.ts";
 import type { HttpApi } from "./http_api.ts";
 import { LIMITS } from "./schemas.ts";
@@ -134,6 +135,7 @@ export class EdgeServer {
     o.api.route("GET", "/poll", ["ch", "token", "wait"], (ctx) => this.#poll.handle(ctx));
     const cmd = new CmdTransport(o.dispatcher, (ctx) => o.api.principal(ctx.req));
     o.api.route("POST", "/cmd", [], (ctx) => cmd.handle(ctx));
+    chatRoutes(o.api, o.dispatcher);
     this.http = createServer((req, res) => void o.api.handle(req, res));
     // The hard cap only protects memory; messages between the protocol limit and it get a typed
     // `too_large` error and the connection survives (G7).
@@ -228,7 +230,7 @@ export class EdgeServer {
     this.#conns.add(conn);
     this.fanout.addUser(conn);
     this.#o.actors.ask<SessionView>(sessionActor(p.user), { type: "connect", edge: this.#o.actors.edgeId }).then(
-      (view) => conn.push(replyFrame("welcome", undefined, { user: p.user, role: p.role, channels: view.channels, reads: view.reads })),
+      (view) => conn.push(welcomeFrame(p, view)),
       (err) => conn.push(errorFrame(undefined, err)),
     );
     return conn;

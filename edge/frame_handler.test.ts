@@ -30,7 +30,7 @@ function gateway() {
 /** The WebSocket adapter over the dispatcher, and the subscriptions it drives. */
 function transport(g: ActorGateway, fanout = new Fanout()) {
   const subs = new Subscriptions(g, fanout);
-  const frames = new FrameHandler(new Dispatcher(g, subs, { list: async () => [] }));
+  const frames = new FrameHandler(new Dispatcher(g, subs, { list: async () => [], search: async () => ({ hits: [] }) }));
   return { subs, frames, fanout };
 }
 

@@ -3,7 +3,7 @@ import type { SessionView } from "../actors/messages.ts";
 import type { Clock, Timer } from "../runtime/core/clock.ts";
 import type { Authenticator, Principal } from "./auth.ts";
 import { Connection } from "./connection.ts";
-import { errorFields, replyFrame } from "./frames.ts";
+import { errorFields, welcomeFrame } from "./frames.ts";
 import { type ActorGateway, sessionActor } from "./gateway.ts";
 import type { RouteContext, RouteReply } from "./http_api.ts";
 import { parsePositionList, parsePositions, type Positions } from "./positions.ts";
@@ -93,7 +93,7 @@ export class SseTransport {
     d.fanout.addUser(conn);
     try {
       const view = await d.actors.ask<SessionView>(sessionActor(p.user), { type: "connect", edge: d.actors.edgeId });
-      conn.push(replyFrame("welcome", undefined, { user: p.user, role: p.role, channels: view.channels, reads: view.reads }));
+      conn.push(welcomeFrame(p, view));
       await subscribeAll(d.subs, conn, positions);
     } catch (err) {
       end();
