@@ -1,4 +1,5 @@
 import type { JournalEntry } from "../storage/store.ts";
+import type { SyncItem, SyncRead } from "./sync_queue.ts";
 
 /** Messages a channel actor accepts. `user` is always the authenticated caller, set by the edge. */
 export type ChannelMsg =
@@ -117,7 +118,9 @@ export type UserEvent =
   /** A new message `seq` in a direct conversation, from `from`. */
   | { t: "dm"; ch: string; seq: number; from: string }
   /** Message `seq` names the user (`@nick`). */
-  | { t: "mention"; ch: string; seq: number; from: string };
+  | { t: "mention"; ch: string; seq: number; from: string }
+  /** An event of the user's sync queue (`/api/sync/send` from another device, a broadcast). */
+  | ({ t: "sync" } & SyncItem);
 
 /** Messages a session actor (one per user) accepts. */
 export type SessionMsg =
@@ -130,8 +133,18 @@ export type SessionMsg =
   /** From a channel actor: message `seq` is for this user's attention. */
   | { type: "notify"; ev: "dm" | "mention"; ch: string; seq: number; from: string }
   | { type: "get" }
+  /** Adds an event to the user's sync queue; answers the stored `SyncItem`. */
+  | { type: "sync_push"; item: Omit<SyncItem, "n" | "id"> }
+  /** Reads the sync queue after a position or since a time; answers a `SyncView`. */
+  | { type: "sync_read"; after?: number; since?: number }
   | { type: "edge_down"; edge: string }
   | { type: "wake" };
+
+export interface SyncView extends SyncRead {
+  channels: string[];
+  /** Events the queue holds now. */
+  retained: number;
+}
 
 export interface SessionView {
   user: string;

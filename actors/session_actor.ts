@@ -2,13 +2,16 @@ import { parseActorId } from "../runtime/core/actor_id.ts";
 import type { Actor, ActorContext, Envelope } from "../runtime/core/actor.ts";
 import { FencedError, RejectedError, UnavailableError } from "../runtime/core/errors.ts";
 import type { UnreadCount } from "../storage/store.ts";
-import type { SessionMsg, SessionView, UserEvent } from "./messages.ts";
+import type { SessionMsg, SessionView, SyncView, UserEvent } from "./messages.ts";
+import { EMPTY_QUEUE, type SyncQueueLimits, type SyncQueueState, syncQueue } from "./sync_queue.ts";
 
 interface SessionState {
   channels: string[];
   reads: Record<string, number>;
   /** Per channel, the seqs of messages naming the user after the read marker (the newest `MAX_MENTIONS`). */
   mentions?: Record<string, number[]>;
+  /** The user's `/api/sync` queue; absent until the first event (most sessions never have one). */
+  sync?: SyncQueueState;
 }
 
 /** Channels a user may belong to (and hold read markers for): the session's state stays bounded. */
@@ -17,6 +20,9 @@ export const MAX_CHANNELS = 2_000;
 export const UNREAD_CAP = 1_000;
 /** Mentions remembered per channel. */
 const MAX_MENTIONS = 100;
+
+/** Seed 004's bounds: 1,000 events, 5 minutes. */
+export const DEFAULT_SYNC_LIMITS: SyncQueueLimits = { maxEvents: 1_000, maxAgeMs: 5 * 60_000 };
 
 /**
  * The state of a user with no channel and no read marker, shared by all such sessions (most idle
@@ -44,7 +50,7 @@ export class SessionActor implements Actor {
   #edges: Record<string, number> = {};
   #dirty = false;
 
-  constructor(ctx: ActorContext) {
+  constructor(ctx: ActorContext, private readonly syncLimits: SyncQueueLimits = DEFAULT_SYNC_LIMITS) {
     this.#ctx = ctx;
     this.#user = parseActorId(ctx.self).key;
   }
@@ -105,6 +111,7 @@ export class SessionActor implements Actor {
         this.#state = { ...this.#state, reads: { ...this.#state.reads, [msg.ch]: msg.seq }, ...withMentions(this.#state, msg.ch, mentions) };
         this.#dirty = true;
         events.push({ t: "read", ch: msg.ch, seq: msg.seq });
+        this.#enqueue({ type: "user.read", payload: { ch: msg.ch, seq: msg.seq }, timestamp: this.#ctx.clock.now(), userId: this.#user });
         return true;
       }
       case "joined": {
@@ -113,6 +120,7 @@ export class SessionActor implements Actor {
         this.#state = { ...this.#state, channels: [...this.#state.channels, msg.ch].sort() };
         this.#dirty = true;
         events.push(msg.by !== undefined ? { t: "invited", ch: msg.ch, by: msg.by } : { t: "joined", ch: msg.ch });
+        this.#enqueue({ type: "user.joined", payload: { ch: msg.ch }, timestamp: this.#ctx.clock.now(), userId: this.#user });
         return true;
       }
       case "left": {
@@ -122,6 +130,7 @@ export class SessionActor implements Actor {
         this.#state = { ...this.#state, channels: this.#state.channels.filter((c) => c !== msg.ch), reads, ...withMentions(this.#state, msg.ch, undefined) };
         this.#dirty = true;
         events.push(msg.reason ? { t: "left", ch: msg.ch, reason: msg.reason } : { t: "left", ch: msg.ch });
+        this.#enqueue({ type: "user.left", payload: { ch: msg.ch }, timestamp: this.#ctx.clock.now(), userId: this.#user });
         return true;
       }
       case "notify": {
@@ -137,6 +146,20 @@ export class SessionActor implements Actor {
       }
       case "get":
         return VIEW;
+      case "sync_push": {
+        // A retried send (same correlation id, still queued) is the same event, not a second one.
+        const cid = msg.item.correlationId;
+        const known = cid === undefined ? undefined : this.#state.sync?.items.find((i) => i.correlationId === cid && i.userId === msg.item.userId);
+        if (known) return known;
+        const item = this.#enqueue(msg.item);
+        events.push({ t: "sync", ...item });
+        return item;
+      }
+      case "sync_read": {
+        const q = syncQueue.expire(this.#state.sync ?? EMPTY_QUEUE, this.#ctx.clock.now(), this.syncLimits);
+        const read = msg.since !== undefined ? syncQueue.since(q, msg.since) : syncQueue.afterPosition(q, msg.after ?? 0);
+        return { ...read, channels: this.#state.channels, retained: q.items.length } satisfies SyncView;
+      }
       case "wake":
         return true;
     }
@@ -161,6 +184,14 @@ export class SessionActor implements Actor {
     for (const [ch, seqs] of Object.entries(this.#state.mentions ?? {})) if (seqs.length > 0) mentions[ch] = seqs.length;
     const connections = Object.values(this.#edges).reduce((a, b) => a + b, 0);
     return { user: this.#user, channels: this.#state.channels, reads: this.#state.reads, unread, mentions, lasts, connections };
+  }
+
+  /** Adds an event to the sync queue; the batch's snapshot makes it durable before any reply. */
+  #enqueue(item: Parameters<typeof syncQueue.push>[1]) {
+    const [sync, added] = syncQueue.push(this.#state.sync ?? EMPTY_QUEUE, item, this.#ctx.clock.now(), this.syncLimits);
+    this.#state = { ...this.#state, sync };
+    this.#dirty = true;
+    return added;
   }
 
   async #save(): Promise<void> {

@@ -3,6 +3,7 @@ import type { JournalEntry } from "../storage/store.ts";
 import type { Principal } from "./auth.ts";
 import type { MsgsEncoding } from "./frames.ts";
 import type { SendTurn } from "./send_turn.ts";
+import type { TokenBucket } from "./token_bucket.ts";
 import { SharedBytes, type SharedFrame } from "./shared_frame.ts";
 
 /**
@@ -65,6 +66,8 @@ export class Connection {
   lastSeen: number;
   /** Requests received and not yet answered. */
   inflight = 0;
+  /** This connection's publish rate limit, from its first publish on (`RateLimits`). */
+  pubBucket: TokenBucket | undefined;
 
   constructor(
     readonly id: number,

@@ -1,4 +1,5 @@
-import type { ChannelInfo, ChannelMsg, HistoryReply, PublishAck, SessionView } from "../actors/messages.ts";
+import type { ChannelInfo, ChannelMsg, HistoryReply, PublishAck, SessionView, SyncView } from "../actors/messages.ts";
+import type { SyncItem } from "../actors/sync_queue.ts";
 import type { SearchPage } from "../storage/store.ts";
 import { RejectedError } from "../runtime/core/errors.ts";
 import type { Principal } from "./auth.ts";
@@ -6,6 +7,7 @@ import type { Connection } from "./connection.ts";
 import { ackFrame, replyFrame, toWireMessage } from "./frames.ts";
 import { type ActorGateway, channelActor, dmChannel, sessionActor } from "./gateway.ts";
 import type { ClientFrame } from "./schemas.ts";
+import type { RateLimits } from "./rate_limits.ts";
 import type { Subscriptions } from "./subscriptions.ts";
 
 /** What the edge reads from storage directly (not the message path): the channel list, and search. */
@@ -20,6 +22,8 @@ export interface SearchReply {
   hits: Array<{ ch: string; seq: number; ts: number; from: string; body: string; edited?: true }>;
   next?: string;
 }
+
+const JOURNAL_WRITES: ReadonlySet<string> = new Set(["pub", "edit", "delete", "react", "unreact"]);
 
 /** The one command type: a client frame, whichever transport decoded it (WebSocket, REST, `POST /cmd`). */
 export type Command = ClientFrame;
@@ -74,9 +78,16 @@ export class Dispatcher {
     private readonly actors: ActorGateway,
     private readonly subs: Subscriptions,
     private readonly directory: ChannelDirectory,
+    private readonly limits?: RateLimits,
   ) {}
 
+  /** Runs a command for `p`, after its rate limit (per user, and per connection for publishes on a stream). */
   async execute<C extends Command>(p: Principal, f: C, conn?: Connection): Promise<ResultOf<C>> {
+    if (this.limits) {
+      // Edits, deletes and reactions are journal entries too: they spend the publish budget.
+      if (JOURNAL_WRITES.has(f.t)) this.limits.publish(p.user, conn);
+      else this.limits.request(p.user);
+    }
     return (await this.#run(p, f as Command, conn)) as ResultOf<C>;
   }
 
@@ -171,6 +182,36 @@ export class Dispatcher {
     // Paging runs over all channels, so a page may hold fewer than `limit`: `next` says where to go on.
     const next = list.length === limit ? list[list.length - 1]!.name : undefined;
     return { channels: visible.map(({ members, ...c }) => ({ ...c, members: members.length })), next };
+  }
+
+  /** Adds an event to a user's sync queue (durable once answered). */
+  syncPush(user: string, item: Omit<SyncItem, "n" | "id">): Promise<SyncItem> {
+    return this.actors.ask<SyncItem>(sessionActor(user), { type: "sync_push", item });
+  }
+
+  /** A user's sync queue after a position or since a time, with their channels. */
+  syncRead(user: string, at: { after: number } | { since: number }): Promise<SyncView> {
+    return this.actors.ask<SyncView>(sessionActor(user), { type: "sync_read", ...at });
+  }
+
+  /**
+   * Adds an event to the queue of every member of `topics` (channels), or of every channel when
+   * absent; answers how many users got it. Reads the channel directory: an operator's action, not
+   * the message path.
+   */
+  async syncBroadcast(topics: string[] | undefined, item: Omit<SyncItem, "n" | "id">): Promise<number> {
+    const wanted = topics && new Set(topics);
+    const users = new Set<string>();
+    for (let after = ""; ;) {
+      const page = await this.directory.list(after, 500);
+      for (const c of page) if (!wanted || wanted.has(c.name)) for (const m of c.members) users.add(m);
+      if (page.length < 500) break;
+      after = page[page.length - 1]!.name;
+    }
+    const list = [...users];
+    // A bounded number of sessions at a time: a broadcast must not flood the workers' mailboxes.
+    for (let i = 0; i < list.length; i += 64) await Promise.all(list.slice(i, i + 64).map((u) => this.syncPush(u, item)));
+    return list.length;
   }
 
   /** Creates (once) the private two-member channel of a direct conversation and returns its name. */

@@ -15,6 +15,8 @@ import { SendTurn } from "./send_turn.ts";
 import { chatRoutes } from "./chat_routes.ts";
 import { CmdTransport } from "./cmd_transport.ts";
 import { PollTransport } from "./poll_transport.ts";
+import { SyncApi } from "./sync_api.ts";
+import type { RateLimits } from "./rate_limits.ts";
 import { SseTransport, type StreamDeps } from "./sse_transport.ts";
 import { errorFields, errorFrame, MSGS_ENCODINGS, type MsgsEncoding, welcomeFrame } from "./frames.ts";
 import { type ActorGateway, channelActor, sessionActor } from "./gateway.ts";
@@ -44,6 +46,8 @@ export interface EdgeOptions {
   heartbeatMs: number;
   /** A socket connected without a token must send `auth` within this time. */
   authTimeoutMs: number;
+  /** Rate limits of connections, requests and publishes (none when absent). */
+  limits?: RateLimits;
   /** Test-only: SSE events carry no resume position (proves the transport conformance suite can fail). */
   testBrokenSseResume?: boolean;
   /** Node-to-node links (`/cluster`) in cluster mode. */
@@ -123,6 +127,7 @@ export class EdgeServer {
     const streams: StreamDeps = {
       actors: o.actors, auth: o.auth, fanout: this.fanout, subs: this.#subs, turn: this.#turn, clock: o.clock,
       maxBufferedBytes: o.maxBufferedBytes,
+      limits: o.limits,
       nextId: () => this.#nextId++,
       onClosed: (conn, session) => {
         this.#delivered.closed(conn);
@@ -133,6 +138,16 @@ export class EdgeServer {
     o.api.route("GET", "/sse", ["ch", "token"], (ctx) => this.#sse.open(ctx));
     this.#poll = new PollTransport(streams);
     o.api.route("GET", "/poll", ["ch", "token", "wait"], (ctx) => this.#poll.handle(ctx));
+    new SyncApi(o.dispatcher, (req) => o.api.principal(req), () => ({
+      connections: this.#conns.size, totalConnections: this.#nextId - 1, subscriptions: this.fanout.subscriptions(), sse: this.#sse.count, polls: this.#poll.count,
+    })).register(o.api);
+    const limits = o.limits;
+    if (limits) {
+      o.api.admit(async (req, url) => {
+        limits.httpFrom(req.socket.remoteAddress ?? "");
+        if (url.pathname.startsWith("/api/")) limits.api((await o.api.principal(req)).user);
+      });
+    }
     const cmd = new CmdTransport(o.dispatcher, (ctx) => o.api.principal(ctx.req));
     o.api.route("POST", "/cmd", [], (ctx) => cmd.handle(ctx));
     chatRoutes(o.api, o.dispatcher);
@@ -194,8 +209,19 @@ export class EdgeServer {
     }
     const bearer = req.headers.authorization?.startsWith("Bearer ") ? req.headers.authorization.slice(7) : undefined;
     const token = url.searchParams.get("token") ?? bearer;
-    const accept = (principal: Principal | undefined) =>
+    try {
+      this.#o.limits?.connectFrom(req.socket.remoteAddress ?? "");
+    } catch (err) {
+      return refuse(socket, "429 Too Many Requests", err);
+    }
+    const accept = (principal: Principal | undefined) => {
+      try {
+        if (principal) this.#o.limits?.connectAs(principal.user);
+      } catch (err) {
+        return refuse(socket, "429 Too Many Requests", err);
+      }
       this.#wss.handleUpgrade(req, socket, head, (ws) => this.#accept(ws, principal, enc as MsgsEncoding));
+    };
     if (!token) return accept(undefined);
     this.#o.auth.verify(token).then(accept, (err: unknown) => refuse(socket, "401 Unauthorized", err));
   }
@@ -265,7 +291,16 @@ export class EdgeServer {
     try {
       const f = checkFrame(JSON.parse(data.toString("utf8")));
       if (f.t !== "auth") throw new StormError("unauthenticated", "Cannot accept frame before authentication: send {\"t\":\"auth\",\"token\":...} first");
-      return this.#start(ws, await this.#o.auth.verify(f.token), enc);
+      const p = await this.#o.auth.verify(f.token);
+      try {
+        this.#o.limits?.connectAs(p.user);
+      } catch (err) {
+        // 1013: "try again later"; the err frame before it says when.
+        ws.send(errorFrame(undefined, err));
+        ws.close(1013, "rate_limited");
+        return undefined;
+      }
+      return this.#start(ws, p, enc);
     } catch (err) {
       ws.send(errorFrame(undefined, err instanceof StormError ? err : new StormError("unauthenticated", String(err))));
       ws.close(4001, "unauthenticated");
@@ -280,10 +315,13 @@ export class EdgeServer {
     }
     for (const ws of this.#wss.clients) ws.ping();
     this.#sse.heartbeat();
+    this.#o.limits?.sweep();
   }
 }
 
 /** Answers an upgrade request with an HTTP error and a typed body instead of a WebSocket. */
 function refuse(socket: Duplex, status: string, err: unknown): void {
-  socket.end(`HTTP/1.1 ${status}\r\ncontent-type: application/json\r\n\r\n${JSON.stringify({ error: errorFields(err) })}`);
+  const e = errorFields(err);
+  const retryAfter = e.retryMs === undefined ? "" : `retry-after: ${Math.max(1, Math.ceil(e.retryMs / 1000))}\r\n`;
+  socket.end(`HTTP/1.1 ${status}\r\ncontent-type: application/json\r\n${retryAfter}\r\n${JSON.stringify({ error: e })}`);
 }

@@ -58,6 +58,7 @@ export class HttpApi {
   readonly #routes: Route[] = [];
   readonly #o: HttpApiOptions;
   #admission: Admission | undefined;
+  readonly #principals = new WeakMap<IncomingMessage, Promise<Principal>>();
 
   constructor(o: HttpApiOptions) {
     this.#o = o;
@@ -147,10 +148,14 @@ export class HttpApi {
     this.#admission = admission;
   }
 
-  /** The caller, from `Authorization: Bearer <jwt>`. */
+  /** The caller, from `Authorization: Bearer <jwt>` (verified once per request). */
   principal(req: IncomingMessage): Promise<Principal> {
-    const h = req.headers.authorization;
-    return this.#o.auth.verify(h?.startsWith("Bearer ") ? h.slice(7) : undefined);
+    let p = this.#principals.get(req);
+    if (!p) {
+      const h = req.headers.authorization;
+      this.#principals.set(req, (p = this.#o.auth.verify(h?.startsWith("Bearer ") ? h.slice(7) : undefined)));
+    }
+    return p;
   }
 
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -64,6 +64,7 @@ export class PollTransport {
   async handle({ req, res, url }: RouteContext): Promise<RouteReply> {
     const d = this.d;
     const p = await streamPrincipal(d.auth, req, url);
+    d.limits?.request(p.user);
     const positions = parsePositions(url.searchParams.getAll("ch"));
     if (positions.size === 0) throw new RejectedError("bad_request", "Cannot poll nothing: name at least one channel (ch=<channel>:<seq>)");
     const wait = waitSeconds(url.searchParams.get("wait"));

@@ -12,6 +12,8 @@ export const LIMITS = {
   maxBodyChars: 16 * 1024,
   maxFramesPerMessage: 256,
   maxHistoryPage: 500,
+  /** Largest `/api/sync` payload, serialized. */
+  maxSyncPayloadBytes: 4 * 1024,
 } as const;
 
 export const UserName = Type.String({ pattern: "^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$", description: "A nickname." });
@@ -100,6 +102,18 @@ export const ChannelListQuery = Type.Object({ after: Type.Optional(Type.String({
 export const HistoryQuery = Type.Object({ after: Type.Optional(Seq), before: Type.Optional(Seq), limit: Type.Optional(Limit), thread: Type.Optional(MsgSeq) });
 export const MessageSeq = MsgSeq;
 export const DeleteQuery = Type.Object({ clientId: Type.Optional(ClientId) });
+
+/** `/api/sync` bodies (seed 004's shapes). `payload` is any JSON of at most `LIMITS.maxSyncPayloadBytes` once serialized. */
+const SyncType = Type.String({ minLength: 1, maxLength: 100, pattern: STORABLE, description: "The event's type, e.g. `user.action`." });
+export const SyncSendBody = Type.Object(
+  { type: SyncType, payload: Type.Optional(Type.Unknown()), correlationId: Type.Optional(Type.String({ minLength: 1, maxLength: 100, pattern: STORABLE, description: "A retried send with the same id is the same event." })) },
+  { additionalProperties: false },
+);
+export const SyncBroadcastBody = Type.Object(
+  { type: SyncType, payload: Type.Optional(Type.Unknown()), topics: Type.Optional(Type.Array(ChannelName, { maxItems: 100, description: "Only the members of these channels; all users with a channel when absent." })) },
+  { additionalProperties: false },
+);
+export const SyncPollQuery = Type.Object({ since: Type.Optional(Type.String({ maxLength: 8_192, description: "The `cursor` of the last poll, or a millisecond timestamp." })) });
 
 export const MessageSchema = Type.Object({
   seq: Type.Integer(), ts: Type.Integer(), from: UserName, cid: ClientId, body: Body,

@@ -11,6 +11,7 @@ import type { SendTurn } from "./send_turn.ts";
 import { SseSink } from "./sse_sink.ts";
 import type { Subscriptions } from "./subscriptions.ts";
 import type { Fanout } from "./fanout.ts";
+import type { RateLimits } from "./rate_limits.ts";
 
 /** What the HTTP stream transports (SSE, long-poll) share with the WebSocket edge. */
 export interface StreamDeps {
@@ -21,6 +22,7 @@ export interface StreamDeps {
   turn: SendTurn;
   clock: Clock;
   maxBufferedBytes: number;
+  limits?: RateLimits;
   nextId(): number;
   /** Called once when a stream's connection ends, however it ends. */
   onClosed(conn: Connection, session: boolean): void;
@@ -71,7 +73,9 @@ export class SseTransport {
 
   async open({ req, res, url }: RouteContext): Promise<RouteReply> {
     const d = this.d;
+    d.limits?.connectFrom(req.socket.remoteAddress ?? "");
     const p = await streamPrincipal(d.auth, req, url);
+    d.limits?.connectAs(p.user);
     const positions = parsePositions(url.searchParams.getAll("ch"));
     const lastId = req.headers["last-event-id"];
     if (typeof lastId === "string" && lastId !== "" && !this.brokenResume) {

@@ -13,6 +13,7 @@ import { Dispatcher } from "../edge/dispatcher.ts";
 import { Fanout } from "../edge/fanout.ts";
 import { HttpApi } from "../edge/http_api.ts";
 import { Subscriptions } from "../edge/subscriptions.ts";
+import { RateLimits } from "../edge/rate_limits.ts";
 import { buildOpenApi } from "../edge/openapi.ts";
 import { commitStatsText, sumCommitStats } from "../storage/commit_stats.ts";
 import type { NodeConfig } from "./config.ts";
@@ -71,7 +72,8 @@ export async function startNode(cfg: NodeConfig, hooks: NodeHooks = {}): Promise
       const control = new MessageChannel();
       controls[index] = wrap<WorkerControl>(nodeEndpoint(control.port1 as never));
       const store = storage.workerStore(index);
-      const boot: WorkerBoot = { nodeId: id, index, store: store.boot, control: control.port2, idlePassivateMs: cfg.idlePassivateMs, historySize: cfg.historySize };
+      const boot: WorkerBoot = { nodeId: id, index, store: store.boot, control: control.port2, idlePassivateMs: cfg.idlePassivateMs, historySize: cfg.historySize,
+        syncQueue: { maxEvents: cfg.syncQueueMax, maxAgeMs: cfg.syncQueueAgeMs } };
       return { data: boot, transfer: [control.port2, ...store.transfer] };
     },
     placement: hashPlacement,
@@ -87,15 +89,17 @@ export async function startNode(cfg: NodeConfig, hooks: NodeHooks = {}): Promise
   const onPlacement = (actor: string, p: Placement | null) => {
     if (p && p.epoch > 0 && actor.startsWith("channel:")) edge?.placementChanged(actor.slice("channel:".length), p.epoch);
   };
+  // In a cluster each node enforces its share of a user's limit: limit / live nodes (lease table).
+  const limits = new RateLimits(cfg.rateLimits, systemClock);
   let parts: ClusterParts | undefined;
-  if (cluster) parts = cluster.wire({ system, onEdgeEvent: (ev) => edge?.onEvent(ev as EdgeEvent), onPlacement });
+  if (cluster) parts = cluster.wire({ system, onEdgeEvent: (ev) => edge?.onEvent(ev as EdgeEvent), onPlacement, onLiveNodes: (n) => limits.setLiveNodes(n) });
   const stopWatch = parts ? undefined : await c.resolve<Registry>("Registry").watch(onPlacement);
   const actors: ActorGateway = parts?.router ?? system;
 
   const auth = c.resolve(Authenticator);
   const fanout = new Fanout();
   const subscriptions = new Subscriptions(actors, fanout);
-  const dispatcher = new Dispatcher(actors, subscriptions, snapshotDirectory(storage.mainStore));
+  const dispatcher = new Dispatcher(actors, subscriptions, snapshotDirectory(storage.mainStore), limits);
   const api = new HttpApi({
     dispatcher,
     auth,
@@ -139,7 +143,7 @@ export async function startNode(cfg: NodeConfig, hooks: NodeHooks = {}): Promise
     },
   });
   edge = new EdgeServer({
-    actors, fanout, subscriptions, dispatcher, auth, api, clock: systemClock, defer: turnEnd.late,
+    actors, fanout, subscriptions, dispatcher, limits, auth, api, clock: systemClock, defer: turnEnd.late,
     maxBufferedBytes: cfg.maxBufferedBytes, writeChunk: cfg.writeChunk, heartbeatMs: cfg.heartbeatMs, authTimeoutMs: cfg.authTimeoutMs,
     testBrokenSseResume: cfg.testBrokenSseResume,
     onClusterUpgrade: parts ? (req, socket, head) => parts!.links.handleUpgrade(req, socket, head) : undefined,

@@ -23,4 +23,6 @@ export interface WorkerBoot {
   control: unknown;
   idlePassivateMs: number;
   historySize: number;
+  /** Bounds of each user's sync queue (`--sync-queue-max`, `--sync-queue-age-ms`). */
+  syncQueue: { maxEvents: number; maxAgeMs: number };
 }
