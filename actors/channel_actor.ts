@@ -328,6 +328,9 @@ export class ChannelActor implements Actor {
         if (changed) this.#emit({ type: "presence", ch: this.#name, user: msg.user, online: msg.online });
         return true;
       }
+      case "mark_read":
+        access.requireMember(s, msg.user);
+        return Math.min(msg.seq, this.#last);
       case "typing":
         access.requireMember(s, msg.user);
         this.#emit({ type: "typing", ch: this.#name, user: msg.user });
@@ -403,5 +406,5 @@ export class ChannelActor implements Actor {
 /** Metadata writes and reads of history must see the publishes queued before them committed. */
 function needsCommittedState(msg: ChannelMsg): boolean {
   return msg.type === "create" || msg.type === "join" || msg.type === "leave" || msg.type === "invite" ||
-    msg.type === "topic" || msg.type === "subscribe" || msg.type === "history" || isChange(msg) || isModeration(msg);
+    msg.type === "topic" || msg.type === "subscribe" || msg.type === "history" || msg.type === "mark_read" || isChange(msg) || isModeration(msg);
 }

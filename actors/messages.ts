@@ -31,6 +31,8 @@ export type ChannelMsg =
   | { type: "members"; user: string }
   | { type: "presence"; edge: string; user: string; online: boolean }
   | { type: "typing"; user: string }
+  /** Checks a read marker before the session stores it: the user must be a member; answers the seq clamped to the last one. */
+  | { type: "mark_read"; user: string; seq: number }
   | { type: "edge_down"; edge: string }
   /** Activates the actor without doing anything else (takeover, planned migration). */
   | { type: "wake" }

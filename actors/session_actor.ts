@@ -5,6 +5,9 @@ import type { UnreadCount } from "../storage/store.ts";
 import type { SessionMsg, SessionView, SyncView, UserEvent } from "./messages.ts";
 import { EMPTY_QUEUE, type SyncQueueLimits, type SyncQueueState, syncQueue } from "./sync_queue.ts";
 
+/** Read markers kept per user: each is in every snapshot of the session, so their number is bounded. */
+export const MAX_READ_MARKERS = 1_000;
+
 interface SessionState {
   channels: string[];
   reads: Record<string, number>;
@@ -105,8 +108,11 @@ export class SessionActor implements Actor {
         delete this.#edges[msg.edge];
         return true;
       case "read": {
-        if (!this.#state.channels.includes(msg.ch)) return new RejectedError("not_member", `Cannot move the read marker of "${msg.ch}": ${this.#user} is not a member`);
+        // The channel checked membership and clamped `seq` before this (see `mark_read`).
         if ((this.#state.reads[msg.ch] ?? 0) >= msg.seq) return false;
+        if (!(msg.ch in this.#state.reads) && Object.keys(this.#state.reads).length >= MAX_READ_MARKERS) {
+          return new RejectedError("too_large", `Cannot keep more than ${MAX_READ_MARKERS} read markers per user`);
+        }
         const mentions = this.#state.mentions?.[msg.ch]?.filter((s) => s > msg.seq);
         this.#state = { ...this.#state, reads: { ...this.#state.reads, [msg.ch]: msg.seq }, ...withMentions(this.#state, msg.ch, mentions) };
         this.#dirty = true;

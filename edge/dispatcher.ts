@@ -157,9 +157,12 @@ export class Dispatcher {
         // On a stream, only where the caller is subscribed; otherwise the actor drops non-members.
         if (!conn || conn.subs.has(f.ch)) this.actors.tell(channelActor(f.ch), { type: "typing", user });
         return undefined;
-      case "read":
-        await this.actors.ask(sessionActor(user), { type: "read", ch: f.ch, seq: f.seq });
+      case "read": {
+        // The channel refuses a non-member (or a missing channel) and clamps seq to its last.
+        const seq = await this.actors.ask<number>(channelActor(f.ch), { type: "mark_read", user, seq: f.seq });
+        await this.actors.ask(sessionActor(user), { type: "read", ch: f.ch, seq });
         return undefined;
+      }
     }
   }
 

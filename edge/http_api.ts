@@ -12,8 +12,12 @@ import { check } from "./validate.ts";
 export interface HttpApiOptions {
   dispatcher: Dispatcher;
   auth: Authenticator;
-  /** When true, `POST /auth/dev-token` hands out tokens for any nickname (embedded defaults only). */
+  /** When true, `POST /auth/dev-token` hands out user tokens for any nickname (embedded defaults only). */
   devTokens: boolean;
+  /** When true, the dev-token route also mints admin tokens (`--dev-admin`). */
+  devAdmin: boolean;
+  /** Readiness checks by name (`/readyz`): all true means ready. */
+  readiness: () => Promise<Record<string, boolean>>;
   openapi: () => unknown;
   /** Node status: connections, channels, and which worker hosts which actor. */
   status: () => Promise<unknown>;
@@ -66,7 +70,13 @@ export class HttpApi {
     const route = this.route.bind(this);
     /** Runs a command for the caller and returns its result. */
     const run = async <C extends Command>(req: IncomingMessage, f: C) => d.execute(await this.principal(req), f);
+    route("GET", "/livez", [], async () => [200, { ok: true }]);
     route("GET", "/healthz", [], async () => [200, { ok: true }]);
+    route("GET", "/readyz", [], async () => {
+      const checks = await o.readiness();
+      const ready = Object.values(checks).every(Boolean);
+      return [ready ? 200 : 503, { ready, checks }];
+    });
     route("GET", "/openapi.json", [], async () => [200, o.openapi()]);
     route("GET", "/metrics", [], async ({ res }) => {
       if (!o.metrics) throw new RejectedError("not_found", "No metrics on this node");
@@ -99,6 +109,7 @@ export class HttpApi {
     route("POST", "/auth/dev-token", [], async ({ req }) => {
       if (!o.devTokens) throw new RejectedError("not_found", "Development tokens are disabled: a production secret is configured");
       const body = check(DevTokenBody, await readJson(req), "dev-token request");
+      if (body.role === "admin" && !o.devAdmin) throw new RejectedError("forbidden", "Development admin tokens are off: start the node with --dev-admin (development only)");
       return [200, { token: await o.auth.issue({ user: body.user, role: body.role ?? "user" }, body.ttl) }];
     });
     route("GET", "/users/me", [], async ({ req }) => [200, await d.session(await this.principal(req))]);

@@ -47,7 +47,7 @@ const frame = <T extends string, P extends Record<string, TSchema>>(t: T, props:
 
 /** Client-to-server WebSocket frames, by `t`. */
 export const ClientFrames = {
-  auth: frame("auth", { token: Type.String({ maxLength: 4096 }) }),
+  auth: frame("auth", { id: Type.Optional(ReqId), token: Type.String({ maxLength: 4096 }) }),
   ping: frame("ping", { id: Type.Optional(ReqId) }),
   create: frame("create", { id: ReqId, ch: NewChannelName, visibility: Type.Optional(Visibility), topic: Type.Optional(Topic), members: Type.Optional(Members) }),
   join: frame("join", { id: ReqId, ch: ChannelName }),
@@ -102,6 +102,13 @@ export const ChannelListQuery = Type.Object({ after: Type.Optional(Type.String({
 export const HistoryQuery = Type.Object({ after: Type.Optional(Seq), before: Type.Optional(Seq), limit: Type.Optional(Limit), thread: Type.Optional(MsgSeq) });
 export const MessageSeq = MsgSeq;
 export const DeleteQuery = Type.Object({ clientId: Type.Optional(ClientId) });
+
+/** Probe replies (`/livez`, `/healthz`, `/readyz`). */
+export const LiveReply = Type.Object({ ok: Type.Literal(true) });
+export const ReadyReply = Type.Object({
+  ready: Type.Boolean(),
+  checks: Type.Record(Type.String(), Type.Boolean(), { description: "started (not starting, not stopping), store (answers a read), lease (cluster mode: held)" }),
+});
 
 /** `/api/sync` bodies (seed 004's shapes). `payload` is any JSON of at most `LIMITS.maxSyncPayloadBytes` once serialized. */
 const SyncType = Type.String({ minLength: 1, maxLength: 100, pattern: STORABLE, description: "The event's type, e.g. `user.action`." });

@@ -56,7 +56,7 @@ export function subscribeAll(subs: Subscriptions, conn: Connection, positions: P
  * `GET /sse?ch=<channel>:<seq>&...`: one Server-Sent Events stream per client carrying the same
  * frames as a WebSocket (welcome, subbed, msgs, presence, typing, member, topic, user, err) through
  * the same subscribe/resume machinery (a `Connection` whose sink is the response). Heartbeat
- * comments keep it open; the token's expiry, shutdown or a slow reader end it after an `err` event.
+ * comments keep it open; the token's expiry (`token_expired`), shutdown or a slow reader end it after an `err` event.
  */
 export class SseTransport {
   readonly #streams = new Map<Connection, { sink: SseSink; expiry: Timer | undefined }>();
@@ -105,8 +105,7 @@ export class SseTransport {
     }
     if (ended) return undefined;
     sink.open();
-    const expiry = p.expiresAt === undefined ? undefined
-      : d.clock.setTimeout(() => conn.close(4001, "unauthenticated"), Math.min(2 ** 31 - 1, Math.max(0, p.expiresAt - d.clock.now())));
+    const expiry = d.clock.setTimeout(() => conn.close(4103, "token_expired"), Math.min(2 ** 31 - 1, Math.max(0, p.exp - d.clock.now())));
     this.#streams.set(conn, { sink, expiry });
     return undefined;
   }

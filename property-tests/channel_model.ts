@@ -194,7 +194,7 @@ export class World {
       cl.conn.close(1000, "reconnect");
     }
     const socket = { bufferedAmount: 0, send: (data: string | Buffer) => this.#onFrame(cl, conn, String(data)), close: (code: number) => this.count(`socket closed ${code}`) };
-    const conn = new Connection(++this.#connId, { user: cl.user, role: "user" }, socket, new SendTurn((fn) => fn()), 1e12, this.clock.now());
+    const conn = new Connection(++this.#connId, { user: cl.user, role: "user", exp: Infinity }, socket, new SendTurn((fn) => fn()), 1e12, this.clock.now());
     cl.conn = conn;
     cl.live = undefined;
     const after = cl.lastSeen;

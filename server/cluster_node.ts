@@ -17,6 +17,8 @@ export interface ClusterParts {
   start(address: string, onLost: (reason: string) => void): Promise<void>;
   /** Gives the lease back and closes the links (graceful stop). */
   leave(): Promise<void>;
+  /** The lease is held, so the registry answered within the lease's TTL (readiness). */
+  leaseHeld(): boolean;
 }
 
 /**
@@ -53,6 +55,7 @@ export async function joinCluster(cfg: NodeConfig, self: string, log: (msg: stri
           });
           await keeper.start();
         },
+        leaseHeld: () => keeper?.held ?? false,
         async leave() {
           await keeper?.stop();
           await stopWatch?.();

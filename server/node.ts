@@ -1,7 +1,7 @@
 import "reflect-metadata";
 import { type Remote, wrap } from "comlink";
 import nodeEndpoint from "comlink/dist/esm/node-adapter.mjs";
-import { mkdir } from "node:fs/promises";
+import type { AddressInfo } from "node:net";
 import { MessageChannel } from "node:worker_threads";
 import { container } from "tsyringe";
 import type { EdgeEvent } from "../actors/messages.ts";
@@ -24,7 +24,10 @@ import type { Placement, Registry } from "../runtime/core/registry.ts";
 import { type ClusterParts, joinCluster } from "./cluster_node.ts";
 import { nodePlatform, turnEnd } from "../runtime/platform/node_platform.ts";
 import { systemClock } from "../runtime/platform/system_clock.ts";
-import { embeddedBackend, loadSecret, postgresBackend, snapshotDirectory } from "./storage_backend.ts";
+import { embeddedBackend, loadSecret, postgresBackend, snapshotDirectory, type StorageBackend } from "./storage_backend.ts";
+import { bindHttp } from "./bind_http.ts";
+import { type DataDirLock, lockDataDir } from "./data_dir_lock.ts";
+import { StartupError } from "./startup_error.ts";
 import type { WorkerBoot, WorkerControl } from "./worker_control.ts";
 
 export interface RunningNode {
@@ -49,14 +52,35 @@ const log = (msg: string, err?: unknown) => console.error(`[storm] ${msg}`, err 
  * The composition root of a node process: the only place that picks concrete backends (PGlite or
  * PostgreSQL; the in-process or the Hazelcast registry) and wires them into the core via tsyringe.
  */
-export async function startNode(cfg: NodeConfig, hooks: NodeHooks = {}): Promise<RunningNode> {
-  if (cfg.cluster && !cfg.postgresUrl) throw new Error("Cannot join a cluster without --postgres: PostgreSQL is the arbiter of ownership");
-  await mkdir(cfg.dataDir, { recursive: true });
+export async function startNode(cfg: NodeConfig, hooks: NodeHooks = {}, held?: DataDirLock): Promise<RunningNode> {
+  const lock = held ?? lockDataDir(cfg.dataDir);
+  try {
+    return await startLocked(cfg, hooks, lock);
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+}
+
+async function startLocked(cfg: NodeConfig, hooks: NodeHooks, lock: DataDirLock): Promise<RunningNode> {
   const id = cfg.cluster ? `${cfg.nodeId}.${Date.now().toString(36)}` : cfg.nodeId;
   const c = container.createChildContainer();
+  // The port is bound before the store is opened: a taken port fails in milliseconds, not after
+  // the store's start-up; until the node is ready the port answers 503 (and /livez 200).
+  const http = await bindHttp(cfg.port, cfg.host);
+  let ready = false;
+  let stopping = false;
   const secret = await loadSecret(cfg);
   c.register(Authenticator, { useValue: new Authenticator(secret.key) });
-  const storage = cfg.postgresUrl ? await postgresBackend(cfg) : await embeddedBackend(cfg);
+  let storage: StorageBackend;
+  try {
+    storage = cfg.postgresUrl ? await postgresBackend(cfg) : await embeddedBackend(cfg);
+  } catch (err) {
+    http.close();
+    const where = cfg.postgresUrl ? `PostgreSQL at ${redactUrl(cfg.postgresUrl)}` : `the embedded store in ${cfg.dataDir}`;
+    const fix = cfg.postgresUrl ? "check that the server runs and --postgres is right" : "check the directory, or move it aside to start afresh";
+    throw new StartupError("storeUnavailable", `Cannot open ${where}: ${oneLine(err)} (${fix})`, { cause: err });
+  }
   const cluster = cfg.cluster ? await joinCluster(cfg, id, log) : undefined;
   c.register<Registry>("Registry", { useValue: cluster?.registry ?? new MemoryRegistry(systemClock) });
 
@@ -104,6 +128,14 @@ export async function startNode(cfg: NodeConfig, hooks: NodeHooks = {}): Promise
     dispatcher,
     auth,
     devTokens: secret.dev,
+    devAdmin: cfg.devAdmin,
+    // Ready: started, not stopping, the store answers, and in a cluster the lease is held.
+    readiness: async () => {
+      const checks: Record<string, boolean> = { started: ready && !stopping };
+      checks["store"] = await storage.mainStore.currentEpoch("node:readyz").then(() => true, () => false);
+      if (parts) checks["lease"] = parts.leaseHeld();
+      return checks;
+    },
     openapi: buildOpenApi,
     admin: parts?.admin,
     // Aggregate gauges only (no actor or user ids), so no token is needed, as Prometheus scrapes.
@@ -143,13 +175,12 @@ export async function startNode(cfg: NodeConfig, hooks: NodeHooks = {}): Promise
     },
   });
   edge = new EdgeServer({
-    actors, fanout, subscriptions, dispatcher, limits, auth, api, clock: systemClock, defer: turnEnd.late,
+    http, actors, fanout, subscriptions, dispatcher, limits, auth, api, clock: systemClock, defer: turnEnd.late,
     maxBufferedBytes: cfg.maxBufferedBytes, writeChunk: cfg.writeChunk, heartbeatMs: cfg.heartbeatMs, authTimeoutMs: cfg.authTimeoutMs,
     testBrokenSseResume: cfg.testBrokenSseResume,
     onClusterUpgrade: parts ? (req, socket, head) => parts!.links.handleUpgrade(req, socket, head) : undefined,
   });
-  const port = await edge.listen(cfg.port, cfg.host);
-  let stopping = false;
+  const port = (http.address() as AddressInfo).port;
   const stop = async () => {
     if (stopping) return;
     stopping = true;
@@ -159,6 +190,7 @@ export async function startNode(cfg: NodeConfig, hooks: NodeHooks = {}): Promise
     await stopWatch?.();
     await storage.close();
     await cluster?.registry.close();
+    lock.release();
   };
   if (parts) {
     await parts.start(cfg.advertise ?? `ws://${cfg.host}:${port}`, async (reason) => {
@@ -167,5 +199,21 @@ export async function startNode(cfg: NodeConfig, hooks: NodeHooks = {}): Promise
       hooks.onLeaseLost?.(reason);
     });
   }
+  ready = true;
   return { id, port, system, edge, controls, stop };
+}
+
+function oneLine(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split("\n")[0]!.slice(0, 300);
+}
+
+/** A PostgreSQL URL without its password, for messages. */
+function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = "***";
+    return u.toString();
+  } catch {
+    return "(unparsable URL)";
+  }
 }

@@ -123,6 +123,7 @@ describe("notifications that follow the user", () => {
     expect(bob.welcome).toMatchObject({ unread: { mention: 2 }, mentions: { mention: 1 } });
     await bob.ask({ t: "read", ch: "mention", seq: 2 });
     expect((await node.http("GET", "/users/me", { token: await node.token("mnbob") })).body).toMatchObject({ unread: {}, mentions: {}, lasts: { mention: 2 } });
+    await channel("mnann", "not-mine");
     expect(await bob.request({ t: "read", ch: "not-mine", seq: 1 })).toMatchObject({ t: "err", code: "not_member" });
   });
 });

@@ -15,7 +15,7 @@ const HEARTBEAT_MS = 1_500;
 const AUTH_TIMEOUT_MS = 1_000;
 
 beforeAll(async () => {
-  node = await startStorm({ workers: 2, args: ["--heartbeat-ms", String(HEARTBEAT_MS), "--auth-timeout-ms", String(AUTH_TIMEOUT_MS)] });
+  node = await startStorm({ workers: 2, args: ["--dev-admin", "--heartbeat-ms", String(HEARTBEAT_MS), "--auth-timeout-ms", String(AUTH_TIMEOUT_MS)] });
 }, 60_000);
 
 afterAll(async () => {

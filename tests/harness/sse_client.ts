@@ -17,6 +17,8 @@ export class SseClient {
   /** The last `id` received: what EventSource would send as `Last-Event-ID`. */
   lastEventId: string | undefined;
   ended = false;
+  /** Called with every event as it arrives (after it is recorded). */
+  onEvent: ((e: SseEvent) => void) | undefined;
   readonly #waiters = new Set<() => void>();
   readonly #abort = new AbortController();
 
@@ -86,8 +88,10 @@ export class SseClient {
           buf = buf.slice(nl + 1);
           if (line === "") {
             if (data.length > 0) {
-              this.events.push({ id, frame: JSON.parse(data.join("\n")) as Frame });
+              const e = { id, frame: JSON.parse(data.join("\n")) as Frame };
+              this.events.push(e);
               if (id !== undefined) this.lastEventId = id;
+              this.onEvent?.(e);
             }
             id = undefined;
             data = [];

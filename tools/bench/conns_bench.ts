@@ -12,7 +12,7 @@
 // --load-procs load processes, process i on source address 127.0.0.(2+i), each spreading its
 // connections round-robin over the servers. --ramp is the total connects/s (0: as fast as
 // --concurrency handshakes in flight per load process allow). Storm runs as a real cluster
-// (PostgreSQL + a Hazelcast member, shared --jwt-secret: the load processes sign HS256 tokens
+// (PostgreSQL + a Hazelcast member, shared JWT secret, given by STORM_JWT_SECRET: the load processes sign HS256 tokens
 // themselves); --mode standalone runs N independent nodes on PostgreSQL instead.
 // Memory per connection = (sum of the server processes' RSS once all are connected and settled -
 // the same before the first connection) / connections.
@@ -193,15 +193,17 @@ async function startServers(t: ConnsTarget, o: Opts, tmp: string, services: Serv
     if (t === 'storm') {
       args = [...o.serverNodeArgs, o.stormBin, 'serve', '--port', String(port), '--node-id', `n${i + 1}`,
         '--data-dir', path.join(tmp, `n${i + 1}`), '--workers', String(o.stormWorkers), '--postgres', services!.pg.url,
-        '--jwt-secret', secret, '--rate-limits', 'off'];
+        '--rate-limits', 'off'];
       if (services!.hz) {
-        args.push('--cluster', services!.hz.address, '--cluster-name', services!.hz.clusterName, '--cluster-secret', secret, '--lease-ms', String(o.leaseMs));
+        args.push('--cluster', services!.hz.address, '--cluster-name', services!.hz.clusterName, '--lease-ms', String(o.leaseMs));
       }
     } else {
       const script = path.join(here, 'baselines', (t === 'socketio' ? 'socketio_server' : 'raw_ws_server') + EXT);
       args = [...process.execArgv, ...o.serverNodeArgs, script, '--port', String(port)];
     }
-    servers.push(startServer(process.execPath, args, { ...process.env }, path.join(tmp, `server${i + 1}.log`)));
+    // Secrets by environment, never argv (ps shows argv to every local user).
+    const env = t === 'storm' ? { ...process.env, STORM_JWT_SECRET: secret, STORM_CLUSTER_SECRET: secret } : { ...process.env };
+    servers.push(startServer(process.execPath, args, env, path.join(tmp, `server${i + 1}.log`)));
     ports.push(port);
   }
   await Promise.all(servers.map((s, i) => waitHttp(ports[i]!, 60_000, s)));

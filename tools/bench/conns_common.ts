@@ -20,7 +20,7 @@ export interface ConnsWorkerInit {
   concurrency: number;
   /** A connection not ready (welcome / open / connect ack) within this time fails as `timeout`. */
   readyTimeoutMs: number;
-  /** Storm: the node's `--jwt-secret`; tokens are signed here, as an auth service would. */
+  /** Storm: the node's JWT secret (STORM_JWT_SECRET); tokens are signed here, as an auth service would. */
   jwtSecret?: string;
   /** Process groups to kill if the driver disappears without saying goodbye. */
   guardPgids: number[];
