@@ -12,6 +12,7 @@ import type { Dispatcher } from "./dispatcher.ts";
 import type { Fanout } from "./fanout.ts";
 import { FrameHandler } from "./frame_handler.ts";
 import { SendTurn } from "./send_turn.ts";
+import { chatRoutes } from "./chat_routes.ts";
 import { TokenExpiry } from "./token_expiry.ts";
 import { CmdTransport } from "./cmd_transport.ts";
 import { PollTransport } from "./poll_transport.ts";
@@ -19,7 +20,7 @@ import { SyncApi } from "./sync_api.ts";
 import type { RateLimits } from "./rate_limits.ts";
 import type { StreamDeps } from "./http_stream.ts";
 import { SseTransport } from "./sse_transport.ts";
-import { errorFields, errorFrame, MSGS_ENCODINGS, type MsgsEncoding, replyFrame } from "./frames.ts";
+import { errorFields, errorFrame, MSGS_ENCODINGS, type MsgsEncoding, replyFrame, welcomeFrame } from "./frames.ts";
 import { type ActorGateway, channelActor, sessionActor } from "./gateway.ts";
 import type { HttpApi } from "./http_api.ts";
 import { LIMITS } from "./schemas.ts";
@@ -162,6 +163,7 @@ export class EdgeServer {
     }
     const cmd = new CmdTransport(o.dispatcher, (ctx) => o.api.principal(ctx.req));
     o.api.route("POST", "/cmd", [], (ctx) => cmd.handle(ctx));
+    chatRoutes(o.api, o.dispatcher);
     this.http = o.http;
     this.http.removeAllListeners("request").removeAllListeners("upgrade");
     this.http.on("request", (req, res) => o.staticFiles?.serve(req, res) || void o.api.handle(req, res));
@@ -264,7 +266,7 @@ export class EdgeServer {
     this.#expiry.track(conn);
     this.fanout.addUser(conn);
     this.#o.actors.ask<SessionView>(sessionActor(p.user), { type: "connect", edge: this.#o.actors.edgeId }).then(
-      (view) => conn.push(replyFrame("welcome", undefined, { user: p.user, role: p.role, channels: view.channels, reads: view.reads })),
+      (view) => conn.push(welcomeFrame(p, view)),
       (err) => conn.push(errorFrame(undefined, err)),
     );
     return conn;

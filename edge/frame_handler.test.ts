@@ -34,7 +34,7 @@ const noReauth = async (): Promise<string> => {
 
 function transport(g: ActorGateway, fanout = new Fanout()) {
   const subs = new Subscriptions(g, fanout);
-  const frames = new FrameHandler(new Dispatcher(g, subs, { list: async () => [] }), noReauth);
+  const frames = new FrameHandler(new Dispatcher(g, subs, { list: async () => [], search: async () => ({ hits: [] }) }), noReauth);
   return { subs, frames, fanout };
 }
 

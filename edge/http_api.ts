@@ -124,14 +124,14 @@ export class HttpApi {
       return [201, await run(req, { t: "create", id: 0, ch: b.name, visibility: b.visibility, topic: b.topic, members: b.members })];
     });
     route("GET", "/channels/([^/]+)", [], async ({ req, params: [ch] }) => [200, await run(req, { t: "info", id: 0, ch: name(ch) })]);
-    route("GET", "/channels/([^/]+)/messages", ["after", "before", "limit"], async ({ req, params: [ch], url }) => {
-      const q = check(HistoryQuery, numericQuery(url, ["after", "before", "limit"]), "history query");
-      const page = await run(req, { t: "hist", id: 0, ch: name(ch), after: q.after, before: q.before, limit: q.limit });
+    route("GET", "/channels/([^/]+)/messages", ["after", "before", "limit", "thread"], async ({ req, params: [ch], url }) => {
+      const q = check(HistoryQuery, numericQuery(url, ["after", "before", "limit", "thread"]), "history query");
+      const page = await run(req, { t: "hist", id: 0, ch: name(ch), after: q.after, before: q.before, limit: q.limit, thread: q.thread });
       return [200, { messages: page.msgs.map(toWireMessage), last: page.last, more: page.more, truncated: page.truncated }];
     });
     route("POST", "/channels/([^/]+)/messages", [], async ({ req, params: [ch] }) => {
       const b = check(PublishBody, await readJson(req), "message");
-      const ack = await run(req, { t: "pub", id: 0, ch: name(ch), cid: b.clientId, body: b.body });
+      const ack = await run(req, { t: "pub", id: 0, ch: name(ch), cid: b.clientId, body: b.body, ...(b.parent === undefined ? {} : { parent: b.parent }) });
       return [ack.duplicate ? 200 : 201, ack];
     });
     route("GET", "/channels/([^/]+)/members", [], async ({ req, params: [ch] }) => [200, await run(req, { t: "members", id: 0, ch: name(ch) })]);
@@ -143,8 +143,9 @@ export class HttpApi {
     });
     route("DELETE", "/channels/([^/]+)/members/([^/]+)", [], async ({ req, params: [ch, user] }) => {
       const me = await this.principal(req);
-      if (user !== me.user) throw new RejectedError("forbidden", "Only a member can remove themself");
-      return [200, await d.execute(me, { t: "leave", id: 0, ch: name(ch) })];
+      // Yourself: leave. Another member: a kick, which the channel allows moderators and its owner (G8).
+      const f: Command = user === me.user ? { t: "leave", id: 0, ch: name(ch) } : { t: "kick", id: 0, ch: name(ch), user: check(UserName, user, "user name") };
+      return [200, await d.execute(me, f)];
     });
   }
 
@@ -229,7 +230,7 @@ function name(ch: string | undefined): string {
   return check(ChannelName, ch, "channel name");
 }
 
-function numericQuery(url: URL, keys: string[]): Record<string, number> {
+export function numericQuery(url: URL, keys: string[]): Record<string, number> {
   const out: Record<string, number> = {};
   for (const k of keys) {
     const v = url.searchParams.get(k);

@@ -1,7 +1,7 @@
 import type { SessionView } from "../actors/messages.ts";
 import type { Timer } from "../runtime/core/clock.ts";
 import { Connection } from "./connection.ts";
-import { replyFrame } from "./frames.ts";
+import { welcomeFrame } from "./frames.ts";
 import { sessionActor } from "./gateway.ts";
 import type { RouteContext, RouteReply } from "./http_api.ts";
 import { type StreamDeps, streamPrincipal, subscribeAll } from "./http_stream.ts";
@@ -53,7 +53,7 @@ export class SseTransport {
     d.fanout.addUser(conn);
     try {
       const view = await d.actors.ask<SessionView>(sessionActor(p.user), { type: "connect", edge: d.actors.edgeId });
-      conn.push(replyFrame("welcome", undefined, { user: p.user, role: p.role, channels: view.channels, reads: view.reads }));
+      conn.push(welcomeFrame(p, view));
       await subscribeAll(d.subs, conn, positions);
     } catch (err) {
       end();

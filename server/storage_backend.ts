@@ -96,6 +96,7 @@ export async function loadSecret(cfg: NodeConfig): Promise<{ key: Uint8Array; de
 
 export function snapshotDirectory(store: Store): ChannelDirectory {
   return {
+    search: (user, query, before, limit) => store.search(user, query, before, limit),
     async list(after, limit) {
       const rows = await store.listSnapshots("channel:", after ? `channel:${after}` : "", limit);
       return rows.map(({ snapshot }) => {

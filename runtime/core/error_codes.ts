@@ -12,6 +12,8 @@ export const ERROR_CODES = {
   unauthenticated: { http: 401, retry: "never", description: "Missing, invalid or expired token.", close: 4001 },
   forbidden: { http: 403, retry: "never", description: "Authenticated, but not allowed (role or membership)." },
   not_member: { http: 403, retry: "never", description: "Join the channel before reading or publishing." },
+  banned: { http: 403, retry: "never", description: "Banned from this channel by a moderator or its owner." },
+  muted: { http: 403, retry: "retry", description: "Muted in this channel; retry after the time given in the message (ms since the epoch)." },
   channel_not_found: { http: 404, retry: "never", description: "No such channel." },
   channel_exists: { http: 409, retry: "never", description: "A channel with this name already exists." },
   not_found: { http: 404, retry: "never", description: "No such route or resource." },
