@@ -34,7 +34,7 @@ export async function joinCluster(cfg: NodeConfig, self: string, log: (msg: stri
     registry,
     router: (): ClusterRouter => router!,
     wire(o: { system: ActorSystem; onEdgeEvent(ev: unknown): void; onPlacement(id: string, p: Placement | null): void; onLiveNodes(n: number): void }): ClusterParts {
-      const links = new NodeLinks({ self, secret, defer: turnEnd.early, onFrames: (from, frames) => r.onFrames(from, frames), log });
+      const links = new NodeLinks({ self, secret, defer: turnEnd.early, onFrames: (from, frames) => r.onFrames(from, frames), onPeerGone: (node) => r.peerGone(node), log });
       const r = new ClusterRouter({ self, system: o.system, registry, links, clock: systemClock, askTimeoutMs: cfg.askTimeoutMs, onEdgeEvent: o.onEdgeEvent, onPlacement: o.onPlacement, log });
       router = r;
       const admin = new ClusterAdmin(self, registry, r, () => Date.now());
