@@ -54,7 +54,9 @@ export type ServerFrame =
   | { t: "member"; ch: string; user: string; joined: boolean }
   | { t: "topic"; ch: string; topic: string; user: string }
   | { t: "user"; ev: "read"; ch: string; seq: number }
-  | { t: "user"; ev: "joined" | "left"; ch: string }
+  | { t: "user"; ev: "joined" | "left" | "invited"; ch: string }
+  | { t: "user"; ev: "dm" | "mention"; ch: string; seq: number; from: string }
+  | { t: "user"; ev: "sync"; ch?: undefined }
   | { t: "reauth"; exp: number };
 
 /** A request frame without its `id`: the client assigns ids. */

@@ -25,7 +25,9 @@ export function dispatchServerEvent(f: ServerFrame, channel: (ch: string) => Cha
       return true;
     case "user":
       if (f.ev === "read") emit("read", { ch: f.ch, seq: f.seq });
-      else emit("channels", { ch: f.ch, joined: f.ev === "joined" });
+      else if (f.ev === "left") emit("channels", { ch: f.ch, joined: false });
+      // An invitation or a first direct message makes the user a member: the channel joins their list.
+      else if (f.ev === "joined" || f.ev === "invited" || f.ev === "dm") emit("channels", { ch: f.ch, joined: true });
       return true;
     default:
       return false;
