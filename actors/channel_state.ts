@@ -1,5 +1,6 @@
 import { RejectedError } from "../runtime/core/errors.ts";
 import type { ChannelInfo, Visibility } from "./messages.ts";
+import type { RetentionPolicy } from "./retention.ts";
 
 export type Role = "owner" | "member";
 
@@ -12,6 +13,8 @@ export interface ChannelState {
   owner: string;
   createdAt: number;
   members: Record<string, Role>;
+  /** The channel's own retention policy; absent, the server's default applies. */
+  retention?: RetentionPolicy;
 }
 
 export function emptyChannel(name: string): ChannelState {

@@ -1,4 +1,5 @@
 import type { JournalEntry } from "../storage/store.ts";
+import type { RetentionPolicy } from "./retention.ts";
 
 /** Messages a channel actor accepts. `user` is always the authenticated caller, set by the edge. */
 export type ChannelMsg =
@@ -16,6 +17,13 @@ export type ChannelMsg =
   | { type: "presence"; edge: string; user: string; online: boolean }
   | { type: "typing"; user: string }
   | { type: "edge_down"; edge: string }
+  /** Sets (or with null clears) the channel's retention policy: its owner, or an admin. */
+  | { type: "retention"; user: string; admin: boolean; policy: RetentionPolicy | null }
+  | { type: "retention_get"; user: string }
+  /** Applies the retention policy now (the channel's own age timer). */
+  | { type: "retain" }
+  /** Erases a user from the channel (tombstones, membership); `drop` empties a direct conversation. */
+  | { type: "erase"; user: string; drop?: boolean }
   /** Activates the actor without doing anything else (takeover, planned migration). */
   | { type: "wake" }
   /** An edge has handed every batch up to `seq` to its sockets (flow control). */
@@ -71,7 +79,9 @@ export type EdgeEvent =
   | { type: "topic"; ch: string; topic: string; user: string }
   | { type: "user"; user: string; event: UserEvent }
   /** The channel stopped sending to this edge (it lagged too long): its sockets resubscribe from their cursors. */
-  | { type: "dropped"; ch: string };
+  | { type: "dropped"; ch: string }
+  /** Close every connection of `user` on this edge with the close code of `code`. */
+  | { type: "close_user"; user: string; code: "account_erased" };
 
 /** Per-user events, sent to every connection of that user (multi-tab / multi-device sync). */
 export type UserEvent =
@@ -88,7 +98,11 @@ export type SessionMsg =
   | { type: "left"; ch: string }
   | { type: "get" }
   | { type: "edge_down"; edge: string }
-  | { type: "wake" };
+  | { type: "wake" }
+  /** Erasure: forget everything about the user and close their connections; answers `{ channels }` held before. */
+  | { type: "erase" }
+  /** A channel that no longer exists (an erased direct conversation): drop it and its read marker. */
+  | { type: "forget"; ch: string };
 
 export interface SessionView {
   user: string;

@@ -97,6 +97,23 @@ export class SessionActor implements Actor {
       }
       case "get":
         return this.#view();
+      case "erase": {
+        const channels = this.#state.channels;
+        this.#state = EMPTY_STATE;
+        // Nothing to save: the eraser deletes this actor's rows, which fences this activation.
+        this.#dirty = false;
+        for (const edge of Object.keys(this.#edges)) this.#ctx.tell(edge, { type: "close_user", user: this.#user, code: "account_erased" });
+        return { channels };
+      }
+      case "forget": {
+        if (!this.#state.channels.includes(msg.ch) && this.#state.reads[msg.ch] === undefined) return true;
+        const reads = { ...this.#state.reads };
+        delete reads[msg.ch];
+        this.#state = { channels: this.#state.channels.filter((c) => c !== msg.ch), reads };
+        this.#dirty = true;
+        events.push({ t: "left", ch: msg.ch });
+        return true;
+      }
       case "wake":
         return true;
     }

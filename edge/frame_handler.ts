@@ -86,7 +86,7 @@ export class FrameHandler {
       }
       case "hist": {
         const page = await this.actors.ask<HistoryReply>(channelActor(f.ch), { type: "history", user, before: f.before, after: f.after, limit: f.limit ?? 100 });
-        return JSON.stringify({ t: "hist", id: f.id, ch: f.ch, m: page.msgs.map(toWireMessage), more: page.more, last: page.last });
+        return JSON.stringify({ t: "hist", id: f.id, ch: f.ch, m: page.msgs.map(toWireMessage), more: page.more, last: page.last, first: page.first, truncated: page.truncated || undefined });
       }
       case "info":
         return replyFrame("info", f.id, { ch: f.ch, info: await this.actors.ask(channelActor(f.ch), { type: "info", user }) });

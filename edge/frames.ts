@@ -1,7 +1,7 @@
 import { ERROR_CODES, type ErrorCode } from "../runtime/core/error_codes.ts";
 import { StormError } from "../runtime/core/errors.ts";
 import { jsonString } from "../lib/json_string.ts";
-import type { JournalEntry } from "../storage/store.ts";
+import { isTombstone, type JournalEntry } from "../storage/store.ts";
 
 /** Server-to-client frame encoders. Each returns the JSON text, encoded once and shared by sockets. */
 export interface WireMessage {
@@ -10,9 +10,13 @@ export interface WireMessage {
   from: string;
   cid: string;
   body: string;
+  /** A tombstone: the author's account was erased (`from`, `cid`, `body` empty). */
+  erased?: true;
 }
 
 export function toWireMessage(e: JournalEntry): WireMessage {
+  // A tombstone's stored client id is longer than any a client may send: not shown.
+  if (isTombstone(e)) return { seq: e.seq, ts: e.ts, from: "", cid: "", body: "", erased: true };
   return { seq: e.seq, ts: e.ts, from: e.sender, cid: e.clientId, body: e.body };
 }
 

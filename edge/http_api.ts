@@ -9,6 +9,7 @@ import { openDm } from "./frame_handler.ts";
 import { type ActorGateway, channelActor, sessionActor } from "./gateway.ts";
 import { AddMemberBody, ChannelListQuery, ChannelName, DrainBody, MigrateBody, CreateChannelBody, DevTokenBody, HistoryQuery, LIMITS, PublishBody, UserName } from "./schemas.ts";
 import { check } from "./validate.ts";
+import type { RouteTable } from "./route_table.ts";
 
 /** Lists channels for `GET /channels` (read from storage: metadata, not the message path). */
 export interface ChannelDirectory {
@@ -27,6 +28,8 @@ export interface HttpApiOptions {
   metrics?: () => Promise<{ contentType: string; body: string }>;
   /** Cluster operator actions (cluster mode only). */
   admin?: AdminApi;
+  /** Routes of other modules (data rights, server API), matched before these. */
+  extensions?: RouteTable[];
 }
 
 type Handler = (req: IncomingMessage, params: string[], url: URL) => Promise<[number, unknown]>;
@@ -97,7 +100,7 @@ export class HttpApi {
       const me = await this.#me(req);
       const q = check(HistoryQuery, numericQuery(url, ["after", "before", "limit"]), "history query");
       const page = await a.ask<HistoryReply>(channelActor(name(ch)), { type: "history", user: me.user, after: q.after, before: q.before, limit: q.limit ?? 100 });
-      return [200, { messages: page.msgs.map(toWireMessage), last: page.last, more: page.more, truncated: page.truncated }];
+      return [200, { messages: page.msgs.map(toWireMessage), last: page.last, first: page.first, more: page.more, truncated: page.truncated }];
     });
     route("POST", "/channels/([^/]+)/messages", async (req, [ch]) => {
       const me = await this.#me(req);
@@ -129,12 +132,18 @@ export class HttpApi {
         res.writeHead(200, { "content-type": m.contentType }).end(m.body);
         return;
       }
+      for (const ext of this.#o.extensions ?? []) {
+        const hit = ext.match(req.method ?? "GET", url.pathname);
+        if (hit) return await hit.handler(req, res, hit.params, url);
+      }
       const match = this.#match(req.method ?? "GET", url.pathname);
       [status, body] = await match.handler(req, match.params, url);
     } catch (err) {
       const e = errorFields(err);
       status = ERROR_CODES[e.code].http;
       body = { error: e };
+      // A streamed response that failed midway can only be cut: its client sees a truncated body.
+      if (res.headersSent) return void res.destroy(err instanceof Error ? err : undefined);
     }
     res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
   }

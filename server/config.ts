@@ -43,6 +43,11 @@ export interface NodeConfig {
   heartbeatMs: number;
   /** A socket opened without a token must authenticate within this time. */
   authTimeoutMs: number;
+  /** Server-wide retention (a channel's own policy replaces it): maximum age in ms, maximum count. */
+  retentionMaxAgeMs: number | undefined;
+  retentionMaxCount: number | undefined;
+  /** Entries younger than this are never trimmed, so retries across a failover stay exactly-once. */
+  dedupeHorizonMs: number;
 }
 
 const BOOLEAN_FLAGS = new Set(["dev-tokens"]);
@@ -88,5 +93,25 @@ export function loadConfig(argv: readonly string[], env: Record<string, string |
     writeChunk: Math.max(1, int("write-chunk", "STORM_WRITE_CHUNK", 100)),
     heartbeatMs: int("heartbeat-ms", "STORM_HEARTBEAT_MS", 45_000),
     authTimeoutMs: int("auth-timeout-ms", "STORM_AUTH_TIMEOUT_MS", 10_000),
+    retentionMaxAgeMs: duration(get("retention-max-age", "STORM_RETENTION_MAX_AGE"), "retention-max-age"),
+    retentionMaxCount: optionalInt(get("retention-max-count", "STORM_RETENTION_MAX_COUNT"), "retention-max-count", 1),
+    dedupeHorizonMs: duration(get("dedupe-horizon", "STORM_DEDUPE_HORIZON"), "dedupe-horizon") ?? 60_000,
   };
+}
+
+const UNITS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `90s`, `15m`, `12h`, `30d` or plain milliseconds; undefined when unset. */
+export function duration(v: string | undefined, flag: string): number | undefined {
+  if (v === undefined || v === "") return undefined;
+  const m = /^(\d+)(ms|s|m|h|d)?$/.exec(v);
+  if (!m) throw new Error(`Cannot read --${flag}: "${v}" is not a duration (e.g. 90s, 15m, 12h, 30d, or ms)`);
+  return Number(m[1]) * UNITS[m[2] ?? "ms"]!;
+}
+
+function optionalInt(v: string | undefined, flag: string, min: number): number | undefined {
+  if (v === undefined || v === "") return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new Error(`Cannot read --${flag}: "${v}" is not an integer of at least ${min}`);
+  return n;
 }

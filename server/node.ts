@@ -11,6 +11,8 @@ import { EdgeServer } from "../edge/edge_server.ts";
 import type { ActorGateway } from "../edge/gateway.ts";
 import { HttpApi } from "../edge/http_api.ts";
 import { buildOpenApi } from "../edge/openapi.ts";
+import { userDataRoutes } from "../edge/user_data_routes.ts";
+import { UserEraser } from "../edge/user_eraser.ts";
 import { commitStatsText, sumCommitStats } from "../storage/commit_stats.ts";
 import type { NodeConfig } from "./config.ts";
 import { ActorSystem } from "../runtime/core/actor_system.ts";
@@ -68,7 +70,8 @@ export async function startNode(cfg: NodeConfig, hooks: NodeHooks = {}): Promise
       const control = new MessageChannel();
       controls[index] = wrap<WorkerControl>(nodeEndpoint(control.port1 as never));
       const store = storage.workerStore(index);
-      const boot: WorkerBoot = { nodeId: id, index, store: store.boot, control: control.port2, idlePassivateMs: cfg.idlePassivateMs, historySize: cfg.historySize };
+      const boot: WorkerBoot = { nodeId: id, index, store: store.boot, control: control.port2, idlePassivateMs: cfg.idlePassivateMs, historySize: cfg.historySize,
+        retention: { maxAgeMs: cfg.retentionMaxAgeMs, maxCount: cfg.retentionMaxCount }, dedupeHorizonMs: cfg.dedupeHorizonMs };
       return { data: boot, transfer: [control.port2, ...store.transfer] };
     },
     placement: hashPlacement,
@@ -97,6 +100,9 @@ export async function startNode(cfg: NodeConfig, hooks: NodeHooks = {}): Promise
     devTokens: secret.dev,
     openapi: buildOpenApi,
     admin: parts?.admin,
+    extensions: [
+      userDataRoutes({ actors, auth, store: storage.mainStore, eraser: new UserEraser(actors, storage.mainStore, secret.key), exportPageSize: 1_000 }),
+    ],
     // Aggregate gauges only (no actor or user ids), so no token is needed, as Prometheus scrapes.
     metrics: async () => {
       const [stats, storageCommits] = await Promise.all([Promise.all(controls.map((w) => w.stats())), storage.commitStats()]);

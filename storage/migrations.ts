@@ -34,6 +34,20 @@ export const MIGRATIONS: readonly string[] = [
      state jsonb,
      updated_at timestamptz NOT NULL DEFAULT now()
    )`,
+  // Retention: every seq <= trimmed is gone from the journal on purpose (not a gap).
+  `ALTER TABLE actor_epochs ADD COLUMN trimmed bigint NOT NULL DEFAULT 0`,
+  // Erasure deletes an actor's epoch row; a later activation must still get a greater epoch than
+  // any the deleted row held (G5), so new rows start above this floor (one row, id 1).
+  `CREATE TABLE epoch_floor (id int PRIMARY KEY CHECK (id = 1), epoch bigint NOT NULL)`,
+  // What an erasure did, without the erased data: who asked, when, counts, a salted hash.
+  `CREATE TABLE audit (
+     id bigserial PRIMARY KEY,
+     at timestamptz NOT NULL DEFAULT now(),
+     action text NOT NULL,
+     actor text NOT NULL,
+     subject_hash text NOT NULL,
+     details jsonb NOT NULL
+   )`,
 ];
 
 /** Serialises concurrent openers (several nodes starting at once) on one database. */

@@ -1,5 +1,6 @@
 import type { WireStoreError } from "./errors.ts";
 import type { Store } from "./store.ts";
+import type { UserDataStore } from "./user_data_store.ts";
 
 /**
  * The wire format between `PortStore` (actor workers) and `serveStore` (the storage worker).
@@ -14,7 +15,7 @@ export interface StorePort {
 }
 
 /** `commitStats` is local to the thread that runs the group commit: it is not served over a port. */
-export type StoreOp = Exclude<keyof Store, "close" | "commitStats">;
+export type StoreOp = Exclude<keyof Store, "close" | "commitStats"> | keyof UserDataStore;
 
 /** Every operation a port may request; a `Record` so the compiler flags one missing from `Store`. */
 const OPS: Record<StoreOp, true> = {
@@ -26,9 +27,16 @@ const OPS: Record<StoreOp, true> = {
   bounds: true,
   findClientIds: true,
   trim: true,
+  eraseSender: true,
   saveSnapshot: true,
   loadSnapshot: true,
   listSnapshots: true,
+  userMessages: true,
+  userChannels: true,
+  memberships: true,
+  dropActors: true,
+  recordAudit: true,
+  listAudit: true,
 };
 
 export function isStoreOp(op: unknown): op is StoreOp {

@@ -22,7 +22,7 @@ export const USAGE = `storm chaos: real nodes, Hazelcast and PostgreSQL under lo
 
   node dist-tools/tools/chaos/run.js [--seed N] [--duration S] [--faults N] [--nodes 3] [--channels K]
                          [--clients M] [--lease-ms L] [--out DIR] [--json]
-                         [--rate R] [--workers W] [--client-procs P]
+                         [--rate R] [--workers W] [--client-procs P] [--retention-max-count N]
 
   --seed          seed of the fault schedule (default: random; printed, to replay a run)
   --duration      seconds of load under faults (default 120; the schedule may run a bit longer)
@@ -34,6 +34,8 @@ export const USAGE = `storm chaos: real nodes, Hazelcast and PostgreSQL under lo
   --rate          new publishes per second per client (default 5)
   --workers       actor threads per node (default 1)
   --client-procs  processes the clients are spread over (default 2)
+  --retention-max-count  nodes keep at most N messages per channel (\`storm serve --retention-max-count\`;
+                  default 0: no retention); the checker takes the trimmed prefixes as trims, not gaps
   --out           directory for histories, journal, fault log, node logs, report (default: a new temp dir)
   --json          print the summary as JSON on stdout (progress goes to stderr either way)
 
@@ -55,6 +57,8 @@ export interface RunOptions {
   rate: number;
   workers: number;
   clientProcs: number;
+  /** 0: no retention. */
+  retentionMaxCount: number;
   out: string | undefined;
   json: boolean;
 }
@@ -63,11 +67,12 @@ export interface RunOptions {
 export function parseArgs(argv: readonly string[]): RunOptions {
   const o: RunOptions = {
     seed: Math.floor(Math.random() * 1_000_000), durationS: 120, faults: 24, nodes: 3, channels: 4, clients: 6, leaseMs: 2_000,
-    rate: 5, workers: 1, clientProcs: 2, out: undefined, json: false,
+    rate: 5, workers: 1, clientProcs: 2, retentionMaxCount: 0, out: undefined, json: false,
   };
   const ints: Record<string, [keyof RunOptions, number]> = {
     "--seed": ["seed", 0], "--duration": ["durationS", 1], "--faults": ["faults", 0], "--nodes": ["nodes", 2], "--channels": ["channels", 1],
     "--clients": ["clients", 1], "--lease-ms": ["leaseMs", 500], "--rate": ["rate", 0], "--workers": ["workers", 1], "--client-procs": ["clientProcs", 1],
+    "--retention-max-count": ["retentionMaxCount", 0],
   };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
@@ -155,6 +160,7 @@ export async function runChaos(o: RunOptions): Promise<number> {
     const basePort = await freePortRange(o.nodes);
     starting = startLocalCluster({
       nodes: o.nodes, basePort, workers: o.workers, leaseMs: o.leaseMs,
+      args: o.retentionMaxCount > 0 ? ["--retention-max-count", String(o.retentionMaxCount)] : undefined,
       log: (line) => clusterLog.write(`${new Date().toISOString()} ${line}\n`),
     });
     const up = await starting;
