@@ -1,5 +1,6 @@
 import { ERROR_CODES } from "../runtime/core/error_codes.ts";
-import { AddMemberBody, ChannelName, CreateChannelBody, DevTokenBody, ErrorSchema, MessageSchema, PublishBody } from "./schemas.ts";
+import { AddMemberBody, ChannelName, CreateChannelBody, DevTokenBody, ErrorSchema, MessageSchema, PublishBody, UserName } from "./schemas.ts";
+import { ErasureReport, RetentionBody, RetentionView } from "./data_schemas.ts";
 
 const json = (schema: unknown) => ({ content: { "application/json": { schema } } });
 const errors = {
@@ -7,6 +8,7 @@ const errors = {
 };
 const auth = [{ bearer: [] }];
 const chParam = { name: "name", in: "path", required: true, schema: ChannelName };
+const userParam = { name: "user", in: "path", required: true, schema: UserName };
 
 /** The OpenAPI 3.1 document, generated from the very schemas that validate requests. */
 export function buildOpenApi(): unknown {
@@ -35,8 +37,20 @@ export function buildOpenApi(): unknown {
         post: { summary: "Join (user = yourself) or invite (another user)", security: auth, parameters: [chParam], requestBody: json(AddMemberBody), responses: { 200: { description: "info" }, ...errors } },
       },
       "/channels/{name}/members/{user}": { delete: { summary: "Leave", security: auth, parameters: [chParam, { name: "user", in: "path", required: true, schema: { type: "string" } }], responses: { 200: { description: "info" }, ...errors } } },
-      "/users/me": { get: { summary: "Your channels and read markers", security: auth, responses: { 200: { description: "session" }, ...errors } } },
+      "/users/me": {
+        get: { summary: "Your channels and read markers", security: auth, responses: { 200: { description: "session" }, ...errors } },
+        delete: { summary: "Erase your account: messages become tombstones, memberships, markers and session go (see docs/DATA_RIGHTS.md)", security: auth, responses: { 200: { description: "erasure report", ...json(ErasureReport) }, ...errors } },
+      },
       "/users/{user}/dm": { post: { summary: "Open the direct conversation with a user", security: auth, parameters: [{ name: "user", in: "path", required: true, schema: { type: "string" } }], responses: { 200: { description: "{ channel }" }, ...errors } } },
+      "/channels/{name}/retention": {
+        get: { summary: "The retention policy in force and the retained range (first, last)", security: auth, parameters: [chParam], responses: { 200: { description: "retention", ...json(RetentionView) }, ...errors } },
+        put: { summary: "Set the channel's own retention policy (owner or admin); trims at once", security: auth, parameters: [chParam], requestBody: json(RetentionBody), responses: { 200: { description: "retention", ...json(RetentionView) }, ...errors } },
+        delete: { summary: "Back to the server's default policy (owner or admin)", security: auth, parameters: [chParam], responses: { 200: { description: "retention", ...json(RetentionView) }, ...errors } },
+      },
+      "/users/me/export": { get: { summary: "Everything Storm holds about you, as one streamed JSON document (see docs/DATA_RIGHTS.md)", security: auth, responses: { 200: { description: "{ user, exportedAt, session, memberships, messages, counts }" }, ...errors } } },
+      "/admin/users/{user}/export": { get: { summary: "A user's export (admin)", security: auth, parameters: [userParam], responses: { 200: { description: "as /users/me/export" }, ...errors } } },
+      "/admin/users/{user}": { delete: { summary: "Erase a user (admin)", security: auth, parameters: [userParam], responses: { 200: { description: "erasure report", ...json(ErasureReport) }, ...errors } } },
+      "/admin/audit": { get: { summary: "Audit records (admin), by id after `after`", security: auth, parameters: ["after", "limit"].map((n) => ({ name: n, in: "query", schema: { type: "integer", minimum: 0 } })), responses: { 200: { description: "{ records }" }, ...errors } } },
       "/ws": { get: { summary: "WebSocket upgrade (`?token=` or a first `auth` frame); see docs/PROTOCOL.md", responses: { 101: { description: "switching protocols" } } } },
       "/metrics": {
         get: {

@@ -70,7 +70,10 @@ export const ChannelListQuery = Type.Object({ after: Type.Optional(Type.String({
 export const HistoryQuery = Type.Object({ after: Type.Optional(Seq), before: Type.Optional(Seq), limit: Type.Optional(Limit) });
 
 export const MessageSchema = Type.Object({
-  seq: Type.Integer(), ts: Type.Integer(), from: UserName, cid: ClientId, body: Body,
+  seq: Type.Integer(), ts: Type.Integer(),
+  // A tombstone (its author's account was erased) has `erased: true` and empty from, cid and body.
+  from: Type.Union([UserName, Type.Literal("")]), cid: Type.Union([ClientId, Type.Literal("")]), body: Body,
+  erased: Type.Optional(Type.Literal(true)),
 });
 export const ErrorSchema = Type.Object({
   error: Type.Object({ code: Type.String(), message: Type.String(), retry: Type.Union([Type.Literal("retry"), Type.Literal("reconnect"), Type.Literal("never")]) }),

@@ -11,6 +11,8 @@ export interface Msg {
   from: string;
   cid: string;
   body: string;
+  /** A tombstone: its author's account was erased. */
+  erased?: true;
 }
 
 /**
