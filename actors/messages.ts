@@ -1,5 +1,6 @@
 import type { JournalEntry } from "../storage/store.ts";
 import type { RetentionPolicy } from "./retention.ts";
+import type { SyncItem, SyncRead } from "./sync_queue.ts";
 
 /** Messages a channel actor accepts. `user` is always the authenticated caller, set by the edge. */
 export type ChannelMsg =
@@ -87,7 +88,9 @@ export type EdgeEvent =
 export type UserEvent =
   | { t: "read"; ch: string; seq: number }
   | { t: "joined"; ch: string }
-  | { t: "left"; ch: string };
+  | { t: "left"; ch: string }
+  /** An event of the user's sync queue (`/api/sync/send` from another device, a broadcast). */
+  | ({ t: "sync" } & SyncItem);
 
 /** Messages a session actor (one per user) accepts. */
 export type SessionMsg =
@@ -97,12 +100,25 @@ export type SessionMsg =
   | { type: "joined"; ch: string }
   | { type: "left"; ch: string }
   | { type: "get" }
+  /** Adds an event to the user's sync queue; answers the stored `SyncItem`. */
+  | { type: "sync_push"; item: Omit<SyncItem, "n" | "id"> }
+  /** Reads the sync queue after a position or since a time; answers a `SyncView`. */
+  | { type: "sync_read"; after?: number; since?: number }
   | { type: "edge_down"; edge: string }
   | { type: "wake" }
   /** Erasure: forget everything about the user and close their connections; answers `{ channels }` held before. */
   | { type: "erase" }
-  /** A channel that no longer exists (an erased direct conversation): drop it and its read marker. */
-  | { type: "forget"; ch: string };
+  /**
+   * Another user was erased: drop the channels that no longer exist (their direct conversations)
+   * with their read markers, and every `/api/sync` event that names the user.
+   */
+  | { type: "forget"; user: string; channels: string[] };
+
+export interface SyncView extends SyncRead {
+  channels: string[];
+  /** Events the queue holds now. */
+  retained: number;
+}
 
 export interface SessionView {
   user: string;

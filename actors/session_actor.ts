@@ -1,12 +1,18 @@
 import { parseActorId } from "../runtime/core/actor_id.ts";
 import type { Actor, ActorContext, Envelope } from "../runtime/core/actor.ts";
 import { FencedError } from "../runtime/core/errors.ts";
-import type { SessionMsg, SessionView, UserEvent } from "./messages.ts";
+import type { SessionMsg, SessionView, SyncView, UserEvent } from "./messages.ts";
+import { EMPTY_QUEUE, type SyncQueueLimits, type SyncQueueState, syncQueue } from "./sync_queue.ts";
 
 interface SessionState {
   channels: string[];
   reads: Record<string, number>;
+  /** The user's `/api/sync` queue; absent until the first event (most sessions never have one). */
+  sync?: SyncQueueState;
 }
+
+/** Seed 004's bounds: 1,000 events, 5 minutes. */
+export const DEFAULT_SYNC_LIMITS: SyncQueueLimits = { maxEvents: 1_000, maxAgeMs: 5 * 60_000 };
 
 /**
  * The state of a user with no channel and no read marker, shared by all such sessions (most idle
@@ -31,7 +37,7 @@ export class SessionActor implements Actor {
   #edges: Record<string, number> = {};
   #dirty = false;
 
-  constructor(ctx: ActorContext) {
+  constructor(ctx: ActorContext, private readonly syncLimits: SyncQueueLimits = DEFAULT_SYNC_LIMITS) {
     this.#ctx = ctx;
     this.#user = parseActorId(ctx.self).key;
   }
@@ -81,6 +87,7 @@ export class SessionActor implements Actor {
         this.#state = { ...this.#state, reads: { ...this.#state.reads, [msg.ch]: msg.seq } };
         this.#dirty = true;
         events.push({ t: "read", ch: msg.ch, seq: msg.seq });
+        this.#enqueue({ type: "user.read", payload: { ch: msg.ch, seq: msg.seq }, timestamp: this.#ctx.clock.now(), userId: this.#user });
         return true;
       }
       case "joined":
@@ -93,6 +100,7 @@ export class SessionActor implements Actor {
         this.#state = { ...this.#state, channels };
         this.#dirty = true;
         events.push({ t: msg.type, ch: msg.ch });
+        this.#enqueue({ type: `user.${msg.type}`, payload: { ch: msg.ch }, timestamp: this.#ctx.clock.now(), userId: this.#user });
         return true;
       }
       case "get":
@@ -106,17 +114,42 @@ export class SessionActor implements Actor {
         return { channels };
       }
       case "forget": {
-        if (!this.#state.channels.includes(msg.ch) && this.#state.reads[msg.ch] === undefined) return true;
-        const reads = { ...this.#state.reads };
-        delete reads[msg.ch];
-        this.#state = { channels: this.#state.channels.filter((c) => c !== msg.ch), reads };
+        const gone = new Set(msg.channels);
+        const reads = Object.fromEntries(Object.entries(this.#state.reads).filter(([ch]) => !gone.has(ch)));
+        const channels = this.#state.channels.filter((c) => !gone.has(c));
+        // A name is [A-Za-z0-9_.-]: bounded by anything else, it is that user (`dm:bob:zelda` included).
+        const names = new RegExp(`(^|[^A-Za-z0-9_.-])${msg.user.replace(/[.]/g, "\\.")}([^A-Za-z0-9_.-]|$)`);
+        const sync = this.#state.sync && { ...this.#state.sync, items: this.#state.sync.items.filter((i) => !names.test(JSON.stringify(i))) };
+        for (const ch of this.#state.channels) if (gone.has(ch)) events.push({ t: "left", ch });
+        this.#state = { ...this.#state, channels, reads, ...(sync ? { sync } : {}) };
         this.#dirty = true;
-        events.push({ t: "left", ch: msg.ch });
         return true;
+      }
+      case "sync_push": {
+        // A retried send (same correlation id, still queued) is the same event, not a second one.
+        const cid = msg.item.correlationId;
+        const known = cid === undefined ? undefined : this.#state.sync?.items.find((i) => i.correlationId === cid && i.userId === msg.item.userId);
+        if (known) return known;
+        const item = this.#enqueue(msg.item);
+        events.push({ t: "sync", ...item });
+        return item;
+      }
+      case "sync_read": {
+        const q = syncQueue.expire(this.#state.sync ?? EMPTY_QUEUE, this.#ctx.clock.now(), this.syncLimits);
+        const read = msg.since !== undefined ? syncQueue.since(q, msg.since) : syncQueue.afterPosition(q, msg.after ?? 0);
+        return { ...read, channels: this.#state.channels, retained: q.items.length } satisfies SyncView;
       }
       case "wake":
         return true;
     }
+  }
+
+  /** Adds an event to the sync queue; the batch's snapshot makes it durable before any reply. */
+  #enqueue(item: Parameters<typeof syncQueue.push>[1]) {
+    const [sync, added] = syncQueue.push(this.#state.sync ?? EMPTY_QUEUE, item, this.#ctx.clock.now(), this.syncLimits);
+    this.#state = { ...this.#state, sync };
+    this.#dirty = true;
+    return added;
   }
 
   #view(): SessionView {

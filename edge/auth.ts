@@ -4,6 +4,8 @@ import { StormError } from "../runtime/core/errors.ts";
 export interface Principal {
   user: string;
   role: "user" | "admin";
+  /** When the token expires (ms since the epoch); streams that outlive it are ended (`unauthenticated`). */
+  expiresAt?: number;
 }
 
 /** Invalid, expired or missing credentials; maps to `unauthenticated`. */
@@ -43,7 +45,7 @@ export class Authenticator {
       const { payload } = await jwtVerify(token, this.#key, { issuer: this.issuer, algorithms: ["HS256"], requiredClaims: ["exp", "sub"] });
       const user = payload.sub!;
       if (!USER.test(user)) throw new AuthError(`Token subject "${user.slice(0, 40)}" is not a valid nickname`);
-      return { user, role: payload["role"] === "admin" ? "admin" : "user" };
+      return { user, role: payload["role"] === "admin" ? "admin" : "user", expiresAt: payload.exp! * 1000 };
     } catch (err) {
       if (err instanceof AuthError) throw err;
       throw new AuthError(`Invalid token: ${(err as Error).message}`, { cause: err });

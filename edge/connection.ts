@@ -3,11 +3,13 @@ import type { JournalEntry } from "../storage/store.ts";
 import type { Principal } from "./auth.ts";
 import type { MsgsEncoding } from "./frames.ts";
 import type { SendTurn } from "./send_turn.ts";
+import type { TokenBucket } from "./token_bucket.ts";
 import { SharedBytes, type SharedFrame } from "./shared_frame.ts";
 
 /**
- * The minimal socket surface a connection needs (satisfied by `ws`'s WebSocket). Frames are JSON
- * text: a Buffer holds its UTF-8 bytes and is sent as a text message (`binary: false`).
+ * The sink a connection writes to: a WebSocket (`ws`'s, satisfying it as is), an SSE response or
+ * a waiting long-poll request (`edge/sse_sink.ts`, `edge/poll_sink.ts`). Frames are JSON text: a
+ * Buffer holds its UTF-8 bytes and is sent as a text message (`binary: false`).
  */
 export interface SocketLike {
   readonly bufferedAmount: number;
@@ -18,6 +20,13 @@ export interface SocketLike {
    * payload for this socket.
    */
   sendFrame?(wire: Buffer): void;
+  /**
+   * Writes a turn's frames one by one, for sinks whose unit is one frame (an SSE event, an entry
+   * of a poll's answer) rather than one WebSocket message. Optional: without it, the turn's frames
+   * leave as one message through `sendFrame` or `send`.
+   */
+  writeFrames?(frames: ReadonlyArray<SharedFrame | string>): void;
+  /** Ends the sink; `reason` is the error code it ends with (`slow_consumer`, `shutting_down`, ...). */
   close(code: number, reason: string): void;
 }
 
@@ -57,6 +66,8 @@ export class Connection {
   lastSeen: number;
   /** Requests received and not yet answered. */
   inflight = 0;
+  /** This connection's publish rate limit, from its first publish on (`RateLimits`). */
+  pubBucket: TokenBucket | undefined;
 
   constructor(
     readonly id: number,
@@ -120,6 +131,7 @@ export class Connection {
       this.close(4100, "slow_consumer");
       return;
     }
+    if (this.socket.writeFrames) return this.#writeFrames(out);
     const f = out[0]!;
     // Always a built frame: one write, where `ws` would frame a string and write header and payload as two.
     const message = out.length > 1 ? this.turn.joined(out) : typeof f === "string" ? SharedBytes.ofText(f) : f.shared;
@@ -128,6 +140,14 @@ export class Connection {
       else this.socket.send(message.bytes, TEXT);
     } catch {
       // The frames are lost to this socket only: closing it makes the client resume from its cursor.
+      this.close(1011, "internal");
+    }
+  }
+
+  #writeFrames(out: ReadonlyArray<SharedFrame | string>): void {
+    try {
+      this.socket.writeFrames!(out);
+    } catch {
       this.close(1011, "internal");
     }
   }

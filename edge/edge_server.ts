@@ -9,17 +9,27 @@ import { ERROR_CODES } from "../runtime/core/error_codes.ts";
 import type { Authenticator, Principal } from "./auth.ts";
 import { Connection } from "./connection.ts";
 import { DeliveryReporter } from "./delivery_reporter.ts";
-import { Fanout } from "./fanout.ts";
+import type { Dispatcher } from "./dispatcher.ts";
+import type { Fanout } from "./fanout.ts";
 import { FrameHandler } from "./frame_handler.ts";
 import { SendTurn } from "./send_turn.ts";
+import { CmdTransport } from "./cmd_transport.ts";
+import { PollTransport } from "./poll_transport.ts";
+import { SyncApi } from "./sync_api.ts";
+import type { RateLimits } from "./rate_limits.ts";
+import { SseTransport, type StreamDeps } from "./sse_transport.ts";
 import { errorFields, errorFrame, MSGS_ENCODINGS, type MsgsEncoding, replyFrame } from "./frames.ts";
 import { type ActorGateway, channelActor, sessionActor } from "./gateway.ts";
 import type { HttpApi } from "./http_api.ts";
 import { LIMITS } from "./schemas.ts";
+import type { Subscriptions } from "./subscriptions.ts";
 import { checkFrame } from "./validate.ts";
 
 export interface EdgeOptions {
   actors: ActorGateway;
+  fanout: Fanout;
+  subscriptions: Subscriptions;
+  dispatcher: Dispatcher;
   auth: Authenticator;
   api: HttpApi;
   clock: Clock;
@@ -36,6 +46,10 @@ export interface EdgeOptions {
   heartbeatMs: number;
   /** A socket connected without a token must send `auth` within this time. */
   authTimeoutMs: number;
+  /** Rate limits of connections, requests and publishes (none when absent). */
+  limits?: RateLimits;
+  /** Test-only: SSE events carry no resume position (proves the transport conformance suite can fail). */
+  testBrokenSseResume?: boolean;
   /** Node-to-node links (`/cluster`) in cluster mode. */
   onClusterUpgrade?(req: IncomingMessage, socket: Duplex, head: Buffer): void;
 }
@@ -56,15 +70,18 @@ type EdgeSocket = WebSocket & Partial<Pick<EdgeWebSocket, "sendFrame">> & { [SOC
  */
 export class EdgeServer {
   readonly http: Server;
-  readonly fanout = new Fanout();
+  readonly fanout: Fanout;
   readonly #wss: WebSocketServer;
-  readonly #handler: FrameHandler;
+  readonly #frames: FrameHandler;
+  readonly #subs: Subscriptions;
   readonly #conns = new Set<Connection>();
   readonly #o: EdgeOptions;
   #nextId = 1;
   #heartbeat: Timer | undefined;
   readonly #turn: SendTurn;
   readonly #delivered: DeliveryReporter;
+  readonly #sse: SseTransport;
+  readonly #poll: PollTransport;
   readonly #listeners: {
     pong(this: EdgeSocket): void;
     message(this: EdgeSocket, data: Buffer, isBinary: boolean): void;
@@ -74,6 +91,8 @@ export class EdgeServer {
 
   constructor(o: EdgeOptions) {
     this.#o = o;
+    this.fanout = o.fanout;
+    this.#subs = o.subscriptions;
     const edge = this;
     // `ws` calls listeners with the socket as `this`.
     this.#listeners = {
@@ -104,7 +123,33 @@ export class EdgeServer {
       retryMs: 2,
       minIntervalMs: 20,
     });
-    this.#handler = new FrameHandler(o.actors, this.fanout);
+    this.#frames = new FrameHandler(o.dispatcher);
+    const streams: StreamDeps = {
+      actors: o.actors, auth: o.auth, fanout: this.fanout, subs: this.#subs, turn: this.#turn, clock: o.clock,
+      maxBufferedBytes: o.maxBufferedBytes,
+      limits: o.limits,
+      nextId: () => this.#nextId++,
+      onClosed: (conn, session) => {
+        this.#delivered.closed(conn);
+        this.#subs.closed(conn, session);
+      },
+    };
+    this.#sse = new SseTransport(streams, o.testBrokenSseResume);
+    o.api.route("GET", "/sse", ["ch", "token"], (ctx) => this.#sse.open(ctx));
+    this.#poll = new PollTransport(streams);
+    o.api.route("GET", "/poll", ["ch", "token", "wait"], (ctx) => this.#poll.handle(ctx));
+    new SyncApi(o.dispatcher, (req) => o.api.principal(req), () => ({
+      connections: this.#conns.size, totalConnections: this.#nextId - 1, subscriptions: this.fanout.subscriptions(), sse: this.#sse.count, polls: this.#poll.count,
+    })).register(o.api);
+    const limits = o.limits;
+    if (limits) {
+      o.api.admit(async (req, url) => {
+        limits.httpFrom(req.socket.remoteAddress ?? "");
+        if (url.pathname.startsWith("/api/")) limits.api((await o.api.principal(req)).user);
+      });
+    }
+    const cmd = new CmdTransport(o.dispatcher, (ctx) => o.api.principal(ctx.req));
+    o.api.route("POST", "/cmd", [], (ctx) => cmd.handle(ctx));
     this.http = createServer((req, res) => void o.api.handle(req, res));
     // The hard cap only protects memory; messages between the protocol limit and it get a typed
     // `too_large` error and the connection survives (G7).
@@ -117,19 +162,19 @@ export class EdgeServer {
 
   /** Entry point for events actors address to this edge. */
   onEvent(ev: EdgeEvent): void {
-    if (ev.type === "dropped") return this.#handler.resync(ev.ch);
+    if (ev.type === "dropped") return this.#subs.resync(ev.ch);
     if (ev.type === "close_user") {
       for (const conn of this.fanout.connectionsOf(ev.user)) conn.close(ERROR_CODES[ev.code].close, ev.code);
       return;
     }
     this.fanout.onEvent(ev);
     if (ev.type === "msgs" && ev.m.length > 0) this.#delivered.handed(ev.ch, ev.m[ev.m.length - 1]!.seq);
-    if (ev.type === "member" && !ev.joined) this.#handler.userLeft(ev.user, ev.ch);
+    if (ev.type === "member" && !ev.joined) this.#subs.userLeft(ev.user, ev.ch);
   }
 
   /** A channel's actor has a new activation: local sockets on it resubscribe from their cursors. */
   placementChanged(ch: string, epoch: number): void {
-    this.#handler.placementChanged(ch, epoch);
+    this.#subs.placementChanged(ch, epoch);
   }
 
   listen(port: number, host: string): Promise<number> {
@@ -139,14 +184,16 @@ export class EdgeServer {
     });
   }
 
-  stats(): { connections: number; channels: number; delivered: number } {
-    return { connections: this.#conns.size, channels: this.fanout.channels(), delivered: this.fanout.delivered };
+  stats(): { connections: number; sse: number; polls: number; channels: number; delivered: number } {
+    return { connections: this.#conns.size, sse: this.#sse.count, polls: this.#poll.count, channels: this.fanout.channels(), delivered: this.fanout.delivered };
   }
 
   /** Closes every socket with `shutting_down` (clients reconnect elsewhere and resume). */
   async close(): Promise<void> {
     this.#heartbeat?.cancel();
     for (const c of this.#conns) c.close(4101, "shutting_down");
+    this.#sse.close();
+    this.#poll.close();
     this.#wss.close();
     await new Promise<void>((r) => this.http.close(() => r()));
   }
@@ -165,8 +212,19 @@ export class EdgeServer {
     }
     const bearer = req.headers.authorization?.startsWith("Bearer ") ? req.headers.authorization.slice(7) : undefined;
     const token = url.searchParams.get("token") ?? bearer;
-    const accept = (principal: Principal | undefined) =>
+    try {
+      this.#o.limits?.connectFrom(req.socket.remoteAddress ?? "");
+    } catch (err) {
+      return refuse(socket, "429 Too Many Requests", err);
+    }
+    const accept = (principal: Principal | undefined) => {
+      try {
+        if (principal) this.#o.limits?.connectAs(principal.user);
+      } catch (err) {
+        return refuse(socket, "429 Too Many Requests", err);
+      }
       this.#wss.handleUpgrade(req, socket, head, (ws) => this.#accept(ws, principal, enc as MsgsEncoding));
+    };
     if (!token) return accept(undefined);
     this.#o.auth.verify(token).then(accept, (err: unknown) => refuse(socket, "401 Unauthorized", err));
   }
@@ -212,14 +270,14 @@ export class EdgeServer {
     if (state instanceof Connection) {
       state.lastSeen = this.#o.clock.now();
       if (isBinary) return state.push(errorFrame(undefined, new StormError("bad_request", "Cannot parse frame: binary frames are not supported yet")));
-      return this.#onData(state, data);
+      return this.#frames.onData(state, data);
     }
     if (!state) return;
     // Frames pipelined behind the `auth` frame wait for it, then run in order.
     state.frames.push(data);
     if (state.frames.length > 1) return;
     void this.#authFrame(ws, data, state.enc).then((conn) => {
-      if (conn) for (const d of state.frames.splice(0).slice(1)) this.#onData(conn, d);
+      if (conn) for (const d of state.frames.splice(0).slice(1)) this.#frames.onData(conn, d);
     });
   }
 
@@ -229,43 +287,27 @@ export class EdgeServer {
     state.closed = true;
     this.#conns.delete(state);
     this.#delivered.closed(state);
-    this.#handler.closed(state);
+    this.#subs.closed(state);
   }
 
   async #authFrame(ws: EdgeSocket, data: Buffer, enc: MsgsEncoding): Promise<Connection | undefined> {
     try {
       const f = checkFrame(JSON.parse(data.toString("utf8")));
       if (f.t !== "auth") throw new StormError("unauthenticated", "Cannot accept frame before authentication: send {\"t\":\"auth\",\"token\":...} first");
-      return this.#start(ws, await this.#o.auth.verify(f.token), enc);
+      const p = await this.#o.auth.verify(f.token);
+      try {
+        this.#o.limits?.connectAs(p.user);
+      } catch (err) {
+        // 1013: "try again later"; the err frame before it says when.
+        ws.send(errorFrame(undefined, err));
+        ws.close(1013, "rate_limited");
+        return undefined;
+      }
+      return this.#start(ws, p, enc);
     } catch (err) {
       ws.send(errorFrame(undefined, err instanceof StormError ? err : new StormError("unauthenticated", String(err))));
       ws.close(4001, "unauthenticated");
       return undefined;
-    }
-  }
-
-  /** Parses one WebSocket message: a frame or an array of frames. A bad frame fails alone. */
-  #onData(conn: Connection, data: Buffer): void {
-    if (data.length > LIMITS.maxFrameBytes) {
-      return conn.push(errorFrame(undefined, new StormError("too_large", `Cannot accept a ${data.length}-byte message (max ${LIMITS.maxFrameBytes})`)));
-    }
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(data.toString("utf8"));
-    } catch {
-      return conn.push(errorFrame(undefined, new StormError("bad_request", "Cannot parse frame: invalid JSON")));
-    }
-    const frames = Array.isArray(parsed) ? parsed : [parsed];
-    if (frames.length > LIMITS.maxFramesPerMessage) {
-      return conn.push(errorFrame(undefined, new StormError("too_large", `Cannot accept ${frames.length} frames in one message (max ${LIMITS.maxFramesPerMessage})`)));
-    }
-    for (const raw of frames) {
-      try {
-        this.#handler.handle(conn, checkFrame(raw));
-      } catch (err) {
-        const id = typeof (raw as { id?: unknown })?.id === "number" ? (raw as { id: number }).id : undefined;
-        conn.push(errorFrame(id, err));
-      }
     }
   }
 
@@ -275,10 +317,14 @@ export class EdgeServer {
       if (c.lastSeen < cutoff) c.close(4102, "heartbeat_timeout");
     }
     for (const ws of this.#wss.clients) ws.ping();
+    this.#sse.heartbeat();
+    this.#o.limits?.sweep();
   }
 }
 
 /** Answers an upgrade request with an HTTP error and a typed body instead of a WebSocket. */
 function refuse(socket: Duplex, status: string, err: unknown): void {
-  socket.end(`HTTP/1.1 ${status}\r\ncontent-type: application/json\r\n\r\n${JSON.stringify({ error: errorFields(err) })}`);
+  const e = errorFields(err);
+  const retryAfter = e.retryMs === undefined ? "" : `retry-after: ${Math.max(1, Math.ceil(e.retryMs / 1000))}\r\n`;
+  socket.end(`HTTP/1.1 ${status}\r\ncontent-type: application/json\r\n${retryAfter}\r\n${JSON.stringify({ error: e })}`);
 }

@@ -4,7 +4,9 @@ import type { SubscribeReply } from "../actors/messages.ts";
 import type { JournalEntry } from "../storage/store.ts";
 import { Connection } from "./connection.ts";
 import { Fanout } from "./fanout.ts";
+import { Dispatcher } from "./dispatcher.ts";
 import { FrameHandler } from "./frame_handler.ts";
+import { Subscriptions } from "./subscriptions.ts";
 import { SendTurn } from "./send_turn.ts";
 import type { ActorGateway } from "./gateway.ts";
 
@@ -25,6 +27,13 @@ function gateway() {
   return { g, asks };
 }
 
+/** The WebSocket adapter over the dispatcher, and the subscriptions it drives. */
+function transport(g: ActorGateway, fanout = new Fanout()) {
+  const subs = new Subscriptions(g, fanout);
+  const frames = new FrameHandler(new Dispatcher(g, subs, { list: async () => [] }));
+  return { subs, frames, fanout };
+}
+
 const entries = (from: number, to: number): JournalEntry[] =>
   Array.from({ length: to - from + 1 }, (_, i) => ({ seq: from + i, clientId: `c${from + i}`, sender: "a", body: "x", ts: 0 }));
 
@@ -43,21 +52,21 @@ const tick = () => new Promise((r) => setTimeout(r, 0));
 /** A socket subscribed to "g" at activation epoch 1 that has received seqs 1-2 and is live. */
 async function liveAfter2() {
   const { g, asks } = gateway();
-  const handler = new FrameHandler(g, new Fanout());
+  const { frames: handler, subs } = transport(g);
   const { frames, socket } = socketFrames();
   const conn = new Connection(1, { user: "a", role: "user" }, socket, new SendTurn((fn) => fn()), 1 << 20, 0);
   handler.handle(conn, { t: "sub", id: 1, ch: "g", after: 0 });
   await tick();
   asks[0]!.resolve(page(1, 2));
   await tick();
-  return { handler, asks, frames };
+  return { handler: subs, asks, frames };
 }
 
 describe("frame handler", () => {
   it("subscribe - a channel move while a sub is pending sends nothing before subbed, then resumes at the new activation", async () => {
     const { g, asks } = gateway();
     const fanout = new Fanout();
-    const handler = new FrameHandler(g, fanout);
+    const { frames: handler, subs } = transport(g, fanout);
     const { frames, socket } = socketFrames();
     const conn = new Connection(1, { user: "a", role: "user" }, socket, new SendTurn((fn) => fn()), 1 << 20, 0);
     handler.handle(conn, { t: "sub", id: 7, ch: "g", after: 0 });
@@ -65,7 +74,7 @@ describe("frame handler", () => {
     expect(asks.map((a) => a.msg.type)).toEqual(["subscribe"]);
 
     // The channel gets a new activation (epoch 2) before the first one (epoch 1) answers.
-    handler.placementChanged("g", 2);
+    subs.placementChanged("g", 2);
     await tick();
     expect(asks).toHaveLength(1);
 
@@ -94,7 +103,7 @@ describe("frame handler", () => {
   it("subscribe - a position past the channel's end resumes from the end, with the batches that reached the edge before the sub's answer was read", async () => {
     const { g, asks } = gateway();
     const fanout = new Fanout();
-    const handler = new FrameHandler(g, fanout);
+    const { frames: handler } = transport(g, fanout);
     const { frames, socket } = socketFrames();
     let closed: number | undefined;
     const conn = new Connection(1, { user: "a", role: "user" }, { ...socket, close: (code: number) => void (closed = code) }, new SendTurn((fn) => fn()), 1 << 20, 0);

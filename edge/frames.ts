@@ -85,10 +85,12 @@ export function ackFrame(id: number, ch: string, seq: number, dup: boolean): str
   return `{"t":"ack","id":${id},"ch":${jsonString(ch)},"seq":${seq}${dup ? ',"dup":true' : ""}}`;
 }
 
-export function errorFields(err: unknown): { code: ErrorCode; message: string; retry: string } {
+export function errorFields(err: unknown): { code: ErrorCode; message: string; retry: string; retryMs?: number } {
   const code: ErrorCode = err instanceof StormError ? err.code : "internal";
   const message = err instanceof Error ? err.message : String(err);
-  return { code, message, retry: ERROR_CODES[code].retry };
+  // `rate_limited` says when a retry can pass.
+  const retryMs = (err as { retryMs?: unknown } | undefined)?.retryMs;
+  return typeof retryMs === "number" ? { code, message, retry: ERROR_CODES[code].retry, retryMs } : { code, message, retry: ERROR_CODES[code].retry };
 }
 
 export function errorFrame(id: number | undefined, err: unknown): string {

@@ -12,6 +12,8 @@ export const LIMITS = {
   maxBodyChars: 16 * 1024,
   maxFramesPerMessage: 256,
   maxHistoryPage: 500,
+  /** Largest `/api/sync` payload, serialized. */
+  maxSyncPayloadBytes: 4 * 1024,
 } as const;
 
 export const UserName = Type.String({ pattern: "^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$", description: "A nickname." });
@@ -29,6 +31,7 @@ const ReqId = Type.Integer({ minimum: 0, maximum: 2 ** 31, description: "Echoed 
 const Limit = Type.Integer({ minimum: 1, maximum: LIMITS.maxHistoryPage });
 const Visibility = Type.Union([Type.Literal("public"), Type.Literal("private")]);
 const Topic = Type.String({ maxLength: 500, pattern: STORABLE });
+const Members = Type.Array(UserName, { maxItems: 1000, description: "Users added as members at once." });
 
 const frame = <T extends string, P extends Record<string, TSchema>>(t: T, props: P) =>
   Type.Object({ t: Type.Literal(t), ...props }, { additionalProperties: false });
@@ -37,7 +40,7 @@ const frame = <T extends string, P extends Record<string, TSchema>>(t: T, props:
 export const ClientFrames = {
   auth: frame("auth", { token: Type.String({ maxLength: 4096 }) }),
   ping: frame("ping", { id: Type.Optional(ReqId) }),
-  create: frame("create", { id: ReqId, ch: NewChannelName, visibility: Type.Optional(Visibility), topic: Type.Optional(Topic) }),
+  create: frame("create", { id: ReqId, ch: NewChannelName, visibility: Type.Optional(Visibility), topic: Type.Optional(Topic), members: Type.Optional(Members) }),
   join: frame("join", { id: ReqId, ch: ChannelName }),
   leave: frame("leave", { id: ReqId, ch: ChannelName }),
   invite: frame("invite", { id: ReqId, ch: ChannelName, user: UserName }),
@@ -57,9 +60,12 @@ export type ClientFrameType = keyof typeof ClientFrames;
 export type ClientFrame = { [K in ClientFrameType]: Static<(typeof ClientFrames)[K]> }[ClientFrameType];
 
 /** REST request bodies. */
-export const DevTokenBody = Type.Object({ user: UserName, role: Type.Optional(Type.Union([Type.Literal("user"), Type.Literal("admin")])) }, { additionalProperties: false });
+export const DevTokenBody = Type.Object(
+  { user: UserName, role: Type.Optional(Type.Union([Type.Literal("user"), Type.Literal("admin")])), ttl: Type.Optional(Type.Integer({ minimum: 1, maximum: 86_400, description: "Lifetime in seconds (default 86400)." })) },
+  { additionalProperties: false },
+);
 export const CreateChannelBody = Type.Object(
-  { name: NewChannelName, visibility: Type.Optional(Visibility), topic: Type.Optional(Topic), members: Type.Optional(Type.Array(UserName, { maxItems: 1000 })) },
+  { name: NewChannelName, visibility: Type.Optional(Visibility), topic: Type.Optional(Topic), members: Type.Optional(Members) },
   { additionalProperties: false },
 );
 export const PublishBody = Type.Object({ clientId: ClientId, body: Body }, { additionalProperties: false });
@@ -68,6 +74,18 @@ export const MigrateBody = Type.Object({ actor: Type.String({ minLength: 3, maxL
 export const DrainBody = Type.Object({ node: Type.String({ minLength: 1, maxLength: 120 }) }, { additionalProperties: false });
 export const ChannelListQuery = Type.Object({ after: Type.Optional(Type.String({ maxLength: 200 })), limit: Type.Optional(Limit) });
 export const HistoryQuery = Type.Object({ after: Type.Optional(Seq), before: Type.Optional(Seq), limit: Type.Optional(Limit) });
+
+/** `/api/sync` bodies (seed 004's shapes). `payload` is any JSON of at most `LIMITS.maxSyncPayloadBytes` once serialized. */
+const SyncType = Type.String({ minLength: 1, maxLength: 100, pattern: STORABLE, description: "The event's type, e.g. `user.action`." });
+export const SyncSendBody = Type.Object(
+  { type: SyncType, payload: Type.Optional(Type.Unknown()), correlationId: Type.Optional(Type.String({ minLength: 1, maxLength: 100, pattern: STORABLE, description: "A retried send with the same id is the same event." })) },
+  { additionalProperties: false },
+);
+export const SyncBroadcastBody = Type.Object(
+  { type: SyncType, payload: Type.Optional(Type.Unknown()), topics: Type.Optional(Type.Array(ChannelName, { maxItems: 100, description: "Only the members of these channels; all users with a channel when absent." })) },
+  { additionalProperties: false },
+);
+export const SyncPollQuery = Type.Object({ since: Type.Optional(Type.String({ maxLength: 8_192, description: "The `cursor` of the last poll, or a millisecond timestamp." })) });
 
 export const MessageSchema = Type.Object({
   seq: Type.Integer(), ts: Type.Integer(),

@@ -20,7 +20,8 @@ const PARALLEL = 8;
  * 2. every channel where they wrote or are a member erases them through its actor: their messages
  *    become tombstones (seq kept; others' messages and seqs untouched), in the store and in the
  *    actor's memory, and they leave it; a direct conversation, whose very name holds theirs, is
- *    emptied, and the other party's session forgets it;
+ *    emptied; every other session that names them (the other party of such a conversation, an
+ *    `/api/sync` event they sent) forgets it;
  * 3. the rows left under ids that name them (their session, their direct conversations) are
  *    deleted, fencing any activation still alive;
  * 4. an audit record says it happened: who asked, when, counts, and a keyed hash of the name.
@@ -55,11 +56,13 @@ export class UserEraser {
         if (o.member) memberships++;
       }
     }
-    for (const id of dms) {
-      const ch = id.slice("channel:".length);
-      const other = ch.split(":").slice(1).find((u) => u !== user);
-      if (other) await this.actors.ask(sessionActor(other), { type: "forget", ch });
-    }
+    // Other users' sessions that name the user: the other party of each direct conversation, and
+    // any whose stored state mentions the name (e.g. an `/api/sync` event the user sent them).
+    const dmNames = dms.map((id) => id.slice("channel:".length));
+    const sessions = new Set(await this.store.sessionsMentioning(user));
+    for (const ch of dmNames) for (const u of ch.split(":").slice(1)) if (u !== user) sessions.add(sessionActor(u));
+    sessions.delete(sessionActor(user));
+    for (const id of [...sessions].sort()) await this.actors.ask(id, { type: "forget", user, channels: dmNames });
     await this.store.dropActors([sessionActor(user), ...dms]);
     const audit = await this.store.recordAudit({
       action: "erase_user",

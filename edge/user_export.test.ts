@@ -23,7 +23,8 @@ describe("user export", () => {
   const actors: ActorGateway = {
     edgeId: "edge:test",
     tell() {},
-    ask: async <T>() => ({ user: "exa", channels: ["ex-a"], reads: { "ex-a": 7 }, connections: 2 }) as T,
+    ask: async <T>(_to: string, msg: unknown) =>
+      ((msg as { type: string }).type === "get" ? { user: "exa", channels: ["ex-a"], reads: { "ex-a": 7 }, connections: 2 } : { items: [{ n: 1, type: "note" }] }) as T,
   };
 
   beforeAll(async () => {
@@ -43,6 +44,7 @@ describe("user export", () => {
       },
       memberships: (...args) => store.memberships(...args),
       userChannels: (...args) => store.userChannels(...args),
+      sessionsMentioning: (...args) => store.sessionsMentioning(...args),
       dropActors: (...args) => store.dropActors(...args),
       recordAudit: (...args) => store.recordAudit(...args),
       listAudit: (...args) => store.listAudit(...args),
@@ -73,6 +75,7 @@ describe("user export", () => {
     const doc = JSON.parse(Buffer.concat(chunks).toString("utf8"));
     expect(doc.user).toBe("exa");
     expect(doc.session).toEqual({ channels: ["ex-a"], reads: { "ex-a": 7 }, connections: 2 });
+    expect(doc.sync).toEqual([{ n: 1, type: "note" }]);
     expect(doc.memberships).toEqual([
       { channel: "ex-a", role: "owner", owner: true, visibility: "public" },
       { channel: "ex-b", role: "member", owner: false, visibility: "public" },

@@ -16,10 +16,12 @@ export interface ExportOptions {
  * and written as each page comes, waiting for the socket to drain between pages. Memory stays one
  * page, whatever the user wrote. A client that goes away stops the reads.
  *
- * Shape: `{"user","exportedAt","session":{...},"memberships":[...],"messages":[...],"counts":{...}}`.
+ * Shape: `{"user","exportedAt","session":{...},"sync":[...],"memberships":[...],"messages":[...],"counts":{...}}`
+ * (`sync`: the user's `/api/sync` queue as it stands).
  */
 export async function streamExport(res: ServerResponse, actors: ActorGateway, store: UserDataStore, user: string, o: ExportOptions): Promise<void> {
   const session = await actors.ask<SessionView>(sessionActor(user), { type: "get" });
+  const sync = await actors.ask<{ items: unknown[] }>(sessionActor(user), { type: "sync_read", after: 0 });
   res.writeHead(200, {
     "content-type": "application/json",
     "content-disposition": `attachment; filename="storm-export-${user}.json"`,
@@ -31,7 +33,7 @@ export async function streamExport(res: ServerResponse, actors: ActorGateway, st
   };
   await write(`{"user":${JSON.stringify(user)},"exportedAt":${Date.now()},"session":${JSON.stringify({
     channels: session.channels, reads: session.reads, connections: session.connections,
-  })},"memberships":[`);
+  })},"sync":${JSON.stringify(sync.items)},"memberships":[`);
   let memberships = 0;
   for (let after = ""; !gone;) {
     const page = await store.memberships(user, after, o.pageSize);

@@ -31,7 +31,7 @@ export async function joinCluster(cfg: NodeConfig, self: string, log: (msg: stri
   return {
     registry,
     router: (): ClusterRouter => router!,
-    wire(o: { system: ActorSystem; onEdgeEvent(ev: unknown): void; onPlacement(id: string, p: Placement | null): void }): ClusterParts {
+    wire(o: { system: ActorSystem; onEdgeEvent(ev: unknown): void; onPlacement(id: string, p: Placement | null): void; onLiveNodes(n: number): void }): ClusterParts {
       const links = new NodeLinks({ self, secret, defer: turnEnd.early, onFrames: (from, frames) => r.onFrames(from, frames), log });
       const r = new ClusterRouter({ self, system: o.system, registry, links, clock: systemClock, askTimeoutMs: cfg.askTimeoutMs, onEdgeEvent: o.onEdgeEvent, onPlacement: o.onPlacement, log });
       router = r;
@@ -46,7 +46,10 @@ export async function joinCluster(cfg: NodeConfig, self: string, log: (msg: stri
           stopWatch = await registry.watch((id, p) => r.onWatch(id, p));
           keeper = new LeaseKeeper({
             registry, node: self, address, ttlMs: cfg.leaseMs, clock: systemClock, load: () => 0,
-            onLost, onLiveNodes: (nodes) => r.setLiveNodes(nodes), log,
+            onLost, onLiveNodes: (nodes) => {
+              r.setLiveNodes(nodes);
+              o.onLiveNodes(nodes.length);
+            }, log,
           });
           await keeper.start();
         },

@@ -1,4 +1,6 @@
 import { availableParallelism } from "node:os";
+import { DEFAULT_RATE_LIMITS, type RateLimitConfig } from "../edge/rate_limits.ts";
+import { parseRate } from "../edge/token_bucket.ts";
 
 /**
  * Actor worker threads when none is asked for: one per core but one, which the edge keeps busy (the
@@ -48,9 +50,27 @@ export interface NodeConfig {
   retentionMaxCount: number | undefined;
   /** Entries younger than this are never trimmed, so retries across a failover stay exactly-once. */
   dedupeHorizonMs: number;
+  /** Bounds of each user's `/api/sync` queue: events kept, and for how long. */
+  syncQueueMax: number;
+  syncQueueAgeMs: number;
+  /** Test-only (`--test-broken-sse-resume`): SSE events carry no resume position. */
+  testBrokenSseResume: boolean;
+  /** Token-bucket limits (`--rl-<name> N/SECONDS|off`; `--rate-limits off` turns all off). */
+  rateLimits: RateLimitConfig;
 }
 
-const BOOLEAN_FLAGS = new Set(["dev-tokens"]);
+/** The flag of each rate limit: `--rl-api-user`, `--rl-publish-conn`, ... */
+const RATE_FLAGS: Record<keyof RateLimitConfig, string> = {
+  apiUser: "rl-api-user",
+  requestUser: "rl-request-user",
+  requestIp: "rl-request-ip",
+  publishUser: "rl-publish-user",
+  publishConn: "rl-publish-conn",
+  connectIp: "rl-connect-ip",
+  connectUser: "rl-connect-user",
+};
+
+const BOOLEAN_FLAGS = new Set(["dev-tokens", "test-broken-sse-resume"]);
 
 /** Reads a config from command-line flags (`--port 8080`) over environment (`STORM_PORT`). */
 export function loadConfig(argv: readonly string[], env: Record<string, string | undefined>): NodeConfig {
@@ -96,7 +116,22 @@ export function loadConfig(argv: readonly string[], env: Record<string, string |
     retentionMaxAgeMs: duration(get("retention-max-age", "STORM_RETENTION_MAX_AGE"), "retention-max-age"),
     retentionMaxCount: optionalInt(get("retention-max-count", "STORM_RETENTION_MAX_COUNT"), "retention-max-count", 1),
     dedupeHorizonMs: duration(get("dedupe-horizon", "STORM_DEDUPE_HORIZON"), "dedupe-horizon") ?? 60_000,
+    syncQueueMax: Math.max(1, int("sync-queue-max", "STORM_SYNC_QUEUE_MAX", 1_000)),
+    syncQueueAgeMs: Math.max(1, int("sync-queue-age-ms", "STORM_SYNC_QUEUE_AGE_MS", 5 * 60_000)),
+    testBrokenSseResume: flags.has("test-broken-sse-resume"),
+    rateLimits: rateLimits(get),
   };
+}
+
+function rateLimits(get: (flag: string, env: string) => string | undefined): RateLimitConfig {
+  const all = get("rate-limits", "STORM_RATE_LIMITS") ?? "on";
+  if (all !== "on" && all !== "off") throw new Error(`Cannot read --rate-limits: "${all}" is not on or off`);
+  const out = {} as RateLimitConfig;
+  for (const [key, flag] of Object.entries(RATE_FLAGS) as Array<[keyof RateLimitConfig, string]>) {
+    const v = get(flag, `STORM_${flag.toUpperCase().replaceAll("-", "_")}`) ?? DEFAULT_RATE_LIMITS[key];
+    out[key] = all === "off" ? undefined : parseRate(v, flag);
+  }
+  return out;
 }
 
 const UNITS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };

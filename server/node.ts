@@ -9,7 +9,11 @@ import { actorsWireCodec } from "../actors/wire_codec.ts";
 import { Authenticator } from "../edge/auth.ts";
 import { EdgeServer } from "../edge/edge_server.ts";
 import type { ActorGateway } from "../edge/gateway.ts";
+import { Dispatcher } from "../edge/dispatcher.ts";
+import { Fanout } from "../edge/fanout.ts";
 import { HttpApi } from "../edge/http_api.ts";
+import { Subscriptions } from "../edge/subscriptions.ts";
+import { RateLimits } from "../edge/rate_limits.ts";
 import { buildOpenApi } from "../edge/openapi.ts";
 import { userDataRoutes } from "../edge/user_data_routes.ts";
 import { UserEraser } from "../edge/user_eraser.ts";
@@ -71,7 +75,8 @@ export async function startNode(cfg: NodeConfig, hooks: NodeHooks = {}): Promise
       controls[index] = wrap<WorkerControl>(nodeEndpoint(control.port1 as never));
       const store = storage.workerStore(index);
       const boot: WorkerBoot = { nodeId: id, index, store: store.boot, control: control.port2, idlePassivateMs: cfg.idlePassivateMs, historySize: cfg.historySize,
-        retention: { maxAgeMs: cfg.retentionMaxAgeMs, maxCount: cfg.retentionMaxCount }, dedupeHorizonMs: cfg.dedupeHorizonMs };
+        retention: { maxAgeMs: cfg.retentionMaxAgeMs, maxCount: cfg.retentionMaxCount }, dedupeHorizonMs: cfg.dedupeHorizonMs,
+        syncQueue: { maxEvents: cfg.syncQueueMax, maxAgeMs: cfg.syncQueueAgeMs } };
       return { data: boot, transfer: [control.port2, ...store.transfer] };
     },
     placement: hashPlacement,
@@ -87,16 +92,20 @@ export async function startNode(cfg: NodeConfig, hooks: NodeHooks = {}): Promise
   const onPlacement = (actor: string, p: Placement | null) => {
     if (p && p.epoch > 0 && actor.startsWith("channel:")) edge?.placementChanged(actor.slice("channel:".length), p.epoch);
   };
+  // In a cluster each node enforces its share of a user's limit: limit / live nodes (lease table).
+  const limits = new RateLimits(cfg.rateLimits, systemClock);
   let parts: ClusterParts | undefined;
-  if (cluster) parts = cluster.wire({ system, onEdgeEvent: (ev) => edge?.onEvent(ev as EdgeEvent), onPlacement });
+  if (cluster) parts = cluster.wire({ system, onEdgeEvent: (ev) => edge?.onEvent(ev as EdgeEvent), onPlacement, onLiveNodes: (n) => limits.setLiveNodes(n) });
   const stopWatch = parts ? undefined : await c.resolve<Registry>("Registry").watch(onPlacement);
   const actors: ActorGateway = parts?.router ?? system;
 
   const auth = c.resolve(Authenticator);
+  const fanout = new Fanout();
+  const subscriptions = new Subscriptions(actors, fanout);
+  const dispatcher = new Dispatcher(actors, subscriptions, snapshotDirectory(storage.mainStore), limits);
   const api = new HttpApi({
-    actors,
+    dispatcher,
     auth,
-    directory: snapshotDirectory(storage.mainStore),
     devTokens: secret.dev,
     openapi: buildOpenApi,
     admin: parts?.admin,
@@ -140,8 +149,9 @@ export async function startNode(cfg: NodeConfig, hooks: NodeHooks = {}): Promise
     },
   });
   edge = new EdgeServer({
-    actors, auth, api, clock: systemClock, defer: turnEnd.late,
+    actors, fanout, subscriptions, dispatcher, limits, auth, api, clock: systemClock, defer: turnEnd.late,
     maxBufferedBytes: cfg.maxBufferedBytes, writeChunk: cfg.writeChunk, heartbeatMs: cfg.heartbeatMs, authTimeoutMs: cfg.authTimeoutMs,
+    testBrokenSseResume: cfg.testBrokenSseResume,
     onClusterUpgrade: parts ? (req, socket, head) => parts!.links.handleUpgrade(req, socket, head) : undefined,
   });
   const port = await edge.listen(cfg.port, cfg.host);

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { MessageChannel, Worker } from "node:worker_threads";
-import type { ChannelDirectory } from "../edge/http_api.ts";
+import type { ChannelDirectory } from "../edge/dispatcher.ts";
 import { PortStore } from "../storage/port_store.ts";
 import { openPostgresStore } from "../storage/postgres_store.ts";
 import type { CommitStatsSnapshot } from "../storage/commit_stats.ts";

@@ -26,4 +26,6 @@ export interface WorkerBoot {
   historySize: number;
   retention: RetentionPolicy;
   dedupeHorizonMs: number;
+  /** Bounds of each user's sync queue (`--sync-queue-max`, `--sync-queue-age-ms`). */
+  syncQueue: { maxEvents: number; maxAgeMs: number };
 }

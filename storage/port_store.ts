@@ -68,6 +68,9 @@ export class PortStore implements Store, UserDataStore {
   userChannels(user: string): Promise<string[]> {
     return this.#call("userChannels", [user]);
   }
+  sessionsMentioning(user: string): Promise<string[]> {
+    return this.#call("sessionsMentioning", [user]);
+  }
   memberships(user: string, afterActor: string, limit: number): Promise<Membership[]> {
     return this.#call("memberships", [user, afterActor, limit]);
   }

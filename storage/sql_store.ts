@@ -95,6 +95,11 @@ export class SqlStore implements Store, UserDataStore {
     return rows.map((r) => String(r.actor_id));
   }
 
+  async sessionsMentioning(user: string): Promise<string[]> {
+    const rows = await this.#query("find the sessions naming", `user:${user}`, SQL.sessionsMentioning, [user]);
+    return rows.map((r) => String(r.actor_id));
+  }
+
   async memberships(user: string, afterActor: string, limit: number): Promise<Membership[]> {
     const rows = await this.#query("list the memberships of", `user:${user}`, SQL.memberships, [user, afterActor, limit]);
     return rows.map((r) => ({ actorId: String(r.actor_id), role: String(r.role), owner: r.owner === user, visibility: String(r.visibility) }));

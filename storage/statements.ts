@@ -254,6 +254,12 @@ export const SQL = {
     SELECT actor_id FROM snapshots WHERE starts_with(actor_id, 'channel:') AND jsonb_exists(state->'members', $1)
     ORDER BY actor_id`,
 
+  /** $1 user: session snapshots whose state holds the text (a scan of the sessions, for erasure). */
+  sessionsMentioning: `
+    SELECT actor_id FROM snapshots
+    WHERE starts_with(actor_id, 'session:') AND strpos(state::text, $1) > 0
+    ORDER BY actor_id`,
+
   /** $1 user, $2 after actor id, $3 limit: channel snapshots that list the user as a member. */
   memberships: `
     SELECT actor_id, state->'members'->>$1 AS role, state->>'owner' AS owner, state->>'visibility' AS visibility

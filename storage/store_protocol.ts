@@ -34,6 +34,7 @@ const OPS: Record<StoreOp, true> = {
   userMessages: true,
   userChannels: true,
   memberships: true,
+  sessionsMentioning: true,
   dropActors: true,
   recordAudit: true,
   listAudit: true,

@@ -53,6 +53,11 @@ export function runUserDataConformance(store: () => Store & UserDataStore): void
       expect(await s.userChannels(me)).toEqual([joined, wrote].sort());
       expect(await s.memberships(me, "", 10)).toEqual([{ actorId: joined, role: "owner", owner: true, visibility: "private" }]);
       expect(await s.memberships(me, joined, 10)).toEqual([]);
+      const [names, silent] = [`session:${user("n1")}`, `session:${user("n2")}`];
+      for (const [id, state] of [[names, { sync: { items: [{ userId: me }] } }], [silent, { reads: {} }]] as const) {
+        expect(await s.saveSnapshot(id, await s.acquireEpoch(id, "node-a"), { seq: 0, state })).toBe(true);
+      }
+      expect(await s.sessionsMentioning(me)).toEqual([names]);
     });
 
     it("user data - dropActors deletes every row of the actors and fences their old epochs", async () => {

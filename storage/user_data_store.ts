@@ -11,6 +11,8 @@ export interface UserDataStore {
   userMessages(user: string, afterActor: string, afterSeq: number, limit: number): Promise<UserMessage[]>;
   /** Channel actor ids where the user has journal entries or is a member, ascending. */
   userChannels(user: string): Promise<string[]>;
+  /** Session actor ids whose stored state contains the text of `user` (a superset: callers check precisely). */
+  sessionsMentioning(user: string): Promise<string[]>;
   /** Channels whose snapshot lists the user as a member, after `afterActor`, ascending. */
   memberships(user: string, afterActor: string, limit: number): Promise<Membership[]>;
   /**

@@ -58,6 +58,31 @@ describe("G7 limits", () => {
     expect(await node.http("GET", "/channels/%ZZ/messages", { token })).toMatchObject({ status: 400, body: { error: { code: "bad_request" } } });
   });
 
+  test("edge - a wrong method on an existing route gets 405 method_not_allowed with the route's methods in Allow", async () => {
+    const res = await fetch(`${node.url}/channels/x/messages`, { method: "PUT" });
+    expect(res.status).toBe(405);
+    expect(res.headers.get("allow")).toBe("GET, POST");
+    expect(await res.json()).toMatchObject({ error: { code: "method_not_allowed", retry: "never" } });
+    expect(await node.http("PATCH", "/no/such/route")).toMatchObject({ status: 404, body: { error: { code: "not_found" } } });
+  });
+
+  test("edge - a query parameter the route does not know is refused, not ignored", async () => {
+    await createChannel("lim5", "lim-query");
+    const token = await node.token("lim5");
+    expect(await node.http("GET", "/channels/lim-query/messages?after=0", { token })).toMatchObject({ status: 200 });
+    expect(await node.http("GET", "/channels/lim-query/messages?afterr=0", { token })).toMatchObject({ status: 400, body: { error: { code: "bad_request" } } });
+  });
+
+  test("edge - a REST body that is not valid UTF-8 is refused, not stored altered", async () => {
+    await createChannel("lim6", "lim-utf8");
+    const token = await node.token("lim6");
+    const bytes = Buffer.concat([Buffer.from('{"clientId":"u1","body":"a'), Buffer.from([0xff, 0xfe]), Buffer.from('b"}')]);
+    const res = await fetch(`${node.url}/channels/lim-utf8/messages`, { method: "POST", headers: { authorization: `Bearer ${token}` }, body: bytes });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ error: { code: "bad_request" } });
+    expect(await node.http("GET", "/channels/lim-utf8/messages?after=0", { token })).toMatchObject({ status: 200, body: { messages: [] } });
+  });
+
   test("edge - a WebSocket message over 64 KiB gets too_large and the connection survives", async () => {
     await createChannel("lim2", "lim-frame");
     const c = await connect("lim2");

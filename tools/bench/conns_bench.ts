@@ -193,7 +193,7 @@ async function startServers(t: ConnsTarget, o: Opts, tmp: string, services: Serv
     if (t === 'storm') {
       args = [...o.serverNodeArgs, o.stormBin, 'serve', '--port', String(port), '--node-id', `n${i + 1}`,
         '--data-dir', path.join(tmp, `n${i + 1}`), '--workers', String(o.stormWorkers), '--postgres', services!.pg.url,
-        '--jwt-secret', secret];
+        '--jwt-secret', secret, '--rate-limits', 'off'];
       if (services!.hz) {
         args.push('--cluster', services!.hz.address, '--cluster-name', services!.hz.clusterName, '--cluster-secret', secret, '--lease-ms', String(o.leaseMs));
       }

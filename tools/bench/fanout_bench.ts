@@ -87,6 +87,8 @@ function serverCommand(t: TargetName, o: Opts, port: number, dataDir: string, pg
   const env = { ...process.env };
   if (isStorm(t)) {
     if (o.stormWorkers) env['STORM_WORKERS'] = o.stormWorkers;
+    // Throughput, not abuse: the rate limits' own cost is measured by rate_limit_bench.
+    env['STORM_RATE_LIMITS'] = 'off';
     const store = pgUrl ? ['--postgres', pgUrl] : ['--data-dir', dataDir];
     return { args: [...o.stormNodeArgs, o.stormBin, 'serve', '--port', String(port), ...store], env };
   }
