@@ -168,7 +168,9 @@ export class ChannelActor implements Actor {
   #admitPublish(env: Envelope<Extract<ChannelMsg, { type: "publish" }>>, pending: Envelope[]): void {
     const { user, clientId } = env.msg;
     try {
-      access.requireMember(this.#state, user);
+      // A system publish comes from a backend through the server API: no membership to check.
+      if (env.msg.system) access.requireExists(this.#state);
+      else access.requireMember(this.#state, user);
     } catch (err) {
       env.fail(err);
       return;
@@ -325,6 +327,12 @@ export class ChannelActor implements Actor {
       case "retention_get":
         access.requireCanSee(s, msg.user);
         return this.#retentionView();
+      case "admin_member":
+        access.requireExists(s);
+        return this.#setMember(msg.member, msg.add ? (s.members[msg.member] ?? "member") : undefined);
+      case "presence_get":
+        access.requireExists(s);
+        return { channel: this.#name, online: this.#presence.onlineUsers(), members: Object.keys(s.members).length };
       case "retain":
         if (this.#ctx.clock.now() >= this.#nextTrimAt) await this.#retain();
         this.#armAgeCheck();
@@ -470,7 +478,7 @@ export class ChannelActor implements Actor {
 function needsCommittedState(msg: ChannelMsg): boolean {
   return msg.type === "create" || msg.type === "join" || msg.type === "leave" || msg.type === "invite" ||
     msg.type === "topic" || msg.type === "subscribe" || msg.type === "history" || msg.type === "retention" ||
-    msg.type === "retain" || msg.type === "erase";
+    msg.type === "retain" || msg.type === "erase" || msg.type === "admin_member";
 }
 
 /** Two publishes with one client id in one batch: the second waits for the first's seq. */

@@ -9,7 +9,7 @@ export type ChannelMsg =
   | { type: "leave"; user: string }
   | { type: "invite"; user: string; member: string }
   | { type: "topic"; user: string; topic: string }
-  | { type: "publish"; user: string; clientId: string; body: string }
+  | { type: "publish"; user: string; clientId: string; body: string; system?: true }
   | { type: "subscribe"; user: string; edge: string; after: number; limit: number }
   | { type: "unsubscribe"; edge: string }
   | { type: "history"; user: string; after?: number; before?: number; limit: number }
@@ -23,6 +23,10 @@ export type ChannelMsg =
   | { type: "retention_get"; user: string }
   /** Applies the retention policy now (the channel's own age timer). */
   | { type: "retain" }
+  /** Server API (the backend is trusted): add or remove a member whatever the channel's rules. */
+  | { type: "admin_member"; member: string; add: boolean }
+  /** Server API: who is online, and the member count. */
+  | { type: "presence_get" }
   /** Erases a user from the channel (tombstones, membership); `drop` empties a direct conversation. */
   | { type: "erase"; user: string; drop?: boolean }
   /** Activates the actor without doing anything else (takeover, planned migration). */
@@ -82,7 +86,7 @@ export type EdgeEvent =
   /** The channel stopped sending to this edge (it lagged too long): its sockets resubscribe from their cursors. */
   | { type: "dropped"; ch: string }
   /** Close every connection of `user` on this edge with the close code of `code`. */
-  | { type: "close_user"; user: string; code: "account_erased" };
+  | { type: "close_user"; user: string; code: "account_erased" | "disconnected" | "token_revoked" };
 
 /** Per-user events, sent to every connection of that user (multi-tab / multi-device sync). */
 export type UserEvent =
@@ -112,7 +116,9 @@ export type SessionMsg =
    * Another user was erased: drop the channels that no longer exist (their direct conversations)
    * with their read markers, and every `/api/sync` event that names the user.
    */
-  | { type: "forget"; user: string; channels: string[] };
+  | { type: "forget"; user: string; channels: string[] }
+  /** Server API: close every connection of the user, on every edge, with this code; answers how many edges. */
+  | { type: "close"; code: "disconnected" | "token_revoked" };
 
 export interface SyncView extends SyncRead {
   channels: string[];

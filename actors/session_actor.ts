@@ -113,6 +113,9 @@ export class SessionActor implements Actor {
         for (const edge of Object.keys(this.#edges)) this.#ctx.tell(edge, { type: "close_user", user: this.#user, code: "account_erased" });
         return { channels };
       }
+      case "close":
+        for (const edge of Object.keys(this.#edges)) this.#ctx.tell(edge, { type: "close_user", user: this.#user, code: msg.code });
+        return { edges: Object.keys(this.#edges).length };
       case "forget": {
         const gone = new Set(msg.channels);
         const reads = Object.fromEntries(Object.entries(this.#state.reads).filter(([ch]) => !gone.has(ch)));

@@ -13,6 +13,8 @@ const USAGE = `storm: a real-time messaging node
               [--retention-max-age 30d] [--retention-max-count N] [--dedupe-horizon 60s]
   storm inspect nodes | actors [--prefix P] [--node ID] | actor ID | migrate ID --to NODE | drain NODE
               [--url http://127.0.0.1:8080] [--token T] [--json]   (storm inspect --help for more)
+  storm keys create --scope publish[,broadcast,admin] [--name N] | list | revoke ID
+              [--data-dir .data | --postgres URL]   (server API keys; storm keys --help)
 
 Every serve flag also reads from the environment (STORM_PORT, STORM_DATA_DIR, STORM_POSTGRES_URL, ...);
 inspect reads STORM_URL and STORM_TOKEN.
@@ -36,6 +38,9 @@ if (cmd === "serve") {
   };
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
+} else if (cmd === "keys") {
+  const { runKeys } = await import("../cli/keys.ts");
+  process.exitCode = await runKeys(rest, { out: (text) => console.log(text), err: (text) => console.error(text), env: process.env });
 } else if (cmd === "inspect") {
   const { runInspect } = await import("../cli/inspect.ts");
   process.exitCode = await runInspect(rest, { out: (text) => console.log(text), err: (text) => console.error(text), env: process.env });

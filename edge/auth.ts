@@ -24,7 +24,15 @@ const USER = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$/;
 export class Authenticator {
   readonly #key: Uint8Array;
 
-  constructor(secret: Uint8Array, private readonly issuer = "storm") {
+  /**
+   * @param revoked tokens for which it returns true are refused (`TokenRevocations`: tokens of a
+   *   user issued before the server API revoked them; `iat` in seconds).
+   */
+  constructor(
+    secret: Uint8Array,
+    private readonly issuer = "storm",
+    private readonly revoked: (user: string, issuedAtSeconds: number | undefined) => boolean = () => false,
+  ) {
     if (secret.length < 32) throw new Error("JWT secret must be at least 32 bytes");
     this.#key = secret;
   }
@@ -45,6 +53,7 @@ export class Authenticator {
       const { payload } = await jwtVerify(token, this.#key, { issuer: this.issuer, algorithms: ["HS256"], requiredClaims: ["exp", "sub"] });
       const user = payload.sub!;
       if (!USER.test(user)) throw new AuthError(`Token subject "${user.slice(0, 40)}" is not a valid nickname`);
+      if (this.revoked(user, payload.iat)) throw new AuthError(`Token revoked: tokens of "${user}" issued before the revocation are refused; get a new one`);
       return { user, role: payload["role"] === "admin" ? "admin" : "user", expiresAt: payload.exp! * 1000 };
     } catch (err) {
       if (err instanceof AuthError) throw err;

@@ -24,13 +24,13 @@ export const ChannelName = Type.String({
 });
 /** Text PostgreSQL can store: no NUL, no lone UTF-16 surrogate (else a retry could never succeed). */
 const STORABLE = "^(?:[^\\u0000\\uD800-\\uDFFF]|[\\uD800-\\uDBFF][\\uDC00-\\uDFFF])*$";
-const ClientId = Type.String({ minLength: 1, maxLength: 64, pattern: STORABLE, description: "Client-chosen id, unique per channel: the key of exactly-once publish." });
-const Body = Type.String({ maxLength: LIMITS.maxBodyChars, pattern: STORABLE });
+export const ClientId = Type.String({ minLength: 1, maxLength: 64, pattern: STORABLE, description: "Client-chosen id, unique per channel: the key of exactly-once publish." });
+export const Body = Type.String({ maxLength: LIMITS.maxBodyChars, pattern: STORABLE });
 const Seq = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
 const ReqId = Type.Integer({ minimum: 0, maximum: 2 ** 31, description: "Echoed in the reply." });
 const Limit = Type.Integer({ minimum: 1, maximum: LIMITS.maxHistoryPage });
-const Visibility = Type.Union([Type.Literal("public"), Type.Literal("private")]);
-const Topic = Type.String({ maxLength: 500, pattern: STORABLE });
+export const Visibility = Type.Union([Type.Literal("public"), Type.Literal("private")]);
+export const Topic = Type.String({ maxLength: 500, pattern: STORABLE });
 const Members = Type.Array(UserName, { maxItems: 1000, description: "Users added as members at once." });
 
 const frame = <T extends string, P extends Record<string, TSchema>>(t: T, props: P) =>

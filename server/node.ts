@@ -1,7 +1,7 @@
 import "reflect-metadata";
 import { type Remote, wrap } from "comlink";
 import nodeEndpoint from "comlink/dist/esm/node-adapter.mjs";
-import { mkdir } from "node:fs/promises";
+import { mkdir, rm, writeFile } from "node:fs/promises";
 import { MessageChannel } from "node:worker_threads";
 import { container } from "tsyringe";
 import type { EdgeEvent } from "../actors/messages.ts";
@@ -16,6 +16,10 @@ import { Subscriptions } from "../edge/subscriptions.ts";
 import { RateLimits } from "../edge/rate_limits.ts";
 import { buildOpenApi } from "../edge/openapi.ts";
 import { userDataRoutes } from "../edge/user_data_routes.ts";
+import { ApiKeyAuth } from "../edge/api_keys.ts";
+import { serverApiRoutes } from "../edge/server_api.ts";
+import { TokenRevocations } from "../edge/token_revocations.ts";
+import { join } from "node:path";
 import { UserEraser } from "../edge/user_eraser.ts";
 import { commitStatsText, sumCommitStats } from "../storage/commit_stats.ts";
 import type { NodeConfig } from "./config.ts";
@@ -26,7 +30,7 @@ import type { Placement, Registry } from "../runtime/core/registry.ts";
 import { type ClusterParts, joinCluster } from "./cluster_node.ts";
 import { nodePlatform, turnEnd } from "../runtime/platform/node_platform.ts";
 import { systemClock } from "../runtime/platform/system_clock.ts";
-import { embeddedBackend, loadSecret, postgresBackend, snapshotDirectory } from "./storage_backend.ts";
+import { EMBEDDED_PID_FILE, embeddedBackend, loadSecret, postgresBackend, snapshotDirectory } from "./storage_backend.ts";
 import type { WorkerBoot, WorkerControl } from "./worker_control.ts";
 
 export interface RunningNode {
@@ -57,8 +61,11 @@ export async function startNode(cfg: NodeConfig, hooks: NodeHooks = {}): Promise
   const id = cfg.cluster ? `${cfg.nodeId}.${Date.now().toString(36)}` : cfg.nodeId;
   const c = container.createChildContainer();
   const secret = await loadSecret(cfg);
-  c.register(Authenticator, { useValue: new Authenticator(secret.key) });
   const storage = cfg.postgresUrl ? await postgresBackend(cfg) : await embeddedBackend(cfg);
+  if (!cfg.postgresUrl) await writeFile(join(cfg.dataDir, EMBEDDED_PID_FILE), `${process.pid}\n`);
+  const revocations = new TokenRevocations(storage.mainStore, secret.key);
+  await revocations.start();
+  c.register(Authenticator, { useValue: new Authenticator(secret.key, "storm", (user, iat) => revocations.isRevoked(user, iat)) });
   const cluster = cfg.cluster ? await joinCluster(cfg, id, log) : undefined;
   c.register<Registry>("Registry", { useValue: cluster?.registry ?? new MemoryRegistry(systemClock) });
 
@@ -111,6 +118,7 @@ export async function startNode(cfg: NodeConfig, hooks: NodeHooks = {}): Promise
     admin: parts?.admin,
     extensions: [
       userDataRoutes({ actors, auth, store: storage.mainStore, eraser: new UserEraser(actors, storage.mainStore, secret.key), exportPageSize: 1_000 }),
+      serverApiRoutes({ actors, auth, keys: new ApiKeyAuth(storage.mainStore), store: storage.mainStore, revocations }),
     ],
     // Aggregate gauges only (no actor or user ids), so no token is needed, as Prometheus scrapes.
     metrics: async () => {
@@ -163,7 +171,9 @@ export async function startNode(cfg: NodeConfig, hooks: NodeHooks = {}): Promise
     await edge!.close();
     await system.stop();
     await stopWatch?.();
+    revocations.stop();
     await storage.close();
+    if (!cfg.postgresUrl) await rm(join(cfg.dataDir, EMBEDDED_PID_FILE), { force: true });
     await cluster?.registry.close();
   };
   if (parts) {

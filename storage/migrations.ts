@@ -48,6 +48,18 @@ export const MIGRATIONS: readonly string[] = [
      subject_hash text NOT NULL,
      details jsonb NOT NULL
    )`,
+  // Server API keys: only a SHA-256 of each key is kept; the key itself is shown once, at creation.
+  `CREATE TABLE api_keys (
+     id text PRIMARY KEY,
+     name text NOT NULL,
+     scopes text NOT NULL,
+     key_hash text NOT NULL UNIQUE,
+     created_at timestamptz NOT NULL DEFAULT now(),
+     revoked_at timestamptz
+   )`,
+  // Token revocations: a user's tokens issued before \`before\` (ms) are refused. Keyed by a keyed
+  // hash of the name, so that an erased user's revocation does not keep the name.
+  `CREATE TABLE token_revocations (subject_hash text PRIMARY KEY, before bigint NOT NULL)`,
 ];
 
 /** Serialises concurrent openers (several nodes starting at once) on one database. */

@@ -1,5 +1,6 @@
 import { StoreClosedError, storeErrorFromWire } from "./errors.ts";
 import type { AppendOutcome, JournalBounds, JournalEntry, Snapshot, Store, TrimRule } from "./store.ts";
+import type { ApiKeyRecord, ApiKeyStore } from "./api_key_store.ts";
 import type { AuditInput, AuditRecord, Membership, UserDataStore, UserMessage } from "./user_data_store.ts";
 import { TickBatcher } from "./store_protocol.ts";
 import type { StoreOp, StorePort, StoreReply, StoreRequest } from "./store_protocol.ts";
@@ -21,7 +22,7 @@ interface Waiter {
  * serveStore(await openPgliteStore(undefined), port1);
  * const store = new PortStore(port2);
  */
-export class PortStore implements Store, UserDataStore {
+export class PortStore implements Store, UserDataStore, ApiKeyStore {
   readonly #requests: TickBatcher;
   readonly #waiters = new Map<number, Waiter>();
   #nextId = 1;
@@ -82,6 +83,24 @@ export class PortStore implements Store, UserDataStore {
   }
   listAudit(afterId: number, limit: number): Promise<AuditRecord[]> {
     return this.#call("listAudit", [afterId, limit]);
+  }
+  createKey(key: { id: string; name: string; scopes: string[]; hash: string }): Promise<ApiKeyRecord> {
+    return this.#call("createKey", [key]);
+  }
+  listKeys(): Promise<ApiKeyRecord[]> {
+    return this.#call("listKeys", []);
+  }
+  revokeKey(id: string): Promise<boolean> {
+    return this.#call("revokeKey", [id]);
+  }
+  findKey(hash: string): Promise<{ id: string; name: string; scopes: string[] } | null> {
+    return this.#call("findKey", [hash]);
+  }
+  revokeTokens(subjectHash: string, before: number): Promise<number> {
+    return this.#call("revokeTokens", [subjectHash, before]);
+  }
+  listRevocations(): Promise<Array<{ subjectHash: string; before: number }>> {
+    return this.#call("listRevocations", []);
   }
   saveSnapshot(actorId: string, epoch: number, snapshot: Snapshot): Promise<boolean> {
     return this.#call("saveSnapshot", [actorId, epoch, snapshot]);

@@ -7,6 +7,7 @@ import type { SqlClient, SqlRow } from "./sql_client.ts";
 import { toNumber } from "./sql_client.ts";
 import { SQL } from "./statements.ts";
 import type { AppendOutcome, JournalBounds, JournalEntry, Snapshot, Store, TrimRule } from "./store.ts";
+import type { ApiKeyRecord, ApiKeyStore } from "./api_key_store.ts";
 import type { AuditInput, AuditRecord, Membership, UserDataStore, UserMessage } from "./user_data_store.ts";
 
 /**
@@ -17,7 +18,7 @@ import type { AuditInput, AuditRecord, Membership, UserDataStore, UserMessage } 
  * Exactly-once (G3) covers the retained journal: a client id whose entry was trimmed can be
  * appended again.
  */
-export class SqlStore implements Store, UserDataStore {
+export class SqlStore implements Store, UserDataStore, ApiKeyStore {
   readonly #client: SqlClient;
   readonly #appends: GroupCommit;
   #closing: Promise<void> | null = null;
@@ -144,6 +145,38 @@ export class SqlStore implements Store, UserDataStore {
   ): Promise<Array<{ actorId: string; snapshot: Snapshot }>> {
     const rows = await this.#query("list the snapshots of", `${prefix}*`, SQL.listSnapshots, [prefix, afterId, limit]);
     return rows.map((r) => ({ actorId: String(r.actor_id), snapshot: { seq: toNumber(r.seq), state: r.state } }));
+  }
+
+  async createKey(key: { id: string; name: string; scopes: string[]; hash: string }): Promise<ApiKeyRecord> {
+    const [row] = await this.#query("create the API key", key.id, SQL.createKey, [key.id, key.name, key.scopes.join(","), key.hash]);
+    return { id: key.id, name: key.name, scopes: key.scopes, createdAt: toNumber(row!.created_at), revokedAt: null };
+  }
+
+  async listKeys(): Promise<ApiKeyRecord[]> {
+    const rows = await this.#query("list the API keys", "*", SQL.listKeys, []);
+    return rows.map((r) => ({
+      id: String(r.id), name: String(r.name), scopes: String(r.scopes).split(",").filter(Boolean),
+      createdAt: toNumber(r.created_at), revokedAt: r.revoked_at === null ? null : toNumber(r.revoked_at),
+    }));
+  }
+
+  async revokeKey(id: string): Promise<boolean> {
+    return (await this.#query("revoke the API key", id, SQL.revokeKey, [id])).length > 0;
+  }
+
+  async findKey(hash: string): Promise<{ id: string; name: string; scopes: string[] } | null> {
+    const [row] = await this.#query("find an API key", "*", SQL.findKey, [hash]);
+    return row ? { id: String(row.id), name: String(row.name), scopes: String(row.scopes).split(",").filter(Boolean) } : null;
+  }
+
+  async revokeTokens(subjectHash: string, before: number): Promise<number> {
+    const [row] = await this.#query("revoke the tokens of", subjectHash.slice(0, 12), SQL.revokeTokens, [subjectHash, before]);
+    return toNumber(row!.before);
+  }
+
+  async listRevocations(): Promise<Array<{ subjectHash: string; before: number }>> {
+    const rows = await this.#query("list token revocations", "*", SQL.listRevocations, []);
+    return rows.map((r) => ({ subjectHash: String(r.subject_hash), before: toNumber(r.before) }));
   }
 
   /** What the group commit did so far (`GET /metrics`). */

@@ -294,4 +294,28 @@ export const SQL = {
   listAudit: `
     SELECT id, (extract(epoch FROM at) * 1000)::bigint AS at, action, actor, subject_hash, details
     FROM audit WHERE id > $1 ORDER BY id LIMIT $2`,
+
+  /** $1 id, $2 name, $3 scopes (comma-separated), $4 key hash → created_at (ms). */
+  createKey: `
+    INSERT INTO api_keys (id, name, scopes, key_hash) VALUES ($1, $2, $3, $4)
+    RETURNING (extract(epoch FROM created_at) * 1000)::bigint AS created_at`,
+
+  listKeys: `
+    SELECT id, name, scopes, (extract(epoch FROM created_at) * 1000)::bigint AS created_at,
+           (extract(epoch FROM revoked_at) * 1000)::bigint AS revoked_at
+    FROM api_keys ORDER BY created_at, id`,
+
+  /** $1 id → the rows revoked now (0 when unknown or already revoked). */
+  revokeKey: `UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL RETURNING id`,
+
+  /** $1 key hash: the live key with that hash. */
+  findKey: `SELECT id, name, scopes FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL`,
+
+  /** $1 subject hash, $2 before (ms): revocations only move forward. */
+  revokeTokens: `
+    INSERT INTO token_revocations (subject_hash, before) VALUES ($1, $2)
+    ON CONFLICT (subject_hash) DO UPDATE SET before = greatest(token_revocations.before, EXCLUDED.before)
+    RETURNING before`,
+
+  listRevocations: `SELECT subject_hash, before FROM token_revocations`,
 } as const;

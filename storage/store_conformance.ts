@@ -3,7 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { StoreClosedError } from "./errors.ts";
 import type { JournalEntry, Store } from "./store.ts";
 import { runUserDataConformance } from "./user_data_conformance.ts";
+import { runApiKeyConformance } from "./api_key_conformance.ts";
 import type { UserDataStore } from "./user_data_store.ts";
+import type { ApiKeyStore } from "./api_key_store.ts";
 
 export interface ConformanceOptions {
   /**
@@ -21,9 +23,9 @@ export interface ConformanceOptions {
  * @example
  * runStoreConformance("pglite (memory)", () => openPgliteStore(undefined), { durable: false });
  */
-export function runStoreConformance(name: string, open: () => Promise<Store & UserDataStore>, opts: ConformanceOptions): void {
+export function runStoreConformance(name: string, open: () => Promise<Store & UserDataStore & ApiKeyStore>, opts: ConformanceOptions): void {
   describe(`store conformance: ${name}`, () => {
-    let store: Store & UserDataStore;
+    let store: Store & UserDataStore & ApiKeyStore;
     const run = randomUUID().slice(0, 8);
     const actor = (label: string) => `test:${run}:${label}`;
 
@@ -231,6 +233,7 @@ export function runStoreConformance(name: string, open: () => Promise<Store & Us
     });
 
     runUserDataConformance(() => store);
+    runApiKeyConformance(() => store);
 
     it("store - a snapshot saved with the current epoch loads back, the latest winning", async () => {
       const id = actor("snapshot");
