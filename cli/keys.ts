@@ -1,10 +1,11 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { isScope, newApiKey, type Scope } from "../edge/api_keys.ts";
 import type { ApiKeyStore } from "../storage/api_key_store.ts";
 import { openPgliteStore } from "../storage/pglite_store.ts";
 import { openPostgresStore } from "../storage/postgres_store.ts";
-import { EMBEDDED_PID_FILE } from "../server/storage_backend.ts";
+import { DataDirLock } from "../server/data_dir_lock.ts";
+import { StartupError } from "../server/startup_error.ts";
 
 export const KEYS_USAGE = `storm keys: server API keys, on the node's store
 
@@ -79,24 +80,34 @@ export async function runKeys(argv: readonly string[], io: KeysIo): Promise<numb
 
 async function openStore(postgres: string | undefined, dataDir: string): Promise<ApiKeyStore & { close(): Promise<void> }> {
   if (postgres) return openPostgresStore(postgres, { poolSize: 1 });
-  const pidFile = join(dataDir, EMBEDDED_PID_FILE);
-  if (existsSync(pidFile)) {
-    const pid = Number(readFileSync(pidFile, "utf8").trim());
-    if (Number.isInteger(pid) && alive(pid)) {
-      throw new Error(`Cannot open ${dataDir}: node process ${pid} serves it (PGlite is single-process). Use its admin routes instead: POST/GET /admin/keys, DELETE /admin/keys/ID with an admin token`);
-    }
-  }
   if (!existsSync(join(dataDir, "pglite"))) throw new Error(`Cannot open ${dataDir}: no embedded store there (start storm serve on it once, or pass --postgres)`);
-  return openPgliteStore(join(dataDir, "pglite"));
+  // The node's own lock: while a node holds the directory, PGlite (single-process) is its alone.
+  let lock: DataDirLock;
+  try {
+    lock = DataDirLock.acquire(dataDir);
+  } catch (err) {
+    if (!(err instanceof StartupError)) throw err;
+    throw new Error(`${err.message}. PGlite is single-process: use the node's admin routes instead: POST/GET /admin/keys, DELETE /admin/keys/ID with an admin token`);
+  }
+  try {
+    const store = await openPgliteStore(join(dataDir, "pglite"));
+    return { ...bind(store), close: async () => { try { await store.close(); } finally { lock.release(); } } };
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
+/** The key operations of `store`, bound, so that its `close` can be wrapped. */
+function bind(store: ApiKeyStore): ApiKeyStore {
+  return {
+    createKey: (k) => store.createKey(k),
+    listKeys: () => store.listKeys(),
+    revokeKey: (id) => store.revokeKey(id),
+    findKey: (hash) => store.findKey(hash),
+    revokeTokens: (h, before) => store.revokeTokens(h, before),
+    listRevocations: () => store.listRevocations(),
+  };
 }
 
 function usage(io: KeysIo, why: string): number {

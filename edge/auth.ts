@@ -4,8 +4,8 @@ import { StormError } from "../runtime/core/errors.ts";
 export interface Principal {
   user: string;
   role: "user" | "admin";
-  /** When the token expires (ms since the epoch); streams that outlive it are ended (`unauthenticated`). */
-  expiresAt?: number;
+  /** When the token expires, in ms since the epoch: an open connection ends then unless re-authenticated. */
+  exp: number;
 }
 
 /** Invalid, expired or missing credentials; maps to `unauthenticated`. */
@@ -37,7 +37,7 @@ export class Authenticator {
     this.#key = secret;
   }
 
-  async issue(p: Principal, ttlSeconds = 24 * 3600): Promise<string> {
+  async issue(p: Omit<Principal, "exp">, ttlSeconds = 24 * 3600): Promise<string> {
     return new SignJWT({ role: p.role })
       .setProtectedHeader({ alg: "HS256" })
       .setSubject(p.user)
@@ -54,7 +54,7 @@ export class Authenticator {
       const user = payload.sub!;
       if (!USER.test(user)) throw new AuthError(`Token subject "${user.slice(0, 40)}" is not a valid nickname`);
       if (this.revoked(user, payload.iat)) throw new AuthError(`Token revoked: tokens of "${user}" issued before the revocation are refused; get a new one`);
-      return { user, role: payload["role"] === "admin" ? "admin" : "user", expiresAt: payload.exp! * 1000 };
+      return { user, role: payload["role"] === "admin" ? "admin" : "user", exp: payload.exp! * 1000 };
     } catch (err) {
       if (err instanceof AuthError) throw err;
       throw new AuthError(`Invalid token: ${(err as Error).message}`, { cause: err });

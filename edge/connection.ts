@@ -1,7 +1,8 @@
 import type { Buffer } from "node:buffer";
 import type { JournalEntry } from "../storage/store.ts";
+import { StormError } from "../runtime/core/errors.ts";
 import type { Principal } from "./auth.ts";
-import type { MsgsEncoding } from "./frames.ts";
+import { errorFrame, type MsgsEncoding } from "./frames.ts";
 import type { SendTurn } from "./send_turn.ts";
 import type { TokenBucket } from "./token_bucket.ts";
 import { SharedBytes, type SharedFrame } from "./shared_frame.ts";
@@ -31,6 +32,7 @@ export interface SocketLike {
 }
 
 const TEXT = { binary: false } as const;
+const SLOW_CONSUMER_FRAME = errorFrame(undefined, new StormError("slow_consumer", "Dropped: the socket had too much unsent data (read faster, then reconnect and resume)"));
 const NO_SUBS: ReadonlyMap<string, Subscription> = new Map();
 
 /** Per-socket, per-channel delivery position. */
@@ -66,12 +68,17 @@ export class Connection {
   lastSeen: number;
   /** Requests received and not yet answered. */
   inflight = 0;
+  /** The `reauth` notice for the current token was sent (see `TokenExpiry`). */
+  reauthSent = false;
+  /** The `TokenExpiry` slot this connection waits in. */
+  expirySlot = 0;
   /** This connection's publish rate limit, from its first publish on (`RateLimits`). */
   pubBucket: TokenBucket | undefined;
 
   constructor(
     readonly id: number,
-    readonly principal: Principal,
+    /** Who is connected; replaced by a re-authentication (same user, fresh token). */
+    public principal: Principal,
     private readonly socket: SocketLike,
     private readonly turn: SendTurn,
     private readonly maxBuffered: number,
@@ -121,6 +128,24 @@ export class Connection {
     this.socket.close(code, reason);
   }
 
+  /**
+   * Closes with a last frame saying why (an `err`), written behind whatever this socket was already
+   * sent: a client that reads on learns the reason before the close frame. One that never reads
+   * again learns nothing, as it cannot see the close frame either.
+   */
+  closeWith(code: number, reason: string, lastFrame: string): void {
+    if (this.closed) return;
+    const out = this.#out;
+    this.#out = undefined;
+    try {
+      if (out) this.#write(out);
+      this.#write([lastFrame]);
+    } catch {
+      // The socket is already gone: closing is all there is left to do.
+    }
+    this.close(code, reason);
+  }
+
   /** Sends what this turn queued, as one WebSocket message (called by `SendTurn` at the turn's end). */
   flush(): void {
     this.#scheduled = false;
@@ -128,27 +153,25 @@ export class Connection {
     this.#out = undefined;
     if (this.closed || !out) return;
     if (this.socket.bufferedAmount > this.maxBuffered) {
-      this.close(4100, "slow_consumer");
+      this.closeWith(4100, "slow_consumer", SLOW_CONSUMER_FRAME);
       return;
     }
-    if (this.socket.writeFrames) return this.#writeFrames(out);
-    const f = out[0]!;
-    // Always a built frame: one write, where `ws` would frame a string and write header and payload as two.
-    const message = out.length > 1 ? this.turn.joined(out) : typeof f === "string" ? SharedBytes.ofText(f) : f.shared;
     try {
-      if (this.socket.sendFrame) this.socket.sendFrame(message.wire);
-      else this.socket.send(message.bytes, TEXT);
+      this.#write(out);
     } catch {
       // The frames are lost to this socket only: closing it makes the client resume from its cursor.
       this.close(1011, "internal");
     }
   }
 
-  #writeFrames(out: ReadonlyArray<SharedFrame | string>): void {
-    try {
-      this.socket.writeFrames!(out);
-    } catch {
-      this.close(1011, "internal");
-    }
+
+  #write(out: Array<SharedFrame | string>): void {
+    // A sink that takes frames (SSE, long-poll) encodes them itself.
+    if (this.socket.writeFrames) return this.socket.writeFrames(out);
+    const f = out[0]!;
+    // Always a built frame: one write, where `ws` would frame a string and write header and payload as two.
+    const message = out.length > 1 ? this.turn.joined(out) : typeof f === "string" ? SharedBytes.ofText(f) : f.shared;
+    if (this.socket.sendFrame) this.socket.sendFrame(message.wire);
+    else this.socket.send(message.bytes, TEXT);
   }
 }

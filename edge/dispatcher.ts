@@ -1,5 +1,6 @@
-import type { ChannelInfo, HistoryReply, PublishAck, SessionView, SyncView } from "../actors/messages.ts";
+import type { ChannelInfo, ChannelMsg, HistoryReply, PublishAck, SessionView, SyncView } from "../actors/messages.ts";
 import type { SyncItem } from "../actors/sync_queue.ts";
+import type { SearchPage } from "../storage/store.ts";
 import { RejectedError } from "../runtime/core/errors.ts";
 import type { Principal } from "./auth.ts";
 import type { Connection } from "./connection.ts";
@@ -9,10 +10,20 @@ import type { ClientFrame } from "./schemas.ts";
 import type { RateLimits } from "./rate_limits.ts";
 import type { Subscriptions } from "./subscriptions.ts";
 
-/** Lists channels for `GET /channels` (read from storage: metadata, not the message path). */
+/** What the edge reads from storage directly (not the message path): the channel list, and search. */
 export interface ChannelDirectory {
   list(afterName: string, limit: number): Promise<Array<{ name: string; visibility: string; topic: string; members: string[] }>>;
+  /** Full-text search over the channels `user` is a member of (`Store.search`). */
+  search(user: string, query: string, before: string | undefined, limit: number): Promise<SearchPage>;
 }
+
+/** A page of search hits as clients see them. */
+export interface SearchReply {
+  hits: Array<{ ch: string; seq: number; ts: number; from: string; body: string; edited?: true }>;
+  next?: string;
+}
+
+const JOURNAL_WRITES: ReadonlySet<string> = new Set(["pub", "edit", "delete", "react", "unreact"]);
 
 /** The one command type: a client frame, whichever transport decoded it (WebSocket, REST, `POST /cmd`). */
 export type Command = ClientFrame;
@@ -27,6 +38,17 @@ export interface CommandResults {
   auth: never;
   ping: { ts: number };
   pub: PublishAck;
+  edit: PublishAck;
+  delete: PublishAck;
+  react: PublishAck;
+  unreact: PublishAck;
+  visibility: ChannelInfo;
+  role: ChannelInfo;
+  kick: ChannelInfo;
+  ban: ChannelInfo;
+  unban: ChannelInfo;
+  mute: ChannelInfo;
+  search: SearchReply;
   sub: void;
   unsub: void;
   create: ChannelInfo;
@@ -62,7 +84,8 @@ export class Dispatcher {
   /** Runs a command for `p`, after its rate limit (per user, and per connection for publishes on a stream). */
   async execute<C extends Command>(p: Principal, f: C, conn?: Connection): Promise<ResultOf<C>> {
     if (this.limits) {
-      if (f.t === "pub") this.limits.publish(p.user, conn);
+      // Edits, deletes and reactions are journal entries too: they spend the publish budget.
+      if (JOURNAL_WRITES.has(f.t)) this.limits.publish(p.user, conn);
       else this.limits.request(p.user);
     }
     return (await this.#run(p, f as Command, conn)) as ResultOf<C>;
@@ -75,8 +98,33 @@ export class Dispatcher {
         throw new RejectedError("bad_request", conn ? "Already authenticated" : "Cannot use auth over HTTP: send `Authorization: Bearer <jwt>`");
       case "ping":
         return { ts: Date.now() };
-      case "pub":
-        return this.actors.ask<PublishAck>(channelActor(f.ch), { type: "publish", user, clientId: f.cid, body: f.body });
+      case "pub": {
+        const msg: ChannelMsg = { type: "publish", user, clientId: f.cid, body: f.body };
+        // Only a reply carries `parent`: a plain publish keeps the four keys the thread hop codes compactly.
+        if (f.parent !== undefined) msg.parent = f.parent;
+        return this.actors.ask<PublishAck>(channelActor(f.ch), msg);
+      }
+      case "edit":
+        return this.actors.ask<PublishAck>(channelActor(f.ch), { type: "edit", user, clientId: f.cid, ref: f.seq, body: f.body });
+      case "delete":
+        // Without a client id, one per message: deleting a message twice is answered with the first delete's seq.
+        return this.actors.ask<PublishAck>(channelActor(f.ch), { type: "delete", user, clientId: f.cid ?? `delete:${f.seq}`, ref: f.seq });
+      case "react":
+      case "unreact":
+        return this.actors.ask<PublishAck>(channelActor(f.ch), { type: "react", user, clientId: f.cid, ref: f.seq, emoji: f.emoji, remove: f.t === "unreact" });
+      case "visibility":
+        return this.actors.ask<ChannelInfo>(channelActor(f.ch), { type: "visibility", user, visibility: f.visibility });
+      case "role":
+        return this.actors.ask<ChannelInfo>(channelActor(f.ch), { type: "role", user, member: f.user, role: f.role });
+      case "kick":
+        return this.actors.ask<ChannelInfo>(channelActor(f.ch), { type: "kick", user, member: f.user });
+      case "ban":
+      case "unban":
+        return this.actors.ask<ChannelInfo>(channelActor(f.ch), { type: "ban", user, member: f.user, unban: f.t === "unban" });
+      case "mute":
+        return this.actors.ask<ChannelInfo>(channelActor(f.ch), { type: "mute", user, member: f.user, ms: f.ms });
+      case "search":
+        return this.search(user, f.q, f.before, f.limit ?? 20);
       case "sub":
         if (!conn) throw noStream(f.t);
         return this.subs.subscribe(conn, f.id, f.ch, f.after ?? 0);
@@ -97,7 +145,8 @@ export class Dispatcher {
       case "dm":
         return this.openDm(user, f.user);
       case "hist":
-        return this.actors.ask<HistoryReply>(channelActor(f.ch), { type: "history", user, before: f.before, after: f.after, limit: f.limit ?? 100 });
+        // Clients see messages in their current version; subscriptions replay entries as journaled.
+        return this.actors.ask<HistoryReply>(channelActor(f.ch), { type: "history", user, before: f.before, after: f.after, limit: f.limit ?? 100, current: true, thread: f.thread });
       case "info":
         return this.actors.ask<ChannelInfo>(channelActor(f.ch), { type: "info", user });
       case "members":
@@ -108,13 +157,23 @@ export class Dispatcher {
         // On a stream, only where the caller is subscribed; otherwise the actor drops non-members.
         if (!conn || conn.subs.has(f.ch)) this.actors.tell(channelActor(f.ch), { type: "typing", user });
         return undefined;
-      case "read":
-        await this.actors.ask(sessionActor(user), { type: "read", ch: f.ch, seq: f.seq });
+      case "read": {
+        // The channel refuses a non-member (or a missing channel) and clamps seq to its last.
+        const seq = await this.actors.ask<number>(channelActor(f.ch), { type: "mark_read", user, seq: f.seq });
+        await this.actors.ask(sessionActor(user), { type: "read", ch: f.ch, seq });
         return undefined;
+      }
     }
   }
 
-  /** The caller's channels and read markers (`GET /users/me`). */
+  /** Search hits in the caller's channels only: the store reads the membership the channel actors saved (G8). */
+  async search(user: string, q: string, before: string | undefined, limit: number): Promise<SearchReply> {
+    const page = await this.directory.search(user, q, before, limit);
+    const hits = page.hits.map((h) => ({ ch: h.actorId.slice("channel:".length), seq: h.seq, ts: h.ts, from: h.sender, body: h.body, ...(h.edited ? { edited: true as const } : {}) }));
+    return page.next === undefined ? { hits } : { hits, next: page.next };
+  }
+
+  /** The caller's channels, read markers, unread and mention counts (`GET /users/me`). */
   session(p: Principal): Promise<SessionView> {
     return this.actors.ask<SessionView>(sessionActor(p.user), { type: "get" });
   }
@@ -177,10 +236,23 @@ export class Dispatcher {
 export function replyTo<C extends Command>(f: C, r: ResultOf<C>): string | undefined {
   const c = f as Command;
   switch (c.t) {
-    case "pub": {
+    case "pub":
+    case "edit":
+    case "delete":
+    case "react":
+    case "unreact": {
       const ack = r as PublishAck;
       return ackFrame(c.id, c.ch, ack.seq, ack.duplicate);
     }
+    case "visibility":
+    case "role":
+    case "kick":
+    case "ban":
+    case "unban":
+    case "mute":
+      return replyFrame("ok", c.id, { ch: c.ch, info: r });
+    case "search":
+      return replyFrame("search", c.id, { ...(r as SearchReply) });
     case "ping":
       return replyFrame("pong", c.id, r as { ts: number });
     case "create":
@@ -195,7 +267,7 @@ export function replyTo<C extends Command>(f: C, r: ResultOf<C>): string | undef
       return replyFrame("ok", c.id, { ch: r });
     case "hist": {
       const page = r as HistoryReply;
-      return JSON.stringify({ t: "hist", id: c.id, ch: c.ch, m: page.msgs.map(toWireMessage), more: page.more, last: page.last, first: page.first, truncated: page.truncated || undefined });
+      return JSON.stringify({ t: "hist", id: c.id, ch: c.ch, ...(c.thread === undefined ? {} : { thread: c.thread }), m: page.msgs.map(toWireMessage), more: page.more, last: page.last, first: page.first, truncated: page.truncated || undefined });
     }
     case "info":
       return replyFrame("info", c.id, { ch: c.ch, info: r });

@@ -1,10 +1,10 @@
-import { createServer, type IncomingMessage, type Server } from "node:http";
+import type { IncomingMessage, Server } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, type WebSocket } from "ws";
 import { EdgeWebSocket } from "./edge_socket.ts";
 import type { EdgeEvent, SessionView } from "../actors/messages.ts";
 import type { Clock, Timer } from "../runtime/core/clock.ts";
-import { StormError } from "../runtime/core/errors.ts";
+import { RejectedError, StormError } from "../runtime/core/errors.ts";
 import { ERROR_CODES } from "../runtime/core/error_codes.ts";
 import type { Authenticator, Principal } from "./auth.ts";
 import { Connection } from "./connection.ts";
@@ -13,19 +13,25 @@ import type { Dispatcher } from "./dispatcher.ts";
 import type { Fanout } from "./fanout.ts";
 import { FrameHandler } from "./frame_handler.ts";
 import { SendTurn } from "./send_turn.ts";
+import { chatRoutes } from "./chat_routes.ts";
+import { TokenExpiry } from "./token_expiry.ts";
 import { CmdTransport } from "./cmd_transport.ts";
 import { PollTransport } from "./poll_transport.ts";
 import { SyncApi } from "./sync_api.ts";
 import type { RateLimits } from "./rate_limits.ts";
-import { SseTransport, type StreamDeps } from "./sse_transport.ts";
-import { errorFields, errorFrame, MSGS_ENCODINGS, type MsgsEncoding, replyFrame } from "./frames.ts";
+import type { StreamDeps } from "./http_stream.ts";
+import { SseTransport } from "./sse_transport.ts";
+import { errorFields, errorFrame, MSGS_ENCODINGS, type MsgsEncoding, replyFrame, welcomeFrame } from "./frames.ts";
 import { type ActorGateway, channelActor, sessionActor } from "./gateway.ts";
 import type { HttpApi } from "./http_api.ts";
 import { LIMITS } from "./schemas.ts";
+import type { StaticFiles } from "./static_files.ts";
 import type { Subscriptions } from "./subscriptions.ts";
 import { checkFrame } from "./validate.ts";
 
 export interface EdgeOptions {
+  /** The node's HTTP server, already listening (bound before the store opened); its placeholder listeners are replaced. */
+  http: Server;
   actors: ActorGateway;
   fanout: Fanout;
   subscriptions: Subscriptions;
@@ -52,6 +58,8 @@ export interface EdgeOptions {
   testBrokenSseResume?: boolean;
   /** Node-to-node links (`/cluster`) in cluster mode. */
   onClusterUpgrade?(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /** The web app's files, answered before the API routes. */
+  staticFiles?: StaticFiles;
 }
 
 /** What the edge keeps on each socket: its connection, or before authentication the frames waiting for it. */
@@ -78,6 +86,7 @@ export class EdgeServer {
   readonly #o: EdgeOptions;
   #nextId = 1;
   #heartbeat: Timer | undefined;
+  readonly #expiry: TokenExpiry;
   readonly #turn: SendTurn;
   readonly #delivered: DeliveryReporter;
   readonly #sse: SseTransport;
@@ -123,7 +132,12 @@ export class EdgeServer {
       retryMs: 2,
       minIntervalMs: 20,
     });
-    this.#frames = new FrameHandler(o.dispatcher);
+    this.#frames = new FrameHandler(o.dispatcher, (conn, token, id) => this.#reauth(conn, token, id));
+    this.#expiry = new TokenExpiry(o.clock, {
+      notice: (conn) => conn.push(JSON.stringify({ t: "reauth", exp: conn.principal.exp })),
+      expired: (conn) =>
+        conn.closeWith(4103, "token_expired", errorFrame(undefined, new StormError("token_expired", "The token of this connection expired: reconnect with a fresh token and resume"))),
+    });
     const streams: StreamDeps = {
       actors: o.actors, auth: o.auth, fanout: this.fanout, subs: this.#subs, turn: this.#turn, clock: o.clock,
       maxBufferedBytes: o.maxBufferedBytes,
@@ -150,7 +164,10 @@ export class EdgeServer {
     }
     const cmd = new CmdTransport(o.dispatcher, (ctx) => o.api.principal(ctx.req));
     o.api.route("POST", "/cmd", [], (ctx) => cmd.handle(ctx));
-    this.http = createServer((req, res) => void o.api.handle(req, res));
+    chatRoutes(o.api, o.dispatcher);
+    this.http = o.http;
+    this.http.removeAllListeners("request").removeAllListeners("upgrade");
+    this.http.on("request", (req, res) => o.staticFiles?.serve(req, res) || void o.api.handle(req, res));
     // The hard cap only protects memory; messages between the protocol limit and it get a typed
     // `too_large` error and the connection survives (G7).
     this.#wss = new WebSocketServer({
@@ -177,13 +194,6 @@ export class EdgeServer {
     this.#subs.placementChanged(ch, epoch);
   }
 
-  listen(port: number, host: string): Promise<number> {
-    return new Promise((resolve, reject) => {
-      this.http.once("error", reject);
-      this.http.listen(port, host, () => resolve((this.http.address() as { port: number }).port));
-    });
-  }
-
   stats(): { connections: number; sse: number; polls: number; channels: number; delivered: number } {
     return { connections: this.#conns.size, sse: this.#sse.count, polls: this.#poll.count, channels: this.fanout.channels(), delivered: this.fanout.delivered };
   }
@@ -191,6 +201,7 @@ export class EdgeServer {
   /** Closes every socket with `shutting_down` (clients reconnect elsewhere and resume). */
   async close(): Promise<void> {
     this.#heartbeat?.cancel();
+    this.#expiry.close();
     for (const c of this.#conns) c.close(4101, "shutting_down");
     this.#sse.close();
     this.#poll.close();
@@ -257,9 +268,10 @@ export class EdgeServer {
     const conn = new Connection(this.#nextId++, p, ws, this.#turn, this.#o.maxBufferedBytes, this.#o.clock.now(), enc);
     ws[SOCKET_STATE] = conn;
     this.#conns.add(conn);
+    this.#expiry.track(conn);
     this.fanout.addUser(conn);
     this.#o.actors.ask<SessionView>(sessionActor(p.user), { type: "connect", edge: this.#o.actors.edgeId }).then(
-      (view) => conn.push(replyFrame("welcome", undefined, { user: p.user, role: p.role, channels: view.channels, reads: view.reads })),
+      (view) => conn.push(welcomeFrame(p, view)),
       (err) => conn.push(errorFrame(undefined, err)),
     );
     return conn;
@@ -286,6 +298,7 @@ export class EdgeServer {
     if (!(state instanceof Connection)) return state?.timer.cancel();
     state.closed = true;
     this.#conns.delete(state);
+    this.#expiry.untrack(state);
     this.#delivered.closed(state);
     this.#subs.closed(state);
   }
@@ -309,6 +322,18 @@ export class EdgeServer {
       ws.close(4001, "unauthenticated");
       return undefined;
     }
+  }
+
+  /**
+   * A fresh token on an open connection (`auth` after authentication): same user only; the
+   * connection then lives until the new token's `exp`. A bad token changes nothing.
+   */
+  async #reauth(conn: Connection, token: string, id: number | undefined): Promise<string> {
+    const p = await this.#o.auth.verify(token);
+    if (p.user !== conn.user) throw new RejectedError("forbidden", `Cannot re-authenticate as "${p.user}" a connection of "${conn.user}": open a new connection`);
+    conn.principal = p;
+    this.#expiry.track(conn);
+    return replyFrame("ok", id, { exp: p.exp });
   }
 
   #checkHeartbeats(): void {

@@ -28,9 +28,13 @@ function gateway() {
 }
 
 /** The WebSocket adapter over the dispatcher, and the subscriptions it drives. */
+const noReauth = async (): Promise<string> => {
+  throw new Error("not used by these tests");
+};
+
 function transport(g: ActorGateway, fanout = new Fanout()) {
   const subs = new Subscriptions(g, fanout);
-  const frames = new FrameHandler(new Dispatcher(g, subs, { list: async () => [] }));
+  const frames = new FrameHandler(new Dispatcher(g, subs, { list: async () => [], search: async () => ({ hits: [] }) }), noReauth);
   return { subs, frames, fanout };
 }
 
@@ -48,13 +52,12 @@ function socketFrames() {
 }
 
 const tick = () => new Promise((r) => setTimeout(r, 0));
-
 /** A socket subscribed to "g" at activation epoch 1 that has received seqs 1-2 and is live. */
 async function liveAfter2() {
   const { g, asks } = gateway();
   const { frames: handler, subs } = transport(g);
   const { frames, socket } = socketFrames();
-  const conn = new Connection(1, { user: "a", role: "user" }, socket, new SendTurn((fn) => fn()), 1 << 20, 0);
+  const conn = new Connection(1, { user: "a", role: "user", exp: Infinity }, socket, new SendTurn((fn) => fn()), 1 << 20, 0);
   handler.handle(conn, { t: "sub", id: 1, ch: "g", after: 0 });
   await tick();
   asks[0]!.resolve(page(1, 2));
@@ -68,7 +71,7 @@ describe("frame handler", () => {
     const fanout = new Fanout();
     const { frames: handler, subs } = transport(g, fanout);
     const { frames, socket } = socketFrames();
-    const conn = new Connection(1, { user: "a", role: "user" }, socket, new SendTurn((fn) => fn()), 1 << 20, 0);
+    const conn = new Connection(1, { user: "a", role: "user", exp: Infinity }, socket, new SendTurn((fn) => fn()), 1 << 20, 0);
     handler.handle(conn, { t: "sub", id: 7, ch: "g", after: 0 });
     await tick();
     expect(asks.map((a) => a.msg.type)).toEqual(["subscribe"]);
@@ -106,7 +109,7 @@ describe("frame handler", () => {
     const { frames: handler } = transport(g, fanout);
     const { frames, socket } = socketFrames();
     let closed: number | undefined;
-    const conn = new Connection(1, { user: "a", role: "user" }, { ...socket, close: (code: number) => void (closed = code) }, new SendTurn((fn) => fn()), 1 << 20, 0);
+    const conn = new Connection(1, { user: "a", role: "user", exp: Infinity }, { ...socket, close: (code: number) => void (closed = code) }, new SendTurn((fn) => fn()), 1 << 20, 0);
     handler.handle(conn, { t: "sub", id: 1, ch: "g", after: 10 });
     await tick();
     // The channel ends at 6 and commits 7-8 right after answering: the worker's answer and that

@@ -14,7 +14,11 @@ const MAX_INFLIGHT = 4_096;
  * an `id` gets exactly one reply frame with that id: its result or a typed error.
  */
 export class FrameHandler {
-  constructor(private readonly dispatcher: Dispatcher) {}
+  constructor(
+    private readonly dispatcher: Dispatcher,
+    /** Re-authentication of an open connection (an `auth` frame): the reply frame. */
+    private readonly reauth: (conn: Connection, token: string, id: number | undefined) => Promise<string>,
+  ) {}
 
   /** Parses one WebSocket message: a frame or an array of frames. A bad frame fails alone. */
   onData(conn: Connection, data: Buffer): void {
@@ -49,10 +53,11 @@ export class FrameHandler {
       return;
     }
     conn.inflight++;
-    this.dispatcher.execute(conn.principal, f, conn).then(
-      (r) => {
+    // `auth` on an open WebSocket renews its token; other transports send a token per request.
+    const run = f.t === "auth" ? this.reauth(conn, f.token, f.id) : this.dispatcher.execute(conn.principal, f, conn).then((r) => replyTo(f, r));
+    run.then(
+      (frame) => {
         conn.inflight--;
-        const frame = replyTo(f, r);
         if (frame) conn.push(frame);
       },
       (err) => {

@@ -8,21 +8,22 @@ import type { Command, Dispatcher } from "./dispatcher.ts";
 import { errorFields, toWireMessage } from "./frames.ts";
 import { AddMemberBody, ChannelListQuery, ChannelName, DrainBody, MigrateBody, CreateChannelBody, DevTokenBody, HistoryQuery, LIMITS, PublishBody, UserName } from "./schemas.ts";
 import { check } from "./validate.ts";
-import type { RouteTable } from "./route_table.ts";
 
 export interface HttpApiOptions {
   dispatcher: Dispatcher;
   auth: Authenticator;
-  /** When true, `POST /auth/dev-token` hands out tokens for any nickname (embedded defaults only). */
+  /** When true, `POST /auth/dev-token` hands out user tokens for any nickname (embedded defaults only). */
   devTokens: boolean;
+  /** When true, the dev-token route also mints admin tokens (`--dev-admin`). */
+  devAdmin: boolean;
+  /** Readiness checks by name (`/readyz`): all true means ready. */
+  readiness: () => Promise<Record<string, boolean>>;
   openapi: () => unknown;
   /** Node status: connections, channels, and which worker hosts which actor. */
   status: () => Promise<unknown>;
   metrics?: () => Promise<{ contentType: string; body: string }>;
   /** Cluster operator actions (cluster mode only). */
   admin?: AdminApi;
-  /** Routes of other modules (data rights, server API), matched before these. */
-  extensions?: RouteTable[];
 }
 
 /** What a route handler gets: the request, its URL, the path's decoded parts and the response. */
@@ -69,7 +70,13 @@ export class HttpApi {
     const route = this.route.bind(this);
     /** Runs a command for the caller and returns its result. */
     const run = async <C extends Command>(req: IncomingMessage, f: C) => d.execute(await this.principal(req), f);
+    route("GET", "/livez", [], async () => [200, { ok: true }]);
     route("GET", "/healthz", [], async () => [200, { ok: true }]);
+    route("GET", "/readyz", [], async () => {
+      const checks = await o.readiness();
+      const ready = Object.values(checks).every(Boolean);
+      return [ready ? 200 : 503, { ready, checks }];
+    });
     route("GET", "/openapi.json", [], async () => [200, o.openapi()]);
     route("GET", "/metrics", [], async ({ res }) => {
       if (!o.metrics) throw new RejectedError("not_found", "No metrics on this node");
@@ -102,6 +109,7 @@ export class HttpApi {
     route("POST", "/auth/dev-token", [], async ({ req }) => {
       if (!o.devTokens) throw new RejectedError("not_found", "Development tokens are disabled: a production secret is configured");
       const body = check(DevTokenBody, await readJson(req), "dev-token request");
+      if (body.role === "admin" && !o.devAdmin) throw new RejectedError("forbidden", "Development admin tokens are off: start the node with --dev-admin (development only)");
       return [200, { token: await o.auth.issue({ user: body.user, role: body.role ?? "user" }, body.ttl) }];
     });
     route("GET", "/users/me", [], async ({ req }) => [200, await d.session(await this.principal(req))]);
@@ -116,14 +124,14 @@ export class HttpApi {
       return [201, await run(req, { t: "create", id: 0, ch: b.name, visibility: b.visibility, topic: b.topic, members: b.members })];
     });
     route("GET", "/channels/([^/]+)", [], async ({ req, params: [ch] }) => [200, await run(req, { t: "info", id: 0, ch: name(ch) })]);
-    route("GET", "/channels/([^/]+)/messages", ["after", "before", "limit"], async ({ req, params: [ch], url }) => {
-      const q = check(HistoryQuery, numericQuery(url, ["after", "before", "limit"]), "history query");
-      const page = await run(req, { t: "hist", id: 0, ch: name(ch), after: q.after, before: q.before, limit: q.limit });
+    route("GET", "/channels/([^/]+)/messages", ["after", "before", "limit", "thread"], async ({ req, params: [ch], url }) => {
+      const q = check(HistoryQuery, numericQuery(url, ["after", "before", "limit", "thread"]), "history query");
+      const page = await run(req, { t: "hist", id: 0, ch: name(ch), after: q.after, before: q.before, limit: q.limit, thread: q.thread });
       return [200, { messages: page.msgs.map(toWireMessage), last: page.last, first: page.first, more: page.more, truncated: page.truncated }];
     });
     route("POST", "/channels/([^/]+)/messages", [], async ({ req, params: [ch] }) => {
       const b = check(PublishBody, await readJson(req), "message");
-      const ack = await run(req, { t: "pub", id: 0, ch: name(ch), cid: b.clientId, body: b.body });
+      const ack = await run(req, { t: "pub", id: 0, ch: name(ch), cid: b.clientId, body: b.body, ...(b.parent === undefined ? {} : { parent: b.parent }) });
       return [ack.duplicate ? 200 : 201, ack];
     });
     route("GET", "/channels/([^/]+)/members", [], async ({ req, params: [ch] }) => [200, await run(req, { t: "members", id: 0, ch: name(ch) })]);
@@ -135,8 +143,9 @@ export class HttpApi {
     });
     route("DELETE", "/channels/([^/]+)/members/([^/]+)", [], async ({ req, params: [ch, user] }) => {
       const me = await this.principal(req);
-      if (user !== me.user) throw new RejectedError("forbidden", "Only a member can remove themself");
-      return [200, await d.execute(me, { t: "leave", id: 0, ch: name(ch) })];
+      // Yourself: leave. Another member: a kick, which the channel allows moderators and its owner (G8).
+      const f: Command = user === me.user ? { t: "leave", id: 0, ch: name(ch) } : { t: "kick", id: 0, ch: name(ch), user: check(UserName, user, "user name") };
+      return [200, await d.execute(me, f)];
     });
   }
 
@@ -164,12 +173,6 @@ export class HttpApi {
     let reply: RouteReply;
     try {
       const url = new URL(req.url ?? "/", "http://edge");
-      for (const ext of this.#o.extensions ?? []) {
-        const hit = ext.match(req.method ?? "GET", url.pathname);
-        if (!hit) continue;
-        await this.#admission?.(req, url);
-        return await hit.handler(req, res, hit.params, url);
-      }
       const match = this.#match(req.method ?? "GET", url.pathname);
       for (const k of url.searchParams.keys()) {
         if (!match.route.query.has(k)) throw new RejectedError("bad_request", `Cannot accept query parameter "${k.slice(0, 40)}" on ${match.route.method} ${url.pathname.slice(0, 100)}`);
@@ -227,7 +230,7 @@ function name(ch: string | undefined): string {
   return check(ChannelName, ch, "channel name");
 }
 
-function numericQuery(url: URL, keys: string[]): Record<string, number> {
+export function numericQuery(url: URL, keys: string[]): Record<string, number> {
   const out: Record<string, number> = {};
   for (const k of keys) {
     const v = url.searchParams.get(k);

@@ -5,7 +5,7 @@ import { Connection, type SocketLike } from "./connection.ts";
 import type { RouteContext, RouteReply } from "./http_api.ts";
 import { formatPositions, parsePositions, type Positions } from "./positions.ts";
 import type { SharedFrame } from "./shared_frame.ts";
-import { type StreamDeps, streamPrincipal, subscribeAll } from "./sse_transport.ts";
+import { type StreamDeps, streamPrincipal, subscribeAll } from "./http_stream.ts";
 import { advance, frameRank } from "./stream_position.ts";
 
 /** Longest and default `wait` of a long-poll, in seconds. */

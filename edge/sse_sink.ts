@@ -42,6 +42,8 @@ export class SseSink implements SocketLike {
     this.#pending = undefined;
     this.#pendingBytes = 0;
     if (pending.length > 0) this.res.write(Buffer.concat(pending));
+    // Closed while waiting (a catch-up past --max-buffered): the events, its final err, the end.
+    if (this.#ended) this.res.end();
   }
 
   send(data: string | Buffer): void {

@@ -1,62 +1,18 @@
-import type { IncomingMessage } from "node:http";
 import type { SessionView } from "../actors/messages.ts";
-import type { Clock, Timer } from "../runtime/core/clock.ts";
-import type { Authenticator, Principal } from "./auth.ts";
+import type { Timer } from "../runtime/core/clock.ts";
 import { Connection } from "./connection.ts";
-import { errorFields, replyFrame } from "./frames.ts";
-import { type ActorGateway, sessionActor } from "./gateway.ts";
+import { welcomeFrame } from "./frames.ts";
+import { sessionActor } from "./gateway.ts";
 import type { RouteContext, RouteReply } from "./http_api.ts";
-import { parsePositionList, parsePositions, type Positions } from "./positions.ts";
-import type { SendTurn } from "./send_turn.ts";
+import { type StreamDeps, streamPrincipal, subscribeAll } from "./http_stream.ts";
+import { parsePositionList, parsePositions } from "./positions.ts";
 import { SseSink } from "./sse_sink.ts";
-import type { Subscriptions } from "./subscriptions.ts";
-import type { Fanout } from "./fanout.ts";
-import type { RateLimits } from "./rate_limits.ts";
-
-/** What the HTTP stream transports (SSE, long-poll) share with the WebSocket edge. */
-export interface StreamDeps {
-  actors: ActorGateway;
-  auth: Authenticator;
-  fanout: Fanout;
-  subs: Subscriptions;
-  turn: SendTurn;
-  clock: Clock;
-  maxBufferedBytes: number;
-  limits?: RateLimits;
-  nextId(): number;
-  /** Called once when a stream's connection ends, however it ends. */
-  onClosed(conn: Connection, session: boolean): void;
-}
-
-/** The caller of `GET /sse` or `GET /poll`: `Authorization: Bearer` or `?token=` (EventSource cannot set headers). */
-export function streamPrincipal(auth: Authenticator, req: IncomingMessage, url: URL): Promise<Principal> {
-  const h = req.headers.authorization;
-  return auth.verify(url.searchParams.get("token") ?? (h?.startsWith("Bearer ") ? h.slice(7) : undefined));
-}
-
-/**
- * Subscribes `conn` to every channel of `positions` and resolves once each has its `subbed` (or
- * rejects with the first refusal: the caller answers with an HTTP error before any event). A
- * catch-up failing later ends the stream with its code, and the client resumes (G4).
- */
-export function subscribeAll(subs: Subscriptions, conn: Connection, positions: Positions): Promise<void> {
-  return Promise.all([...positions].map(([ch, after]) => new Promise<void>((resolve, reject) => {
-    let confirmed = false;
-    subs.subscribe(conn, undefined, ch, after, () => {
-      confirmed = true;
-      resolve();
-    }).catch((err: unknown) => {
-      if (!confirmed) return reject(err);
-      conn.close(4100, errorFields(err).code);
-    });
-  }))).then(() => undefined);
-}
 
 /**
  * `GET /sse?ch=<channel>:<seq>&...`: one Server-Sent Events stream per client carrying the same
  * frames as a WebSocket (welcome, subbed, msgs, presence, typing, member, topic, user, err) through
  * the same subscribe/resume machinery (a `Connection` whose sink is the response). Heartbeat
- * comments keep it open; the token's expiry, shutdown or a slow reader end it after an `err` event.
+ * comments keep it open; the token's expiry (`token_expired`), shutdown or a slow reader end it after an `err` event.
  */
 export class SseTransport {
   readonly #streams = new Map<Connection, { sink: SseSink; expiry: Timer | undefined }>();
@@ -97,7 +53,7 @@ export class SseTransport {
     d.fanout.addUser(conn);
     try {
       const view = await d.actors.ask<SessionView>(sessionActor(p.user), { type: "connect", edge: d.actors.edgeId });
-      conn.push(replyFrame("welcome", undefined, { user: p.user, role: p.role, channels: view.channels, reads: view.reads }));
+      conn.push(welcomeFrame(p, view));
       await subscribeAll(d.subs, conn, positions);
     } catch (err) {
       end();
@@ -105,8 +61,7 @@ export class SseTransport {
     }
     if (ended) return undefined;
     sink.open();
-    const expiry = p.expiresAt === undefined ? undefined
-      : d.clock.setTimeout(() => conn.close(4001, "unauthenticated"), Math.min(2 ** 31 - 1, Math.max(0, p.expiresAt - d.clock.now())));
+    const expiry = d.clock.setTimeout(() => conn.close(4103, "token_expired"), Math.min(2 ** 31 - 1, Math.max(0, p.exp - d.clock.now())));
     this.#streams.set(conn, { sink, expiry });
     return undefined;
   }

@@ -1,11 +1,10 @@
 import type { IncomingMessage } from "node:http";
 import { RejectedError } from "../runtime/core/errors.ts";
 import type { UserDataStore } from "../storage/user_data_store.ts";
-import type { Authenticator, Principal } from "./auth.ts";
+import type { Principal } from "./auth.ts";
 import { AuditQuery, RetentionBody } from "./data_schemas.ts";
 import { type ActorGateway, channelActor } from "./gateway.ts";
-import { readJson } from "./http_api.ts";
-import { bearerOf, RouteTable, sendJson } from "./route_table.ts";
+import { type HttpApi, numericQuery, readJson } from "./http_api.ts";
 import { ChannelName, UserName } from "./schemas.ts";
 import type { UserEraser } from "./user_eraser.ts";
 import { streamExport } from "./user_export.ts";
@@ -13,7 +12,6 @@ import { check } from "./validate.ts";
 
 export interface UserDataRoutesOptions {
   actors: ActorGateway;
-  auth: Authenticator;
   store: UserDataStore;
   eraser: UserEraser;
   /** Journal entries per page of an export. */
@@ -22,11 +20,11 @@ export interface UserDataRoutesOptions {
 
 /**
  * The data-rights routes: a channel's retention policy, a user's export and erasure (their own,
- * or any user's for an admin), and the audit log (admins).
+ * or any user's for an admin), and the audit log (admins); routes of `api`'s table, so they pass
+ * its checks (query parameters, methods, rate limits) as every other route does.
  */
-export function userDataRoutes(o: UserDataRoutesOptions): RouteTable {
-  const t = new RouteTable();
-  const me = (req: IncomingMessage) => o.auth.verify(bearerOf(req));
+export function userDataRoutes(api: HttpApi, o: UserDataRoutesOptions): void {
+  const me = (req: IncomingMessage) => api.principal(req);
   const admin = async (req: IncomingMessage): Promise<Principal> => {
     const p = await me(req);
     if (p.role !== "admin") throw new RejectedError("forbidden", "This route needs an admin token");
@@ -35,37 +33,34 @@ export function userDataRoutes(o: UserDataRoutesOptions): RouteTable {
   const user = (u: string | undefined) => check(UserName, u, "user name");
   const channel = (c: string | undefined) => channelActor(check(ChannelName, c, "channel name"));
 
-  t.add("GET", "/channels/([^/]+)/retention", async (req, res, [ch]) => {
-    sendJson(res, 200, await o.actors.ask(channel(ch), { type: "retention_get", user: (await me(req)).user }));
-  });
-  t.add("PUT", "/channels/([^/]+)/retention", async (req, res, [ch]) => {
+  api.route("GET", "/channels/([^/]+)/retention", [], async ({ req, params: [ch] }) =>
+    [200, await o.actors.ask(channel(ch), { type: "retention_get", user: (await me(req)).user })]);
+  api.route("PUT", "/channels/([^/]+)/retention", [], async ({ req, params: [ch] }) => {
     const p = await me(req);
     const policy = check(RetentionBody, await readJson(req), "retention policy");
-    sendJson(res, 200, await o.actors.ask(channel(ch), { type: "retention", user: p.user, admin: p.role === "admin", policy }));
+    return [200, await o.actors.ask(channel(ch), { type: "retention", user: p.user, admin: p.role === "admin", policy })];
   });
-  t.add("DELETE", "/channels/([^/]+)/retention", async (req, res, [ch]) => {
+  api.route("DELETE", "/channels/([^/]+)/retention", [], async ({ req, params: [ch] }) => {
     const p = await me(req);
-    sendJson(res, 200, await o.actors.ask(channel(ch), { type: "retention", user: p.user, admin: p.role === "admin", policy: null }));
+    return [200, await o.actors.ask(channel(ch), { type: "retention", user: p.user, admin: p.role === "admin", policy: null })];
   });
-  t.add("GET", "/users/me/export", async (req, res) => {
+  api.route("GET", "/users/me/export", [], async ({ req, res }) => {
     await streamExport(res, o.actors, o.store, (await me(req)).user, { pageSize: o.exportPageSize });
+    return undefined;
   });
-  t.add("GET", "/admin/users/([^/]+)/export", async (req, res, [u]) => {
+  api.route("GET", "/admin/users/([^/]+)/export", [], async ({ req, res, params: [u] }) => {
     await admin(req);
     await streamExport(res, o.actors, o.store, user(u), { pageSize: o.exportPageSize });
+    return undefined;
   });
-  t.add("DELETE", "/users/me", async (req, res) => {
-    sendJson(res, 200, await o.eraser.erase((await me(req)).user, "self"));
-  });
-  t.add("DELETE", "/admin/users/([^/]+)", async (req, res, [u]) => {
+  api.route("DELETE", "/users/me", [], async ({ req }) => [200, await o.eraser.erase((await me(req)).user, "self")]);
+  api.route("DELETE", "/admin/users/([^/]+)", [], async ({ req, params: [u] }) => {
     const p = await admin(req);
-    sendJson(res, 200, await o.eraser.erase(user(u), p.user));
+    return [200, await o.eraser.erase(user(u), p.user)];
   });
-  t.add("GET", "/admin/audit", async (req, res, _p, url) => {
+  api.route("GET", "/admin/audit", ["after", "limit"], async ({ req, url }) => {
     await admin(req);
-    const num = (k: string) => (url.searchParams.has(k) ? (/^\d+$/.test(url.searchParams.get(k)!) ? Number(url.searchParams.get(k)) : NaN) : undefined);
-    const q = check(AuditQuery, JSON.parse(JSON.stringify({ after: num("after"), limit: num("limit") })), "audit query");
-    sendJson(res, 200, { records: await o.store.listAudit(q.after ?? 0, q.limit ?? 100) });
+    const q = check(AuditQuery, numericQuery(url, ["after", "limit"]), "audit query");
+    return [200, { records: await o.store.listAudit(q.after ?? 0, q.limit ?? 100) }];
   });
-  return t;
 }

@@ -17,6 +17,8 @@ export interface ClusterParts {
   start(address: string, onLost: (reason: string) => void): Promise<void>;
   /** Gives the lease back and closes the links (graceful stop). */
   leave(): Promise<void>;
+  /** The lease is held, so the registry answered within the lease's TTL (readiness). */
+  leaseHeld(): boolean;
 }
 
 /**
@@ -32,7 +34,7 @@ export async function joinCluster(cfg: NodeConfig, self: string, log: (msg: stri
     registry,
     router: (): ClusterRouter => router!,
     wire(o: { system: ActorSystem; onEdgeEvent(ev: unknown): void; onPlacement(id: string, p: Placement | null): void; onLiveNodes(n: number): void }): ClusterParts {
-      const links = new NodeLinks({ self, secret, defer: turnEnd.early, onFrames: (from, frames) => r.onFrames(from, frames), log });
+      const links = new NodeLinks({ self, secret, defer: turnEnd.early, onFrames: (from, frames) => r.onFrames(from, frames), onPeerGone: (node) => r.peerGone(node), log });
       const r = new ClusterRouter({ self, system: o.system, registry, links, clock: systemClock, askTimeoutMs: cfg.askTimeoutMs, onEdgeEvent: o.onEdgeEvent, onPlacement: o.onPlacement, log });
       router = r;
       const admin = new ClusterAdmin(self, registry, r, () => Date.now());
@@ -53,6 +55,7 @@ export async function joinCluster(cfg: NodeConfig, self: string, log: (msg: stri
           });
           await keeper.start();
         },
+        leaseHeld: () => keeper?.held ?? false,
         async leave() {
           await keeper?.stop();
           await stopWatch?.();

@@ -1,7 +1,7 @@
 import "reflect-metadata";
 import { type Remote, wrap } from "comlink";
 import nodeEndpoint from "comlink/dist/esm/node-adapter.mjs";
-import { mkdir, rm, writeFile } from "node:fs/promises";
+import type { AddressInfo } from "node:net";
 import { MessageChannel } from "node:worker_threads";
 import { container } from "tsyringe";
 import type { EdgeEvent } from "../actors/messages.ts";
@@ -19,8 +19,8 @@ import { userDataRoutes } from "../edge/user_data_routes.ts";
 import { ApiKeyAuth } from "../edge/api_keys.ts";
 import { serverApiRoutes } from "../edge/server_api.ts";
 import { TokenRevocations } from "../edge/token_revocations.ts";
-import { join } from "node:path";
 import { UserEraser } from "../edge/user_eraser.ts";
+import { StaticFiles } from "../edge/static_files.ts";
 import { commitStatsText, sumCommitStats } from "../storage/commit_stats.ts";
 import type { NodeConfig } from "./config.ts";
 import { ActorSystem } from "../runtime/core/actor_system.ts";
@@ -30,7 +30,10 @@ import type { Placement, Registry } from "../runtime/core/registry.ts";
 import { type ClusterParts, joinCluster } from "./cluster_node.ts";
 import { nodePlatform, turnEnd } from "../runtime/platform/node_platform.ts";
 import { systemClock } from "../runtime/platform/system_clock.ts";
-import { EMBEDDED_PID_FILE, embeddedBackend, loadSecret, postgresBackend, snapshotDirectory } from "./storage_backend.ts";
+import { embeddedBackend, loadSecret, postgresBackend, snapshotDirectory, type StorageBackend } from "./storage_backend.ts";
+import { bindHttp } from "./bind_http.ts";
+import { type DataDirLock, lockDataDir } from "./data_dir_lock.ts";
+import { StartupError } from "./startup_error.ts";
 import type { WorkerBoot, WorkerControl } from "./worker_control.ts";
 
 export interface RunningNode {
@@ -55,14 +58,34 @@ const log = (msg: string, err?: unknown) => console.error(`[storm] ${msg}`, err 
  * The composition root of a node process: the only place that picks concrete backends (PGlite or
  * PostgreSQL; the in-process or the Hazelcast registry) and wires them into the core via tsyringe.
  */
-export async function startNode(cfg: NodeConfig, hooks: NodeHooks = {}): Promise<RunningNode> {
-  if (cfg.cluster && !cfg.postgresUrl) throw new Error("Cannot join a cluster without --postgres: PostgreSQL is the arbiter of ownership");
-  await mkdir(cfg.dataDir, { recursive: true });
+export async function startNode(cfg: NodeConfig, hooks: NodeHooks = {}, held?: DataDirLock): Promise<RunningNode> {
+  const lock = held ?? lockDataDir(cfg.dataDir);
+  try {
+    return await startLocked(cfg, hooks, lock);
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+}
+
+async function startLocked(cfg: NodeConfig, hooks: NodeHooks, lock: DataDirLock): Promise<RunningNode> {
   const id = cfg.cluster ? `${cfg.nodeId}.${Date.now().toString(36)}` : cfg.nodeId;
   const c = container.createChildContainer();
+  // The port is bound before the store is opened: a taken port fails in milliseconds, not after
+  // the store's start-up; until the node is ready the port answers 503 (and /livez 200).
+  const http = await bindHttp(cfg.port, cfg.host);
+  let ready = false;
+  let stopping = false;
   const secret = await loadSecret(cfg);
-  const storage = cfg.postgresUrl ? await postgresBackend(cfg) : await embeddedBackend(cfg);
-  if (!cfg.postgresUrl) await writeFile(join(cfg.dataDir, EMBEDDED_PID_FILE), `${process.pid}\n`);
+  let storage: StorageBackend;
+  try {
+    storage = cfg.postgresUrl ? await postgresBackend(cfg) : await embeddedBackend(cfg);
+  } catch (err) {
+    http.close();
+    const where = cfg.postgresUrl ? `PostgreSQL at ${redactUrl(cfg.postgresUrl)}` : `the embedded store in ${cfg.dataDir}`;
+    const fix = cfg.postgresUrl ? "check that the server runs and --postgres is right" : "check the directory, or move it aside to start afresh";
+    throw new StartupError("storeUnavailable", `Cannot open ${where}: ${oneLine(err)} (${fix})`, { cause: err });
+  }
   const revocations = new TokenRevocations(storage.mainStore, secret.key);
   await revocations.start();
   c.register(Authenticator, { useValue: new Authenticator(secret.key, "storm", (user, iat) => revocations.isRevoked(user, iat)) });
@@ -114,12 +137,16 @@ export async function startNode(cfg: NodeConfig, hooks: NodeHooks = {}): Promise
     dispatcher,
     auth,
     devTokens: secret.dev,
+    devAdmin: cfg.devAdmin,
+    // Ready: started, not stopping, the store answers, and in a cluster the lease is held.
+    readiness: async () => {
+      const checks: Record<string, boolean> = { started: ready && !stopping };
+      checks["store"] = await storage.mainStore.currentEpoch("node:readyz").then(() => true, () => false);
+      if (parts) checks["lease"] = parts.leaseHeld();
+      return checks;
+    },
     openapi: buildOpenApi,
     admin: parts?.admin,
-    extensions: [
-      userDataRoutes({ actors, auth, store: storage.mainStore, eraser: new UserEraser(actors, storage.mainStore, secret.key), exportPageSize: 1_000 }),
-      serverApiRoutes({ actors, auth, keys: new ApiKeyAuth(storage.mainStore), store: storage.mainStore, revocations }),
-    ],
     // Aggregate gauges only (no actor or user ids), so no token is needed, as Prometheus scrapes.
     metrics: async () => {
       const [stats, storageCommits] = await Promise.all([Promise.all(controls.map((w) => w.stats())), storage.commitStats()]);
@@ -156,14 +183,16 @@ export async function startNode(cfg: NodeConfig, hooks: NodeHooks = {}): Promise
       };
     },
   });
+  userDataRoutes(api, { actors, store: storage.mainStore, eraser: new UserEraser(actors, storage.mainStore, secret.key), exportPageSize: 1_000 });
+  serverApiRoutes(api, { actors, keys: new ApiKeyAuth(storage.mainStore), store: storage.mainStore, revocations });
   edge = new EdgeServer({
-    actors, fanout, subscriptions, dispatcher, limits, auth, api, clock: systemClock, defer: turnEnd.late,
+    http, actors, fanout, subscriptions, dispatcher, limits, auth, api, clock: systemClock, defer: turnEnd.late,
     maxBufferedBytes: cfg.maxBufferedBytes, writeChunk: cfg.writeChunk, heartbeatMs: cfg.heartbeatMs, authTimeoutMs: cfg.authTimeoutMs,
     testBrokenSseResume: cfg.testBrokenSseResume,
     onClusterUpgrade: parts ? (req, socket, head) => parts!.links.handleUpgrade(req, socket, head) : undefined,
+    staticFiles: StaticFiles.fromBuild(),
   });
-  const port = await edge.listen(cfg.port, cfg.host);
-  let stopping = false;
+  const port = (http.address() as AddressInfo).port;
   const stop = async () => {
     if (stopping) return;
     stopping = true;
@@ -173,8 +202,8 @@ export async function startNode(cfg: NodeConfig, hooks: NodeHooks = {}): Promise
     await stopWatch?.();
     revocations.stop();
     await storage.close();
-    if (!cfg.postgresUrl) await rm(join(cfg.dataDir, EMBEDDED_PID_FILE), { force: true });
     await cluster?.registry.close();
+    lock.release();
   };
   if (parts) {
     await parts.start(cfg.advertise ?? `ws://${cfg.host}:${port}`, async (reason) => {
@@ -183,5 +212,21 @@ export async function startNode(cfg: NodeConfig, hooks: NodeHooks = {}): Promise
       hooks.onLeaseLost?.(reason);
     });
   }
+  ready = true;
   return { id, port, system, edge, controls, stop };
+}
+
+function oneLine(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split("\n")[0]!.slice(0, 300);
+}
+
+/** A PostgreSQL URL without its password, for messages. */
+function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = "***";
+    return u.toString();
+  } catch {
+    return "(unparsable URL)";
+  }
 }

@@ -2,7 +2,7 @@ import "reflect-metadata";
 import { expose } from "comlink";
 import nodeEndpoint from "comlink/dist/esm/node-adapter.mjs";
 import { parentPort, workerData } from "node:worker_threads";
-import { actorFactories } from "../actors/index.ts";
+import { actorFactories, actorGates } from "../actors/index.ts";
 import { actorsWireCodec } from "../actors/wire_codec.ts";
 import type { Store } from "../storage/store.ts";
 import { PortStore } from "../storage/port_store.ts";
@@ -25,6 +25,7 @@ const host = startWorkerRuntime(parentPort as unknown as PortLike, (fn) => void 
   store,
   clock: systemClock,
   factories: actorFactories({ ...defaultChannelOptions, historySize: boot.historySize, retention: boot.retention, dedupeHorizonMs: boot.dedupeHorizonMs }, boot.syncQueue),
+  gates: actorGates,
   idlePassivateMs: boot.idlePassivateMs,
   log: (msg, err) => console.error(`[worker ${boot.index}] ${msg}`, err ?? ""),
 }, actorsWireCodec);

@@ -1,5 +1,5 @@
 import { StoreClosedError, storeErrorFromWire } from "./errors.ts";
-import type { AppendOutcome, JournalBounds, JournalEntry, Snapshot, Store, TrimRule } from "./store.ts";
+import type { AppendOutcome, JournalBounds, JournalEntry, ReadMark, SearchPage, Snapshot, Store, TrimRule, UnreadCount } from "./store.ts";
 import type { ApiKeyRecord, ApiKeyStore } from "./api_key_store.ts";
 import type { AuditInput, AuditRecord, Membership, UserDataStore, UserMessage } from "./user_data_store.ts";
 import { TickBatcher } from "./store_protocol.ts";
@@ -110,6 +110,16 @@ export class PortStore implements Store, UserDataStore, ApiKeyStore {
   }
   listSnapshots(prefix: string, afterId: string, limit: number): Promise<Array<{ actorId: string; snapshot: Snapshot }>> {
     return this.#call("listSnapshots", [prefix, afterId, limit]);
+  }
+
+  readRefs(actorId: string, refs: readonly number[]): Promise<JournalEntry[]> {
+    return this.#call("readRefs", [actorId, refs]);
+  }
+  unread(user: string, marks: readonly ReadMark[], cap: number): Promise<UnreadCount[]> {
+    return this.#call("unread", [user, marks, cap]);
+  }
+  search(user: string, query: string, before: string | undefined, limit: number): Promise<SearchPage> {
+    return this.#call("search", [user, query, before, limit]);
   }
 
   close(): Promise<void> {

@@ -6,6 +6,7 @@ import { runUserDataConformance } from "./user_data_conformance.ts";
 import { runApiKeyConformance } from "./api_key_conformance.ts";
 import type { UserDataStore } from "./user_data_store.ts";
 import type { ApiKeyStore } from "./api_key_store.ts";
+import { chatStoreCases } from "./store_conformance_chat.ts";
 
 export interface ConformanceOptions {
   /**
@@ -346,6 +347,8 @@ export function runStoreConformance(name: string, open: () => Promise<Store & Us
       expect(await store.loadSnapshot(id)).toEqual({ seq: 3, state: { topic: "kept" } });
       expect(await store.acquireEpoch(id, "node-b")).toBeGreaterThan(epoch);
     });
+
+    chatStoreCases(() => store, actor);
 
     it("store - close lets in-flight appends finish and rejects later calls", async () => {
       const id = actor("closing");

@@ -45,6 +45,9 @@ const OPS: Record<StoreOp, true> = {
   findKey: true,
   revokeTokens: true,
   listRevocations: true,
+  readRefs: true,
+  unread: true,
+  search: true,
 };
 
 export function isStoreOp(op: unknown): op is StoreOp {

@@ -1,3 +1,5 @@
+import type { EntryKind } from "./store.ts";
+
 /**
  * What Storm holds about one user, read and erased across actors: the data-rights half of the
  * store (export, erasure, audit). Used from the main thread only; the actors keep using `Store`.
@@ -9,7 +11,7 @@
 export interface UserDataStore {
   /** The user's journal entries after (`afterActor`, `afterSeq`), in (actor id, seq) order. */
   userMessages(user: string, afterActor: string, afterSeq: number, limit: number): Promise<UserMessage[]>;
-  /** Channel actor ids where the user has journal entries or is a member, ascending. */
+  /** Channel actor ids where the user has journal entries, is a member, or is banned or muted, ascending. */
   userChannels(user: string): Promise<string[]>;
   /** Session actor ids whose stored state contains the text of `user` (a superset: callers check precisely). */
   sessionsMentioning(user: string): Promise<string[]>;
@@ -28,6 +30,10 @@ export interface UserDataStore {
 export interface UserMessage {
   actorId: string;
   seq: number;
+  /** An edit, delete, reaction (`JournalEntry.kind`); absent for a message. */
+  kind?: EntryKind;
+  /** The message it changes, or a reply's thread root. */
+  ref?: number;
   clientId: string;
   body: string;
   ts: number;

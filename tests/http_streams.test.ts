@@ -35,12 +35,12 @@ describe("SSE", () => {
     s.close();
   });
 
-  test("sse - a token that expires ends the stream with an unauthenticated err event", async () => {
+  test("sse - a token that expires ends the stream with a token_expired err event", async () => {
     await channel("exp1", "sse-exp");
     const r = await node.http("POST", "/auth/dev-token", { body: { user: "exp1", ttl: 2 } });
     const s = await SseClient.open(node.url, `ch=sse-exp:0&token=${encodeURIComponent(r.body.token)}`);
     await s.waitFor(() => s.ended, 10_000, "end of stream");
-    expect(s.frames.at(-1)).toMatchObject({ t: "err", code: "unauthenticated" });
+    expect(s.frames.at(-1)).toMatchObject({ t: "err", code: "token_expired" });
   });
 
   test("sse - a channel the caller may not read refuses the stream before any event", async () => {

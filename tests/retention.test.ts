@@ -32,7 +32,7 @@ const stores: Array<[string, () => string[]]> = [
 describe.each(stores)("retention on %s", (_store, storeArgs) => {
   let node: StormProcess;
   beforeAll(async () => {
-    node = await startStorm({ workers: 1, args: [...storeArgs(), "--dedupe-horizon", "0", "--dev-tokens"] });
+    node = await startStorm({ workers: 1, args: [...storeArgs(), "--dedupe-horizon", "0", "--dev-tokens", "--dev-admin"] });
     nodes.push(node);
   }, 60_000);
 

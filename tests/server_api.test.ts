@@ -23,7 +23,7 @@ const keys: Record<string, { id: string; key: string }> = {};
 
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), "storm-keys-"));
-  node = await startStorm({ workers: 1, dataDir, args: ["--rate-limits", "off"] });
+  node = await startStorm({ workers: 1, dataDir, args: ["--rate-limits", "off", "--dev-admin"] });
   adminJwt = (await node.http("POST", "/auth/dev-token", { body: { user: "ops", role: "admin" } })).body.token;
   for (const scope of ["publish", "broadcast", "admin"]) {
     const r = await node.http("POST", "/admin/keys", { token: adminJwt, body: { scopes: [scope], name: `${scope} key` } });

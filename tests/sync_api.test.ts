@@ -9,7 +9,7 @@ import { type StormProcess, startStorm } from "./harness/storm_process.ts";
 let node: StormProcess;
 
 beforeAll(async () => {
-  node = await startStorm({ workers: 1, args: ["--sync-queue-max", "3"] });
+  node = await startStorm({ workers: 1, args: ["--sync-queue-max", "3", "--dev-admin"] });
 }, 60_000);
 
 afterAll(async () => {

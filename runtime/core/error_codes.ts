@@ -12,6 +12,8 @@ export const ERROR_CODES = {
   unauthenticated: { http: 401, retry: "never", description: "Missing, invalid or expired token.", close: 4001 },
   forbidden: { http: 403, retry: "never", description: "Authenticated, but not allowed (role or membership)." },
   not_member: { http: 403, retry: "never", description: "Join the channel before reading or publishing." },
+  banned: { http: 403, retry: "never", description: "Banned from this channel by a moderator or its owner." },
+  muted: { http: 403, retry: "retry", description: "Muted in this channel; retry after the time given in the message (ms since the epoch)." },
   channel_not_found: { http: 404, retry: "never", description: "No such channel." },
   channel_exists: { http: 409, retry: "never", description: "A channel with this name already exists." },
   not_found: { http: 404, retry: "never", description: "No such route or resource." },
@@ -26,6 +28,7 @@ export const ERROR_CODES = {
   disconnected: { http: 409, retry: "never", description: "A backend disconnected this user through the server API; reconnect only if the application says so.", close: 4003 },
   token_revoked: { http: 401, retry: "never", description: "The user's tokens issued before a revocation are refused; get a new token, then reconnect.", close: 4004 },
   account_erased: { http: 410, retry: "never", description: "The user's account was erased (right to erasure); their tokens no longer open anything of theirs.", close: 4005 },
+  token_expired: { http: 401, retry: "reconnect", description: "The connection's token expired: reconnect with a fresh token and resume (or send `auth` before `exp`).", close: 4103 },
   internal: { http: 500, retry: "retry", description: "An unexpected server error; nothing acknowledged is lost." },
 } as const satisfies Record<string, ErrorCodeInfo>;
 

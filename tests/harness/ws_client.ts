@@ -13,6 +13,13 @@ export interface Msg {
   body: string;
   /** A tombstone: its author's account was erased. */
   erased?: true;
+  /** The chat's entries and current versions (docs/PROTOCOL.md "Message"). */
+  kind?: string;
+  ref?: number;
+  edited?: true;
+  deleted?: true;
+  reactions?: Record<string, number>;
+  replies?: number;
 }
 
 /**

@@ -74,11 +74,11 @@ describe("storm-check", () => {
     expect((await run("--history", join(dir, "run"))).code).toBe(2);
     const unknown = await run("--history", join(dir, "run"), "--journal", "j", "--fast");
     expect(unknown.code).toBe(2);
-    expect(unknown.err).toContain('Cannot parse arguments: unknown argument "--fast"');
+    expect(unknown.err).toContain('Cannot parse arguments: unknown option "--fast"');
   });
 
   test("storm-check - the command's exit status is the check's verdict", () => {
-    const tsx = join(import.meta.dirname, "..", "node_modules", ".bin", "tsx");
+    const tsx = join(import.meta.dirname, "..", "..", "node_modules", ".bin", "tsx");
     const bin = join(import.meta.dirname, "..", "bin", "storm-check.ts");
     const clean = spawnSync(tsx, [bin, "--history", join(dir, "run"), "--journal", join(dir, "journal.jsonl")], { encoding: "utf8" });
     expect(clean.status, clean.stderr).toBe(0);
