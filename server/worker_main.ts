@@ -24,7 +24,7 @@ const host = startWorkerRuntime(parentPort as unknown as PortLike, (fn) => void 
   nodeId: boot.nodeId,
   store,
   clock: systemClock,
-  factories: actorFactories({ ...defaultChannelOptions, historySize: boot.historySize }, boot.syncQueue),
+  factories: actorFactories({ ...defaultChannelOptions, historySize: boot.historySize, retention: boot.retention, dedupeHorizonMs: boot.dedupeHorizonMs }, boot.syncQueue),
   gates: actorGates,
   idlePassivateMs: boot.idlePassivateMs,
   log: (msg, err) => console.error(`[worker ${boot.index}] ${msg}`, err ?? ""),
