@@ -10,6 +10,7 @@ const USAGE = `storm: a real-time messaging node
                --advertise ws://HOST:PORT --lease-ms 3000]
               [--history 2000] [--max-buffered 1048576] [--write-chunk 100] [--pg-pool 4]
               [--idle-ms 120000] [--ask-timeout-ms 10000] [--heartbeat-ms 45000] [--auth-timeout-ms 10000]
+              [--log-level debug|info|warn|error]   (JSON lines on stderr)
   storm inspect nodes | actors [--prefix P] [--node ID] | actor ID | migrate ID --to NODE | drain NODE
               [--url http://127.0.0.1:8080] [--token T] [--json]   (storm inspect --help for more)
 

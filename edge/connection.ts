@@ -22,6 +22,18 @@ export interface SocketLike {
 }
 
 const TEXT = { binary: false } as const;
+
+/** Where a connection reports the messages of its socket writes (`EdgeMetrics`). */
+export interface DeliverySink {
+  /**
+   * One socket write carried `count` messages of `msgs` frames. `sampleTs` is the commit time
+   * (`JournalEntry.ts`) of the first live message among them, the write's latency sample; undefined
+   * when the write carried only history pages (their age is the client's absence, not latency).
+   */
+  written(count: number, sampleTs: number | undefined): void;
+}
+
+const NO_SINK: DeliverySink = { written() {} };
 const NO_SUBS: ReadonlyMap<string, Subscription> = new Map();
 
 /** Per-socket, per-channel delivery position. */
@@ -57,6 +69,9 @@ export class Connection {
   lastSeen: number;
   /** Requests received and not yet answered. */
   inflight = 0;
+  /** Messages in the `msgs` frames queued this turn, and the commit time of the first live one. */
+  #msgs = 0;
+  #msgsTs: number | undefined;
 
   constructor(
     readonly id: number,
@@ -67,6 +82,7 @@ export class Connection {
     now: number,
     /** The encoding of this socket's `msgs` frames. */
     readonly enc: MsgsEncoding = "json",
+    private readonly sink: DeliverySink = NO_SINK,
   ) {
     this.lastSeen = now;
   }
@@ -103,6 +119,18 @@ export class Connection {
     }
   }
 
+  /**
+   * Queues a `msgs` frame of `count` messages, counted when the frame is written (two field updates
+   * per batch, not per message). `liveTs`: the commit time of its first message when it is a live
+   * batch, not a page of history.
+   */
+  pushMsgs(frame: SharedFrame | string, count: number, liveTs?: number): void {
+    if (this.closed) return;
+    this.#msgsTs ??= liveTs;
+    this.#msgs += count;
+    this.push(frame);
+  }
+
   close(code: number, reason: string): void {
     if (this.closed) return;
     this.closed = true;
@@ -114,7 +142,11 @@ export class Connection {
   flush(): void {
     this.#scheduled = false;
     const out = this.#out;
+    const msgs = this.#msgs;
+    const sampleTs = this.#msgsTs;
     this.#out = undefined;
+    this.#msgs = 0;
+    this.#msgsTs = undefined;
     if (this.closed || !out) return;
     if (this.socket.bufferedAmount > this.maxBuffered) {
       this.close(4100, "slow_consumer");
@@ -126,6 +158,7 @@ export class Connection {
     try {
       if (this.socket.sendFrame) this.socket.sendFrame(message.wire);
       else this.socket.send(message.bytes, TEXT);
+      if (msgs > 0) this.sink.written(msgs, sampleTs);
     } catch {
       // The frames are lost to this socket only: closing it makes the client resume from its cursor.
       this.close(1011, "internal");

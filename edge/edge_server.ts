@@ -11,7 +11,8 @@ import { DeliveryReporter } from "./delivery_reporter.ts";
 import { Fanout } from "./fanout.ts";
 import { FrameHandler } from "./frame_handler.ts";
 import { SendTurn } from "./send_turn.ts";
-import { errorFields, errorFrame, MSGS_ENCODINGS, type MsgsEncoding, replyFrame } from "./frames.ts";
+import type { EdgeMetrics } from "./edge_metrics.ts";
+import { errorFields, MSGS_ENCODINGS, type MsgsEncoding, replyFrame } from "./frames.ts";
 import { type ActorGateway, channelActor, sessionActor } from "./gateway.ts";
 import type { HttpApi } from "./http_api.ts";
 import { LIMITS } from "./schemas.ts";
@@ -35,6 +36,8 @@ export interface EdgeOptions {
   heartbeatMs: number;
   /** A socket connected without a token must send `auth` within this time. */
   authTimeoutMs: number;
+  /** Counters of `GET /metrics` (deliveries, their latency, errors), shared with the HTTP API. */
+  metrics: EdgeMetrics;
   /** Node-to-node links (`/cluster`) in cluster mode. */
   onClusterUpgrade?(req: IncomingMessage, socket: Duplex, head: Buffer): void;
 }
@@ -103,7 +106,7 @@ export class EdgeServer {
       retryMs: 2,
       minIntervalMs: 20,
     });
-    this.#handler = new FrameHandler(o.actors, this.fanout);
+    this.#handler = new FrameHandler(o.actors, this.fanout, o.metrics);
     this.http = createServer((req, res) => void o.api.handle(req, res));
     // The hard cap only protects memory; messages between the protocol limit and it get a typed
     // `too_large` error and the connection survives (G7).
@@ -150,20 +153,24 @@ export class EdgeServer {
     const url = new URL(req.url ?? "/", "http://edge");
     if (url.pathname === "/cluster" && this.#o.onClusterUpgrade) return this.#o.onClusterUpgrade(req, socket, head);
     if (url.pathname !== "/ws") {
+      this.#o.metrics.http.inc(["unmatched", "404"]);
       socket.end("HTTP/1.1 404 Not Found\r\n\r\n");
       return;
     }
     const enc = url.searchParams.get("enc") ?? "json";
     if (!(MSGS_ENCODINGS as readonly string[]).includes(enc)) {
       const err = new StormError("bad_request", `Cannot use enc "${enc.slice(0, 40)}": expected one of ${MSGS_ENCODINGS.join(", ")}`);
-      return refuse(socket, "400 Bad Request", err);
+      return refuse(socket, "400 Bad Request", err, this.#o.metrics);
     }
     const bearer = req.headers.authorization?.startsWith("Bearer ") ? req.headers.authorization.slice(7) : undefined;
     const token = url.searchParams.get("token") ?? bearer;
     const accept = (principal: Principal | undefined) =>
-      this.#wss.handleUpgrade(req, socket, head, (ws) => this.#accept(ws, principal, enc as MsgsEncoding));
+      this.#wss.handleUpgrade(req, socket, head, (ws) => {
+        this.#o.metrics.http.inc(["/ws", "101"]);
+        this.#accept(ws, principal, enc as MsgsEncoding);
+      });
     if (!token) return accept(undefined);
-    this.#o.auth.verify(token).then(accept, (err: unknown) => refuse(socket, "401 Unauthorized", err));
+    this.#o.auth.verify(token).then(accept, (err: unknown) => refuse(socket, "401 Unauthorized", err, this.#o.metrics));
   }
 
   /**
@@ -177,7 +184,7 @@ export class EdgeServer {
       // A socket has a bounded time to authenticate; it holds resources meanwhile (G6).
       const timer = this.#o.clock.setTimeout(() => {
         if (ws[SOCKET_STATE] instanceof Connection || ws.readyState !== ws.OPEN) return;
-        ws.send(errorFrame(undefined, new StormError("unauthenticated", "No auth frame within the authentication window")));
+        ws.send(this.#o.metrics.errorFrame(undefined, new StormError("unauthenticated", "No auth frame within the authentication window")));
         ws.close(4001, "unauthenticated");
       }, this.#o.authTimeoutMs);
       ws[SOCKET_STATE] = { frames: [], timer, enc };
@@ -191,13 +198,13 @@ export class EdgeServer {
   #start(ws: EdgeSocket, p: Principal, enc: MsgsEncoding): Connection {
     const pending = ws[SOCKET_STATE];
     if (pending && !(pending instanceof Connection)) pending.timer.cancel();
-    const conn = new Connection(this.#nextId++, p, ws, this.#turn, this.#o.maxBufferedBytes, this.#o.clock.now(), enc);
+    const conn = new Connection(this.#nextId++, p, ws, this.#turn, this.#o.maxBufferedBytes, this.#o.clock.now(), enc, this.#o.metrics);
     ws[SOCKET_STATE] = conn;
     this.#conns.add(conn);
     this.fanout.addUser(conn);
     this.#o.actors.ask<SessionView>(sessionActor(p.user), { type: "connect", edge: this.#o.actors.edgeId }).then(
       (view) => conn.push(replyFrame("welcome", undefined, { user: p.user, role: p.role, channels: view.channels, reads: view.reads })),
-      (err) => conn.push(errorFrame(undefined, err)),
+      (err) => conn.push(this.#o.metrics.errorFrame(undefined, err)),
     );
     return conn;
   }
@@ -206,7 +213,7 @@ export class EdgeServer {
     const state = ws[SOCKET_STATE];
     if (state instanceof Connection) {
       state.lastSeen = this.#o.clock.now();
-      if (isBinary) return state.push(errorFrame(undefined, new StormError("bad_request", "Cannot parse frame: binary frames are not supported yet")));
+      if (isBinary) return state.push(this.#o.metrics.errorFrame(undefined, new StormError("bad_request", "Cannot parse frame: binary frames are not supported yet")));
       return this.#onData(state, data);
     }
     if (!state) return;
@@ -233,7 +240,7 @@ export class EdgeServer {
       if (f.t !== "auth") throw new StormError("unauthenticated", "Cannot accept frame before authentication: send {\"t\":\"auth\",\"token\":...} first");
       return this.#start(ws, await this.#o.auth.verify(f.token), enc);
     } catch (err) {
-      ws.send(errorFrame(undefined, err instanceof StormError ? err : new StormError("unauthenticated", String(err))));
+      ws.send(this.#o.metrics.errorFrame(undefined, err instanceof StormError ? err : new StormError("unauthenticated", String(err))));
       ws.close(4001, "unauthenticated");
       return undefined;
     }
@@ -242,24 +249,24 @@ export class EdgeServer {
   /** Parses one WebSocket message: a frame or an array of frames. A bad frame fails alone. */
   #onData(conn: Connection, data: Buffer): void {
     if (data.length > LIMITS.maxFrameBytes) {
-      return conn.push(errorFrame(undefined, new StormError("too_large", `Cannot accept a ${data.length}-byte message (max ${LIMITS.maxFrameBytes})`)));
+      return conn.push(this.#o.metrics.errorFrame(undefined, new StormError("too_large", `Cannot accept a ${data.length}-byte message (max ${LIMITS.maxFrameBytes})`)));
     }
     let parsed: unknown;
     try {
       parsed = JSON.parse(data.toString("utf8"));
     } catch {
-      return conn.push(errorFrame(undefined, new StormError("bad_request", "Cannot parse frame: invalid JSON")));
+      return conn.push(this.#o.metrics.errorFrame(undefined, new StormError("bad_request", "Cannot parse frame: invalid JSON")));
     }
     const frames = Array.isArray(parsed) ? parsed : [parsed];
     if (frames.length > LIMITS.maxFramesPerMessage) {
-      return conn.push(errorFrame(undefined, new StormError("too_large", `Cannot accept ${frames.length} frames in one message (max ${LIMITS.maxFramesPerMessage})`)));
+      return conn.push(this.#o.metrics.errorFrame(undefined, new StormError("too_large", `Cannot accept ${frames.length} frames in one message (max ${LIMITS.maxFramesPerMessage})`)));
     }
     for (const raw of frames) {
       try {
         this.#handler.handle(conn, checkFrame(raw));
       } catch (err) {
         const id = typeof (raw as { id?: unknown })?.id === "number" ? (raw as { id: number }).id : undefined;
-        conn.push(errorFrame(id, err));
+        conn.push(this.#o.metrics.errorFrame(id, err));
       }
     }
   }
@@ -274,6 +281,8 @@ export class EdgeServer {
 }
 
 /** Answers an upgrade request with an HTTP error and a typed body instead of a WebSocket. */
-function refuse(socket: Duplex, status: string, err: unknown): void {
+function refuse(socket: Duplex, status: string, err: unknown, metrics: EdgeMetrics): void {
+  metrics.error(err);
+  metrics.http.inc(["/ws", status.slice(0, 3)]);
   socket.end(`HTTP/1.1 ${status}\r\ncontent-type: application/json\r\n\r\n${JSON.stringify({ error: errorFields(err) })}`);
 }

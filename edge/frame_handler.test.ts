@@ -4,6 +4,8 @@ import type { SubscribeReply } from "../actors/messages.ts";
 import type { JournalEntry } from "../storage/store.ts";
 import { Connection } from "./connection.ts";
 import { Fanout } from "./fanout.ts";
+import { FakeClock } from "../runtime/core/clock.ts";
+import { EdgeMetrics } from "./edge_metrics.ts";
 import { FrameHandler } from "./frame_handler.ts";
 import { SendTurn } from "./send_turn.ts";
 import type { ActorGateway } from "./gateway.ts";
@@ -43,7 +45,7 @@ const tick = () => new Promise((r) => setTimeout(r, 0));
 /** A socket subscribed to "g" at activation epoch 1 that has received seqs 1-2 and is live. */
 async function liveAfter2() {
   const { g, asks } = gateway();
-  const handler = new FrameHandler(g, new Fanout());
+  const handler = new FrameHandler(g, new Fanout(), new EdgeMetrics(new FakeClock()));
   const { frames, socket } = socketFrames();
   const conn = new Connection(1, { user: "a", role: "user" }, socket, new SendTurn((fn) => fn()), 1 << 20, 0);
   handler.handle(conn, { t: "sub", id: 1, ch: "g", after: 0 });
@@ -57,7 +59,7 @@ describe("frame handler", () => {
   it("subscribe - a channel move while a sub is pending sends nothing before subbed, then resumes at the new activation", async () => {
     const { g, asks } = gateway();
     const fanout = new Fanout();
-    const handler = new FrameHandler(g, fanout);
+    const handler = new FrameHandler(g, fanout, new EdgeMetrics(new FakeClock()));
     const { frames, socket } = socketFrames();
     const conn = new Connection(1, { user: "a", role: "user" }, socket, new SendTurn((fn) => fn()), 1 << 20, 0);
     handler.handle(conn, { t: "sub", id: 7, ch: "g", after: 0 });
@@ -94,7 +96,7 @@ describe("frame handler", () => {
   it("subscribe - a position past the channel's end resumes from the end, with the batches that reached the edge before the sub's answer was read", async () => {
     const { g, asks } = gateway();
     const fanout = new Fanout();
-    const handler = new FrameHandler(g, fanout);
+    const handler = new FrameHandler(g, fanout, new EdgeMetrics(new FakeClock()));
     const { frames, socket } = socketFrames();
     let closed: number | undefined;
     const conn = new Connection(1, { user: "a", role: "user" }, { ...socket, close: (code: number) => void (closed = code) }, new SendTurn((fn) => fn()), 1 << 20, 0);
@@ -121,5 +123,42 @@ describe("frame handler", () => {
     await tick();
     const seqs = frames.filter((f) => f.t === "msgs").flatMap((f) => f.m!.map((m) => m.seq));
     expect(seqs).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it("metrics - a request past the in-flight bound is refused with rate_limited, counted by scope and by code", async () => {
+    const { g } = gateway();
+    const metrics = new EdgeMetrics(new FakeClock());
+    const handler = new FrameHandler(g, new Fanout(), metrics);
+    const { frames, socket } = socketFrames();
+    const conn = new Connection(1, { user: "a", role: "user" }, socket, new SendTurn((fn) => fn()), 1 << 20, 0);
+    // Asks of this gateway are never answered: every one stays in flight.
+    for (let i = 1; i <= 4_097; i++) handler.handle(conn, { t: "info", id: i, ch: "g" });
+    await tick();
+    expect(frames.map((f) => [f.t, (f as { code?: string }).code])).toEqual([["err", "rate_limited"]]);
+    expect(metrics.rateLimited.get(["inflight"])).toBe(1);
+    expect(metrics.errors.get(["rate_limited"])).toBe(1);
+  });
+
+  it("metrics - a socket write counts its messages and samples the age of its first live one, not of history", async () => {
+    const { g, asks } = gateway();
+    const clock = new FakeClock(10_000);
+    const metrics = new EdgeMetrics(clock);
+    const fanout = new Fanout();
+    const handler = new FrameHandler(g, fanout, metrics);
+    const { frames, socket } = socketFrames();
+    const conn = new Connection(1, { user: "a", role: "user" }, socket, new SendTurn((fn) => fn()), 1 << 20, 0, "json", metrics);
+    handler.handle(conn, { t: "sub", id: 1, ch: "g", after: 0 });
+    await tick();
+    asks[0]!.resolve(page(1, 3));
+    await tick();
+    // Three messages of history: delivered, but their age is not a latency.
+    expect(metrics.deliveries.value).toBe(3);
+    expect(metrics.publishDeliver.count).toBe(0);
+    const live = entries(4, 5).map((e) => ({ ...e, ts: 9_750 }));
+    fanout.onEvent({ type: "msgs", ch: "g", m: live });
+    expect(frames.filter((f) => f.t === "msgs").flatMap((f) => f.m!.map((m) => m.seq))).toEqual([1, 2, 3, 4, 5]);
+    expect(metrics.deliveries.value).toBe(5);
+    expect(metrics.publishDeliver.count).toBe(1);
+    expect(metrics.publishDeliver.sum).toBeCloseTo(0.25);
   });
 });

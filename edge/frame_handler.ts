@@ -2,7 +2,8 @@ import type { ChannelInfo, HistoryReply, PublishAck, SubscribeReply } from "../a
 import { RejectedError } from "../runtime/core/errors.ts";
 import type { Connection, Subscription } from "./connection.ts";
 import type { Fanout } from "./fanout.ts";
-import { ackFrame, errorFrame, msgsFrameIn, replyFrame, toWireMessage } from "./frames.ts";
+import type { EdgeMetrics } from "./edge_metrics.ts";
+import { ackFrame, msgsFrameIn, replyFrame, toWireMessage } from "./frames.ts";
 import { type ActorGateway, channelActor, dmChannel, sessionActor } from "./gateway.ts";
 import type { ClientFrame } from "./schemas.ts";
 
@@ -20,13 +21,15 @@ export class FrameHandler {
   constructor(
     private readonly actors: ActorGateway,
     private readonly fanout: Fanout,
+    private readonly metrics: EdgeMetrics,
   ) {}
 
   handle(conn: Connection, f: ClientFrame): void {
     const id = "id" in f ? f.id : undefined;
     // A connection's unanswered requests are bounded (G6): each one holds memory on this node.
     if (conn.inflight >= MAX_INFLIGHT) {
-      conn.push(errorFrame(id, new RejectedError("rate_limited", `Too many requests in flight on this connection (max ${MAX_INFLIGHT})`)));
+      this.metrics.rateLimit("inflight");
+      conn.push(this.metrics.errorFrame(id, new RejectedError("rate_limited", `Too many requests in flight on this connection (max ${MAX_INFLIGHT})`)));
       return;
     }
     conn.inflight++;
@@ -37,7 +40,7 @@ export class FrameHandler {
       },
       (err) => {
         conn.inflight--;
-        conn.push(errorFrame(id, err));
+        conn.push(this.metrics.errorFrame(id, err));
       },
     );
   }
@@ -58,6 +61,7 @@ export class FrameHandler {
         return replyFrame("pong", f.id, { ts: Date.now() });
       case "pub": {
         const ack = await this.actors.ask<PublishAck>(channelActor(f.ch), { type: "publish", user, clientId: f.cid, body: f.body });
+        this.metrics.publishes.value++;
         return ackFrame(f.id, f.ch, ack.seq, ack.duplicate);
       }
       case "sub":
@@ -194,7 +198,7 @@ export class FrameHandler {
   #sendPage(conn: Connection, ch: string, sub: Subscription, msgs: SubscribeReply["msgs"]): void {
     const fresh = msgs.filter((m) => m.seq > sub.cursor);
     if (fresh.length === 0) return;
-    conn.push(msgsFrameIn(conn.enc, ch, fresh));
+    conn.pushMsgs(msgsFrameIn(conn.enc, ch, fresh), fresh.length);
     sub.cursor = fresh[fresh.length - 1]!.seq;
   }
 

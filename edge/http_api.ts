@@ -1,9 +1,12 @@
+import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Logger } from "../lib/logger.ts";
 import type { ChannelInfo, HistoryReply, PublishAck, SessionView } from "../actors/messages.ts";
 import { ERROR_CODES } from "../runtime/core/error_codes.ts";
 import { RejectedError, StormError } from "../runtime/core/errors.ts";
 import type { AdminApi } from "./admin_api.ts";
 import type { Authenticator, Principal } from "./auth.ts";
+import type { EdgeMetrics } from "./edge_metrics.ts";
 import { errorFields, toWireMessage } from "./frames.ts";
 import { openDm } from "./frame_handler.ts";
 import { type ActorGateway, channelActor, sessionActor } from "./gateway.ts";
@@ -27,7 +30,14 @@ export interface HttpApiOptions {
   metrics?: () => Promise<{ contentType: string; body: string }>;
   /** Cluster operator actions (cluster mode only). */
   admin?: AdminApi;
+  /** Counts requests by route and status, errors by code, acknowledged publishes. */
+  counters: EdgeMetrics;
+  /** Each request is logged at `debug`, a 5xx at `error`, with its request id. */
+  log: Logger;
 }
+
+/** An `x-request-id` sent by a client or proxy is kept when it looks like an id; else one is made. */
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
 type Handler = (req: IncomingMessage, params: string[], url: URL) => Promise<[number, unknown]>;
 
@@ -36,13 +46,15 @@ type Handler = (req: IncomingMessage, params: string[], url: URL) => Promise<[nu
  * failure is a JSON `{ error: { code, message, retry } }` with the status of its code.
  */
 export class HttpApi {
-  readonly #routes: Array<[string, RegExp, Handler]> = [];
+  /** Method, path pattern, its label in `storm_http_requests_total` (`/channels/{}/messages`), handler. */
+  readonly #routes: Array<[string, RegExp, string, Handler]> = [];
   readonly #o: HttpApiOptions;
 
   constructor(o: HttpApiOptions) {
     this.#o = o;
     const a = o.actors;
-    const route = (method: string, path: string, h: Handler) => this.#routes.push([method, new RegExp(`^${path}$`), h]);
+    const route = (method: string, path: string, h: Handler) =>
+      this.#routes.push([method, new RegExp(`^${path}$`), path.replaceAll("([^/]+)", "{}"), h]);
     route("GET", "/healthz", async () => [200, { ok: true }]);
     route("GET", "/openapi.json", async () => [200, o.openapi()]);
     route("GET", "/status", async (req) => {
@@ -103,6 +115,7 @@ export class HttpApi {
       const me = await this.#me(req);
       const b = check(PublishBody, await readJson(req), "message");
       const ack = await a.ask<PublishAck>(channelActor(name(ch)), { type: "publish", user: me.user, clientId: b.clientId, body: b.body });
+      o.counters.publishes.value++;
       return [ack.duplicate ? 200 : 201, ack];
     });
     route("GET", "/channels/([^/]+)/members", async (req, [ch]) => [200, await a.ask(channelActor(name(ch)), { type: "members", user: (await this.#me(req)).user })]);
@@ -121,31 +134,48 @@ export class HttpApi {
 
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "http://edge");
+    const given = req.headers["x-request-id"];
+    const requestId = typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
+    res.setHeader("x-request-id", requestId);
     let status = 500;
     let body: unknown;
+    let route = "unmatched";
+    let failure: unknown;
     try {
       if (url.pathname === "/metrics" && this.#o.metrics) {
+        route = "/metrics";
         const m = await this.#o.metrics();
+        this.#answered(route, 200, req, requestId);
         res.writeHead(200, { "content-type": m.contentType }).end(m.body);
         return;
       }
       const match = this.#match(req.method ?? "GET", url.pathname);
+      route = match.route;
       [status, body] = await match.handler(req, match.params, url);
     } catch (err) {
       const e = errorFields(err);
+      this.#o.counters.error(err);
       status = ERROR_CODES[e.code].http;
       body = { error: e };
+      failure = err;
     }
+    this.#answered(route, status, req, requestId, failure);
     res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
   }
 
-  #match(method: string, path: string): { handler: Handler; params: string[] } {
+  #answered(route: string, status: number, req: IncomingMessage, requestId: string, err?: unknown): void {
+    this.#o.counters.http.inc([route, String(status)]);
+    const level = status >= 500 ? "error" : "debug";
+    if (this.#o.log.enabled(level)) this.#o.log.log(level, "http request", { requestId, method: req.method, route, status, err });
+  }
+
+  #match(method: string, path: string): { handler: Handler; params: string[]; route: string } {
     let pathMatched = false;
-    for (const [m, re, handler] of this.#routes) {
+    for (const [m, re, route, handler] of this.#routes) {
       const hit = re.exec(path);
       if (!hit) continue;
       pathMatched = true;
-      if (m === method) return { handler, params: hit.slice(1).map(decodePathPart) };
+      if (m === method) return { handler, params: hit.slice(1).map(decodePathPart), route };
     }
     throw new RejectedError(pathMatched ? "bad_request" : "not_found", pathMatched ? `Method ${method} not allowed on ${path}` : `No route for ${method} ${path}`);
   }

@@ -17,6 +17,8 @@ export interface ClusterParts {
   start(address: string, onLost: (reason: string) => void): Promise<void>;
   /** Gives the lease back and closes the links (graceful stop). */
   leave(): Promise<void>;
+  /** Successful renewals of this node's lease so far. */
+  leaseRenewals(): number;
 }
 
 /**
@@ -31,9 +33,14 @@ export async function joinCluster(cfg: NodeConfig, self: string, log: (msg: stri
   return {
     registry,
     router: (): ClusterRouter => router!,
-    wire(o: { system: ActorSystem; onEdgeEvent(ev: unknown): void; onPlacement(id: string, p: Placement | null): void }): ClusterParts {
+    wire(o: {
+      system: ActorSystem;
+      onEdgeEvent(ev: unknown): void;
+      onPlacement(id: string, p: Placement | null): void;
+      onTakenOver(id: string, ms: number): void;
+    }): ClusterParts {
       const links = new NodeLinks({ self, secret, defer: turnEnd.early, onFrames: (from, frames) => r.onFrames(from, frames), log });
-      const r = new ClusterRouter({ self, system: o.system, registry, links, clock: systemClock, askTimeoutMs: cfg.askTimeoutMs, onEdgeEvent: o.onEdgeEvent, onPlacement: o.onPlacement, log });
+      const r = new ClusterRouter({ self, system: o.system, registry, links, clock: systemClock, askTimeoutMs: cfg.askTimeoutMs, onEdgeEvent: o.onEdgeEvent, onPlacement: o.onPlacement, onTakenOver: o.onTakenOver, log });
       router = r;
       const admin = new ClusterAdmin(self, registry, r, () => Date.now());
       let keeper: LeaseKeeper | undefined;
@@ -56,6 +63,7 @@ export async function joinCluster(cfg: NodeConfig, self: string, log: (msg: stri
           r.close();
           links.close();
         },
+        leaseRenewals: () => keeper?.renewals ?? 0,
       };
     },
   };

@@ -1,4 +1,5 @@
 import { availableParallelism } from "node:os";
+import { type LogLevel, parseLogLevel } from "../lib/logger.ts";
 
 /**
  * Actor worker threads when none is asked for: one per core but one, which the edge keeps busy (the
@@ -43,6 +44,8 @@ export interface NodeConfig {
   heartbeatMs: number;
   /** A socket opened without a token must authenticate within this time. */
   authTimeoutMs: number;
+  /** Structured (JSON) logs on stderr at this level and above; `debug` logs every HTTP request. */
+  logLevel: LogLevel;
 }
 
 const BOOLEAN_FLAGS = new Set(["dev-tokens"]);
@@ -88,5 +91,6 @@ export function loadConfig(argv: readonly string[], env: Record<string, string |
     writeChunk: Math.max(1, int("write-chunk", "STORM_WRITE_CHUNK", 100)),
     heartbeatMs: int("heartbeat-ms", "STORM_HEARTBEAT_MS", 45_000),
     authTimeoutMs: int("auth-timeout-ms", "STORM_AUTH_TIMEOUT_MS", 10_000),
+    logLevel: parseLogLevel(get("log-level", "STORM_LOG_LEVEL")),
   };
 }

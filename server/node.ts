@@ -11,7 +11,9 @@ import { EdgeServer } from "../edge/edge_server.ts";
 import type { ActorGateway } from "../edge/gateway.ts";
 import { HttpApi } from "../edge/http_api.ts";
 import { buildOpenApi } from "../edge/openapi.ts";
-import { commitStatsText, sumCommitStats } from "../storage/commit_stats.ts";
+import { EdgeMetrics } from "../edge/edge_metrics.ts";
+import { Logger } from "../lib/logger.ts";
+import { Histogram } from "../lib/metrics.ts";
 import type { NodeConfig } from "./config.ts";
 import { ActorSystem } from "../runtime/core/actor_system.ts";
 import { MemoryRegistry } from "../runtime/core/memory_registry.ts";
@@ -21,6 +23,7 @@ import { type ClusterParts, joinCluster } from "./cluster_node.ts";
 import { nodePlatform, turnEnd } from "../runtime/platform/node_platform.ts";
 import { systemClock } from "../runtime/platform/system_clock.ts";
 import { embeddedBackend, loadSecret, postgresBackend, snapshotDirectory } from "./storage_backend.ts";
+import { FAILOVER_BUCKETS, nodeMetricsText } from "./node_metrics.ts";
 import type { WorkerBoot, WorkerControl } from "./worker_control.ts";
 
 export interface RunningNode {
@@ -39,7 +42,6 @@ export interface NodeHooks {
 }
 
 const ext = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
-const log = (msg: string, err?: unknown) => console.error(`[storm] ${msg}`, err ?? "");
 
 /**
  * The composition root of a node process: the only place that picks concrete backends (PGlite or
@@ -49,6 +51,14 @@ export async function startNode(cfg: NodeConfig, hooks: NodeHooks = {}): Promise
   if (cfg.cluster && !cfg.postgresUrl) throw new Error("Cannot join a cluster without --postgres: PostgreSQL is the arbiter of ownership");
   await mkdir(cfg.dataDir, { recursive: true });
   const id = cfg.cluster ? `${cfg.nodeId}.${Date.now().toString(36)}` : cfg.nodeId;
+  const logger = new Logger({ node: id }, cfg.logLevel, (line) => process.stderr.write(`${line}\n`));
+  const log = logger.report;
+  const counters = new EdgeMetrics(systemClock);
+  const failoverSeconds = new Histogram(
+    "storm_failover_seconds",
+    "from this node seeing a dead node's lease gone to an actor it took over answering its first message (activated, epoch fenced)",
+    FAILOVER_BUCKETS,
+  );
   const c = container.createChildContainer();
   const secret = await loadSecret(cfg);
   c.register(Authenticator, { useValue: new Authenticator(secret.key) });
@@ -68,7 +78,7 @@ export async function startNode(cfg: NodeConfig, hooks: NodeHooks = {}): Promise
       const control = new MessageChannel();
       controls[index] = wrap<WorkerControl>(nodeEndpoint(control.port1 as never));
       const store = storage.workerStore(index);
-      const boot: WorkerBoot = { nodeId: id, index, store: store.boot, control: control.port2, idlePassivateMs: cfg.idlePassivateMs, historySize: cfg.historySize };
+      const boot: WorkerBoot = { nodeId: id, index, store: store.boot, control: control.port2, idlePassivateMs: cfg.idlePassivateMs, historySize: cfg.historySize, logLevel: cfg.logLevel };
       return { data: boot, transfer: [control.port2, ...store.transfer] };
     },
     placement: hashPlacement,
@@ -85,7 +95,11 @@ export async function startNode(cfg: NodeConfig, hooks: NodeHooks = {}): Promise
     if (p && p.epoch > 0 && actor.startsWith("channel:")) edge?.placementChanged(actor.slice("channel:".length), p.epoch);
   };
   let parts: ClusterParts | undefined;
-  if (cluster) parts = cluster.wire({ system, onEdgeEvent: (ev) => edge?.onEvent(ev as EdgeEvent), onPlacement });
+  if (cluster) {
+    parts = cluster.wire({
+      system, onEdgeEvent: (ev) => edge?.onEvent(ev as EdgeEvent), onPlacement, onTakenOver: (_id, ms) => failoverSeconds.observe(ms / 1000),
+    });
+  }
   const stopWatch = parts ? undefined : await c.resolve<Registry>("Registry").watch(onPlacement);
   const actors: ActorGateway = parts?.router ?? system;
 
@@ -98,28 +112,18 @@ export async function startNode(cfg: NodeConfig, hooks: NodeHooks = {}): Promise
     openapi: buildOpenApi,
     admin: parts?.admin,
     // Aggregate gauges only (no actor or user ids), so no token is needed, as Prometheus scrapes.
+    counters,
+    log: logger,
     metrics: async () => {
-      const [stats, storageCommits] = await Promise.all([Promise.all(controls.map((w) => w.stats())), storage.commitStats()]);
-      const commits = sumCommitStats([...stats.flatMap((st) => (st.commits ? [st.commits] : [])), ...(storageCommits ? [storageCommits] : [])]);
+      const [workers, storageCommits] = await Promise.all([Promise.all(controls.map((w) => w.stats())), storage.commitStats()]);
       const e = edge!.stats();
-      const gauges: Array<[string, string, number]> = [
-        ["storm_connections", "WebSocket connections open on this node", e.connections],
-        ["storm_channels", "channels with local subscribers", e.channels],
-        ["storm_actors", "actor activations on this node's workers", stats.reduce((a, s) => a + s.actors, 0)],
-        ["storm_rss_bytes", "resident set size of the node process", process.memoryUsage.rss()],
-      ];
-      const main = process.memoryUsage();
-      const heap = `# HELP storm_heap_used_bytes V8 heap used, by thread\n# TYPE storm_heap_used_bytes gauge\n` +
-        `storm_heap_used_bytes{thread="main"} ${main.heapUsed}\n` +
-        stats.map((st, i) => `storm_heap_used_bytes{thread="worker${i}"} ${st.memory}\n`).join("") +
-        `# HELP storm_heap_committed_bytes V8 heap committed, by thread\n# TYPE storm_heap_committed_bytes gauge\n` +
-        `storm_heap_committed_bytes{thread="main"} ${main.heapTotal}\n` +
-        stats.map((st, i) => `storm_heap_committed_bytes{thread="worker${i}"} ${st.heapTotal}\n`).join("") +
-        `# HELP storm_external_bytes memory of the main thread's Buffers and other V8-external objects\n# TYPE storm_external_bytes gauge\n` +
-        `storm_external_bytes ${main.external}\n`;
       return {
         contentType: "text/plain; version=0.0.4",
-        body: gauges.map(([name, help, v]) => `# HELP ${name} ${help}\n# TYPE ${name} gauge\n${name} ${v}\n`).join("") + heap + commitStatsText(commits),
+        body: nodeMetricsText({
+          workers, storageCommits, connections: { ws: e.connections }, channels: e.channels, edge: counters,
+          activations: system.activations, leaseRenewals: parts?.leaseRenewals() ?? 0, failovers: parts?.router.takeovers ?? 0, failoverSeconds,
+          memory: process.memoryUsage(),
+        }),
       };
     },
     status: async () => {
@@ -134,7 +138,7 @@ export async function startNode(cfg: NodeConfig, hooks: NodeHooks = {}): Promise
     },
   });
   edge = new EdgeServer({
-    actors, auth, api, clock: systemClock, defer: turnEnd.late,
+    actors, auth, api, clock: systemClock, defer: turnEnd.late, metrics: counters,
     maxBufferedBytes: cfg.maxBufferedBytes, writeChunk: cfg.writeChunk, heartbeatMs: cfg.heartbeatMs, authTimeoutMs: cfg.authTimeoutMs,
     onClusterUpgrade: parts ? (req, socket, head) => parts!.links.handleUpgrade(req, socket, head) : undefined,
   });
@@ -152,7 +156,7 @@ export async function startNode(cfg: NodeConfig, hooks: NodeHooks = {}): Promise
   };
   if (parts) {
     await parts.start(cfg.advertise ?? `ws://${cfg.host}:${port}`, async (reason) => {
-      log(`lease lost (${reason}): stopping every actor`);
+      logger.error("lease lost: stopping every actor", { reason });
       await system.stop();
       hooks.onLeaseLost?.(reason);
     });

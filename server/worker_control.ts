@@ -1,3 +1,4 @@
+import type { LogLevel } from "../lib/logger.ts";
 import type { CommitStatsSnapshot } from "../storage/commit_stats.ts";
 import type { ActorSummary } from "../runtime/core/actor_host.ts";
 
@@ -23,4 +24,5 @@ export interface WorkerBoot {
   control: unknown;
   idlePassivateMs: number;
   historySize: number;
+  logLevel: LogLevel;
 }

@@ -18,6 +18,11 @@ export interface ClusterRouterOptions {
   onEdgeEvent(msg: unknown): void;
   /** A placement changed (from the registry's watch); the edge resubscribes moved channels. */
   onPlacement(id: ActorId, p: Placement | null): void;
+  /**
+   * An actor taken over from a dead node answered its first message: `ms` since this node saw the
+   * dead node's lease gone (`storm_failover_seconds`).
+   */
+  onTakenOver?(id: ActorId, ms: number): void;
   log(msg: string, err?: unknown): void;
 }
 
@@ -41,6 +46,7 @@ export class ClusterRouter {
   readonly #waiting = new Map<ActorId, Array<(p: Placement | Error) => void>>();
   readonly #asks = new PendingAsks<string>();
   #sweeper: Timer;
+  /** Actors this node took over from dead nodes (`storm_failovers_total`). */
   takeovers = 0;
 
   constructor(o: ClusterRouterOptions) {
@@ -125,7 +131,7 @@ export class ClusterRouter {
     // (exactly-once by client id) against the actor's next placement instead of waiting out a timeout.
     this.#asks.failWhere((node) => dead.includes(node), (to, node) => new UnavailableError(`Node ${node} died while ${to} handled the request`));
     for (const [id, p] of this.#cache) if (dead.includes(p.node)) this.#cache.delete(id);
-    void this.#takeOver(new Set(dead)).catch((err) => this.#o.log("takeover scan failed", err));
+    void this.#takeOver(new Set(dead), this.#o.clock.now()).catch((err) => this.#o.log("takeover scan failed", err));
   }
 
   close(): void {
@@ -133,7 +139,7 @@ export class ClusterRouter {
     this.#asks.failWhere(() => true, () => new UnavailableError("Node is shutting down"));
   }
 
-  async #takeOver(dead: Set<string>): Promise<void> {
+  async #takeOver(dead: Set<string>, noticed: number): Promise<void> {
     const ids = [...this.#live.keys()];
     for (const { id, placement } of await this.#o.registry.list()) {
       if (!dead.has(placement.node) || rendezvous(id, ids) !== this.#o.self) continue;
@@ -141,7 +147,11 @@ export class ClusterRouter {
       if (!(await this.#o.registry.replace(id, placement, next))) continue;
       this.#cache.set(id, next);
       this.takeovers++;
-      this.#o.system.tell(id, { type: "wake" });
+      // The wake's answer means the new activation has its epoch from the store and serves.
+      this.#o.system.ask(id, { type: "wake" }).then(
+        () => this.#o.onTakenOver?.(id, this.#o.clock.now() - noticed),
+        (err) => this.#o.log(`taken-over ${id} did not wake`, err),
+      );
     }
   }
 
