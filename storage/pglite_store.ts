@@ -21,10 +21,33 @@ import type { Store } from "./store.ts";
  * const epoch = await store.acquireEpoch("channel:general", "node-1");
  */
 export async function openPgliteStore(dataDir: string | undefined): Promise<Store> {
-  const db = await PGlite.create(dataDir);
+  const db = await PGlite.create(dataDir, { startParams: [...PGLITE_START_PARAMS] });
   // PGlite blocks this thread while a statement runs: let the requests that arrived meanwhile in
   // (port messages, macrotasks) before forming the next group commit.
   return SqlStore.open(new PgliteClient(db), { gather: (fn) => setImmediate(fn) });
+}
+
+/**
+ * PostgreSQL's settings for the embedded store, after PGlite's own (single user, no parallel
+ * workers). `shared_buffers` is PostgreSQL's page cache, and in PGlite it lives in the WASM
+ * memory: the default 128 MB made it most of an idle node's resident memory (the cache is touched
+ * as PostgreSQL starts). 16 MB (2,048 pages) holds the pages an append touches (the journal's
+ * tail, its indexes, the epochs) many times over; older pages are read through the OS page cache,
+ * which is where the data files are anyway (PGlite's NODEFS). `wal_buffers` stays at the 4 MB it
+ * had (by default it is a 32nd of `shared_buffers`), so a large group commit still fits in it.
+ * Durability is unchanged: it never rested on these (see `storage/pglite_store.test.ts`).
+ */
+export const PGLITE_START_PARAMS: readonly string[] = [...PGlite.defaultStartParams, "-c", "shared_buffers=16MB", "-c", "wal_buffers=4MB"];
+
+/**
+ * Creates a fresh data directory (PostgreSQL's initdb) and closes it. Run in a process of its own
+ * (`server/pglite_init_main.ts`) before the node opens the store: initdb's WASM instance and the
+ * allocator arenas its compilation leaves behind stay resident in a process that ran it (about
+ * 150 MB, measured), even after its thread exits.
+ */
+export async function initPgliteDir(dataDir: string): Promise<void> {
+  const db = await PGlite.create(dataDir, { startParams: [...PGLITE_START_PARAMS] });
+  await db.close();
 }
 
 class PgliteClient implements SqlClient {
