@@ -5,6 +5,7 @@ import { FakeClock } from "../core/clock.ts";
 import { MemoryRegistry } from "../core/memory_registry.ts";
 import type { NodeLease } from "../core/registry.ts";
 import { ClusterRouter } from "./cluster_router.ts";
+import { rendezvous } from "./rendezvous.ts";
 import type { NodeLinks } from "./node_links.ts";
 
 /** A router for node n1 with n2 and n3 live, over an in-memory registry that counts lookups. */
@@ -17,16 +18,26 @@ function setup() {
   const sent: Array<{ node: string; to: unknown }> = [];
   const evicted: string[] = [];
   const local: string[] = [];
-  const system = { tell: (id: string) => void local.push(id), evict: (id: string) => void evicted.push(id) } as unknown as ActorSystem;
-  const links = { send: (node: string, _address: string, frame: unknown[]) => void sent.push({ node, to: frame[1] }) } as unknown as NodeLinks;
+  const woken: Array<{ id: string; ms: number }> = [];
+  const system = {
+    tell: (id: string) => void local.push(id),
+    ask: async (id: string) => (local.push(id), true),
+    evict: (id: string) => void evicted.push(id),
+  } as unknown as ActorSystem;
+  const ensured = new Set<string>();
+  const links = {
+    send: (node: string, _address: string, frame: unknown[]) => void sent.push({ node, to: frame[1] }),
+    ensure: (node: string) => void ensured.add(node),
+    forget: (node: string) => void ensured.delete(node),
+  } as unknown as NodeLinks;
   const router = new ClusterRouter({
     self: "n1", system, registry, links, clock, askTimeoutMs: 1_000,
-    onEdgeEvent: () => {}, onPlacement: () => {}, log: () => {},
+    onEdgeEvent: () => {}, onPlacement: () => {}, log: () => {}, onTakenOver: (id, ms) => void woken.push({ id, ms }),
   });
   const lease = (node: string): NodeLease => ({ node, address: `ws://${node}`, renewedAt: 0, load: 0 }) as NodeLease;
   router.setLiveNodes([lease("n1"), lease("n2"), lease("n3")]);
   const settle = () => new Promise((r) => setTimeout(r, 0));
-  return { registry, router, sent, evicted, local, settle, lookups: () => lookups };
+  return { registry, router, sent, evicted, local, settle, lookups: () => lookups, ensured, woken, lease, clock };
 }
 
 describe("cluster router", () => {
@@ -81,5 +92,40 @@ describe("cluster router", () => {
     await settle();
     expect(local).toEqual(["channel:m"]);
     expect(sent).toHaveLength(1);
+  });
+
+  it("router - a peer whose link is refused is taken over at once, and stays dead while its lease is still listed", async () => {
+    const { registry, router, sent, local, settle, ensured, woken, lease } = setup();
+    expect([...ensured].sort()).toEqual(["n2", "n3"]); // links kept to every live peer, to see them die
+    // An actor on n2 that rendezvous gives to n1 once n2 is gone, and one it gives to n3.
+    const ids = Array.from({ length: 40 }, (_, i) => `channel:t${i}`);
+    const mine = ids.find((id) => rendezvous(id, ["n1", "n3"]) === "n1")!;
+    const theirs = ids.find((id) => rendezvous(id, ["n1", "n3"]) === "n3")!;
+    for (const id of [mine, theirs]) await registry.claim(id, { node: "n2", worker: 0, epoch: 4 });
+
+    router.peerGone("n2");
+    await settle();
+    await settle();
+    expect(await registry.lookup(mine)).toEqual({ node: "n1", worker: 0, epoch: 4 });
+    expect(await registry.lookup(theirs)).toEqual({ node: "n2", worker: 0, epoch: 4 }); // n3's to take
+    expect(local).toEqual([mine]);
+    expect(woken.map((w) => w.id)).toEqual([mine]);
+    expect(ensured.has("n2")).toBe(false);
+
+    // n2's lease has not expired yet: the next view still lists it, and it stays dead here.
+    router.setLiveNodes([lease("n1"), lease("n2"), lease("n3")]);
+    router.tell(theirs, { n: 1 });
+    await settle();
+    await settle();
+    expect(sent.filter((m) => m.node === "n2")).toEqual([]);
+    expect(ensured.has("n2")).toBe(false);
+  });
+
+  it("router - a node marked gone that sends frames is alive after all: its lease decides again", async () => {
+    const { router, ensured, lease } = setup();
+    router.peerGone("n2");
+    router.onFrames("n2", []);
+    router.setLiveNodes([lease("n1"), lease("n2"), lease("n3")]);
+    expect(ensured.has("n2")).toBe(true);
   });
 });

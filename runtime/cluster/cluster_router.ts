@@ -45,6 +45,8 @@ export class ClusterRouter {
   readonly #cache = new Map<ActorId, Placement>();
   readonly #waiting = new Map<ActorId, Array<(p: Placement | Error) => void>>();
   readonly #asks = new PendingAsks<string>();
+  /** Nodes whose link was refused while their lease was still listed (`peerGone`). */
+  readonly #gone = new Set<string>();
   #sweeper: Timer;
   /** Actors this node took over from dead nodes (`storm_failovers_total`). */
   takeovers = 0;
@@ -81,6 +83,8 @@ export class ClusterRouter {
 
   /** Frames from a peer: messages for actors (delivered or forwarded), replies to our asks. */
   onFrames(from: string, frames: LinkFrame[]): void {
+    // Frames prove the sender alive: a refused connect was a fluke (its lease decides again).
+    this.#gone.delete(from);
     for (const f of frames) {
       if (f[0] === 0) {
         if (f[3] < MAX_HOPS) {
@@ -123,9 +127,30 @@ export class ClusterRouter {
    */
   setLiveNodes(leases: readonly NodeLease[]): void {
     const before = this.#live;
-    this.#live = new Map(leases.map((l) => [l.node, l]));
+    // A node whose link refused stays dead here until its lease is gone too (its id never returns).
+    const listed = new Set(leases.map((l) => l.node));
+    for (const n of this.#gone) if (!listed.has(n)) this.#gone.delete(n);
+    this.#live = new Map(leases.filter((l) => !this.#gone.has(l.node)).map((l) => [l.node, l]));
+    for (const l of this.#live.values()) if (l.node !== this.#o.self) this.#o.links.ensure(l.node, l.address);
     const dead = [...before.keys()].filter((n) => !this.#live.has(n) && n !== this.#o.self);
-    if (dead.length === 0) return;
+    if (dead.length > 0) this.#buryAndTakeOver(dead);
+  }
+
+  /**
+   * A live peer's link was refused: its process is gone, and its actors are taken over now rather
+   * than when its lease expires. Safe for G5 even were the peer alive: the takeover moves the
+   * placement, and the new activation takes a higher epoch in the store, after which every write
+   * of the old one is refused there (the lease never was the fence; the epoch is).
+   */
+  peerGone(node: string): void {
+    if (node === this.#o.self || !this.#live.has(node)) return;
+    this.#o.log(`node ${node} refuses connections: taking over its actors before its lease expires`);
+    this.#gone.add(node);
+    this.#live.delete(node);
+    this.#buryAndTakeOver([node]);
+  }
+
+  #buryAndTakeOver(dead: string[]): void {
     for (const n of dead) this.#o.links.forget(n);
     // Requests in flight to a dead node will never be answered: fail them now so callers retry
     // (exactly-once by client id) against the actor's next placement instead of waiting out a timeout.

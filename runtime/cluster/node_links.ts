@@ -19,6 +19,12 @@ export interface NodeLinksOptions {
   log(msg: string, err?: unknown): void;
   /** Frames kept for a peer while its link is down; past this the oldest are dropped. */
   maxQueued?: number;
+  /**
+   * A connection to a peer was refused (ECONNREFUSED): nothing listens at its address, so its
+   * process is gone (a crash, kill -9). A paused or partitioned peer does not refuse: its
+   * connections stay open or time out, and only its lease tells.
+   */
+  onPeerGone?(node: string): void;
 }
 
 const SECRET_HEADER = "x-storm-cluster-secret";
@@ -43,6 +49,14 @@ export class NodeLinks {
     let link = this.#out.get(node);
     if (!link) this.#out.set(node, (link = new OutLink(this.#o, node, address, (n) => (this.dropped += n))));
     link.push(frame);
+  }
+
+  /**
+   * Keeps a link open to a live peer even when nothing is sent to it, so that its death is seen
+   * as soon as its socket closes and the reconnect is refused (`onPeerGone`).
+   */
+  ensure(node: string, address: string): void {
+    if (!this.#out.has(node)) this.#out.set(node, new OutLink(this.#o, node, address, (n) => (this.dropped += n)));
   }
 
   /** Forgets a peer that is gone for good (its lease expired): its queued frames are dropped. */
@@ -142,7 +156,8 @@ class OutLink {
       this.#backoff = Math.min(2_000, this.#backoff * 2);
       setTimeout(() => this.#connect(), delay).unref();
     });
-    ws.on("error", (err) => {
+    ws.on("error", (err: Error & { code?: string }) => {
+      if (err.code === "ECONNREFUSED") this.o.onPeerGone?.(this.node);
       // One line per outage, not one per reconnect attempt.
       if (this.#backoff <= 100) this.o.log(`link to ${this.node} failed: ${err.message}`);
     });
