@@ -48,7 +48,7 @@ export class ClusterRouter {
   /** Nodes whose link was refused while their lease was still listed (`peerGone`). */
   readonly #gone = new Set<string>();
   #sweeper: Timer;
-  /** Actors this node took over from dead nodes (`storm_failovers_total`). */
+  /** Placements this node moved off dead nodes, by its takeover scan or on a message's way (`storm_failovers_total`). */
   takeovers = 0;
 
   constructor(o: ClusterRouterOptions) {
@@ -242,6 +242,8 @@ export class ClusterRouter {
         const won = await this.#o.registry.claim(id, next);
         if (this.#alive(won.node)) return won;
       } else if (await this.#o.registry.replace(id, cur, next)) {
+        // A message got here before the takeover scan: this node moved the actor off the dead node.
+        this.takeovers++;
         return next;
       }
     }
