@@ -3,10 +3,15 @@ import type { Actor, ActorContext, Envelope } from "../runtime/core/actor.ts";
 import { FencedError, RejectedError, StormError, UnavailableError } from "../runtime/core/errors.ts";
 import type { AppendOutcome, JournalEntry } from "../storage/store.ts";
 import { access, type ChannelState, channelInfo, emptyChannel } from "./channel_state.ts";
-import type { ChannelMsg, EdgeEvent, HistoryReply, PublishAck, SubscribeReply } from "./messages.ts";
+import { changeEntry, changeRef, isChange, type ChangeMsg } from "./change_rules.ts";
+import { ChannelReader } from "./channel_reader.ts";
+import type { ChannelMsg, EdgeEvent, PublishAck, SessionMsg } from "./messages.ts";
+import { messageState, notices } from "./message_view.ts";
+import { isModeration, moderate } from "./moderation.ts";
 import { Presence } from "./presence.ts";
 import { RecentHistory } from "./recent_history.ts";
 import { EdgeFlow } from "./edge_flow.ts";
+import { dedupeWithinBatch, entriesOf, type Write } from "./write_batch.ts";
 
 export interface ChannelActorOptions {
   /** Committed messages kept in memory for resume and history. */
@@ -32,6 +37,9 @@ export const defaultChannelOptions: ChannelActorOptions = { historySize: 2_000, 
  *
  * Publishes of one mailbox batch are committed together in one append (group commit); a message
  * that changes metadata first commits the publishes before it, so the batch keeps mailbox order.
+ * Edits, deletes, reactions and thread replies are journal entries too (a kind and the seq they
+ * refer to), each checked against the current state of the message it changes, then committed
+ * like a publish: they get seqs, acks and fan-out under the same rules (G1-G4).
  */
 export class ChannelActor implements Actor {
   readonly #ctx: ActorContext;
@@ -40,6 +48,7 @@ export class ChannelActor implements Actor {
   #state: ChannelState;
   #last = 0;
   #history: RecentHistory;
+  readonly #reader: ChannelReader;
   /** Edges with at least one subscribed socket: each gets every committed batch once. */
   readonly #edges = new Set<string>();
   readonly #flow = new EdgeFlow(FLOW_MAX_LAG_MS, FLOW_DROP_AFTER_MS);
@@ -54,6 +63,7 @@ export class ChannelActor implements Actor {
     this.#name = parseActorId(ctx.self).key;
     this.#state = emptyChannel(this.#name);
     this.#history = new RecentHistory(opts.historySize, opts.dedupeWindow);
+    this.#reader = new ChannelReader(ctx, this.#history, this.#name);
     // After a crash, edges are still subscribed: keep sending to them. Their sockets' cursors
     // detect any batch they missed, and resume (G4).
     // Messages held by flow control were never processed: the new activation takes them over.
@@ -108,10 +118,10 @@ export class ChannelActor implements Actor {
   }
 
   async #process(batch: readonly Envelope[]): Promise<void> {
-    let pending: Envelope<Extract<ChannelMsg, { type: "publish" }>>[] = [];
+    let pending: Write[] = [];
     for (const env of batch) {
       const msg = env.msg as ChannelMsg;
-      if (msg.type === "publish") {
+      if (msg.type === "publish" && msg.parent === undefined) {
         this.#admitPublish(env as Envelope<typeof msg>, pending);
         continue;
       }
@@ -120,8 +130,8 @@ export class ChannelActor implements Actor {
         pending = [];
       }
       try {
-        const out = await this.#handle(msg);
-        env.reply(out);
+        if (isChange(msg)) await this.#change(env, msg);
+        else env.reply(await this.#handle(msg as Exclude<ChannelMsg, ChangeMsg | { type: "publish" }>));
       } catch (err) {
         if (!(err instanceof RejectedError)) throw err;
         env.fail(err);
@@ -149,10 +159,10 @@ export class ChannelActor implements Actor {
     };
   }
 
-  #admitPublish(env: Envelope<Extract<ChannelMsg, { type: "publish" }>>, pending: Envelope[]): void {
-    const { user, clientId } = env.msg;
+  #admitPublish(env: Envelope<Extract<ChannelMsg, { type: "publish" }>>, pending: Write[]): void {
+    const { user, clientId, body } = env.msg;
     try {
-      access.requireMember(this.#state, user);
+      access.requireCanPost(this.#state, user, this.#ctx.clock.now());
     } catch (err) {
       env.fail(err);
       return;
@@ -162,21 +172,32 @@ export class ChannelActor implements Actor {
       env.reply({ seq, duplicate: true } satisfies PublishAck);
       return;
     }
-    pending.push(env);
+    pending.push({ env, user, clientId, body });
   }
 
-  /** Appends the pending publishes in one conditional write, then acks and fans out (G1, G2, G3). */
-  async #commit(pending: Envelope<Extract<ChannelMsg, { type: "publish" }>>[]): Promise<void> {
+  /**
+   * A change (edit, delete, reaction, thread reply), with everything before it committed: a
+   * retried client id gets its first seq (G3) before any check, since the change it made may
+   * forbid it now (a second delete); else the change is checked against the current state of
+   * its message and committed alone.
+   */
+  async #change(env: Envelope, msg: ChangeMsg): Promise<void> {
+    access.requireMember(this.#state, msg.user);
+    const seen = this.#history.seqOf(msg.clientId) ?? (await this.#ctx.store.findClientIds(this.#ctx.self, [msg.clientId])).get(msg.clientId);
+    if (seen !== undefined) return env.reply({ seq: seen, duplicate: true } satisfies PublishAck);
+    const ref = changeRef(msg);
+    const target = await this.#reader.entryAt(ref, this.#last);
+    const st = target && messageState(target, await this.#ctx.store.readRefs(this.#ctx.self, [ref]));
+    const entry = changeEntry(this.#state, msg, target, st, this.#ctx.clock.now());
+    await this.#commit([{ env, user: msg.user, clientId: msg.clientId, ...entry }]);
+  }
+
+  /** Appends the pending writes in one conditional write, then acks and fans out (G1, G2, G3). */
+  async #commit(pending: Write[]): Promise<void> {
     let todo = dedupeWithinBatch(pending);
     while (todo.length > 0) {
       const now = this.#ctx.clock.now();
-      const entries: JournalEntry[] = todo.map((env, i) => ({
-        seq: this.#last + 1 + i,
-        clientId: env.msg.clientId,
-        sender: env.msg.user,
-        body: env.msg.body,
-        ts: now,
-      }));
+      const entries = entriesOf(todo, this.#last + 1, now);
       let out: AppendOutcome;
       try {
         out = await this.#ctx.store.append(this.#ctx.self, this.#ctx.epoch, entries);
@@ -187,17 +208,18 @@ export class ChannelActor implements Actor {
       if (out.ok) {
         this.#last += entries.length;
         this.#history.push(entries);
-        for (let i = 0; i < todo.length; i++) todo[i]!.reply({ seq: entries[i]!.seq, duplicate: false } satisfies PublishAck);
+        for (let i = 0; i < todo.length; i++) todo[i]!.env.reply({ seq: entries[i]!.seq, duplicate: false } satisfies PublishAck);
         this.#emit({ type: "msgs", ch: this.#name, m: entries });
+        this.#notify(entries);
         return;
       }
       if (out.reason === "fenced") throw new FencedError(`Channel ${this.#name}: epoch ${this.#ctx.epoch} was fenced`);
       if (out.reason === "conflict") throw new StormError("internal", `Channel ${this.#name}: seq conflict at ${this.#last + 1}`);
       for (const [id, seq] of out.existing) this.#history.rememberId(id, seq);
-      todo = todo.filter((env) => {
-        const seq = out.existing.get(env.msg.clientId);
+      todo = todo.filter((w) => {
+        const seq = out.existing.get(w.clientId);
         if (seq === undefined) return true;
-        env.reply({ seq, duplicate: true } satisfies PublishAck);
+        w.env.reply({ seq, duplicate: true } satisfies PublishAck);
         return false;
       });
     }
@@ -210,7 +232,7 @@ export class ChannelActor implements Actor {
    * restarts from storage.
    */
   async #settleUnknownCommit(
-    todo: readonly Envelope<Extract<ChannelMsg, { type: "publish" }>>[],
+    todo: readonly Write[],
     tried: readonly JournalEntry[],
     cause: unknown,
   ): Promise<void> {
@@ -220,11 +242,12 @@ export class ChannelActor implements Actor {
       this.#last = committed[committed.length - 1]!.seq;
       this.#history.push(committed);
       this.#emit({ type: "msgs", ch: this.#name, m: committed });
+      this.#notify(committed);
     }
     const ours = new Map(tried.map((e) => [e.clientId, e]));
-    for (const env of todo) {
-      const seq = this.#history.seqOf(env.msg.clientId);
-      const found = committed.find((e) => e.clientId === env.msg.clientId);
+    for (const { env, clientId } of todo) {
+      const seq = this.#history.seqOf(clientId);
+      const found = committed.find((e) => e.clientId === clientId);
       const byThisAttempt = found !== undefined && found.seq === ours.get(found.clientId)?.seq && found.ts === ours.get(found.clientId)?.ts;
       if (seq !== undefined) env.reply({ seq, duplicate: !byThisAttempt } satisfies PublishAck);
       else env.fail(new UnavailableError(`Channel ${this.#name}: commit failed; retry with the same client id`, { cause }));
@@ -239,8 +262,14 @@ export class ChannelActor implements Actor {
     }
   }
 
-  async #handle(msg: Exclude<ChannelMsg, { type: "publish" }>): Promise<unknown> {
+  /** Messages for a user's attention reach all of their connections, subscribed or not, through their session. */
+  #notify(entries: readonly JournalEntry[]): void {
+    for (const n of notices(this.#state, entries)) this.#ctx.tell(`session:${n.user}`, n.msg);
+  }
+
+  async #handle(msg: Exclude<ChannelMsg, ChangeMsg | { type: "publish" }>): Promise<unknown> {
     const s = this.#state;
+    if (isModeration(msg)) return this.#moderate(msg);
     switch (msg.type) {
       case "create": {
         if (s.created) throw new RejectedError("channel_exists", `Channel "${this.#name}" already exists`);
@@ -251,21 +280,22 @@ export class ChannelActor implements Actor {
           createdAt: this.#ctx.clock.now(), members,
         };
         await this.#saveSnapshot();
-        for (const m of Object.keys(members)) this.#ctx.tell(`session:${m}`, { type: "joined", ch: this.#name });
+        for (const m of Object.keys(members)) {
+          this.#ctx.tell(`session:${m}`, { type: "joined", ch: this.#name, ...(m === msg.user ? {} : { by: msg.user }) } satisfies SessionMsg);
+        }
         return channelInfo(this.#state, this.#last);
       }
       case "join":
         access.requireCanJoin(s, msg.user);
         return this.#setMember(msg.user, s.members[msg.user] ?? "member");
       case "invite":
-        access.requireMember(s, msg.user);
-        access.requireExists(s);
-        return this.#setMember(msg.member, s.members[msg.member] ?? "member");
+        access.requireCanInvite(s, msg.user, msg.member);
+        return this.#setMember(msg.member, s.members[msg.member] ?? "member", { by: msg.user });
       case "leave":
         access.requireMember(s, msg.user);
         return this.#setMember(msg.user, undefined);
       case "topic":
-        access.requireMember(s, msg.user);
+        access.requireCanSetTopic(s, msg.user);
         this.#state = { ...s, topic: msg.topic };
         await this.#saveSnapshot();
         this.#emit({ type: "topic", ch: this.#name, topic: msg.topic, user: msg.user });
@@ -274,15 +304,19 @@ export class ChannelActor implements Actor {
         access.requireMember(s, msg.user);
         await this.#requireCurrentEpoch();
         this.#edges.add(msg.edge);
-        return { ...(await this.#page(msg.after, msg.limit)), epoch: this.#ctx.epoch };
+        return { ...(await this.#reader.page(msg.after, msg.limit, this.#last)), epoch: this.#ctx.epoch };
       case "unsubscribe":
         this.#dropEdge(msg.edge);
         return true;
-      case "history":
+      case "history": {
         access.requireMember(s, msg.user);
+        if (msg.thread !== undefined) return this.#reader.thread(msg.thread, msg.after ?? 0, msg.limit, this.#last);
         // Without a position, history means "the latest page", as a chat window opens.
-        if (msg.after === undefined) return this.#pageBefore(msg.before ?? Number.MAX_SAFE_INTEGER, msg.limit);
-        return this.#page(msg.after, msg.limit);
+        const page = msg.after === undefined
+          ? await this.#reader.pageBefore(msg.before ?? Number.MAX_SAFE_INTEGER, msg.limit, this.#last)
+          : await this.#reader.page(msg.after, msg.limit, this.#last);
+        return msg.current ? { ...page, msgs: await this.#reader.currentView(page.msgs) } : page;
+      }
       case "info":
         access.requireCanSee(s, msg.user);
         return channelInfo(s, this.#last);
@@ -294,6 +328,9 @@ export class ChannelActor implements Actor {
         if (changed) this.#emit({ type: "presence", ch: this.#name, user: msg.user, online: msg.online });
         return true;
       }
+      case "mark_read":
+        access.requireMember(s, msg.user);
+        return Math.min(msg.seq, this.#last);
       case "typing":
         access.requireMember(s, msg.user);
         this.#emit({ type: "typing", ch: this.#name, user: msg.user });
@@ -312,7 +349,7 @@ export class ChannelActor implements Actor {
     }
   }
 
-  async #setMember(user: string, role: ChannelState["members"][string] | undefined): Promise<unknown> {
+  async #setMember(user: string, role: ChannelState["members"][string] | undefined, how: { by?: string } = {}): Promise<unknown> {
     const had = this.#state.members[user] !== undefined;
     if (had === (role !== undefined)) return channelInfo(this.#state, this.#last);
     const members = { ...this.#state.members };
@@ -321,34 +358,22 @@ export class ChannelActor implements Actor {
     this.#state = { ...this.#state, members };
     await this.#saveSnapshot();
     this.#emit({ type: "member", ch: this.#name, user, joined: role !== undefined });
-    this.#ctx.tell(`session:${user}`, { type: role ? "joined" : "left", ch: this.#name });
+    const by = how.by !== undefined && how.by !== user ? { by: how.by } : {};
+    this.#ctx.tell(`session:${user}`, { type: role ? "joined" : "left", ch: this.#name, ...by } satisfies SessionMsg);
     return channelInfo(this.#state, this.#last);
   }
 
-  /** Messages after `after`: from memory when held, else from the store; never silently partial (G4). */
-  async #page(after: number, limit: number): Promise<SubscribeReply> {
-    const { store, self } = this.#ctx;
-    const from = Math.max(0, Math.min(after, this.#last));
-    const memFirst = this.#history.firstSeq(this.#last);
-    let msgs: JournalEntry[];
-    let first = memFirst;
-    if (from >= memFirst - 1) {
-      msgs = this.#history.after(from, limit);
-    } else {
-      first = (await store.bounds(self)).first || this.#last + 1;
-      msgs = await store.readAfter(self, from, limit);
+  /** Applies a moderation command; a removed member's sockets are unsubscribed everywhere, as after a leave. */
+  async #moderate(msg: Parameters<typeof moderate>[1]): Promise<unknown> {
+    const out = moderate(this.#state, msg, this.#ctx.clock.now());
+    this.#state = out.state;
+    await this.#saveSnapshot();
+    if (out.event) this.#emit(out.event);
+    if (out.removed) {
+      this.#emit({ type: "member", ch: this.#name, user: out.removed.user, joined: false });
+      this.#ctx.tell(`session:${out.removed.user}`, { type: "left", ch: this.#name, reason: out.removed.reason } satisfies SessionMsg);
     }
-    const lastReturned = msgs.length > 0 ? msgs[msgs.length - 1]!.seq : from;
-    return { last: this.#last, msgs, more: lastReturned < this.#last, truncated: from + 1 < first, first };
-  }
-
-  async #pageBefore(before: number, limit: number): Promise<HistoryReply> {
-    const { store, self } = this.#ctx;
-    const upto = Math.min(before, this.#last + 1);
-    const memFirst = this.#history.firstSeq(this.#last);
-    const msgs = upto - limit >= memFirst ? this.#history.before(upto, limit) : await store.readBefore(self, upto, limit);
-    const first = msgs.length > 0 ? msgs[0]!.seq : upto;
-    return { msgs, last: this.#last, first, more: first > 1, truncated: false };
+    return channelInfo(this.#state, this.#last);
   }
 
   async #saveSnapshot(): Promise<void> {
@@ -381,29 +406,5 @@ export class ChannelActor implements Actor {
 /** Metadata writes and reads of history must see the publishes queued before them committed. */
 function needsCommittedState(msg: ChannelMsg): boolean {
   return msg.type === "create" || msg.type === "join" || msg.type === "leave" || msg.type === "invite" ||
-    msg.type === "topic" || msg.type === "subscribe" || msg.type === "history";
-}
-
-/** Two publishes with one client id in one batch: the second waits for the first's seq. */
-function dedupeWithinBatch<E extends Envelope<{ clientId: string }>>(pending: E[]): E[] {
-  const seen = new Map<string, E[]>();
-  const unique: E[] = [];
-  for (const env of pending) {
-    const twins = seen.get(env.msg.clientId);
-    if (twins) twins.push(env);
-    else {
-      seen.set(env.msg.clientId, []);
-      unique.push(env);
-    }
-  }
-  if (unique.length === pending.length) return pending;
-  return unique.map((first) => {
-    const twins = seen.get(first.msg.clientId)!;
-    if (twins.length === 0) return first;
-    const reply = first.reply.bind(first);
-    return { ...first, msg: first.msg, get replied() { return first.replied; }, fail: first.fail.bind(first), reply(v: unknown) {
-      reply(v);
-      for (const t of twins) t.reply({ ...(v as PublishAck), duplicate: true });
-    } } as E;
-  });
+    msg.type === "topic" || msg.type === "subscribe" || msg.type === "history" || msg.type === "mark_read" || isChange(msg) || isModeration(msg);
 }

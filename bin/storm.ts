@@ -1,30 +1,55 @@
 #!/usr/bin/env node
-import { loadConfig } from "../server/config.ts";
-import { startNode } from "../server/node.ts";
+import { cliOutcome, packageVersion, UsageError } from "../cli/cli_args.ts";
+import { loadConfig, SERVE_USAGE } from "../server/config.ts";
+import { lockDataDir } from "../server/data_dir_lock.ts";
+import type { RunningNode } from "../server/node.ts";
+import { EXIT, StartupError } from "../server/startup_error.ts";
 
 const USAGE = `storm: a real-time messaging node
 
-  storm serve [--port 8080] [--host 127.0.0.1] [--data-dir .data] [--workers N]
-              [--postgres URL] [--jwt-secret S] [--dev-tokens] [--node-id n1]
-              [--cluster HOST:PORT,... --cluster-name NAME --cluster-secret S
-               --advertise ws://HOST:PORT --lease-ms 3000]
-              [--history 2000] [--max-buffered 1048576] [--write-chunk 100] [--pg-pool 4]
-              [--idle-ms 120000] [--ask-timeout-ms 10000] [--heartbeat-ms 45000] [--auth-timeout-ms 10000]
-              [--log-level debug|info|warn|error]   (JSON lines on stderr)
-  storm inspect nodes | actors [--prefix P] [--node ID] | actor ID | migrate ID --to NODE | drain NODE
-              [--url http://127.0.0.1:8080] [--token T] [--json]   (storm inspect --help for more)
+  storm serve [options]        run a node (storm serve --help lists every option)
+  storm inspect COMMAND        look at and move the actors of a node or cluster (storm inspect --help)
+  storm --version
 
-Every serve flag also reads from the environment (STORM_PORT, STORM_DATA_DIR, STORM_POSTGRES_URL, ...);
-inspect reads STORM_URL and STORM_TOKEN.
-Without --postgres the node stores everything in PGlite under --data-dir.`;
+Every serve option also reads from the environment (STORM_PORT, STORM_DATA_DIR, STORM_POSTGRES_URL, ...);
+inspect reads STORM_URL and STORM_TOKEN. Without --postgres the node stores everything in PGlite
+under --data-dir.`;
 
 const [cmd, ...rest] = process.argv.slice(2);
-if (cmd === "serve") {
-  const cfg = loadConfig(rest, process.env);
-  const node = await startNode(cfg, {
-    // Crash-only: a node that lost its lease has stopped its actors; it exits and is restarted fresh.
-    onLeaseLost: () => process.exit(75),
-  });
+if (cmd === "serve") await serve(rest);
+else if (cmd === "inspect") {
+  const { runInspect } = await import("../cli/inspect.ts");
+  process.exitCode = await runInspect(rest, { out: (text) => console.log(text), err: (text) => console.error(text), env: process.env });
+} else if (cmd === "--version") console.log(`storm ${packageVersion()}`);
+else if (cmd === undefined || cmd === "help" || cmd === "--help" || cmd === "-h") console.log(USAGE);
+else {
+  console.error(`storm: unknown command "${cmd}"\n\n${USAGE}`);
+  process.exitCode = EXIT.config;
+}
+
+async function serve(argv: string[]): Promise<void> {
+  const args = cliOutcome(() => loadConfig(argv, process.env), SERVE_USAGE, "storm");
+  if (typeof args === "number") {
+    process.exitCode = args;
+    return;
+  }
+  const { config: cfg, warnings } = args;
+  if (!cfg) return;
+  for (const w of warnings) console.error(`storm: warning: ${w}`);
+  let node: RunningNode;
+  try {
+    // The data directory is taken before the rest of the node is even loaded: a second node on it exits at once.
+    const lock = lockDataDir(cfg.dataDir);
+    const { startNode } = await import("../server/node.ts");
+    node = await startNode(cfg, {
+      // Crash-only: a node that lost its lease has stopped its actors; it exits and is restarted fresh.
+      onLeaseLost: () => process.exit(EXIT.leaseLost),
+    }, lock);
+  } catch (err) {
+    if (!(err instanceof StartupError || err instanceof UsageError)) throw err;
+    console.error(`storm: ${err.message}`);
+    process.exit(err instanceof StartupError ? err.exitCode : EXIT.config);
+  }
   console.log(JSON.stringify({ event: "listening", node: node.id, port: node.port, workers: cfg.workers, store: cfg.postgresUrl ? "postgres" : `pglite:${cfg.dataDir}`, cluster: cfg.cluster ? cfg.clusterName : undefined }));
   if (!cfg.jwtSecret) console.log(`dev tokens on: curl -XPOST http://${cfg.host}:${node.port}/auth/dev-token -d '{"user":"alice"}'`);
   let stopping = false;
@@ -36,10 +61,4 @@ if (cmd === "serve") {
   };
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
-} else if (cmd === "inspect") {
-  const { runInspect } = await import("../cli/inspect.ts");
-  process.exitCode = await runInspect(rest, { out: (text) => console.log(text), err: (text) => console.error(text), env: process.env });
-} else {
-  console.log(USAGE);
-  process.exit(cmd === undefined || cmd === "help" || cmd === "--help" ? 0 : 2);
 }

@@ -1,4 +1,5 @@
 import { parseActorId } from "../runtime/core/actor_id.ts";
+import { type FlagSpecs, type Parsed, parseFlags, UsageError } from "./cli_args.ts";
 
 export const USAGE = `storm inspect: look at and move the actors of a Storm node or cluster
 
@@ -15,6 +16,7 @@ Options (every command):
                  user "inspector" is requested from POST /auth/dev-token)
   --json         print one JSON document with a stable shape instead of a table
   --help         print this help
+  --version      print the version
 
 NODE may be a full node id (n1.lx2k9a) or its unique name before the dot (n1).
 Live values the owning node could not report are shown as "-" (null in JSON).
@@ -25,6 +27,7 @@ export const DEFAULT_URL = "http://127.0.0.1:8080";
 
 export type InspectCommand =
   | { cmd: "help" }
+  | { cmd: "version" }
   | { cmd: "nodes" }
   | { cmd: "actors"; prefix: string; node: string | undefined }
   | { cmd: "actor"; id: string }
@@ -46,56 +49,38 @@ export class InspectUsageError extends Error {
 }
 
 const COMMANDS = ["nodes", "actors", "actor", "migrate", "drain"] as const;
-const VALUE_FLAGS: Record<string, ReadonlyArray<string>> = {
-  "--url": COMMANDS,
-  "--token": COMMANDS,
-  "--prefix": ["actors"],
-  "--node": ["actors"],
-  "--to": ["migrate"],
+/** Each option and the commands it applies to. */
+const APPLIES: Record<string, ReadonlyArray<string>> = {
+  url: COMMANDS,
+  token: COMMANDS,
+  json: COMMANDS,
+  prefix: ["actors"],
+  node: ["actors"],
+  to: ["migrate"],
+};
+const SPECS: FlagSpecs = {
+  url: { type: "string" }, token: { type: "string" }, json: { type: "boolean" }, prefix: { type: "string" }, node: { type: "string" }, to: { type: "string" },
 };
 const POSITIONALS: Record<(typeof COMMANDS)[number], string[]> = { nodes: [], actors: [], actor: ["ID"], migrate: ["ID"], drain: ["NODE"] };
 
 /**
- * Parses `storm inspect` arguments (everything after `inspect`). Flags may come before or after
- * the command, as `--flag value` or `--flag=value`; `--` ends the flags; `--help` wins over the rest.
+ * Parses `storm inspect` arguments (everything after `inspect`) with the strict parser every Storm
+ * command uses. Flags may come before or after the command, as `--flag value` or `--flag=value`;
+ * `--` ends the flags; `--help` wins over the rest.
  * @throws {InspectUsageError}
  */
 export function parseInspectArgs(argv: readonly string[], env: Readonly<Record<string, string | undefined>> = {}): InspectArgs {
-  const end = argv.indexOf("--");
-  const options = end < 0 ? argv : argv.slice(0, end);
-  if (options.includes("--help") || options.includes("-h")) return { command: { cmd: "help" }, url: DEFAULT_URL, token: undefined, json: false };
-  const flags = new Map<string, string>();
-  const positional: string[] = [];
-  let json = false;
-  let onlyPositional = false;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (onlyPositional || !arg.startsWith("-") || arg === "-") {
-      positional.push(arg);
-      continue;
-    }
-    if (arg === "--") {
-      onlyPositional = true;
-      continue;
-    }
-    if (arg === "--json") {
-      json = true;
-      continue;
-    }
-    const eq = arg.indexOf("=");
-    const flag = eq > 0 ? arg.slice(0, eq) : arg;
-    if (!(flag in VALUE_FLAGS)) throw new InspectUsageError(`Cannot parse arguments: unknown option "${flag}"`);
-    let value: string;
-    if (eq > 0) value = arg.slice(eq + 1);
-    else {
-      const next = argv[i + 1];
-      if (next === undefined || next.startsWith("--")) throw new InspectUsageError(`Cannot parse arguments: ${flag} needs a value`);
-      value = next;
-      i++;
-    }
-    flags.set(flag, value);
+  let parsed: Parsed;
+  try {
+    parsed = parseFlags(argv, SPECS, { positionals: true });
+  } catch (err) {
+    throw err instanceof UsageError ? new InspectUsageError(err.message) : err;
   }
-  if (positional[0] === "help") return { command: { cmd: "help" }, url: DEFAULT_URL, token: undefined, json };
+  const json = parsed.values["json"] === true;
+  if (parsed.help || parsed.positionals[0] === "help") return { command: { cmd: "help" }, url: DEFAULT_URL, token: undefined, json: false };
+  if (parsed.version) return { command: { cmd: "version" }, url: DEFAULT_URL, token: undefined, json: false };
+  const flags = new Map(Object.entries(parsed.values).filter(([k, v]) => typeof v === "string" && k !== "json") as Array<[string, string]>);
+  const positional = parsed.positionals;
 
   const name = positional[0];
   if (name === undefined) throw new InspectUsageError(`Cannot run: no command given (one of ${COMMANDS.join(", ")}; see storm inspect --help)`);
@@ -104,28 +89,28 @@ export function parseInspectArgs(argv: readonly string[], env: Readonly<Record<s
   }
   const cmd = name as (typeof COMMANDS)[number];
   for (const flag of flags.keys()) {
-    if (!VALUE_FLAGS[flag]!.includes(cmd)) throw new InspectUsageError(`Cannot parse arguments: ${flag} does not apply to "${cmd}"`);
+    if (!APPLIES[flag]!.includes(cmd)) throw new InspectUsageError(`Cannot parse arguments: --${flag} does not apply to "${cmd}"`);
   }
   const want = POSITIONALS[cmd];
   const args = positional.slice(1);
   if (args.length < want.length) throw new InspectUsageError(`Cannot run "${cmd}": missing ${want[args.length]} (storm inspect ${cmd} ${want.join(" ")})`);
   if (args.length > want.length) throw new InspectUsageError(`Cannot run "${cmd}": unexpected argument "${args[want.length]}"`);
   for (const [flag, v] of flags) {
-    if (v === "" && flag !== "--prefix") throw new InspectUsageError(`Cannot parse arguments: ${flag} needs a non-empty value`);
+    if (v === "" && flag !== "prefix") throw new InspectUsageError(`Cannot parse arguments: --${flag} needs a non-empty value`);
   }
 
-  const url = normalizeUrl(flags.get("--url") ?? nonEmpty(env["STORM_URL"]) ?? DEFAULT_URL);
-  const token = flags.get("--token") ?? nonEmpty(env["STORM_TOKEN"]);
+  const url = normalizeUrl(flags.get("url") ?? nonEmpty(env["STORM_URL"]) ?? DEFAULT_URL);
+  const token = flags.get("token") ?? nonEmpty(env["STORM_TOKEN"]);
   const command = ((): InspectCommand => {
     switch (cmd) {
       case "nodes":
         return { cmd };
       case "actors":
-        return { cmd, prefix: flags.get("--prefix") ?? "", node: flags.get("--node") };
+        return { cmd, prefix: flags.get("prefix") ?? "", node: flags.get("node") };
       case "actor":
         return { cmd, id: actorIdArg(args[0]!) };
       case "migrate": {
-        const to = flags.get("--to");
+        const to = flags.get("to");
         if (to === undefined) throw new InspectUsageError(`Cannot run "migrate": missing --to NODE (storm inspect migrate ID --to NODE)`);
         return { cmd, id: actorIdArg(args[0]!), to };
       }

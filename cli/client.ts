@@ -57,7 +57,7 @@ export class AdminClient {
 
   /**
    * The token to send: `--token`/`STORM_TOKEN`, else a dev token for user "inspector" with role
-   * admin (announced on stderr). A node without dev tokens is a usage error: pass a token.
+   * admin (announced on stderr). A node without (admin) dev tokens is a usage error: pass a token.
    */
   async token(): Promise<string> {
     if (this.#token !== undefined) return this.#token;
@@ -67,6 +67,9 @@ export class AdminClient {
     } catch (err) {
       if (err instanceof InspectServerError && err.status === 404) {
         throw new InspectUsageError(`Cannot get an admin token: no --token or STORM_TOKEN given, and ${this.base} hands out no dev tokens`);
+      }
+      if (err instanceof InspectServerError && err.status === 403) {
+        throw new InspectUsageError(`Cannot get an admin token: no --token or STORM_TOKEN given, and ${this.base} hands out admin dev tokens only when started with --dev-admin`);
       }
       throw err;
     }

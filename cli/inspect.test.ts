@@ -177,7 +177,7 @@ describe("storm inspect - cluster replies (fake server)", () => {
 describe("storm inspect - against a real single node", () => {
   let s: StormProcess;
   beforeAll(async () => {
-    s = await startStorm({ workers: 2 });
+    s = await startStorm({ workers: 2, args: ["--dev-admin"] });
     const alice = await s.token("alice");
     expect((await s.http("POST", "/channels", { token: alice, body: { name: "inspected" } })).status).toBe(201);
     for (const [i, body] of ["one", "two", "three"].entries()) {

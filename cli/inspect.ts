@@ -1,4 +1,5 @@
 import { type InspectCommand, InspectUsageError, USAGE, normalizeUrl, parseInspectArgs } from "./args.ts";
+import { packageVersion } from "./cli_args.ts";
 import { AdminClient, type FetchLike, InspectServerError } from "./client.ts";
 import {
   type ActorRow, type Mode, type NodeRow, type NodeStatus, type NodeView, type PlacementEntry,
@@ -30,9 +31,20 @@ interface Ctx {
 export async function runInspect(argv: readonly string[], io: InspectIo): Promise<number> {
   let action = "run";
   try {
-    const args = parseInspectArgs(argv, io.env ?? {});
+    let args: ReturnType<typeof parseInspectArgs>;
+    try {
+      args = parseInspectArgs(argv, io.env ?? {});
+    } catch (err) {
+      if (!(err instanceof InspectUsageError)) throw err;
+      io.err(`storm inspect: ${err.message}\n\n${USAGE}`);
+      return 2;
+    }
     if (args.command.cmd === "help") {
       io.out(USAGE);
+      return 0;
+    }
+    if (args.command.cmd === "version") {
+      io.out(`storm ${packageVersion()}`);
       return 0;
     }
     action = describe(args.command);
@@ -57,7 +69,7 @@ export function errorLine(action: string, err: InspectServerError): string {
   return err.status >= 400 ? `${text} (${err.code})` : text;
 }
 
-function describe(c: Exclude<InspectCommand, { cmd: "help" }>): string {
+function describe(c: Exclude<InspectCommand, { cmd: "help" | "version" }>): string {
   switch (c.cmd) {
     case "nodes":
       return "list nodes";
@@ -72,7 +84,7 @@ function describe(c: Exclude<InspectCommand, { cmd: "help" }>): string {
   }
 }
 
-async function run(c: Exclude<InspectCommand, { cmd: "help" }>, ctx: Ctx): Promise<number> {
+async function run(c: Exclude<InspectCommand, { cmd: "help" | "version" }>, ctx: Ctx): Promise<number> {
   switch (c.cmd) {
     case "nodes":
       return nodes(ctx);

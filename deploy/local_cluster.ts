@@ -1,12 +1,13 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { createServer } from "node:net";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { cliOutcome, intValue, parseFlags, str } from "../cli/cli_args.ts";
 import { startHazelcast } from "./local_hazelcast.ts";
 import { startPostgres } from "./local_postgres.ts";
 
@@ -78,6 +79,9 @@ export async function startLocalCluster(o: LocalClusterOptions): Promise<LocalCl
   log(`hazelcast member: ${hz.address} (cluster ${hz.clusterName})`);
   const secret = randomBytes(24).toString("hex");
   const dataRoot = await mkdtemp(join(tmpdir(), "storm-cluster-"));
+  // Secrets reach the nodes as files, never argv (which any local user reads with ps).
+  const secretFile = join(dataRoot, "secret");
+  await writeFile(secretFile, `${secret}\n`, { mode: 0o600 });
   const entry = resolve(root, "dist/bin/storm.js");
   if (!existsSync(entry)) throw new Error(`Cannot start nodes: ${entry} is missing (run npm run build)`);
 
@@ -86,7 +90,7 @@ export async function startLocalCluster(o: LocalClusterOptions): Promise<LocalCl
     const proc = spawn(process.execPath, [entry, "serve",
       "--port", String(port), "--node-id", `n${i + 1}`, "--data-dir", join(dataRoot, `n${i + 1}`),
       "--workers", String(o.workers), "--postgres", pg.url, "--cluster", hz.address,
-      "--cluster-name", hz.clusterName, "--cluster-secret", secret, "--jwt-secret", secret, "--dev-tokens",
+      "--cluster-name", hz.clusterName, "--cluster-secret-file", secretFile, "--jwt-secret-file", secretFile, "--dev-tokens", "--dev-admin",
       "--lease-ms", String(o.leaseMs), ...(o.args ?? [])], { stdio: ["ignore", "pipe", "pipe"] });
     proc.stderr!.on("data", (d: Buffer) => log(`[n${i + 1}] ${d.toString().trimEnd()}`));
     const id = await new Promise<string>((ok, fail) => {
@@ -137,14 +141,32 @@ export async function startLocalCluster(o: LocalClusterOptions): Promise<LocalCl
   };
 }
 
+const USAGE = `npm run cluster -- [options]: a local Storm cluster on 127.0.0.1 (PostgreSQL, a Hazelcast
+member, N nodes with development tokens, admin ones included) until Ctrl-C
+
+  --nodes N      Storm nodes (default 3)
+  --port P       first node's port; the others follow (default 8081)
+  --workers W    actor threads per node (default 1)
+  --lease-ms L   node lease (default 3000)
+  --help         print this and exit (starts nothing)
+  --version      print the version and exit`;
+
 /** `npm run cluster -- [--nodes 3] [--port 8081]`: runs a local cluster until Ctrl-C. */
 async function main(argv: string[]): Promise<void> {
-  const flag = (name: string, dflt: number) => {
-    const i = argv.indexOf(`--${name}`);
-    return i >= 0 ? Number(argv[i + 1]) : dflt;
-  };
+  const parsed = cliOutcome(() => {
+    const p = parseFlags(argv, { nodes: { type: "string" }, port: { type: "string" }, workers: { type: "string" }, "lease-ms": { type: "string" } });
+    const v = (name: string) => str(p.values, name);
+    return {
+      ...p,
+      nodes: intValue(v("nodes"), "--nodes", 3, 1, 64),
+      basePort: intValue(v("port"), "--port", 8081, 1, 65_535),
+      workers: intValue(v("workers"), "--workers", 1, 1),
+      leaseMs: intValue(v("lease-ms"), "--lease-ms", 3000, 100),
+    };
+  }, USAGE, "storm cluster");
+  if (typeof parsed === "number") process.exit(parsed);
   const cluster = await startLocalCluster({
-    nodes: flag("nodes", 3), basePort: flag("port", 8081), workers: flag("workers", 1), leaseMs: flag("lease-ms", 3000),
+    nodes: parsed.nodes, basePort: parsed.basePort, workers: parsed.workers, leaseMs: parsed.leaseMs,
     log: (line) => console.log(line),
   });
   console.log(`\ncluster up. Admin token: curl -s -XPOST ${cluster.nodes[0]!.url}/auth/dev-token -d '{"user":"ops","role":"admin"}'`);

@@ -4,6 +4,8 @@ import { StormError } from "../runtime/core/errors.ts";
 export interface Principal {
   user: string;
   role: "user" | "admin";
+  /** When the token expires, in ms since the epoch: an open connection ends then unless re-authenticated. */
+  exp: number;
 }
 
 /** Invalid, expired or missing credentials; maps to `unauthenticated`. */
@@ -27,7 +29,7 @@ export class Authenticator {
     this.#key = secret;
   }
 
-  async issue(p: Principal, ttlSeconds = 24 * 3600): Promise<string> {
+  async issue(p: Omit<Principal, "exp">, ttlSeconds = 24 * 3600): Promise<string> {
     return new SignJWT({ role: p.role })
       .setProtectedHeader({ alg: "HS256" })
       .setSubject(p.user)
@@ -43,7 +45,7 @@ export class Authenticator {
       const { payload } = await jwtVerify(token, this.#key, { issuer: this.issuer, algorithms: ["HS256"], requiredClaims: ["exp", "sub"] });
       const user = payload.sub!;
       if (!USER.test(user)) throw new AuthError(`Token subject "${user.slice(0, 40)}" is not a valid nickname`);
-      return { user, role: payload["role"] === "admin" ? "admin" : "user" };
+      return { user, role: payload["role"] === "admin" ? "admin" : "user", exp: payload.exp! * 1000 };
     } catch (err) {
       if (err instanceof AuthError) throw err;
       throw new AuthError(`Invalid token: ${(err as Error).message}`, { cause: err });

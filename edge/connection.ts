@@ -1,13 +1,16 @@
 import type { Buffer } from "node:buffer";
 import type { JournalEntry } from "../storage/store.ts";
+import { StormError } from "../runtime/core/errors.ts";
 import type { Principal } from "./auth.ts";
-import type { MsgsEncoding } from "./frames.ts";
+import { errorFrame, type MsgsEncoding } from "./frames.ts";
 import type { SendTurn } from "./send_turn.ts";
+import type { TokenBucket } from "./token_bucket.ts";
 import { SharedBytes, type SharedFrame } from "./shared_frame.ts";
 
 /**
- * The minimal socket surface a connection needs (satisfied by `ws`'s WebSocket). Frames are JSON
- * text: a Buffer holds its UTF-8 bytes and is sent as a text message (`binary: false`).
+ * The sink a connection writes to: a WebSocket (`ws`'s, satisfying it as is), an SSE response or
+ * a waiting long-poll request (`edge/sse_sink.ts`, `edge/poll_sink.ts`). Frames are JSON text: a
+ * Buffer holds its UTF-8 bytes and is sent as a text message (`binary: false`).
  */
 export interface SocketLike {
   readonly bufferedAmount: number;
@@ -18,15 +21,23 @@ export interface SocketLike {
    * payload for this socket.
    */
   sendFrame?(wire: Buffer): void;
+  /**
+   * Writes a turn's frames one by one, for sinks whose unit is one frame (an SSE event, an entry
+   * of a poll's answer) rather than one WebSocket message. Optional: without it, the turn's frames
+   * leave as one message through `sendFrame` or `send`.
+   */
+  writeFrames?(frames: ReadonlyArray<SharedFrame | string>): void;
+  /** Ends the sink; `reason` is the error code it ends with (`slow_consumer`, `shutting_down`, ...). */
   close(code: number, reason: string): void;
 }
 
 const TEXT = { binary: false } as const;
+const SLOW_CONSUMER_FRAME = errorFrame(undefined, new StormError("slow_consumer", "Dropped: the socket had too much unsent data (read faster, then reconnect and resume)"));
 
-/** Where a connection reports the messages of its socket writes (`EdgeMetrics`). */
+/** Where a connection reports the messages of its writes (`EdgeMetrics.sink`, one per transport). */
 export interface DeliverySink {
   /**
-   * One socket write carried `count` messages of `msgs` frames. `sampleTs` is the commit time
+   * One write carried `count` messages of `msgs` frames. `sampleTs` is the commit time
    * (`JournalEntry.ts`) of the first live message among them, the write's latency sample; undefined
    * when the write carried only history pages (their age is the client's absence, not latency).
    */
@@ -69,13 +80,20 @@ export class Connection {
   lastSeen: number;
   /** Requests received and not yet answered. */
   inflight = 0;
+  /** The `reauth` notice for the current token was sent (see `TokenExpiry`). */
+  reauthSent = false;
+  /** The `TokenExpiry` slot this connection waits in. */
+  expirySlot = 0;
+  /** This connection's publish rate limit, from its first publish on (`RateLimits`). */
+  pubBucket: TokenBucket | undefined;
   /** Messages in the `msgs` frames queued this turn, and the commit time of the first live one. */
   #msgs = 0;
   #msgsTs: number | undefined;
 
   constructor(
     readonly id: number,
-    readonly principal: Principal,
+    /** Who is connected; replaced by a re-authentication (same user, fresh token). */
+    public principal: Principal,
     private readonly socket: SocketLike,
     private readonly turn: SendTurn,
     private readonly maxBuffered: number,
@@ -138,30 +156,65 @@ export class Connection {
     this.socket.close(code, reason);
   }
 
+  /**
+   * Closes with a last frame saying why (an `err`), written behind whatever this socket was already
+   * sent: a client that reads on learns the reason before the close frame. One that never reads
+   * again learns nothing, as it cannot see the close frame either.
+   */
+  closeWith(code: number, reason: string, lastFrame: string): void {
+    if (this.closed) return;
+    const out = this.#out;
+    this.#out = undefined;
+    try {
+      if (out) {
+        this.#write(out);
+        this.#written();
+      }
+      this.#write([lastFrame]);
+    } catch {
+      // The socket is already gone: closing is all there is left to do.
+    }
+    this.close(code, reason);
+  }
+
   /** Sends what this turn queued, as one WebSocket message (called by `SendTurn` at the turn's end). */
   flush(): void {
     this.#scheduled = false;
     const out = this.#out;
-    const msgs = this.#msgs;
-    const sampleTs = this.#msgsTs;
     this.#out = undefined;
-    this.#msgs = 0;
-    this.#msgsTs = undefined;
-    if (this.closed || !out) return;
+    if (this.closed || !out) return this.#forget();
     if (this.socket.bufferedAmount > this.maxBuffered) {
-      this.close(4100, "slow_consumer");
+      this.#forget();
+      this.closeWith(4100, "slow_consumer", SLOW_CONSUMER_FRAME);
       return;
     }
-    const f = out[0]!;
-    // Always a built frame: one write, where `ws` would frame a string and write header and payload as two.
-    const message = out.length > 1 ? this.turn.joined(out) : typeof f === "string" ? SharedBytes.ofText(f) : f.shared;
     try {
-      if (this.socket.sendFrame) this.socket.sendFrame(message.wire);
-      else this.socket.send(message.bytes, TEXT);
-      if (msgs > 0) this.sink.written(msgs, sampleTs);
+      this.#write(out);
+      this.#written();
     } catch {
       // The frames are lost to this socket only: closing it makes the client resume from its cursor.
       this.close(1011, "internal");
     }
+  }
+
+  /** Reports the messages of the frames just written (`DeliverySink`). */
+  #written(): void {
+    if (this.#msgs > 0) this.sink.written(this.#msgs, this.#msgsTs);
+    this.#forget();
+  }
+
+  #forget(): void {
+    this.#msgs = 0;
+    this.#msgsTs = undefined;
+  }
+
+  #write(out: Array<SharedFrame | string>): void {
+    // A sink that takes frames (SSE, long-poll) encodes them itself.
+    if (this.socket.writeFrames) return this.socket.writeFrames(out);
+    const f = out[0]!;
+    // Always a built frame: one write, where `ws` would frame a string and write header and payload as two.
+    const message = out.length > 1 ? this.turn.joined(out) : typeof f === "string" ? SharedBytes.ofText(f) : f.shared;
+    if (this.socket.sendFrame) this.socket.sendFrame(message.wire);
+    else this.socket.send(message.bytes, TEXT);
   }
 }

@@ -1,25 +1,41 @@
-import { createServer, type IncomingMessage, type Server } from "node:http";
+import type { IncomingMessage, Server } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, type WebSocket } from "ws";
 import { EdgeWebSocket } from "./edge_socket.ts";
 import type { EdgeEvent, SessionView } from "../actors/messages.ts";
 import type { Clock, Timer } from "../runtime/core/clock.ts";
-import { StormError } from "../runtime/core/errors.ts";
+import { RejectedError, StormError } from "../runtime/core/errors.ts";
 import type { Authenticator, Principal } from "./auth.ts";
 import { Connection } from "./connection.ts";
 import { DeliveryReporter } from "./delivery_reporter.ts";
-import { Fanout } from "./fanout.ts";
+import type { Dispatcher } from "./dispatcher.ts";
+import type { Fanout } from "./fanout.ts";
 import { FrameHandler } from "./frame_handler.ts";
 import { SendTurn } from "./send_turn.ts";
+import { chatRoutes } from "./chat_routes.ts";
+import { TokenExpiry } from "./token_expiry.ts";
+import { CmdTransport } from "./cmd_transport.ts";
+import { PollTransport } from "./poll_transport.ts";
+import { SyncApi } from "./sync_api.ts";
+import type { RateLimits } from "./rate_limits.ts";
+import type { StreamDeps } from "./http_stream.ts";
+import { SseTransport } from "./sse_transport.ts";
 import type { EdgeMetrics } from "./edge_metrics.ts";
-import { errorFields, MSGS_ENCODINGS, type MsgsEncoding, replyFrame } from "./frames.ts";
+import { errorFields, errorFrame, MSGS_ENCODINGS, type MsgsEncoding, replyFrame, welcomeFrame } from "./frames.ts";
 import { type ActorGateway, channelActor, sessionActor } from "./gateway.ts";
 import type { HttpApi } from "./http_api.ts";
 import { LIMITS } from "./schemas.ts";
+import type { StaticFiles } from "./static_files.ts";
+import type { Subscriptions } from "./subscriptions.ts";
 import { checkFrame } from "./validate.ts";
 
 export interface EdgeOptions {
+  /** The node's HTTP server, already listening (bound before the store opened); its placeholder listeners are replaced. */
+  http: Server;
   actors: ActorGateway;
+  fanout: Fanout;
+  subscriptions: Subscriptions;
+  dispatcher: Dispatcher;
   auth: Authenticator;
   api: HttpApi;
   clock: Clock;
@@ -36,10 +52,16 @@ export interface EdgeOptions {
   heartbeatMs: number;
   /** A socket connected without a token must send `auth` within this time. */
   authTimeoutMs: number;
-  /** Counters of `GET /metrics` (deliveries, their latency, errors), shared with the HTTP API. */
+  /** Counters of `GET /metrics` (deliveries, their latency, errors, upgrades), shared with the HTTP routes. */
   metrics: EdgeMetrics;
+  /** Rate limits of connections, requests and publishes (none when absent). */
+  limits?: RateLimits;
+  /** Test-only: SSE events carry no resume position (proves the transport conformance suite can fail). */
+  testBrokenSseResume?: boolean;
   /** Node-to-node links (`/cluster`) in cluster mode. */
   onClusterUpgrade?(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /** The web app's files, answered before the API routes. */
+  staticFiles?: StaticFiles;
 }
 
 /** What the edge keeps on each socket: its connection, or before authentication the frames waiting for it. */
@@ -58,15 +80,19 @@ type EdgeSocket = WebSocket & Partial<Pick<EdgeWebSocket, "sendFrame">> & { [SOC
  */
 export class EdgeServer {
   readonly http: Server;
-  readonly fanout = new Fanout();
+  readonly fanout: Fanout;
   readonly #wss: WebSocketServer;
-  readonly #handler: FrameHandler;
+  readonly #frames: FrameHandler;
+  readonly #subs: Subscriptions;
   readonly #conns = new Set<Connection>();
   readonly #o: EdgeOptions;
   #nextId = 1;
   #heartbeat: Timer | undefined;
+  readonly #expiry: TokenExpiry;
   readonly #turn: SendTurn;
   readonly #delivered: DeliveryReporter;
+  readonly #sse: SseTransport;
+  readonly #poll: PollTransport;
   readonly #listeners: {
     pong(this: EdgeSocket): void;
     message(this: EdgeSocket, data: Buffer, isBinary: boolean): void;
@@ -76,6 +102,8 @@ export class EdgeServer {
 
   constructor(o: EdgeOptions) {
     this.#o = o;
+    this.fanout = o.fanout;
+    this.#subs = o.subscriptions;
     const edge = this;
     // `ws` calls listeners with the socket as `this`.
     this.#listeners = {
@@ -106,8 +134,46 @@ export class EdgeServer {
       retryMs: 2,
       minIntervalMs: 20,
     });
-    this.#handler = new FrameHandler(o.actors, this.fanout, o.metrics);
-    this.http = createServer((req, res) => void o.api.handle(req, res));
+    this.#frames = new FrameHandler(o.dispatcher, (conn, token, id) => this.#reauth(conn, token, id), o.metrics);
+    this.#expiry = new TokenExpiry(o.clock, {
+      notice: (conn) => conn.push(JSON.stringify({ t: "reauth", exp: conn.principal.exp })),
+      expired: (conn) =>
+        conn.closeWith(4103, "token_expired", this.#errorFrame(undefined, new StormError("token_expired", "The token of this connection expired: reconnect with a fresh token and resume"))),
+    });
+    const streams: StreamDeps = {
+      actors: o.actors, auth: o.auth, fanout: this.fanout, subs: this.#subs, turn: this.#turn, clock: o.clock,
+      maxBufferedBytes: o.maxBufferedBytes,
+      limits: o.limits,
+      metrics: o.metrics,
+      nextId: () => this.#nextId++,
+      onClosed: (conn, session) => {
+        this.#delivered.closed(conn);
+        this.#subs.closed(conn, session);
+      },
+    };
+    this.#sse = new SseTransport(streams, o.testBrokenSseResume);
+    o.api.route("GET", "/sse", ["ch", "token"], (ctx) => this.#sse.open(ctx));
+    this.#poll = new PollTransport(streams);
+    o.api.route("GET", "/poll", ["ch", "token", "wait"], (ctx) => this.#poll.handle(ctx));
+    new SyncApi(o.dispatcher, (req) => o.api.principal(req), o.metrics.sink("sync"), () => ({
+      connections: this.#conns.size, totalConnections: this.#nextId - 1, subscriptions: this.fanout.subscriptions(), sse: this.#sse.count, polls: this.#poll.count,
+    })).register(o.api);
+    const limits = o.limits;
+    if (limits) {
+      o.api.admit(async (req, url) => {
+        limits.httpFrom(req.socket.remoteAddress ?? "");
+        if (url.pathname.startsWith("/api/")) limits.api((await o.api.principal(req)).user);
+      });
+    }
+    const cmd = new CmdTransport(o.dispatcher, (ctx) => o.api.principal(ctx.req), undefined, o.metrics);
+    o.api.route("POST", "/cmd", [], (ctx) => cmd.handle(ctx));
+    chatRoutes(o.api, o.dispatcher);
+    this.http = o.http;
+    this.http.removeAllListeners("request").removeAllListeners("upgrade");
+    this.http.on("request", (req, res) => {
+      if (o.staticFiles?.serve(req, res)) o.metrics.http.inc(["static", String(res.statusCode)]);
+      else void o.api.handle(req, res);
+    });
     // The hard cap only protects memory; messages between the protocol limit and it get a typed
     // `too_large` error and the connection survives (G7).
     this.#wss = new WebSocketServer({
@@ -119,32 +185,28 @@ export class EdgeServer {
 
   /** Entry point for events actors address to this edge. */
   onEvent(ev: EdgeEvent): void {
-    if (ev.type === "dropped") return this.#handler.resync(ev.ch);
+    if (ev.type === "dropped") return this.#subs.resync(ev.ch);
     this.fanout.onEvent(ev);
     if (ev.type === "msgs" && ev.m.length > 0) this.#delivered.handed(ev.ch, ev.m[ev.m.length - 1]!.seq);
-    if (ev.type === "member" && !ev.joined) this.#handler.userLeft(ev.user, ev.ch);
+    if (ev.type === "member" && !ev.joined) this.#subs.userLeft(ev.user, ev.ch);
   }
 
   /** A channel's actor has a new activation: local sockets on it resubscribe from their cursors. */
   placementChanged(ch: string, epoch: number): void {
-    this.#handler.placementChanged(ch, epoch);
+    this.#subs.placementChanged(ch, epoch);
   }
 
-  listen(port: number, host: string): Promise<number> {
-    return new Promise((resolve, reject) => {
-      this.http.once("error", reject);
-      this.http.listen(port, host, () => resolve((this.http.address() as { port: number }).port));
-    });
-  }
-
-  stats(): { connections: number; channels: number; delivered: number } {
-    return { connections: this.#conns.size, channels: this.fanout.channels(), delivered: this.fanout.delivered };
+  stats(): { connections: number; sse: number; polls: number; channels: number; delivered: number } {
+    return { connections: this.#conns.size, sse: this.#sse.count, polls: this.#poll.count, channels: this.fanout.channels(), delivered: this.fanout.delivered };
   }
 
   /** Closes every socket with `shutting_down` (clients reconnect elsewhere and resume). */
   async close(): Promise<void> {
     this.#heartbeat?.cancel();
+    this.#expiry.close();
     for (const c of this.#conns) c.close(4101, "shutting_down");
+    this.#sse.close();
+    this.#poll.close();
     this.#wss.close();
     await new Promise<void>((r) => this.http.close(() => r()));
   }
@@ -153,24 +215,34 @@ export class EdgeServer {
     const url = new URL(req.url ?? "/", "http://edge");
     if (url.pathname === "/cluster" && this.#o.onClusterUpgrade) return this.#o.onClusterUpgrade(req, socket, head);
     if (url.pathname !== "/ws") {
-      this.#o.metrics.http.inc(["unmatched", "404"]);
       socket.end("HTTP/1.1 404 Not Found\r\n\r\n");
       return;
     }
     const enc = url.searchParams.get("enc") ?? "json";
     if (!(MSGS_ENCODINGS as readonly string[]).includes(enc)) {
       const err = new StormError("bad_request", `Cannot use enc "${enc.slice(0, 40)}": expected one of ${MSGS_ENCODINGS.join(", ")}`);
-      return refuse(socket, "400 Bad Request", err, this.#o.metrics);
+      return this.#refuse(socket, "400 Bad Request", err);
     }
     const bearer = req.headers.authorization?.startsWith("Bearer ") ? req.headers.authorization.slice(7) : undefined;
     const token = url.searchParams.get("token") ?? bearer;
-    const accept = (principal: Principal | undefined) =>
+    try {
+      this.#o.limits?.connectFrom(req.socket.remoteAddress ?? "");
+    } catch (err) {
+      return this.#refuse(socket, "429 Too Many Requests", err);
+    }
+    const accept = (principal: Principal | undefined) => {
+      try {
+        if (principal) this.#o.limits?.connectAs(principal.user);
+      } catch (err) {
+        return this.#refuse(socket, "429 Too Many Requests", err);
+      }
       this.#wss.handleUpgrade(req, socket, head, (ws) => {
         this.#o.metrics.http.inc(["/ws", "101"]);
         this.#accept(ws, principal, enc as MsgsEncoding);
       });
+    };
     if (!token) return accept(undefined);
-    this.#o.auth.verify(token).then(accept, (err: unknown) => refuse(socket, "401 Unauthorized", err, this.#o.metrics));
+    this.#o.auth.verify(token).then(accept, (err: unknown) => this.#refuse(socket, "401 Unauthorized", err));
   }
 
   /**
@@ -184,7 +256,7 @@ export class EdgeServer {
       // A socket has a bounded time to authenticate; it holds resources meanwhile (G6).
       const timer = this.#o.clock.setTimeout(() => {
         if (ws[SOCKET_STATE] instanceof Connection || ws.readyState !== ws.OPEN) return;
-        ws.send(this.#o.metrics.errorFrame(undefined, new StormError("unauthenticated", "No auth frame within the authentication window")));
+        ws.send(this.#errorFrame(undefined, new StormError("unauthenticated", "No auth frame within the authentication window")));
         ws.close(4001, "unauthenticated");
       }, this.#o.authTimeoutMs);
       ws[SOCKET_STATE] = { frames: [], timer, enc };
@@ -198,13 +270,14 @@ export class EdgeServer {
   #start(ws: EdgeSocket, p: Principal, enc: MsgsEncoding): Connection {
     const pending = ws[SOCKET_STATE];
     if (pending && !(pending instanceof Connection)) pending.timer.cancel();
-    const conn = new Connection(this.#nextId++, p, ws, this.#turn, this.#o.maxBufferedBytes, this.#o.clock.now(), enc, this.#o.metrics);
+    const conn = new Connection(this.#nextId++, p, ws, this.#turn, this.#o.maxBufferedBytes, this.#o.clock.now(), enc, this.#o.metrics.sink("ws"));
     ws[SOCKET_STATE] = conn;
     this.#conns.add(conn);
+    this.#expiry.track(conn);
     this.fanout.addUser(conn);
     this.#o.actors.ask<SessionView>(sessionActor(p.user), { type: "connect", edge: this.#o.actors.edgeId }).then(
-      (view) => conn.push(replyFrame("welcome", undefined, { user: p.user, role: p.role, channels: view.channels, reads: view.reads })),
-      (err) => conn.push(this.#o.metrics.errorFrame(undefined, err)),
+      (view) => conn.push(welcomeFrame(p, view)),
+      (err) => conn.push(this.#errorFrame(undefined, err)),
     );
     return conn;
   }
@@ -213,15 +286,15 @@ export class EdgeServer {
     const state = ws[SOCKET_STATE];
     if (state instanceof Connection) {
       state.lastSeen = this.#o.clock.now();
-      if (isBinary) return state.push(this.#o.metrics.errorFrame(undefined, new StormError("bad_request", "Cannot parse frame: binary frames are not supported yet")));
-      return this.#onData(state, data);
+      if (isBinary) return state.push(this.#errorFrame(undefined, new StormError("bad_request", "Cannot parse frame: binary frames are not supported yet")));
+      return this.#frames.onData(state, data);
     }
     if (!state) return;
     // Frames pipelined behind the `auth` frame wait for it, then run in order.
     state.frames.push(data);
     if (state.frames.length > 1) return;
     void this.#authFrame(ws, data, state.enc).then((conn) => {
-      if (conn) for (const d of state.frames.splice(0).slice(1)) this.#onData(conn, d);
+      if (conn) for (const d of state.frames.splice(0).slice(1)) this.#frames.onData(conn, d);
     });
   }
 
@@ -230,45 +303,55 @@ export class EdgeServer {
     if (!(state instanceof Connection)) return state?.timer.cancel();
     state.closed = true;
     this.#conns.delete(state);
+    this.#expiry.untrack(state);
     this.#delivered.closed(state);
-    this.#handler.closed(state);
+    this.#subs.closed(state);
   }
 
   async #authFrame(ws: EdgeSocket, data: Buffer, enc: MsgsEncoding): Promise<Connection | undefined> {
     try {
       const f = checkFrame(JSON.parse(data.toString("utf8")));
       if (f.t !== "auth") throw new StormError("unauthenticated", "Cannot accept frame before authentication: send {\"t\":\"auth\",\"token\":...} first");
-      return this.#start(ws, await this.#o.auth.verify(f.token), enc);
+      const p = await this.#o.auth.verify(f.token);
+      try {
+        this.#o.limits?.connectAs(p.user);
+      } catch (err) {
+        // 1013: "try again later"; the err frame before it says when.
+        ws.send(this.#errorFrame(undefined, err));
+        ws.close(1013, "rate_limited");
+        return undefined;
+      }
+      return this.#start(ws, p, enc);
     } catch (err) {
-      ws.send(this.#o.metrics.errorFrame(undefined, err instanceof StormError ? err : new StormError("unauthenticated", String(err))));
+      ws.send(this.#errorFrame(undefined, err instanceof StormError ? err : new StormError("unauthenticated", String(err))));
       ws.close(4001, "unauthenticated");
       return undefined;
     }
   }
 
-  /** Parses one WebSocket message: a frame or an array of frames. A bad frame fails alone. */
-  #onData(conn: Connection, data: Buffer): void {
-    if (data.length > LIMITS.maxFrameBytes) {
-      return conn.push(this.#o.metrics.errorFrame(undefined, new StormError("too_large", `Cannot accept a ${data.length}-byte message (max ${LIMITS.maxFrameBytes})`)));
-    }
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(data.toString("utf8"));
-    } catch {
-      return conn.push(this.#o.metrics.errorFrame(undefined, new StormError("bad_request", "Cannot parse frame: invalid JSON")));
-    }
-    const frames = Array.isArray(parsed) ? parsed : [parsed];
-    if (frames.length > LIMITS.maxFramesPerMessage) {
-      return conn.push(this.#o.metrics.errorFrame(undefined, new StormError("too_large", `Cannot accept ${frames.length} frames in one message (max ${LIMITS.maxFramesPerMessage})`)));
-    }
-    for (const raw of frames) {
-      try {
-        this.#handler.handle(conn, checkFrame(raw));
-      } catch (err) {
-        const id = typeof (raw as { id?: unknown })?.id === "number" ? (raw as { id: number }).id : undefined;
-        conn.push(this.#o.metrics.errorFrame(id, err));
-      }
-    }
+  /**
+   * A fresh token on an open connection (`auth` after authentication): same user only; the
+   * connection then lives until the new token's `exp`. A bad token changes nothing.
+   */
+  async #reauth(conn: Connection, token: string, id: number | undefined): Promise<string> {
+    const p = await this.#o.auth.verify(token);
+    if (p.user !== conn.user) throw new RejectedError("forbidden", `Cannot re-authenticate as "${p.user}" a connection of "${conn.user}": open a new connection`);
+    conn.principal = p;
+    this.#expiry.track(conn);
+    return replyFrame("ok", id, { exp: p.exp });
+  }
+
+  /** `errorFrame`, counted by code. */
+  #errorFrame(id: number | undefined, err: unknown): string {
+    this.#o.metrics.error(err);
+    return errorFrame(id, err);
+  }
+
+  /** `refuse`, counted: the error by code, the upgrade by status. */
+  #refuse(socket: Duplex, status: string, err: unknown): void {
+    this.#o.metrics.error(err);
+    this.#o.metrics.http.inc(["/ws", status.slice(0, 3)]);
+    refuse(socket, status, err);
   }
 
   #checkHeartbeats(): void {
@@ -277,12 +360,14 @@ export class EdgeServer {
       if (c.lastSeen < cutoff) c.close(4102, "heartbeat_timeout");
     }
     for (const ws of this.#wss.clients) ws.ping();
+    this.#sse.heartbeat();
+    this.#o.limits?.sweep();
   }
 }
 
 /** Answers an upgrade request with an HTTP error and a typed body instead of a WebSocket. */
-function refuse(socket: Duplex, status: string, err: unknown, metrics: EdgeMetrics): void {
-  metrics.error(err);
-  metrics.http.inc(["/ws", status.slice(0, 3)]);
-  socket.end(`HTTP/1.1 ${status}\r\ncontent-type: application/json\r\n\r\n${JSON.stringify({ error: errorFields(err) })}`);
+function refuse(socket: Duplex, status: string, err: unknown): void {
+  const e = errorFields(err);
+  const retryAfter = e.retryMs === undefined ? "" : `retry-after: ${Math.max(1, Math.ceil(e.retryMs / 1000))}\r\n`;
+  socket.end(`HTTP/1.1 ${status}\r\ncontent-type: application/json\r\n${retryAfter}\r\n${JSON.stringify({ error: e })}`);
 }

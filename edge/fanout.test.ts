@@ -39,7 +39,7 @@ describe("fanout", () => {
   it("fanout - a live socket gets each batch once, past its cursor only", () => {
     const f = new Fanout();
     const s = socket();
-    const c = new Connection(1, { user: "a", role: "user" }, s, now, 1 << 20, 0);
+    const c = new Connection(1, { user: "a", role: "user", exp: Infinity }, s, now, 1 << 20, 0);
     f.subscribe(c, "g", 0);
     expect(f.goLive(c, "g", c.subs.get("g")!)).toBe(true);
     f.onEvent({ type: "msgs", ch: "g", m: entries(1, 3) });
@@ -51,7 +51,7 @@ describe("fanout", () => {
   it("fanout - batches arriving during catch-up are held, then released without gap or duplicate", () => {
     const f = new Fanout();
     const s = socket();
-    const c = new Connection(1, { user: "a", role: "user" }, s, now, 1 << 20, 0);
+    const c = new Connection(1, { user: "a", role: "user", exp: Infinity }, s, now, 1 << 20, 0);
     f.subscribe(c, "g", 2);
     f.onEvent({ type: "msgs", ch: "g", m: entries(5, 6) });
     expect(seqsSent(s)).toEqual([]);
@@ -64,7 +64,7 @@ describe("fanout", () => {
 
   it("fanout - held batches that leave a gap keep the socket in catch-up", () => {
     const f = new Fanout();
-    const c = new Connection(1, { user: "a", role: "user" }, socket(), now, 1 << 20, 0);
+    const c = new Connection(1, { user: "a", role: "user", exp: Infinity }, socket(), now, 1 << 20, 0);
     f.subscribe(c, "g", 0);
     f.onEvent({ type: "msgs", ch: "g", m: entries(5, 6) });
     expect(f.goLive(c, "g", c.subs.get("g")!)).toBe(false);
@@ -74,7 +74,7 @@ describe("fanout", () => {
   it("fanout - a live socket that would see a gap is closed with a resumable code", () => {
     const f = new Fanout();
     const s = socket();
-    const c = new Connection(1, { user: "a", role: "user" }, s, now, 1 << 20, 0);
+    const c = new Connection(1, { user: "a", role: "user", exp: Infinity }, s, now, 1 << 20, 0);
     f.subscribe(c, "g", 0);
     f.goLive(c, "g", c.subs.get("g")!);
     f.onEvent({ type: "msgs", ch: "g", m: entries(3, 4) });
@@ -82,20 +82,21 @@ describe("fanout", () => {
     expect(seqsSent(s)).toEqual([]);
   });
 
-  it("connection - a slow consumer is disconnected with slow_consumer instead of buffering", () => {
+  it("connection - a slow consumer is disconnected with slow_consumer instead of buffering, told why by a last err frame", () => {
     const s = socket();
     (s as { bufferedAmount: number }).bufferedAmount = 2_000;
-    const c = new Connection(1, { user: "a", role: "user" }, s, now, 1_000, 0);
+    const c = new Connection(1, { user: "a", role: "user", exp: Infinity }, s, now, 1_000, 0);
     c.push("{}");
     expect(s.closedWith).toBe(4100);
-    expect(s.sent).toEqual([]);
+    // The queued frame is dropped (the client resumes from its cursor); only the reason is written.
+    expect(s.sent).toEqual([{ t: "err", code: "slow_consumer", message: expect.stringMatching(/too much unsent data/), retry: "reconnect" }]);
   });
 
   it("fanout - sockets in step are sent the very same encoded bytes of a batch", () => {
     const f = new Fanout();
     const [a, b] = [socket(), socket()];
     for (const [i, s] of [a, b].entries()) {
-      const c = new Connection(i, { user: `u${i}`, role: "user" }, s, now, 1 << 20, 0);
+      const c = new Connection(i, { user: `u${i}`, role: "user", exp: Infinity }, s, now, 1 << 20, 0);
       f.subscribe(c, "g", 0);
       f.goLive(c, "g", c.subs.get("g")!);
     }
@@ -112,7 +113,7 @@ describe("fanout", () => {
     const f = new Fanout();
     const [a, b] = [socket(), socket()];
     for (const [i, s] of [a, b].entries()) {
-      const c = new Connection(i, { user: `u${i}`, role: "user" }, s, turn, 1 << 20, 0);
+      const c = new Connection(i, { user: `u${i}`, role: "user", exp: Infinity }, s, turn, 1 << 20, 0);
       f.subscribe(c, "g", 0);
       f.goLive(c, "g", c.subs.get("g")!);
     }
@@ -131,7 +132,7 @@ describe("fanout", () => {
     const turn = new SendTurn((fn) => void deferred.push(fn));
     const f = new Fanout();
     const [a, b] = [socket(), socket()];
-    const conns = [a, b].map((s, i) => new Connection(i, { user: `u${i}`, role: "user" }, s, turn, 1 << 20, 0));
+    const conns = [a, b].map((s, i) => new Connection(i, { user: `u${i}`, role: "user", exp: Infinity }, s, turn, 1 << 20, 0));
     for (const c of conns) {
       f.subscribe(c, "g", 0);
       f.goLive(c, "g", c.subs.get("g")!);
@@ -150,7 +151,7 @@ describe("fanout", () => {
     const socks = [socket(), socket(), socket(), socket()];
     const encs = ["json", "compact", "json", "compact"] as const;
     socks.forEach((s, i) => {
-      const c = new Connection(i, { user: `u${i}`, role: "user" }, s, now, 1 << 20, 0, encs[i]);
+      const c = new Connection(i, { user: `u${i}`, role: "user", exp: Infinity }, s, now, 1 << 20, 0, encs[i]);
       f.subscribe(c, "g", 0);
       f.goLive(c, "g", c.subs.get("g")!);
     });
@@ -171,7 +172,7 @@ describe("fanout", () => {
       throw new Error("socket gone");
     };
     const [a, b] = [socket(), socket()];
-    const conns = [a, broken, b].map((s, i) => new Connection(i, { user: `u${i}`, role: "user" }, s, turn, 1 << 20, 0));
+    const conns = [a, broken, b].map((s, i) => new Connection(i, { user: `u${i}`, role: "user", exp: Infinity }, s, turn, 1 << 20, 0));
     for (const c of conns) {
       f.subscribe(c, "g", 0);
       f.goLive(c, "g", c.subs.get("g")!);
@@ -203,7 +204,7 @@ describe("fanout", () => {
   it("fanout - a user's sockets all get user events, and the last one to leave is reported", () => {
     const f = new Fanout();
     const [a, b, c] = [socket(), socket(), socket()];
-    const conn = (id: number, s: SocketLike, user: string) => new Connection(id, { user, role: "user" }, s, now, 1 << 20, 0);
+    const conn = (id: number, s: SocketLike, user: string) => new Connection(id, { user, role: "user", exp: Infinity }, s, now, 1 << 20, 0);
     const [ca, cb, cc] = [conn(1, a, "u"), conn(2, b, "u"), conn(3, c, "v")];
     for (const x of [ca, cb, cc]) f.addUser(x);
     expect(f.sockets()).toBe(3);

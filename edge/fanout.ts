@@ -91,6 +91,13 @@ export class Fanout {
     return n;
   }
 
+  /** Subscriptions of all local streams. */
+  subscriptions(): number {
+    let n = 0;
+    for (const s of this.#byChannel.values()) n += s.size;
+    return n;
+  }
+
   channels(): number {
     return this.#byChannel.size;
   }

@@ -13,11 +13,18 @@ const batches = fc
         sender: fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$/),
         clientId: fc.string({ minLength: 1, maxLength: 64 }),
         body: fc.string({ maxLength: 200, unit: "grapheme" }),
+        change: fc.option(fc.record({ kind: fc.constantFrom<JournalEntry["kind"]>(undefined, "edit", "delete", "react", "unreact"), ref: fc.integer({ min: 1, max: 2 ** 40 }) }), { nil: undefined }),
       }),
       { minLength: 1, maxLength: 40 },
     ),
   })
-  .map(({ first, rows }): JournalEntry[] => rows.map((r, i) => ({ ...r, seq: first + i })));
+  .map(({ first, rows }): JournalEntry[] =>
+    rows.map(({ change, ...r }, i) => {
+      const e: JournalEntry = { ...r, seq: first + i };
+      if (change?.kind) e.kind = change.kind;
+      if (change) e.ref = change.ref;
+      return e;
+    }));
 
 describe("frames", () => {
   it("frames - the hand-built ack is the generic reply byte for byte, for any channel name", () => {

@@ -30,7 +30,7 @@ function room(n: number, chunk: number) {
   const fanout = new Fanout();
   const sockets = Array.from({ length: n }, (_, i) => {
     const s = socket();
-    const c = new Connection(i, { user: `u${i}`, role: "user" }, s, turn, 1 << 20, 0);
+    const c = new Connection(i, { user: `u${i}`, role: "user", exp: Infinity }, s, turn, 1 << 20, 0);
     fanout.subscribe(c, "g", 0);
     fanout.goLive(c, "g", c.subs.get("g")!);
     return s;
@@ -123,7 +123,7 @@ describe("send turn", () => {
         sendFrame: (wire) => void frames.push(wire),
         close() {},
       };
-      const c = new Connection(i, { user: `u${i}`, role: "user" }, s, turn, 1 << 20, 0);
+      const c = new Connection(i, { user: `u${i}`, role: "user", exp: Infinity }, s, turn, 1 << 20, 0);
       fanout.subscribe(c, "g", 0);
       fanout.goLive(c, "g", c.subs.get("g")!);
       return c;

@@ -37,6 +37,11 @@ export function check<T extends TSchema>(schema: T, value: unknown, what: string
   throw new ValidationError(message);
 }
 
+/** True when `value` matches `schema`. */
+export function matches<T extends TSchema>(schema: T, value: unknown): value is Static<T> {
+  return compiled(schema).Check(value);
+}
+
 const frameChecks = Object.fromEntries(
   Object.entries(ClientFrames).map(([t, s]) => [t, compiled(s)]),
 ) as unknown as Record<ClientFrameType, TypeCheck<TSchema>>;

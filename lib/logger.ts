@@ -54,12 +54,6 @@ export class Logger {
   readonly report = (msg: string, err?: unknown): void => this.log(err === undefined ? "info" : "warn", msg, err === undefined ? undefined : { err });
 }
 
-export function parseLogLevel(v: string | undefined): LogLevel {
-  if (v === undefined || v === "") return "info";
-  if ((LOG_LEVELS as readonly string[]).includes(v)) return v as LogLevel;
-  throw new Error(`Cannot read --log-level: "${v}" is not one of ${LOG_LEVELS.join(", ")}`);
-}
-
 function errorText(err: unknown): string {
   if (err instanceof Error) return err.stack ?? `${err.name}: ${err.message}`;
   return typeof err === "string" ? err : JSON.stringify(err);

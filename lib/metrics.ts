@@ -22,9 +22,12 @@ export class Counter {
   }
 }
 
-/** A counter with one label (`code`, `scope`, ...). Series appear on first increment; `preset` ones from the start at 0. */
+/**
+ * A counter with labels (`code`, `route` and `status`, ...). Series appear on first increment;
+ * `preset` ones from the start at 0. A hot path holds its series' `cell` and adds to it directly.
+ */
 export class LabelledCounter {
-  readonly #values = new Map<string, number>();
+  readonly #cells = new Map<string, { value: number }>();
 
   constructor(
     readonly name: string,
@@ -32,22 +35,29 @@ export class LabelledCounter {
     readonly labels: readonly string[],
     preset: ReadonlyArray<readonly string[]> = [],
   ) {
-    for (const values of preset) this.#values.set(labelText(labels, values), 0);
+    for (const values of preset) this.cell(values);
+  }
+
+  /** The series of these label values, created at 0 when new. */
+  cell(values: readonly string[]): { value: number } {
+    const key = labelText(this.labels, values);
+    let c = this.#cells.get(key);
+    if (!c) this.#cells.set(key, (c = { value: 0 }));
+    return c;
   }
 
   inc(values: readonly string[], n = 1): void {
-    const key = labelText(this.labels, values);
-    this.#values.set(key, (this.#values.get(key) ?? 0) + n);
+    this.cell(values).value += n;
   }
 
   /** The value of one series (0 when it never moved). */
   get(values: readonly string[]): number {
-    return this.#values.get(labelText(this.labels, values)) ?? 0;
+    return this.#cells.get(labelText(this.labels, values))?.value ?? 0;
   }
 
   render(): string {
     let out = header(this.name, this.help, "counter");
-    for (const [key, v] of this.#values) out += `${this.name}{${key}} ${v}\n`;
+    for (const [key, c] of this.#cells) out += `${this.name}{${key}} ${c.value}\n`;
     return out;
   }
 }

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, it } from "vitest";
 import type { Store } from "../storage/store.ts";
-import { assertChannel, channelProperty, RUNS, staleStepArb } from "./channel_commands.ts";
+import { assertChannel, changeStepArb, channelProperty, RUNS, staleStepArb } from "./channel_commands.ts";
 import { MemoryStore } from "./memory_store.ts";
 
 /**
@@ -11,6 +11,12 @@ import { MemoryStore } from "./memory_store.ts";
 describe("channel actor model (G1–G5)", () => {
   it(`model - channel actor on the memory store keeps G1–G5 under faults, crashes and zombies (${RUNS} runs)`, async () => {
     await assertChannel(channelProperty(() => ({ store: new MemoryStore() })));
+  });
+});
+
+describe("channel actor model with edits, deletes and reactions", () => {
+  it(`model - edits, deletes and reactions interleaved with publishes, faults and crashes keep G1–G5 and the model's current version (${RUNS} runs)`, async () => {
+    await assertChannel(channelProperty(() => ({ store: new MemoryStore() }), 30, changeStepArb));
   });
 });
 
@@ -29,6 +35,10 @@ describe.skipIf(process.env.STORM_PROP_PGLITE === "0")("channel actor model on P
 
   it(`model - channel actor on the PGlite store keeps G1–G5 (${PG_RUNS} runs)`, async () => {
     await assertChannel(channelProperty(() => ({ store }), 20), PG_RUNS);
+  });
+
+  it(`model - edits, deletes and reactions on the PGlite store keep G1–G5 and the model's current version (${PG_RUNS} runs)`, async () => {
+    await assertChannel(channelProperty(() => ({ store }), 20, changeStepArb), PG_RUNS);
   });
 });
 

@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { World, type WorldOptions } from "./channel_model.ts";
 import type { FaultKind } from "./memory_store.ts";
+import type { ChangeWhat } from "./change_model.ts";
 
 /**
  * The commands of the model-based test, as plain data so that a shrunk counterexample can be
@@ -28,7 +29,9 @@ export type Step =
   /** Arms a one-shot store fault for the next append. */
   | { op: "fault"; kind: FaultKind }
   /** Lets delayed appends go. */
-  | { op: "release" };
+  | { op: "release" }
+  /** Client `c` edits or deletes one of its messages, or reacts to any (`k` picks it). */
+  | { op: "change"; c: number; what: ChangeWhat; k: number };
 
 export async function runStep(w: World, s: Step): Promise<void> {
   switch (s.op) {
@@ -78,6 +81,9 @@ export async function runStep(w: World, s: Step): Promise<void> {
     case "release":
       w.faults.release();
       break;
+    case "change":
+      w.change(s.c, s.what, s.k);
+      break;
   }
   await w.quiet();
   await w.check();
@@ -95,6 +101,12 @@ export const stepArb: fc.Arbitrary<Step> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ op: fc.constant("zombie" as const), c: client, k: fc.nat(9), retry: fc.boolean() }) },
   { weight: 3, arbitrary: fc.constantFrom<FaultKind>("failBefore", "failAfter", "delay").map((kind): Step => ({ op: "fault", kind })) },
   { weight: 2, arbitrary: fc.constant<Step>({ op: "release" }) },
+);
+
+/** The default mix with edits, deletes and reactions interleaved. */
+export const changeStepArb: fc.Arbitrary<Step> = fc.oneof(
+  { weight: 3, arbitrary: stepArb },
+  { weight: 3, arbitrary: fc.record({ op: fc.constant("change" as const), c: client, what: fc.constantFrom<ChangeWhat>("edit", "delete", "react", "unreact"), k: fc.nat(9) }) },
 );
 
 /** The default mix plus resumes routed to a stale owner (see regressions.test.ts). */
@@ -123,6 +135,9 @@ export async function finish(w: World): Promise<void> {
   await w.quiet();
   for (const cl of w.clients) for (const cid of cl.cids) w.publish(w.route, cl.i, cid);
   await w.quiet();
+  // Every change again, unchanged: one already committed is answered with its seq (G3), never refused.
+  for (const r of w.changes.requests.values()) w.sendChange(r);
+  await w.quiet();
   for (const cl of w.clients) void w.resume(cl.i);
   await w.quiet();
   const journal = await w.check();
@@ -131,6 +146,7 @@ export async function finish(w: World): Promise<void> {
     if (cl.lastSeen !== journal.length) w.fail(`G4: final resume of c${cl.i} reached ${cl.lastSeen} of ${journal.length}`);
   }
   await w.check();
+  await w.checkCurrent();
 }
 
 /** Runs one list of steps from a fresh world, then the end-of-run convergence checks. */

@@ -1,7 +1,7 @@
 import type { Buffer } from "node:buffer";
 import { actorFactories } from "../actors/index.ts";
 import type { ChannelActorOptions } from "../actors/channel_actor.ts";
-import type { EdgeEvent, PublishAck, SubscribeReply } from "../actors/messages.ts";
+import type { EdgeEvent, HistoryReply, PublishAck, SubscribeReply } from "../actors/messages.ts";
 import type { ActorFactory, Envelope } from "../runtime/core/actor.ts";
 import { ActorHost } from "../runtime/core/actor_host.ts";
 import { FakeClock } from "../runtime/core/clock.ts";
@@ -11,6 +11,7 @@ import { msgsFrame } from "../edge/frames.ts";
 import { SendTurn } from "../edge/send_turn.ts";
 import type { JournalEntry, Store } from "../storage/store.ts";
 import { FaultyStore, fencingAudit, MemoryStore, silencedWhen } from "./memory_store.ts";
+import { ChangeModel, type ChangeRequest, type ChangeWhat } from "./change_model.ts";
 
 /** Small windows so that paging, eviction from memory and store fallbacks all get exercised. */
 export const CHANNEL_OPTIONS: ChannelActorOptions = { historySize: 4, dedupeWindow: 6 };
@@ -54,6 +55,8 @@ export class World {
   readonly clients: ClientRec[];
   readonly fanouts = new Map<string, Fanout>();
   readonly acked = new Map<string, number>();
+  /** Edits, deletes and reactions asked for and acknowledged (checked against G1-G4 and the current version). */
+  readonly changes = new ChangeModel();
   readonly violations: string[] = [];
   /** What happened, for coverage reports. */
   readonly stats: Record<string, number> = {};
@@ -149,9 +152,36 @@ export class World {
       if (prev !== undefined && prev !== ack.seq) this.fail(`G3: ${cid} acked with seq ${prev}, then with seq ${ack.seq}`);
       if (wasCommitted && !ack.duplicate) this.fail(`G3: ${cid} was committed before this retry but ack says duplicate=false`);
       this.acked.set(cid, ack.seq);
+      this.changes.messages.set(ack.seq, { user, body: bodyOf(cid) });
       this.count(ack.duplicate ? "ack duplicate" : "ack new");
       this.#expect({ seq: ack.seq, clientId: cid, body: bodyOf(cid), what: `ack of ${cid} by ${rec.nodeId}` });
     }, (err: Error) => this.count(`publish failed: ${err.name}`));
+  }
+
+  /** Client `c` asks for a new change (`k` picks its message), through the current placement. */
+  change(c: number, what: ChangeWhat, k: number): void {
+    const r = this.changes.request(this.clients[c]!.user, what, k);
+    if (r) this.sendChange(r);
+  }
+
+  /** Sends (or re-sends) a change; its ack is checked like a publish's (G2, G3). */
+  sendChange(r: ChangeRequest, rec = this.route): void {
+    this.ask<PublishAck>(rec, ChangeModel.message(r)).then((ack) => {
+      const prev = this.changes.acks.get(r.cid);
+      if (prev !== undefined && prev !== ack.seq) this.fail(`G3: change ${r.cid} acked with seq ${prev}, then with seq ${ack.seq}`);
+      this.changes.acks.set(r.cid, ack.seq);
+      this.count(`${r.what} acked`);
+      this.#expect({ seq: ack.seq, clientId: r.cid, body: r.body, what: `ack of change ${r.cid}` });
+    }, (err: Error & { code?: string }) => this.count(`${r.what} failed: ${err.code ?? err.name}`));
+  }
+
+  /** The current version of every message, as the actor's history shows it, must be the model's. */
+  async checkCurrent(): Promise<void> {
+    const journal = await this.opts.store.readAfter(this.ch, 0, 1_000_000);
+    this.changes.checkRefs(journal, this.fail);
+    const page = await this.ask<HistoryReply>(this.route, { type: "history", user: "u1", after: 0, limit: 1_000_000, current: true });
+    this.changes.checkCurrent(page.msgs, this.fail);
+    if (this.violations.length > 0) throw new Error(`violations:\n  ${this.violations.join("\n  ")}`);
   }
 
   /** Reconnects client `c` and resumes from its last seen seq, as edge/frame_handler.ts does (G4). */
@@ -164,7 +194,7 @@ export class World {
       cl.conn.close(1000, "reconnect");
     }
     const socket = { bufferedAmount: 0, send: (data: string | Buffer) => this.#onFrame(cl, conn, String(data)), close: (code: number) => this.count(`socket closed ${code}`) };
-    const conn = new Connection(++this.#connId, { user: cl.user, role: "user" }, socket, new SendTurn((fn) => fn()), 1e12, this.clock.now());
+    const conn = new Connection(++this.#connId, { user: cl.user, role: "user", exp: Infinity }, socket, new SendTurn((fn) => fn()), 1e12, this.clock.now());
     cl.conn = conn;
     cl.live = undefined;
     const after = cl.lastSeen;

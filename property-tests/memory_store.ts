@@ -1,5 +1,5 @@
 import { StoreClosedError, StoreCommitUnknownError, StoreQueryError } from "../storage/errors.ts";
-import type { AppendOutcome, JournalBounds, JournalEntry, Snapshot, Store } from "../storage/store.ts";
+import type { AppendOutcome, JournalBounds, JournalEntry, ReadMark, SearchHit, SearchPage, Snapshot, Store, UnreadCount } from "../storage/store.ts";
 
 /**
  * A hand-written in-memory `Store` that follows storage/store.ts exactly (same checks, in the same
@@ -127,6 +127,57 @@ export class MemoryStore implements Store {
       .map((id) => ({ actorId: id, snapshot: { seq: this.#snapshots.get(id)!.seq, state: JSON.parse(this.#snapshots.get(id)!.state) } }));
   }
 
+  async readRefs(actorId: string, refs: readonly number[]): Promise<JournalEntry[]> {
+    await this.#open();
+    const want = new Set(refs);
+    return this.#journal(actorId).entries.filter((e) => e.ref !== undefined && want.has(e.ref)).map(copy);
+  }
+
+  async unread(user: string, marks: readonly ReadMark[], cap: number): Promise<UnreadCount[]> {
+    await this.#open();
+    return marks.map((m) => {
+      const es = this.#journal(m.actorId).entries;
+      const unread = es.filter((e) => e.seq > m.after && (e.kind ?? "msg") === "msg" && e.sender !== user).length;
+      return { actorId: m.actorId, last: this.#journal(m.actorId).last, unread: Math.min(cap, unread) };
+    });
+  }
+
+  /** Like the SQL search, with a plain word match for the text search: every query word must be a word of the text. */
+  async search(user: string, query: string, before: string | undefined, limit: number): Promise<SearchPage> {
+    await this.#open();
+    const words = (t: string) => t.toLowerCase().split(/[^\p{L}\p{N}]+/u).filter(Boolean);
+    const want = words(query);
+    const hits: Array<SearchHit & { at: number }> = [];
+    for (const [actorId, snap] of this.#snapshots) {
+      const members = (JSON.parse(snap.state) as { members?: Record<string, string> } | null)?.members;
+      if (!actorId.startsWith("channel:") || !members?.[user]) continue;
+      const es = this.#journal(actorId).entries;
+      for (const e of es) {
+        const kind = e.kind ?? "msg";
+        if (kind !== "msg" && kind !== "edit") continue;
+        const seq = kind === "edit" ? e.ref! : e.seq;
+        const superseded = es.some((d) => d.ref === seq && (d.kind === "delete" || (d.kind === "edit" && d.seq > e.seq)));
+        const have = new Set(words(e.body));
+        if (superseded || want.length === 0 || !want.every((w) => have.has(w))) continue;
+        hits.push({ actorId, seq, at: e.seq, sender: e.sender, body: e.body, ts: e.ts, edited: kind === "edit" });
+      }
+    }
+    const key = (h: { ts: number; actorId: string; at: number }) => [h.ts, h.actorId, h.at] as const;
+    const below = (a: readonly [number, string, number], b: readonly [number, string, number]) =>
+      a[0] !== b[0] ? a[0] < b[0] : a[1] !== b[1] ? a[1] < b[1] : a[2] < b[2];
+    const cursor = before?.split(".");
+    const from = cursor ? ([Number(cursor[0]), cursor.slice(2).join("."), Number(cursor[1])] as const) : undefined;
+    const page = hits
+      .filter((h) => !from || below(key(h), from))
+      .sort((a, b) => (below(key(a), key(b)) ? 1 : -1))
+      .slice(0, limit);
+    const last = page.at(-1);
+    return {
+      hits: page.map(({ at: _at, ...h }) => h),
+      ...(page.length === limit && last ? { next: `${last.ts}.${last.at}.${last.actorId}` } : {}),
+    };
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
   }
@@ -151,7 +202,10 @@ export class MemoryStore implements Store {
 }
 
 function copy(e: JournalEntry): JournalEntry {
-  return { seq: e.seq, clientId: e.clientId, sender: e.sender, body: e.body, ts: e.ts };
+  const c: JournalEntry = { seq: e.seq, clientId: e.clientId, sender: e.sender, body: e.body, ts: e.ts };
+  if (e.kind !== undefined && e.kind !== "msg") c.kind = e.kind;
+  if (e.ref !== undefined) c.ref = e.ref;
+  return c;
 }
 
 export type FaultKind = "failBefore" | "failAfter" | "delay";
@@ -208,6 +262,9 @@ export class FaultyStore implements Store {
   saveSnapshot = (a: string, e: number, s: Snapshot) => this.#track(this.inner.saveSnapshot(a, e, s));
   loadSnapshot = (a: string) => this.#track(this.inner.loadSnapshot(a));
   listSnapshots = (p: string, after: string, l: number) => this.#track(this.inner.listSnapshots(p, after, l));
+  readRefs = (a: string, refs: readonly number[]) => this.#track(this.inner.readRefs(a, refs));
+  unread = (u: string, m: readonly ReadMark[], cap: number) => this.#track(this.inner.unread(u, m, cap));
+  search = (u: string, q: string, b: string | undefined, l: number) => this.#track(this.inner.search(u, q, b, l));
   close = () => this.inner.close();
 
   async #track<T>(p: Promise<T>): Promise<T> {

@@ -17,6 +17,8 @@ export interface ClusterParts {
   start(address: string, onLost: (reason: string) => void): Promise<void>;
   /** Gives the lease back and closes the links (graceful stop). */
   leave(): Promise<void>;
+  /** The lease is held, so the registry answered within the lease's TTL (readiness). */
+  leaseHeld(): boolean;
   /** Successful renewals of this node's lease so far. */
   leaseRenewals(): number;
 }
@@ -37,12 +39,13 @@ export async function joinCluster(cfg: NodeConfig, self: string, log: (msg: stri
       system: ActorSystem;
       onEdgeEvent(ev: unknown): void;
       onPlacement(id: string, p: Placement | null): void;
+      onLiveNodes(n: number): void;
       onTakenOver(id: string, ms: number): void;
     }): ClusterParts {
-      const links = new NodeLinks({
-        self, secret, defer: turnEnd.early, onFrames: (from, frames) => r.onFrames(from, frames), onPeerGone: (node) => r.peerGone(node), log,
+      const links = new NodeLinks({ self, secret, defer: turnEnd.early, onFrames: (from, frames) => r.onFrames(from, frames), onPeerGone: (node) => r.peerGone(node), log });
+      const r = new ClusterRouter({
+        self, system: o.system, registry, links, clock: systemClock, askTimeoutMs: cfg.askTimeoutMs, onEdgeEvent: o.onEdgeEvent, onPlacement: o.onPlacement, onTakenOver: o.onTakenOver, log,
       });
-      const r = new ClusterRouter({ self, system: o.system, registry, links, clock: systemClock, askTimeoutMs: cfg.askTimeoutMs, onEdgeEvent: o.onEdgeEvent, onPlacement: o.onPlacement, onTakenOver: o.onTakenOver, log });
       router = r;
       const admin = new ClusterAdmin(self, registry, r, () => Date.now());
       let keeper: LeaseKeeper | undefined;
@@ -55,17 +58,21 @@ export async function joinCluster(cfg: NodeConfig, self: string, log: (msg: stri
           stopWatch = await registry.watch((id, p) => r.onWatch(id, p));
           keeper = new LeaseKeeper({
             registry, node: self, address, ttlMs: cfg.leaseMs, clock: systemClock, load: () => 0,
-            onLost, onLiveNodes: (nodes) => r.setLiveNodes(nodes), log,
+            onLost, onLiveNodes: (nodes) => {
+              r.setLiveNodes(nodes);
+              o.onLiveNodes(nodes.length);
+            }, log,
           });
           await keeper.start();
         },
+        leaseHeld: () => keeper?.held ?? false,
+        leaseRenewals: () => keeper?.renewals ?? 0,
         async leave() {
           await keeper?.stop();
           await stopWatch?.();
           r.close();
           links.close();
         },
-        leaseRenewals: () => keeper?.renewals ?? 0,
       };
     },
   };

@@ -1,5 +1,8 @@
 import { availableParallelism } from "node:os";
-import { type LogLevel, parseLogLevel } from "../lib/logger.ts";
+import { LOG_LEVELS, type LogLevel } from "../lib/logger.ts";
+import { checkStormEnv, type FlagSpecs, intValue, parseFlags, secretValue, UsageError } from "../cli/cli_args.ts";
+import { DEFAULT_RATE_LIMITS, type RateLimitConfig } from "../edge/rate_limits.ts";
+import { parseRate } from "../edge/token_bucket.ts";
 
 /**
  * Actor worker threads when none is asked for: one per core but one, which the edge keeps busy (the
@@ -27,6 +30,8 @@ export interface NodeConfig {
   /** Production JWT secret; when set, development tokens are disabled unless `devTokens`. */
   jwtSecret: string | undefined;
   devTokens: boolean;
+  /** The dev-token route may mint admin tokens (`--dev-admin`); otherwise user tokens only. */
+  devAdmin: boolean;
   /** Hazelcast members (`host:port,...`); when set the node joins a cluster (needs PostgreSQL). */
   cluster: string[] | undefined;
   clusterName: string;
@@ -44,53 +49,194 @@ export interface NodeConfig {
   heartbeatMs: number;
   /** A socket opened without a token must authenticate within this time. */
   authTimeoutMs: number;
+  /** Bounds of each user's `/api/sync` queue: events kept, and for how long. */
+  syncQueueMax: number;
+  syncQueueAgeMs: number;
+  /** Test-only (`--test-broken-sse-resume`): SSE events carry no resume position. */
+  testBrokenSseResume: boolean;
+  /** Token-bucket limits (`--rl-<name> N/SECONDS|off`; `--rate-limits off` turns all off). */
+  rateLimits: RateLimitConfig;
   /** Structured (JSON) logs on stderr at this level and above; `debug` logs every HTTP request. */
   logLevel: LogLevel;
 }
 
-const BOOLEAN_FLAGS = new Set(["dev-tokens"]);
+/** The flag of each rate limit: `--rl-api-user`, `--rl-publish-conn`, ... */
+const RATE_FLAGS = {
+  apiUser: "rl-api-user",
+  requestUser: "rl-request-user",
+  requestIp: "rl-request-ip",
+  publishUser: "rl-publish-user",
+  publishConn: "rl-publish-conn",
+  connectIp: "rl-connect-ip",
+  connectUser: "rl-connect-user",
+} as const satisfies Record<keyof RateLimitConfig, string>;
 
-/** Reads a config from command-line flags (`--port 8080`) over environment (`STORM_PORT`). */
-export function loadConfig(argv: readonly string[], env: Record<string, string | undefined>): NodeConfig {
-  const flags = new Map<string, string>();
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (!a.startsWith("--")) continue;
-    const eq = a.indexOf("=");
-    if (eq > 0) flags.set(a.slice(2, eq), a.slice(eq + 1));
-    else if (BOOLEAN_FLAGS.has(a.slice(2))) flags.set(a.slice(2), "1");
-    else flags.set(a.slice(2), argv[++i] ?? "");
+/**
+ * Every `storm serve` option: its flag, its variable, how it is read. The usage text, the strict
+ * parser's option table and the variables' typo check all come from this one list.
+ */
+const OPTIONS = {
+  port: { env: "STORM_PORT", kind: "int", max: 65_535, help: "HTTP and WebSocket port (default 8080; 0: any free port)" },
+  host: { env: "STORM_HOST", kind: "string", help: "address to listen on (default 127.0.0.1; a non-loopback host needs a JWT secret)" },
+  "data-dir": { env: "STORM_DATA_DIR", kind: "string", help: "the node's directory, held exclusively: embedded store, generated JWT secret (default .data)" },
+  workers: { env: "STORM_WORKERS", kind: "int", min: 1, help: "actor worker threads (default: one per core but one)" },
+  postgres: { env: "STORM_POSTGRES_URL", kind: "string", help: "PostgreSQL URL: replaces the embedded PGlite store" },
+  "pg-pool": { env: "STORM_PG_POOL", kind: "int", min: 1, help: "PostgreSQL connections per worker (default 4)" },
+  "jwt-secret": { env: "STORM_JWT_SECRET", kind: "secret", help: "production JWT secret, 32 bytes or more (prefer --jwt-secret-file: argv is visible in ps)" },
+  "jwt-secret-file": { env: "STORM_JWT_SECRET_FILE", kind: "string", help: "file holding the JWT secret" },
+  "dev-tokens": { env: "STORM_DEV_TOKENS", kind: "bool", help: "keep POST /auth/dev-token on even with a JWT secret (user tokens only)" },
+  "dev-admin": { env: "STORM_DEV_ADMIN", kind: "bool", help: "let POST /auth/dev-token mint admin tokens too (development only; logged)" },
+  "node-id": { env: "STORM_NODE_ID", kind: "string", help: "node name (default n1)" },
+  cluster: { env: "STORM_CLUSTER", kind: "string", help: "Hazelcast members HOST:PORT,...: join a cluster (needs --postgres)" },
+  "cluster-name": { env: "STORM_CLUSTER_NAME", kind: "string", help: "Hazelcast cluster name (default storm)" },
+  "cluster-secret": { env: "STORM_CLUSTER_SECRET", kind: "secret", help: "secret of node-to-node links (prefer --cluster-secret-file)" },
+  "cluster-secret-file": { env: "STORM_CLUSTER_SECRET_FILE", kind: "string", help: "file holding the cluster secret" },
+  advertise: { env: "STORM_ADVERTISE", kind: "string", help: "URL other nodes reach this one at (default ws://HOST:PORT)" },
+  "lease-ms": { env: "STORM_LEASE_MS", kind: "int", min: 100, help: "cluster lease (default 3000)" },
+  "ask-timeout-ms": { env: "STORM_ASK_TIMEOUT_MS", kind: "int", min: 1, help: "actor request timeout (default 10000)" },
+  "idle-ms": { env: "STORM_IDLE_MS", kind: "int", help: "idle actors are passivated after this (default 120000; 0: never)" },
+  history: { env: "STORM_HISTORY", kind: "int", help: "messages per channel kept in memory (default 2000)" },
+  "max-buffered": { env: "STORM_MAX_BUFFERED", kind: "int", min: 1, help: "unsent bytes past which a socket is a slow consumer (default 1048576)" },
+  "write-chunk": { env: "STORM_WRITE_CHUNK", kind: "int", min: 1, help: "socket writes per fan-out chunk (default 100)" },
+  "heartbeat-ms": { env: "STORM_HEARTBEAT_MS", kind: "int", min: 1, help: "silent sockets are closed after this (default 45000)" },
+  "auth-timeout-ms": { env: "STORM_AUTH_TIMEOUT_MS", kind: "int", min: 1, help: "time to send an auth frame (default 10000)" },
+  "sync-queue-max": { env: "STORM_SYNC_QUEUE_MAX", kind: "int", min: 1, help: "events kept per user for /api/sync/poll (default 1000)" },
+  "sync-queue-age-ms": { env: "STORM_SYNC_QUEUE_AGE_MS", kind: "int", min: 1, help: "how long a /api/sync event is kept (default 300000)" },
+  "rate-limits": { env: "STORM_RATE_LIMITS", kind: "string", help: "on (default) or off: every rate limit at once" },
+  "rl-api-user": { env: "STORM_RL_API_USER", kind: "string", help: `/api/* requests per user, N/SECONDS or off (default ${DEFAULT_RATE_LIMITS.apiUser})` },
+  "rl-request-user": { env: "STORM_RL_REQUEST_USER", kind: "string", help: `requests and frames per user (default ${DEFAULT_RATE_LIMITS.requestUser})` },
+  "rl-request-ip": { env: "STORM_RL_REQUEST_IP", kind: "string", help: `HTTP requests per IP (default ${DEFAULT_RATE_LIMITS.requestIp})` },
+  "rl-publish-user": { env: "STORM_RL_PUBLISH_USER", kind: "string", help: `publishes per user (default ${DEFAULT_RATE_LIMITS.publishUser})` },
+  "rl-publish-conn": { env: "STORM_RL_PUBLISH_CONN", kind: "string", help: `publishes per connection (default ${DEFAULT_RATE_LIMITS.publishConn})` },
+  "rl-connect-ip": { env: "STORM_RL_CONNECT_IP", kind: "string", help: `new connections per IP (default ${DEFAULT_RATE_LIMITS.connectIp})` },
+  "rl-connect-user": { env: "STORM_RL_CONNECT_USER", kind: "string", help: `new connections per user (default ${DEFAULT_RATE_LIMITS.connectUser})` },
+  "log-level": { env: "STORM_LOG_LEVEL", kind: "string", help: "JSON log lines on stderr at this level and above: debug (every HTTP request), info (default), warn, error" },
+  "test-broken-sse-resume": { env: "STORM_TEST_BROKEN_SSE_RESUME", kind: "bool", help: "test only: SSE events carry no resume position (proves the conformance suite fails)" },
+} as const satisfies Record<string, { env: string; kind: "int" | "string" | "bool" | "secret"; min?: number; max?: number; help: string }>;
+
+type OptionName = keyof typeof OPTIONS;
+
+export const SERVE_USAGE = `storm serve: run a Storm node
+
+  storm serve [options]        every option also reads from its variable (flags win)
+
+${Object.entries(OPTIONS).map(([name, o]) => `  --${(name + (o.kind === "bool" ? "" : " V")).padEnd(24)} ${o.env.padEnd(26)} ${o.help}`).join("\n")}
+  --help                                                print this and exit
+  --version                                             print the version and exit
+
+Exit status: 0 stopped; 2 bad configuration; 3 the data directory is held by another process;
+4 the port is in use; 5 the store cannot be opened; 75 the cluster lease was lost.`;
+
+const SPECS: FlagSpecs = Object.fromEntries(Object.entries(OPTIONS).map(([name, o]) => [name, { type: o.kind === "bool" ? "boolean" : "string" }]));
+
+/** What `storm serve`'s arguments ask for: help, the version, or a node with the warnings to print. */
+export interface ServeArgs {
+  help: boolean;
+  version: boolean;
+  /** Absent with `--help` or `--version`. */
+  config?: NodeConfig;
+  warnings: string[];
+}
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
+
+/**
+ * Reads `storm serve`'s configuration from flags over environment (`--port 8080` over
+ * `STORM_PORT`), strictly: an unknown flag, a missing or bad value, or a `STORM_*` variable whose
+ * name is a typo of a known one is an error; so is a non-loopback `--host` without a JWT secret.
+ * @throws {UsageError}
+ */
+export function loadConfig(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): ServeArgs {
+  const parsed = parseFlags(argv, SPECS);
+  if (parsed.help || parsed.version) return { help: parsed.help, version: parsed.version, warnings: [] };
+  checkStormEnv(env);
+  const warnings: string[] = [];
+  const raw = (name: OptionName): string | undefined => {
+    const v = parsed.values[name];
+    if (typeof v === "string") return v;
+    if (v === true) return "1";
+    const e = env[OPTIONS[name].env];
+    return e === "" ? undefined : e;
+  };
+  const what = (name: OptionName) => (parsed.values[name] !== undefined ? `--${name}` : OPTIONS[name].env);
+  const int = (name: OptionName, dflt: number) => {
+    const o = OPTIONS[name] as { min?: number; max?: number };
+    return intValue(raw(name), what(name), dflt, o.min ?? 0, o.max);
+  };
+  const bool = (name: OptionName) => {
+    const v = raw(name);
+    if (v === undefined) return false;
+    if (v === "1" || v === "true") return true;
+    if (v === "0" || v === "false") return false;
+    throw new UsageError(`Cannot read ${what(name)}: "${v.slice(0, 20)}" is not 1/true or 0/false`);
+  };
+  const secret = (name: "jwt-secret" | "cluster-secret") => {
+    if (typeof parsed.values[name] === "string") warnings.push(`--${name} on the command line is visible to every local user (ps): use --${name}-file or ${OPTIONS[name].env}`);
+    return secretValue(raw(name), raw(`${name}-file`), `the ${name.replace("-", " ")}`);
+  };
+  const host = raw("host") ?? "127.0.0.1";
+  const jwtSecret = secret("jwt-secret");
+  if (jwtSecret !== undefined && new TextEncoder().encode(jwtSecret).length < 32) {
+    throw new UsageError("Cannot use the JWT secret: it must be at least 32 bytes (e.g. openssl rand -hex 32)");
   }
-  const get = (flag: string, envName: string) => flags.get(flag) ?? env[envName];
-  const int = (flag: string, envName: string, dflt: number) => {
-    const v = get(flag, envName);
-    if (v === undefined || v === "") return dflt;
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 0) throw new Error(`Cannot read --${flag}: "${v}" is not a non-negative integer`);
-    return n;
+  if (!jwtSecret && !LOOPBACK.test(host)) {
+    throw new UsageError(`Cannot serve on --host ${host} without a JWT secret: anyone reaching it could mint tokens. Give --jwt-secret-file (or STORM_JWT_SECRET), or listen on 127.0.0.1`);
+  }
+  const devTokens = bool("dev-tokens");
+  const devAdmin = bool("dev-admin");
+  if (devAdmin && jwtSecret && !devTokens) throw new UsageError("Cannot use --dev-admin: development tokens are off with a JWT secret (add --dev-tokens, for development only)");
+  if (devAdmin) warnings.push("--dev-admin: POST /auth/dev-token mints ADMIN tokens for anyone who can reach this node (development only)");
+  const cluster = raw("cluster")?.split(",").map((s) => s.trim()).filter(Boolean);
+  const config: NodeConfig = {
+    nodeId: raw("node-id") ?? "n1",
+    host,
+    port: int("port", 8080),
+    workers: int("workers", defaultWorkerCount()),
+    dataDir: raw("data-dir") ?? ".data",
+    postgresUrl: raw("postgres"),
+    pgPoolSize: int("pg-pool", 4),
+    jwtSecret,
+    devTokens,
+    devAdmin,
+    cluster: cluster && cluster.length > 0 ? cluster : undefined,
+    clusterName: raw("cluster-name") ?? "storm",
+    clusterSecret: secret("cluster-secret"),
+    advertise: raw("advertise"),
+    leaseMs: int("lease-ms", 3_000),
+    askTimeoutMs: int("ask-timeout-ms", 10_000),
+    idlePassivateMs: int("idle-ms", 120_000),
+    historySize: int("history", 2_000),
+    maxBufferedBytes: int("max-buffered", 1024 * 1024),
+    writeChunk: int("write-chunk", 100),
+    heartbeatMs: int("heartbeat-ms", 45_000),
+    authTimeoutMs: int("auth-timeout-ms", 10_000),
+    syncQueueMax: int("sync-queue-max", 1_000),
+    syncQueueAgeMs: int("sync-queue-age-ms", 5 * 60_000),
+    testBrokenSseResume: bool("test-broken-sse-resume"),
+    rateLimits: rateLimits((name) => raw(name)),
+    logLevel: logLevel(raw("log-level")),
   };
-  return {
-    nodeId: get("node-id", "STORM_NODE_ID") ?? "n1",
-    host: get("host", "STORM_HOST") ?? "127.0.0.1",
-    port: int("port", "STORM_PORT", 8080),
-    workers: Math.max(1, int("workers", "STORM_WORKERS", defaultWorkerCount())),
-    dataDir: get("data-dir", "STORM_DATA_DIR") ?? ".data",
-    postgresUrl: get("postgres", "STORM_POSTGRES_URL") || undefined,
-    pgPoolSize: int("pg-pool", "STORM_PG_POOL", 4),
-    jwtSecret: get("jwt-secret", "STORM_JWT_SECRET") || undefined,
-    devTokens: flags.has("dev-tokens") || env["STORM_DEV_TOKENS"] === "1",
-    cluster: get("cluster", "STORM_CLUSTER")?.split(",").map((s) => s.trim()).filter(Boolean) || undefined,
-    clusterName: get("cluster-name", "STORM_CLUSTER_NAME") ?? "storm",
-    clusterSecret: get("cluster-secret", "STORM_CLUSTER_SECRET") || undefined,
-    advertise: get("advertise", "STORM_ADVERTISE") || undefined,
-    leaseMs: int("lease-ms", "STORM_LEASE_MS", 3_000),
-    askTimeoutMs: int("ask-timeout-ms", "STORM_ASK_TIMEOUT_MS", 10_000),
-    idlePassivateMs: int("idle-ms", "STORM_IDLE_MS", 120_000),
-    historySize: int("history", "STORM_HISTORY", 2_000),
-    maxBufferedBytes: int("max-buffered", "STORM_MAX_BUFFERED", 1024 * 1024),
-    writeChunk: Math.max(1, int("write-chunk", "STORM_WRITE_CHUNK", 100)),
-    heartbeatMs: int("heartbeat-ms", "STORM_HEARTBEAT_MS", 45_000),
-    authTimeoutMs: int("auth-timeout-ms", "STORM_AUTH_TIMEOUT_MS", 10_000),
-    logLevel: parseLogLevel(get("log-level", "STORM_LOG_LEVEL")),
-  };
+  if (config.cluster && !config.postgresUrl) throw new UsageError("Cannot join a cluster without --postgres: PostgreSQL is the arbiter of ownership");
+  if (config.cluster && !config.clusterSecret) throw new UsageError("Cannot join a cluster without a cluster secret (--cluster-secret-file or STORM_CLUSTER_SECRET): node links must authenticate");
+  return { help: false, version: false, config, warnings };
+}
+
+function logLevel(v: string | undefined): LogLevel {
+  if (v === undefined) return "info";
+  if ((LOG_LEVELS as readonly string[]).includes(v)) return v as LogLevel;
+  throw new UsageError(`Cannot read --log-level: "${v.slice(0, 20)}" is not one of ${LOG_LEVELS.join(", ")}`);
+}
+
+function rateLimits(raw: (name: OptionName) => string | undefined): RateLimitConfig {
+  const all = raw("rate-limits") ?? "on";
+  if (all !== "on" && all !== "off") throw new UsageError(`Cannot read --rate-limits: "${all.slice(0, 20)}" is not on or off`);
+  const out = {} as RateLimitConfig;
+  for (const [key, flag] of Object.entries(RATE_FLAGS) as Array<[keyof RateLimitConfig, OptionName]>) {
+    try {
+      out[key] = all === "off" ? undefined : parseRate(raw(flag) ?? DEFAULT_RATE_LIMITS[key], flag);
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+  }
+  return out;
 }

@@ -1,7 +1,7 @@
 import "reflect-metadata";
 import { type Remote, wrap } from "comlink";
 import nodeEndpoint from "comlink/dist/esm/node-adapter.mjs";
-import { mkdir } from "node:fs/promises";
+import type { AddressInfo } from "node:net";
 import { MessageChannel } from "node:worker_threads";
 import { container } from "tsyringe";
 import type { EdgeEvent } from "../actors/messages.ts";
@@ -9,8 +9,13 @@ import { actorsWireCodec } from "../actors/wire_codec.ts";
 import { Authenticator } from "../edge/auth.ts";
 import { EdgeServer } from "../edge/edge_server.ts";
 import type { ActorGateway } from "../edge/gateway.ts";
+import { Dispatcher } from "../edge/dispatcher.ts";
+import { Fanout } from "../edge/fanout.ts";
 import { HttpApi } from "../edge/http_api.ts";
+import { Subscriptions } from "../edge/subscriptions.ts";
+import { RateLimits } from "../edge/rate_limits.ts";
 import { buildOpenApi } from "../edge/openapi.ts";
+import { StaticFiles } from "../edge/static_files.ts";
 import { EdgeMetrics } from "../edge/edge_metrics.ts";
 import { Logger } from "../lib/logger.ts";
 import { Histogram } from "../lib/metrics.ts";
@@ -22,7 +27,10 @@ import type { Placement, Registry } from "../runtime/core/registry.ts";
 import { type ClusterParts, joinCluster } from "./cluster_node.ts";
 import { nodePlatform, turnEnd } from "../runtime/platform/node_platform.ts";
 import { systemClock } from "../runtime/platform/system_clock.ts";
-import { embeddedBackend, loadSecret, postgresBackend, snapshotDirectory } from "./storage_backend.ts";
+import { embeddedBackend, loadSecret, postgresBackend, snapshotDirectory, type StorageBackend } from "./storage_backend.ts";
+import { bindHttp } from "./bind_http.ts";
+import { type DataDirLock, lockDataDir } from "./data_dir_lock.ts";
+import { StartupError } from "./startup_error.ts";
 import { FAILOVER_BUCKETS, nodeMetricsText } from "./node_metrics.ts";
 import type { WorkerBoot, WorkerControl } from "./worker_control.ts";
 
@@ -47,22 +55,43 @@ const ext = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
  * The composition root of a node process: the only place that picks concrete backends (PGlite or
  * PostgreSQL; the in-process or the Hazelcast registry) and wires them into the core via tsyringe.
  */
-export async function startNode(cfg: NodeConfig, hooks: NodeHooks = {}): Promise<RunningNode> {
-  if (cfg.cluster && !cfg.postgresUrl) throw new Error("Cannot join a cluster without --postgres: PostgreSQL is the arbiter of ownership");
-  await mkdir(cfg.dataDir, { recursive: true });
+export async function startNode(cfg: NodeConfig, hooks: NodeHooks = {}, held?: DataDirLock): Promise<RunningNode> {
+  const lock = held ?? lockDataDir(cfg.dataDir);
+  try {
+    return await startLocked(cfg, hooks, lock);
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+}
+
+async function startLocked(cfg: NodeConfig, hooks: NodeHooks, lock: DataDirLock): Promise<RunningNode> {
   const id = cfg.cluster ? `${cfg.nodeId}.${Date.now().toString(36)}` : cfg.nodeId;
   const logger = new Logger({ node: id }, cfg.logLevel, (line) => process.stderr.write(`${line}\n`));
   const log = logger.report;
   const counters = new EdgeMetrics(systemClock);
   const failoverSeconds = new Histogram(
     "storm_failover_seconds",
-    "from this node seeing a dead node's lease gone to an actor it took over answering its first message (activated, epoch fenced)",
+    "from this node seeing a dead node's lease gone (or its link refused) to an actor it took over answering its first message (activated, epoch fenced)",
     FAILOVER_BUCKETS,
   );
   const c = container.createChildContainer();
+  // The port is bound before the store is opened: a taken port fails in milliseconds, not after
+  // the store's start-up; until the node is ready the port answers 503 (and /livez 200).
+  const http = await bindHttp(cfg.port, cfg.host);
+  let ready = false;
+  let stopping = false;
   const secret = await loadSecret(cfg);
   c.register(Authenticator, { useValue: new Authenticator(secret.key) });
-  const storage = cfg.postgresUrl ? await postgresBackend(cfg) : await embeddedBackend(cfg);
+  let storage: StorageBackend;
+  try {
+    storage = cfg.postgresUrl ? await postgresBackend(cfg) : await embeddedBackend(cfg);
+  } catch (err) {
+    http.close();
+    const where = cfg.postgresUrl ? `PostgreSQL at ${redactUrl(cfg.postgresUrl)}` : `the embedded store in ${cfg.dataDir}`;
+    const fix = cfg.postgresUrl ? "check that the server runs and --postgres is right" : "check the directory, or move it aside to start afresh";
+    throw new StartupError("storeUnavailable", `Cannot open ${where}: ${oneLine(err)} (${fix})`, { cause: err });
+  }
   const cluster = cfg.cluster ? await joinCluster(cfg, id, log) : undefined;
   c.register<Registry>("Registry", { useValue: cluster?.registry ?? new MemoryRegistry(systemClock) });
 
@@ -78,7 +107,8 @@ export async function startNode(cfg: NodeConfig, hooks: NodeHooks = {}): Promise
       const control = new MessageChannel();
       controls[index] = wrap<WorkerControl>(nodeEndpoint(control.port1 as never));
       const store = storage.workerStore(index);
-      const boot: WorkerBoot = { nodeId: id, index, store: store.boot, control: control.port2, idlePassivateMs: cfg.idlePassivateMs, historySize: cfg.historySize, logLevel: cfg.logLevel };
+      const boot: WorkerBoot = { nodeId: id, index, store: store.boot, control: control.port2, idlePassivateMs: cfg.idlePassivateMs, historySize: cfg.historySize, logLevel: cfg.logLevel,
+        syncQueue: { maxEvents: cfg.syncQueueMax, maxAgeMs: cfg.syncQueueAgeMs } };
       return { data: boot, transfer: [control.port2, ...store.transfer] };
     },
     placement: hashPlacement,
@@ -94,24 +124,37 @@ export async function startNode(cfg: NodeConfig, hooks: NodeHooks = {}): Promise
   const onPlacement = (actor: string, p: Placement | null) => {
     if (p && p.epoch > 0 && actor.startsWith("channel:")) edge?.placementChanged(actor.slice("channel:".length), p.epoch);
   };
+  // In a cluster each node enforces its share of a user's limit: limit / live nodes (lease table).
+  const limits = new RateLimits(cfg.rateLimits, systemClock, (scope) => counters.rateLimit(scope));
   let parts: ClusterParts | undefined;
   if (cluster) {
     parts = cluster.wire({
-      system, onEdgeEvent: (ev) => edge?.onEvent(ev as EdgeEvent), onPlacement, onTakenOver: (_id, ms) => failoverSeconds.observe(ms / 1000),
+      system, onEdgeEvent: (ev) => edge?.onEvent(ev as EdgeEvent), onPlacement, onLiveNodes: (n) => limits.setLiveNodes(n),
+      onTakenOver: (_id, ms) => failoverSeconds.observe(ms / 1000),
     });
   }
   const stopWatch = parts ? undefined : await c.resolve<Registry>("Registry").watch(onPlacement);
   const actors: ActorGateway = parts?.router ?? system;
 
   const auth = c.resolve(Authenticator);
+  const fanout = new Fanout();
+  const subscriptions = new Subscriptions(actors, fanout);
+  const dispatcher = new Dispatcher(actors, subscriptions, snapshotDirectory(storage.mainStore), limits, counters);
   const api = new HttpApi({
-    actors,
+    dispatcher,
     auth,
-    directory: snapshotDirectory(storage.mainStore),
     devTokens: secret.dev,
+    devAdmin: cfg.devAdmin,
+    // Ready: started, not stopping, the store answers, and in a cluster the lease is held.
+    readiness: async () => {
+      const checks: Record<string, boolean> = { started: ready && !stopping };
+      checks["store"] = await storage.mainStore.currentEpoch("node:readyz").then(() => true, () => false);
+      if (parts) checks["lease"] = parts.leaseHeld();
+      return checks;
+    },
     openapi: buildOpenApi,
     admin: parts?.admin,
-    // Aggregate gauges only (no actor or user ids), so no token is needed, as Prometheus scrapes.
+    // Aggregate figures only (no actor or user ids), so no token is needed, as Prometheus scrapes.
     counters,
     log: logger,
     metrics: async () => {
@@ -120,7 +163,7 @@ export async function startNode(cfg: NodeConfig, hooks: NodeHooks = {}): Promise
       return {
         contentType: "text/plain; version=0.0.4",
         body: nodeMetricsText({
-          workers, storageCommits, connections: { ws: e.connections }, channels: e.channels, edge: counters,
+          workers, storageCommits, connections: { ws: e.connections, sse: e.sse, poll: e.polls }, channels: e.channels, edge: counters,
           activations: system.activations, leaseRenewals: parts?.leaseRenewals() ?? 0, failovers: parts?.router.takeovers ?? 0, failoverSeconds,
           memory: process.memoryUsage(),
         }),
@@ -138,12 +181,13 @@ export async function startNode(cfg: NodeConfig, hooks: NodeHooks = {}): Promise
     },
   });
   edge = new EdgeServer({
-    actors, auth, api, clock: systemClock, defer: turnEnd.late, metrics: counters,
+    http, actors, fanout, subscriptions, dispatcher, limits, auth, api, clock: systemClock, defer: turnEnd.late, metrics: counters,
     maxBufferedBytes: cfg.maxBufferedBytes, writeChunk: cfg.writeChunk, heartbeatMs: cfg.heartbeatMs, authTimeoutMs: cfg.authTimeoutMs,
+    testBrokenSseResume: cfg.testBrokenSseResume,
     onClusterUpgrade: parts ? (req, socket, head) => parts!.links.handleUpgrade(req, socket, head) : undefined,
+    staticFiles: StaticFiles.fromBuild(),
   });
-  const port = await edge.listen(cfg.port, cfg.host);
-  let stopping = false;
+  const port = (http.address() as AddressInfo).port;
   const stop = async () => {
     if (stopping) return;
     stopping = true;
@@ -153,6 +197,7 @@ export async function startNode(cfg: NodeConfig, hooks: NodeHooks = {}): Promise
     await stopWatch?.();
     await storage.close();
     await cluster?.registry.close();
+    lock.release();
   };
   if (parts) {
     await parts.start(cfg.advertise ?? `ws://${cfg.host}:${port}`, async (reason) => {
@@ -161,5 +206,21 @@ export async function startNode(cfg: NodeConfig, hooks: NodeHooks = {}): Promise
       hooks.onLeaseLost?.(reason);
     });
   }
+  ready = true;
   return { id, port, system, edge, controls, stop };
+}
+
+function oneLine(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split("\n")[0]!.slice(0, 300);
+}
+
+/** A PostgreSQL URL without its password, for messages. */
+function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = "***";
+    return u.toString();
+  } catch {
+    return "(unparsable URL)";
+  }
 }

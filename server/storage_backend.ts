@@ -5,7 +5,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { MessageChannel, Worker } from "node:worker_threads";
-import type { ChannelDirectory } from "../edge/http_api.ts";
+import type { ChannelDirectory } from "../edge/dispatcher.ts";
 import { PortStore } from "../storage/port_store.ts";
 import { openPostgresStore } from "../storage/postgres_store.ts";
 import type { CommitStatsSnapshot } from "../storage/commit_stats.ts";
@@ -116,6 +116,7 @@ export async function loadSecret(cfg: NodeConfig): Promise<{ key: Uint8Array; de
 
 export function snapshotDirectory(store: Store): ChannelDirectory {
   return {
+    search: (user, query, before, limit) => store.search(user, query, before, limit),
     async list(after, limit) {
       const rows = await store.listSnapshots("channel:", after ? `channel:${after}` : "", limit);
       return rows.map(({ snapshot }) => {

@@ -25,4 +25,6 @@ export interface WorkerBoot {
   idlePassivateMs: number;
   historySize: number;
   logLevel: LogLevel;
+  /** Bounds of each user's sync queue (`--sync-queue-max`, `--sync-queue-age-ms`). */
+  syncQueue: { maxEvents: number; maxAgeMs: number };
 }

@@ -3,7 +3,7 @@ import { expose } from "comlink";
 import nodeEndpoint from "comlink/dist/esm/node-adapter.mjs";
 import { parentPort, workerData } from "node:worker_threads";
 import { Logger } from "../lib/logger.ts";
-import { actorFactories } from "../actors/index.ts";
+import { actorFactories, actorGates } from "../actors/index.ts";
 import { actorsWireCodec } from "../actors/wire_codec.ts";
 import type { Store } from "../storage/store.ts";
 import { PortStore } from "../storage/port_store.ts";
@@ -25,7 +25,8 @@ const host = startWorkerRuntime(parentPort as unknown as PortLike, (fn) => void 
   nodeId: boot.nodeId,
   store,
   clock: systemClock,
-  factories: actorFactories({ ...defaultChannelOptions, historySize: boot.historySize }),
+  factories: actorFactories({ ...defaultChannelOptions, historySize: boot.historySize }, boot.syncQueue),
+  gates: actorGates,
   idlePassivateMs: boot.idlePassivateMs,
   log: new Logger({ node: boot.nodeId, thread: `worker${boot.index}` }, boot.logLevel, (line) => process.stderr.write(`${line}\n`)).report,
 }, actorsWireCodec);

@@ -37,8 +37,10 @@ describe("COPY append", () => {
     expect(copyField("lone \udc00 low")).toBeUndefined();
     expect(copyField("pair \ud83d\ude00 and tab\t")).toBe("pair \ud83d\ude00 and tab\\t");
     expect(copyRows([req("channel:a", 4, "x\ty"), { ...req("channel:b", 1), epoch: 7 }])).toBe(
-      "channel:a\t4\tc-4\tann\tx\\ty\t1700000000000\t3\nchannel:b\t1\tc-1\tann\thi\t1700000000000\t7\n",
+      "channel:a\t4\tc-4\tann\tx\\ty\t1700000000000\t3\tmsg\t\\N\nchannel:b\t1\tc-1\tann\thi\t1700000000000\t7\tmsg\t\\N\n",
     );
+    const edit = { actorId: "channel:a", epoch: 3, entries: [{ seq: 5, clientId: "e", sender: "ann", body: "new", ts: 1, kind: "edit" as const, ref: 4 }] };
+    expect(copyRows([edit])).toBe("channel:a\t5\te\tann\tnew\t1\t3\tedit\t4\n");
     expect(copyRows([req("channel:a", 1), req("channel:b", 1, "bad \u0000")])).toBeUndefined();
     expect(textArray(["channel:a", 'say "hi"', "back\\slash"])).toBe('{"channel:a","say \\"hi\\"","back\\\\slash"}');
   });

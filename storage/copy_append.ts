@@ -11,7 +11,7 @@ export const FENCE_EPOCHS = `
   FROM (SELECT 1 FROM actor_epochs a JOIN unnest($1::text[], $2::bigint[]) AS u(id, e)
         ON a.actor_id = u.id AND a.epoch = u.e ORDER BY a.actor_id FOR SHARE OF a) locked`;
 
-export const COPY_JOURNAL = "COPY journal (actor_id, seq, client_id, sender, body, ts, epoch) FROM STDIN";
+export const COPY_JOURNAL = "COPY journal (actor_id, seq, client_id, sender, body, ts, epoch, kind, ref) FROM STDIN";
 
 /** The name the fence is prepared under, once per connection (apart from the `pg` client's own names). */
 export const FENCE_NAME = "storm_copy_fence";
@@ -39,13 +39,14 @@ export function copyRows(reqs: readonly AppendRequest[]): string | undefined {
   for (const r of reqs) {
     const actor = copyField(r.actorId);
     if (actor === undefined) return undefined;
-    const tail = `\t${r.epoch}\n`;
+    const epoch = `\t${r.epoch}\t`;
     for (const e of r.entries) {
       const clientId = copyField(e.clientId);
       const sender = copyField(e.sender);
       const body = copyField(e.body);
       if (clientId === undefined || sender === undefined || body === undefined) return undefined;
-      out += `${actor}\t${e.seq}\t${clientId}\t${sender}\t${body}\t${e.ts}${tail}`;
+      // A kind is one of ENTRY_KINDS (nothing to escape); `\N` is COPY's null.
+      out += `${actor}\t${e.seq}\t${clientId}\t${sender}\t${body}\t${e.ts}${epoch}${e.kind ?? "msg"}\t${e.ref ?? "\\N"}\n`;
     }
   }
   return out;

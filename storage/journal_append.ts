@@ -19,7 +19,7 @@ import { jsonString } from "../lib/json_string.ts";
 export async function appendOnce(q: SqlQueryable, req: AppendRequest): Promise<AppendOutcome> {
   if (!isWellFormed(req.entries)) return { ok: false, reason: "conflict" };
   const rows = JSON.stringify(
-    req.entries.map((e) => ({ seq: e.seq, client_id: e.clientId, sender: e.sender, body: e.body, ts: e.ts })),
+    req.entries.map((e) => ({ seq: e.seq, client_id: e.clientId, sender: e.sender, body: e.body, ts: e.ts, kind: e.kind, ref: e.ref })),
   );
   const first = req.entries[0]?.seq ?? null;
   const [row] = await q.query(SQL.append, [req.actorId, req.epoch, rows, first]);
@@ -111,7 +111,8 @@ export function groupParams(reqs: readonly AppendRequest[], which: readonly numb
     const first = continues?.[i] ? null : (r.entries[0]?.seq ?? null);
     heads.push(`{"i":${i},"a":${jsonString(r.actorId)},"e":${r.epoch},"f":${first}}`);
     for (const e of r.entries) {
-      rows.push(`{"i":${i},"s":${e.seq},"c":${jsonString(e.clientId)},"u":${jsonString(e.sender)},"b":${jsonString(e.body)},"t":${e.ts}}`);
+      const extra = (e.kind === undefined || e.kind === "msg" ? "" : `,"k":"${e.kind}"`) + (e.ref === undefined ? "" : `,"r":${e.ref}`);
+      rows.push(`{"i":${i},"s":${e.seq},"c":${jsonString(e.clientId)},"u":${jsonString(e.sender)},"b":${jsonString(e.body)},"t":${e.ts}${extra}}`);
     }
   }
   return [`[${heads.join(",")}]`, `[${rows.join(",")}]`];

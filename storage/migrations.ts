@@ -34,6 +34,13 @@ export const MIGRATIONS: readonly string[] = [
      state jsonb,
      updated_at timestamptz NOT NULL DEFAULT now()
    )`,
+  // Edits, deletes, reactions and thread replies are journal entries of their own (a kind and the
+  // seq they refer to). A constant default adds the column without rewriting the table.
+  `ALTER TABLE journal
+     ADD COLUMN kind text NOT NULL DEFAULT 'msg' CHECK (kind IN ('msg', 'edit', 'delete', 'react', 'unreact')),
+     ADD COLUMN ref bigint`,
+  // Partial: plain messages (no ref), the bulk of the journal, cost this index nothing on append.
+  `CREATE INDEX journal_ref ON journal (actor_id, ref) WHERE ref IS NOT NULL`,
 ];
 
 /** Serialises concurrent openers (several nodes starting at once) on one database. */

@@ -21,7 +21,7 @@ interface Prepared {
  * Why: `PGlite.query` sends an unnamed Parse, Describe, Bind, Describe, Execute and Sync as six
  * calls into the WebAssembly backend, and PostgreSQL parses and plans the text every time. For the
  * group-commit statement that was ~1 ms of a 100-row append's 2.8 ms, and most of a 4-row one
- * (`npm run bench:pglite`; BENCHMARKS.md, "What limits Storm"). Here a statement after the first
+ * (`npm run bench:pglite`; BENCHMARKS.md, "Hot-path measurements"). Here a statement after the first
  * is one call: Bind, Execute, Sync in one message, on a plan PostgreSQL may cache.
  *
  * Semantics match `PGlite.query` outside a transaction: each statement is its own implicit

@@ -19,7 +19,7 @@ afterAll(async () => {
 
 runStoreConformance("pglite (directory)", () => openPgliteStore(join(dir, "db")), { durable: true });
 
-// ARCHITECTURE.md (G2) and README.md say the embedded store survives a killed process but not a
+// docs/GUARANTEES.md (G2) and README.md say the embedded store survives a killed process but not a
 // power loss, because PGlite neither runs with fsync on nor syncs its files. This pins that claim to
 // the PGlite in package-lock.json: a release that syncs fails here, and the docs must follow it.
 describe("pglite durability, as documented", () => {

@@ -1,5 +1,5 @@
 import { StoreClosedError, storeErrorFromWire } from "./errors.ts";
-import type { AppendOutcome, JournalBounds, JournalEntry, Snapshot, Store } from "./store.ts";
+import type { AppendOutcome, JournalBounds, JournalEntry, ReadMark, SearchPage, Snapshot, Store, UnreadCount } from "./store.ts";
 import { TickBatcher } from "./store_protocol.ts";
 import type { StoreOp, StorePort, StoreReply, StoreRequest } from "./store_protocol.ts";
 
@@ -66,6 +66,16 @@ export class PortStore implements Store {
   }
   listSnapshots(prefix: string, afterId: string, limit: number): Promise<Array<{ actorId: string; snapshot: Snapshot }>> {
     return this.#call("listSnapshots", [prefix, afterId, limit]);
+  }
+
+  readRefs(actorId: string, refs: readonly number[]): Promise<JournalEntry[]> {
+    return this.#call("readRefs", [actorId, refs]);
+  }
+  unread(user: string, marks: readonly ReadMark[], cap: number): Promise<UnreadCount[]> {
+    return this.#call("unread", [user, marks, cap]);
+  }
+  search(user: string, query: string, before: string | undefined, limit: number): Promise<SearchPage> {
+    return this.#call("search", [user, query, before, limit]);
   }
 
   close(): Promise<void> {

@@ -6,7 +6,8 @@ import { migrate } from "./migrations.ts";
 import type { SqlClient, SqlRow } from "./sql_client.ts";
 import { toNumber } from "./sql_client.ts";
 import { SQL } from "./statements.ts";
-import type { AppendOutcome, JournalBounds, JournalEntry, Snapshot, Store } from "./store.ts";
+import type { AppendOutcome, EntryKind, JournalBounds, JournalEntry, ReadMark, SearchPage, Snapshot, Store, UnreadCount } from "./store.ts";
+import { jsonString } from "../lib/json_string.ts";
 
 /**
  * The one `Store` implementation, over any `SqlClient` (PGlite, `pg`). Statements and their
@@ -99,6 +100,29 @@ export class SqlStore implements Store {
     return rows.map((r) => ({ actorId: String(r.actor_id), snapshot: { seq: toNumber(r.seq), state: r.state } }));
   }
 
+  async readRefs(actorId: string, refs: readonly number[]): Promise<JournalEntry[]> {
+    if (refs.length === 0) return [];
+    const rows = await this.#query("read the references of", actorId, SQL.readRefs, [actorId, JSON.stringify(refs)]);
+    return rows.map(toEntry);
+  }
+
+  async unread(user: string, marks: readonly ReadMark[], cap: number): Promise<UnreadCount[]> {
+    if (marks.length === 0) return [];
+    const json = `[${marks.map((m) => `{"a":${jsonString(m.actorId)},"s":${m.after}}`).join(",")}]`;
+    const rows = await this.#query("count unread messages of", `session:${user}`, SQL.unread, [user, json, cap]);
+    return rows.map((r) => ({ actorId: String(r.actor_id), last: toNumber(r.last), unread: toNumber(r.unread) }));
+  }
+
+  async search(user: string, query: string, before: string | undefined, limit: number): Promise<SearchPage> {
+    const cursor = before === undefined ? [null, null, null] : parseCursor(before);
+    const rows = await this.#query("search the channels of", `session:${user}`, SQL.search, [user, query, ...cursor, limit]);
+    const hits = rows.map((r) => ({
+      actorId: String(r.actor_id), seq: toNumber(r.seq), sender: String(r.sender), body: String(r.body), ts: toNumber(r.ts), edited: r.edited === true,
+    }));
+    const lastRow = rows[rows.length - 1];
+    return rows.length === limit && lastRow ? { hits, next: `${toNumber(lastRow.ts)}.${toNumber(lastRow.at)}.${String(lastRow.actor_id)}` } : { hits };
+  }
+
   /** What the group commit did so far (`GET /metrics`). */
   commitStats(): CommitStatsSnapshot {
     return this.#appends.stats.snapshot();
@@ -126,12 +150,23 @@ function closedError(action: string, actorId: string): StoreClosedError {
   return new StoreClosedError(`Cannot ${action} "${actorId}": the store is closed`);
 }
 
+/** A row as an entry; a plain message carries no `kind` or `ref`, as it was appended. */
 function toEntry(r: SqlRow): JournalEntry {
-  return {
+  const e: JournalEntry = {
     seq: toNumber(r.seq),
     clientId: String(r.client_id),
     sender: String(r.sender),
     body: String(r.body),
     ts: toNumber(r.ts),
   };
+  if (r.kind !== undefined && r.kind !== "msg") e.kind = r.kind as EntryKind;
+  if (r.ref !== null && r.ref !== undefined) e.ref = toNumber(r.ref);
+  return e;
+}
+
+/** A search cursor (`SearchPage.next`: `<ts>.<entry seq>.<actor id>`) as the statement's three parameters. */
+function parseCursor(c: string): [number, string, number] {
+  const m = /^(\d{1,16})\.(\d{1,16})\.(.+)$/.exec(c);
+  if (!m) throw new StoreQueryError(`Cannot search: the cursor "${c.slice(0, 40)}" is not one a search returned`);
+  return [Number(m[1]), m[3]!, Number(m[2])];
 }

@@ -29,7 +29,7 @@ export const SQL = {
   append: `
     WITH input AS (
       SELECT * FROM json_to_recordset($3::text::json)
-        AS x(seq bigint, client_id text, sender text, body text, ts bigint)
+        AS x(seq bigint, client_id text, sender text, body text, ts bigint, kind text, ref bigint)
     ),
     e AS (SELECT 1 FROM actor_epochs WHERE actor_id = $1 AND epoch = $2 FOR SHARE),
     dup AS (
@@ -44,8 +44,8 @@ export const SQL = {
         AS ok
     ),
     ins AS (
-      INSERT INTO journal (actor_id, seq, client_id, sender, body, ts, epoch)
-      SELECT $1::text, seq, client_id, sender, body, ts, $2::bigint FROM input WHERE (SELECT ok FROM go)
+      INSERT INTO journal (actor_id, seq, client_id, sender, body, ts, epoch, kind, ref)
+      SELECT $1::text, seq, client_id, sender, body, ts, $2::bigint, coalesce(kind, 'msg'), ref FROM input WHERE (SELECT ok FROM go)
       RETURNING 1
     )
     SELECT (SELECT count(*) FROM e) AS epoch_ok,
@@ -56,7 +56,8 @@ export const SQL = {
    * The appends of many actors in one statement (one round trip, one implicit transaction, one
    * WAL flush), at most one append per actor: the fast path of `appendGroup`. $1 appends as JSON
    * `[{i, a: actor, e: epoch, f: first seq or null}]`, $2 their entries as JSON `[{i, s: seq,
-   * c: client id, u: sender, b: body, t: ts}]` → one row per append: i, epoch_ok, dups (always
+   * c: client id, u: sender, b: body, t: ts, k?: kind, r?: ref}]` (a plain message omits k and r)
+   * → one row per append: i, epoch_ok, dups (always
    * null here), tail_ok. An append's entries are inserted only when its epoch is current and it
    * continues its journal without a gap; the other appends of the statement do not change that.
    * `f` null skips the gap check: an empty append, or one the caller knows continues its journal
@@ -103,9 +104,9 @@ export const SQL = {
       LEFT JOIN e ON e.i = req.i
     ),
     ins AS (
-      INSERT INTO journal (actor_id, seq, client_id, sender, body, ts, epoch)
-      SELECT st.a, rows.s, rows.c, rows.u, rows.b, rows.t, st.e
-      FROM json_to_recordset($2::text::json) AS rows(i int, s bigint, c text, u text, b text, t bigint)
+      INSERT INTO journal (actor_id, seq, client_id, sender, body, ts, epoch, kind, ref)
+      SELECT st.a, rows.s, rows.c, rows.u, rows.b, rows.t, st.e, coalesce(rows.k, 'msg'), rows.r
+      FROM json_to_recordset($2::text::json) AS rows(i int, s bigint, c text, u text, b text, t bigint, k text, r bigint)
       JOIN st ON st.i = rows.i
       WHERE st.epoch_ok AND st.tail_ok
     )
@@ -123,7 +124,7 @@ export const SQL = {
       SELECT * FROM json_to_recordset($1::text::json) AS x(i int, a text, e bigint, f bigint)
     ),
     rows AS MATERIALIZED (
-      SELECT * FROM json_to_recordset($2::text::json) AS x(i int, s bigint, c text, u text, b text, t bigint)
+      SELECT * FROM json_to_recordset($2::text::json) AS x(i int, s bigint, c text, u text, b text, t bigint, k text, r bigint)
     ),
     e AS MATERIALIZED (
       SELECT req.i FROM (SELECT * FROM req ORDER BY a) req
@@ -144,20 +145,20 @@ export const SQL = {
       LEFT JOIN LATERAL (SELECT max(j.seq) AS last FROM journal j WHERE j.actor_id = req.a) tail ON true
     ),
     ins AS (
-      INSERT INTO journal (actor_id, seq, client_id, sender, body, ts, epoch)
-      SELECT st.a, rows.s, rows.c, rows.u, rows.b, rows.t, st.e
+      INSERT INTO journal (actor_id, seq, client_id, sender, body, ts, epoch, kind, ref)
+      SELECT st.a, rows.s, rows.c, rows.u, rows.b, rows.t, st.e, coalesce(rows.k, 'msg'), rows.r
       FROM rows JOIN st ON st.i = rows.i
       WHERE st.epoch_ok AND st.dups IS NULL AND st.tail_ok
     )
     SELECT i, epoch_ok, dups, tail_ok FROM st`,
 
   readAfter: `
-    SELECT seq, client_id, sender, body, ts FROM journal
+    SELECT seq, client_id, sender, body, ts, kind, ref FROM journal
     WHERE actor_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
 
   readBefore: `
     SELECT * FROM (
-      SELECT seq, client_id, sender, body, ts FROM journal
+      SELECT seq, client_id, sender, body, ts, kind, ref FROM journal
       WHERE actor_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3
     ) newest ORDER BY seq`,
 
@@ -187,6 +188,56 @@ export const SQL = {
     SELECT (SELECT count(*) FROM e) AS epoch_ok, (SELECT count(*) FROM up) AS written`,
 
   loadSnapshot: `SELECT seq, state FROM snapshots WHERE actor_id = $1`,
+
+  /** $1 actor, $2 seqs as a JSON array → the entries referring to them (index `journal_ref`). */
+  readRefs: `
+    SELECT seq, client_id, sender, body, ts, kind, ref FROM journal
+    WHERE actor_id = $1 AND ref IN (SELECT json_array_elements_text($2::text::json)::bigint)
+    ORDER BY seq`,
+
+  /**
+   * $1 user, $2 read marks as JSON `[{a: actor, s: marker}]`, $3 cap → actor_id, last, unread:
+   * plain messages from others after the marker, at most $3 of them counted (one index range each).
+   */
+  unread: `
+    SELECT m.a AS actor_id,
+           coalesce((SELECT max(j.seq) FROM journal j WHERE j.actor_id = m.a), 0) AS last,
+           (SELECT count(*) FROM (
+              SELECT 1 FROM journal j
+              WHERE j.actor_id = m.a AND j.seq > m.s AND j.kind = 'msg' AND j.sender <> $1 LIMIT $3
+            ) x) AS unread
+    FROM json_to_recordset($2::text::json) AS m(a text, s bigint)`,
+
+  /**
+   * $1 user, $2 query (web search syntax), $3/$4/$5 the cursor (ts, actor, entry seq; nulls for
+   * the first page), $6 limit → actor_id, seq (the message), at (the entry that holds the text),
+   * sender, body, ts, edited.
+   *
+   * Only channels whose snapshot lists the user as a member are read (`mine`): membership is
+   * decided by the same durable state the channel actor enforces (G8). A hit is a message's
+   * current text: a `msg` not edited since, or the latest `edit` of one, and never a deleted one.
+   * No text index: the scan is bounded by the user's channels (their journals' primary key), and an
+   * index on every journal row would tax every append for a rare read.
+   */
+  search: `
+    WITH mine AS MATERIALIZED (
+      SELECT actor_id FROM snapshots
+      WHERE actor_id >= 'channel:' AND starts_with(actor_id, 'channel:') AND (state->'members'->>$1) IS NOT NULL
+    ),
+    hits AS MATERIALIZED (
+      SELECT j.actor_id, j.seq AS at, CASE WHEN j.kind = 'edit' THEN j.ref ELSE j.seq END AS seq,
+             j.sender, j.body, j.ts, j.kind = 'edit' AS edited
+      FROM journal j
+      WHERE j.actor_id IN (SELECT actor_id FROM mine) AND j.kind IN ('msg', 'edit')
+        AND to_tsvector('simple', j.body) @@ websearch_to_tsquery('simple', $2)
+    )
+    SELECT h.actor_id, h.seq, h.at, h.sender, h.body, h.ts, h.edited FROM hits h
+    WHERE NOT EXISTS (
+        SELECT 1 FROM journal d WHERE d.actor_id = h.actor_id AND d.ref = h.seq
+          AND (d.kind = 'delete' OR (d.kind = 'edit' AND d.seq > h.at)))
+      AND ($3::bigint IS NULL OR (h.ts, h.actor_id, h.at) < ($3::bigint, $4::text, $5::bigint))
+    ORDER BY h.ts DESC, h.actor_id DESC, h.at DESC
+    LIMIT $6`,
 
   /** $1 prefix, $2 after id, $3 limit. `actor_id >= $1` lets the primary key index start the scan. */
   listSnapshots: `

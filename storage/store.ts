@@ -32,6 +32,20 @@ export interface Store {
   /** Writes the actor's snapshot; returns false (and writes nothing) when fenced. */
   saveSnapshot(actorId: string, epoch: number, snapshot: Snapshot): Promise<boolean>;
   loadSnapshot(actorId: string): Promise<Snapshot | null>;
+  /** Entries whose `ref` is one of `refs` (edits, deletes, reactions of those seqs, replies to them), ascending. */
+  readRefs(actorId: string, refs: readonly number[]): Promise<JournalEntry[]>;
+  /**
+   * Per channel: its last seq and how many plain messages from others follow the read marker
+   * `after`, counting at most `cap` (an unread badge says "99+", it does not need the exact number).
+   */
+  unread(user: string, marks: readonly ReadMark[], cap: number): Promise<UnreadCount[]>;
+  /**
+   * Full-text search (PostgreSQL's `websearch_to_tsquery`, configuration `simple`) over the current
+   * version of the messages of every channel whose latest snapshot lists `user` as a member: a
+   * channel the user cannot read is never searched. Newest first; `before` is the `next` of the
+   * previous page.
+   */
+  search(user: string, query: string, before: string | undefined, limit: number): Promise<SearchPage>;
   /** Snapshots whose actor id starts with `prefix`, ordered by actor id, after `afterId`. */
   listSnapshots(prefix: string, afterId: string, limit: number): Promise<Array<{ actorId: string; snapshot: Snapshot }>>;
   /** What the store's group commit did, when this store runs one in this thread (`GET /metrics`). */
@@ -41,12 +55,58 @@ export interface Store {
 
 export interface JournalEntry {
   seq: number;
+  /** What the entry is; absent for a plain message (`msg`), so plain entries stay as they were. */
+  kind?: EntryKind;
+  /**
+   * The seq this entry refers to: the message an `edit`, `delete`, `react` or `unreact` changes,
+   * or, on a `msg`, the root of the thread it replies to. Always lower than `seq`.
+   */
+  ref?: number;
   /** Client-chosen id, unique per actor: the key of exactly-once append (G3). */
   clientId: string;
   sender: string;
   body: string;
   /** Server time of acceptance, ms since epoch. */
   ts: number;
+}
+
+/**
+ * A message (`msg`), or a change to an earlier one, journaled with a seq of its own so that order
+ * and resume (G1-G4) cover changes exactly as messages: `edit` (body: the new text), `delete`
+ * (body empty), `react` / `unreact` (body: the emoji).
+ */
+export type EntryKind = "msg" | "edit" | "delete" | "react" | "unreact";
+
+export const ENTRY_KINDS: readonly EntryKind[] = ["msg", "edit", "delete", "react", "unreact"];
+
+export interface ReadMark {
+  actorId: string;
+  after: number;
+}
+
+export interface UnreadCount {
+  actorId: string;
+  last: number;
+  unread: number;
+}
+
+export interface SearchHit {
+  /** The channel's actor id. */
+  actorId: string;
+  /** The message's seq (for a hit in an edit, the seq of the message it edited). */
+  seq: number;
+  sender: string;
+  /** The message's current text. */
+  body: string;
+  /** When this text was committed (the edit's time for an edited message). */
+  ts: number;
+  edited: boolean;
+}
+
+export interface SearchPage {
+  hits: SearchHit[];
+  /** Pass as `before` for the next (older) page; absent on the last page. */
+  next?: string;
 }
 
 export type AppendOutcome =

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { StoreClosedError } from "./errors.ts";
 import type { JournalEntry, Store } from "./store.ts";
+import { chatStoreCases } from "./store_conformance_chat.ts";
 
 export interface ConformanceOptions {
   /**
@@ -281,6 +282,8 @@ export function runStoreConformance(name: string, open: () => Promise<Store>, op
       expect(await store.loadSnapshot(id)).toEqual({ seq: 3, state: { topic: "kept" } });
       expect(await store.acquireEpoch(id, "node-b")).toBeGreaterThan(epoch);
     });
+
+    chatStoreCases(() => store, actor);
 
     it("store - close lets in-flight appends finish and rejects later calls", async () => {
       const id = actor("closing");

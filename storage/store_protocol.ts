@@ -29,6 +29,9 @@ const OPS: Record<StoreOp, true> = {
   saveSnapshot: true,
   loadSnapshot: true,
   listSnapshots: true,
+  readRefs: true,
+  unread: true,
+  search: true,
 };
 
 export function isStoreOp(op: unknown): op is StoreOp {

@@ -73,6 +73,14 @@ const ids = () => tc.c.nodes.map((n) => n.id);
 const bySeq = (p: RecordingPublisher) => new Map(p.acks.map((a) => [a.seq, a.cid]));
 
 describe("cluster", () => {
+  test("cluster - every node is ready: started, its store answering, its lease held", async () => {
+    const replies = await Promise.all(range(0, 2).map((i) => tc.http(i, "GET", "/readyz")));
+    expect(replies).toHaveLength(3);
+    for (const [i, r] of replies.entries()) {
+      expect(r, `node ${i}`).toEqual({ status: 200, body: { ready: true, checks: { started: true, store: true, lease: true } } });
+    }
+  });
+
   test("cluster - a publish through node 1 to a channel owned by node 3 reaches subscribers on nodes 2 and 3 in one order", async () => {
     const ch = nameOwnedBy("order", ids()[2]!, ids());
     await tc.createChannel("ord-pub", ch, 0);

@@ -11,7 +11,7 @@ let node: StormProcess;
 const clients: WsClient[] = [];
 
 beforeAll(async () => {
-  node = await startStorm({ workers: 3 });
+  node = await startStorm({ workers: 3, args: ["--dev-admin"] });
 }, 60_000);
 
 afterAll(async () => {

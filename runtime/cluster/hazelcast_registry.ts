@@ -48,7 +48,7 @@ export function hazelcastLeaseTtl(ttlMs: number): number {
 }
 
 /**
- * The cluster-mode `Registry`, on two Hazelcast IMaps (see DESIGN.md, "Registry and fencing"):
+ * The cluster-mode `Registry`, on two Hazelcast IMaps (see docs/GUARANTEES.md, "Registry and fencing"):
  * - `<prefix>.placements`: actor id -> canonical placement string (`encodePlacement`). Claim is
  *   `putIfAbsent`, takeover `replaceIfSame`, release a conditional `remove`; Hazelcast compares
  *   the serialized values, so canonical strings make compare-and-set exact.

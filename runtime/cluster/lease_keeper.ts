@@ -39,6 +39,11 @@ export class LeaseKeeper {
     return this.#lost;
   }
 
+  /** True while the lease is held: the last renewal (a registry round trip) is within its TTL. */
+  get held(): boolean {
+    return !this.#lost && this.#o.clock.now() < this.#validUntil;
+  }
+
   /** Takes the lease for the first time; throws if the registry is unreachable. */
   async start(): Promise<void> {
     await this.#renew();

@@ -50,3 +50,18 @@ export interface ActorContext {
 }
 
 export type ActorFactory = (ctx: ActorContext) => Actor;
+
+/**
+ * Lets an actor kind turn away messages to an actor that does not exist without activating it: no
+ * epoch is acquired and nothing is written, so a flood of requests for made-up ids costs one read
+ * each and leaves nothing behind. Messages up to the first one that `creates` the actor are failed
+ * with `missing`; the rest (that creating message and what follows it) activate it as usual.
+ */
+export interface ActivationGate {
+  /** True when `msg` may bring the actor into existence (it is processed by an activation). */
+  creates(msg: unknown): boolean;
+  /** True when the actor has durable state; a read, never a write. */
+  exists(store: Store, id: ActorId): Promise<boolean>;
+  /** The failure of a message to an actor that does not exist. */
+  missing(id: ActorId): Error;
+}

@@ -10,6 +10,13 @@ export type CellState = "idle" | "activating" | "active" | "passivating" | "stop
 export interface CellHooks {
   /** Obtains a fresh epoch for an activation (fencing every earlier one). */
   acquireEpoch(id: ActorId): Promise<number>;
+  /**
+   * Before an activation: fails, in place, the queued messages that need an actor which does not
+   * exist (see `ActivationGate`). Reads only.
+   */
+  admit(id: ActorId, queue: Envelope[]): Promise<void>;
+  /** Every queued message was turned away and nothing is active: the cell may be dropped. */
+  onUnneeded(id: ActorId): void;
   makeContext(id: ActorId, epoch: number, carried: unknown): ActorContext;
   onActivated(id: ActorId, epoch: number): void;
   onStopped(id: ActorId, epoch: number, reason: StopReason): void;
@@ -92,7 +99,10 @@ export class ActorCell {
     this.#running = true;
     try {
       while (this.#queue.length > 0 && this.state !== "stopped") {
-        if (!this.#actor && !(await this.#activate())) return;
+        if (!this.#actor && !(await this.#activate())) {
+          if (this.#queue.length === 0 && !this.#actor && this.state === "idle") this.hooks.onUnneeded(this.id);
+          return;
+        }
         const batch = this.#queue.splice(0);
         try {
           await this.#actor!.receive(batch);
@@ -109,6 +119,12 @@ export class ActorCell {
   async #activate(): Promise<boolean> {
     this.state = "activating";
     try {
+      // A crashed activation's successor is not gated: its actor existed a moment ago.
+      if (this.#carried === undefined) await this.hooks.admit(this.id, this.#queue);
+      if (this.#queue.length === 0) {
+        this.state = "idle";
+        return false;
+      }
       const epoch = await this.hooks.acquireEpoch(this.id);
       const actor = this.factory(this.hooks.makeContext(this.id, epoch, this.#carried));
       this.#carried = undefined;

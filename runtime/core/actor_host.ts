@@ -1,5 +1,5 @@
 import type { Store } from "../../storage/store.ts";
-import type { ActorContext, ActorFactory, Envelope } from "./actor.ts";
+import type { ActivationGate, ActorContext, ActorFactory, Envelope } from "./actor.ts";
 import { type ActorId, parseActorId } from "./actor_id.ts";
 import { ActorCell, type CellHooks, type StopReason } from "./actor_cell.ts";
 import type { Clock, Timer } from "./clock.ts";
@@ -10,6 +10,8 @@ export interface ActorHostOptions {
   store: Store;
   clock: Clock;
   factories: Readonly<Record<string, ActorFactory>>;
+  /** Kinds whose actors must exist before most messages may activate them (e.g. channels). */
+  gates?: Readonly<Record<string, ActivationGate>>;
   /** Sends to anything outside this host (other actors, edges); the caller batches per hop. */
   send(to: string, msg: unknown): void;
   /** Life-cycle notices for the registry and the inspector. */
@@ -119,6 +121,17 @@ export class ActorHost {
     const shared: ContextShared = { nodeId: o.nodeId, store: o.store, clock: o.clock, send: o.send, deliver: (id, env) => this.deliver(id, env) };
     return {
       acquireEpoch: (id: ActorId) => o.store.acquireEpoch(id, o.nodeId),
+      admit: async (id: ActorId, queue: Envelope[]) => {
+        const gate = o.gates?.[parseActorId(id).kind];
+        if (!gate || queue.length === 0 || gate.creates(queue[0]!.msg) || (await gate.exists(o.store, id))) return;
+        const upTo = queue.findIndex((env) => gate.creates(env.msg));
+        const err = gate.missing(id);
+        for (const env of queue.splice(0, upTo < 0 ? queue.length : upTo)) env.fail(err);
+      },
+      onUnneeded: (id: ActorId) => {
+        const cell = this.#cells.get(id);
+        if (cell && cell.depth === 0 && !cell.actor) this.#cells.delete(id);
+      },
       makeContext: (id: ActorId, epoch: number, carried: unknown): ActorContext => new CellContext(id, epoch, carried, shared),
       onActivated: (id: ActorId, epoch: number) => o.onLifecycle?.({ type: "activated", id, epoch }),
       onStopped: (id: ActorId, epoch: number, reason: StopReason) => {

@@ -6,11 +6,12 @@
  * TypeScript sources (`deno run -A bin/storm.ts serve`, worker threads included), and two `ws`
  * clients exchanging messages through it: dev tokens, a channel both users joined, `sub` then
  * three `pub`s answered by acks with seq 1, 2, 3, the subscriber receiving exactly those messages
- * in order, a resume from seq 1, and a graceful stop on SIGTERM (sockets closed with 4101
- * `shutting_down`, exit code 0).
+ * in order, a resume from seq 1, the client SDK (client/) under Deno publishing and receiving through
+ * the node, and a graceful stop on SIGTERM (sockets closed with 4101 `shutting_down`, exit code 0).
+ * The SDK's core (client/core) is part of the `deno check` without Node or Deno globals.
  *
  * Prints one line per check and a final `N passed, M failed`; exits non-zero on the first failure
- * (with the node's stderr) or when the whole run exceeds 90 s.
+ * (with the node's stderr) or when the whole run exceeds 150 s.
  */
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
@@ -22,7 +23,7 @@ import WebSocket from "ws";
 const DENO_VERSION = "2.9.6";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const OVERALL_MS = 90_000;
+const OVERALL_MS = 150_000;
 /** A fresh data dir runs PGlite's initdb (~10 s); Deno compiles the sources on first run. */
 const START_MS = 60_000;
 const STEP_MS = 15_000;
@@ -116,7 +117,7 @@ function runDeno(args, ms) {
 
 /** The core's source files (no tests, no conformance suites: those import vitest). */
 function coreSources() {
-  return ["lib", "runtime/core", "actors"].flatMap((dir) =>
+  return ["lib", "runtime/core", "actors", "client/core"].flatMap((dir) =>
     readdirSync(join(ROOT, dir))
       .filter((f) => f.endsWith(".ts") && !f.endsWith(".test.ts") && !f.endsWith("_conformance.ts"))
       .map((f) => `${dir}/${f}`));
@@ -249,7 +250,7 @@ const overall = setTimeout(() => fail("overall", new Error(`the smoke test took 
 overall.unref();
 for (const sig of ["SIGINT", "SIGTERM"]) process.once(sig, () => fail("interrupted", new Error(sig)));
 
-await check("deno check: runtime/core and actors type-check under Deno without Node or Deno globals", () =>
+await check("deno check: runtime/core, actors and the SDK's client/core type-check under Deno without Node or Deno globals", () =>
   runDeno(["check", "--config", "tsconfig.core.json", ...coreSources()], TOOL_MS));
 
 await check("the unit tests of runtime/core and actors pass on the Deno runtime (vitest)", async () => {
@@ -329,6 +330,16 @@ await check("a client resuming after seq 1 gets exactly seq 2 and 3", async () =
   const m = await c.until((x) => x.messages(CH).length >= 2 && x.messages(CH), "2 messages");
   assert(JSON.stringify(m.map((x) => x.seq)) === "[2,3]", `resumed seqs: ${JSON.stringify(m)}`);
   c.ws.close();
+});
+
+await check("the SDK (client/) under Deno: bob subscribes from seq 3, alice publishes twice, acks 4 and 5, bob receives exactly those", async () => {
+  const out = await runDeno(["run", "-A", "tests/deno/sdk_smoke.mjs", `http://127.0.0.1:${port}`, alice, bob, CH, "3"], TOOL_MS);
+  const line = out.trim().split("\n").findLast((l) => l.startsWith("{"));
+  assert(line, `no result line from the SDK script: ${out.slice(-1000)}`);
+  const r = JSON.parse(line);
+  assert(r.transport === "websocket" && r.user === "alice", `connection: ${line}`);
+  assert(JSON.stringify(r.acks) === "[4,5]", `acks: ${line}`);
+  assert(JSON.stringify(r.received) === JSON.stringify([[4, "alice", "sdk under deno 1"], [5, "alice", "sdk under deno 2"]]), `received: ${line}`);
 });
 
 await check("SIGTERM closes sockets with 4101 shutting_down and Deno exits 0", async () => {

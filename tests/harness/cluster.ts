@@ -68,7 +68,7 @@ function installExitHook(): void {
   if (process.send) process.once("disconnect", killAll);
 }
 
-export async function startTestCluster(o: { nodes: number; leaseMs: number }): Promise<TestCluster> {
+export async function startTestCluster(o: { nodes: number; leaseMs: number; args?: string[] }): Promise<TestCluster> {
   installExitHook();
   const lines: string[] = [];
   const c = await startLocalCluster({
@@ -76,6 +76,7 @@ export async function startTestCluster(o: { nodes: number; leaseMs: number }): P
     basePort: await freePortRange(o.nodes),
     workers: 1,
     leaseMs: o.leaseMs,
+    args: o.args,
     log: (line) => {
       lines.push(line);
       if (lines.length > 2_000) lines.splice(0, lines.length - 1_000);

@@ -46,6 +46,40 @@ export interface StormOptions {
   dataDir?: string;
   /** How long to wait for the `listening` line; a fresh data dir runs initdb (~10 s). */
   startTimeoutMs?: number;
+  /** Extra environment (e.g. `STORM_JWT_SECRET`), over the test process's own. */
+  env?: Record<string, string>;
+}
+
+export interface CommandResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  /** Wall time from spawn to exit. */
+  ms: number;
+}
+
+/**
+ * Runs a built command to its end (`node <script> ...args`, script relative to the repo root,
+ * default the `storm` binary): for start-up refusals, `--help` and `--version`. Killed past `timeoutMs`.
+ */
+export function runCommand(args: string[], o: { script?: string; cwd?: string; env?: Record<string, string | undefined>; timeoutMs?: number } = {}): Promise<CommandResult> {
+  installExitHook();
+  const started = Date.now();
+  const script = join(ROOT, o.script ?? "dist/bin/storm.js");
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [script, ...args], { cwd: o.cwd ?? ROOT, env: { ...process.env, ...o.env }, stdio: ["ignore", "pipe", "pipe"] });
+    live.add(p);
+    let stdout = "";
+    let stderr = "";
+    p.stdout!.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+    p.stderr!.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+    const timer = setTimeout(() => p.kill("SIGKILL"), o.timeoutMs ?? 30_000);
+    p.once("exit", (code) => {
+      clearTimeout(timer);
+      live.delete(p);
+      resolve({ code, stdout, stderr, ms: Date.now() - started });
+    });
+  });
 }
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -94,7 +128,7 @@ export async function startStorm(opts: StormOptions = {}): Promise<StormProcess>
 
   const launch = async (): Promise<void> => {
     const args = [ENTRY, "serve", "--port", "0", "--host", "127.0.0.1", "--data-dir", dataDir, "--workers", String(opts.workers ?? 2), ...(opts.args ?? [])];
-    const p = spawn(process.execPath, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    const p = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...opts.env }, stdio: ["ignore", "pipe", "pipe"] });
     proc = p;
     live.add(p);
     p.once("exit", () => live.delete(p));

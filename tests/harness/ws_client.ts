@@ -25,6 +25,8 @@ export class WsClient {
   /** Deliveries per channel, in arrival order (duplicates kept: tests check for them). */
   readonly msgs = new Map<string, Msg[]>();
   welcome: Frame | undefined;
+  /** Called with every frame as it arrives (after it is recorded). */
+  onFrame: ((f: Frame) => void) | undefined;
   /** Set when the socket closed. */
   closeInfo: { code: number; reason: string } | undefined;
 
@@ -166,6 +168,7 @@ export class WsClient {
         const ms = typeof f["seq"] === "number" ? decodeCompactMsgs({ seq: f["seq"], m: f["m"] }).map((m) => ({ ...m, cid: "" })) : (f["m"] as Msg[]);
         for (const m of ms) list.push(m);
       }
+      this.onFrame?.(f);
       if (typeof f.id === "number" && f.t !== "msgs") {
         const p = this.#pending.get(f.id);
         if (p) {

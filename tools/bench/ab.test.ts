@@ -51,6 +51,9 @@ describe("bench ab", () => {
     expect(fan["raw-batched delivered/s"]).toBeGreaterThan(0);
     expect(fan["storm-compact p99 ms"]).toBeGreaterThan(0);
     expect(fan["storm-compact / raw-batched"]).toBeCloseTo(fan["storm-compact delivered/s"]! / fan["raw-batched delivered/s"]!, 6);
+    const amax = driverOutput("amax.json");
+    const compact = amax.results.find((r: { target: string }) => r.target === "storm-compact");
+    expect(fan["storm-compact server CPU µs/delivery"]).toBe(compact.cpuDetail.usPerDelivery.server);
     const c = driverOutput("c.json");
     const dur = durableFigures(c);
     expect(Object.keys(dur).sort()).toEqual(["PostgreSQL CPU µs/publish", "raw pg rows/s", "server CPU µs/publish", "storm / raw pg", "storm acked/s", "storm p99 ms"]);

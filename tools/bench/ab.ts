@@ -39,13 +39,18 @@ export interface Summary {
   separated: boolean;
 }
 
-/** The figures of a fan-out driver's JSON: per target delivered/s and p99, and the ratios to raw-batched. */
+/**
+ * The figures of a fan-out driver's JSON: per target delivered/s, p99 and the server's CPU µs per
+ * delivery (on shared cores the least moved by what else runs), and the ratios to raw-batched.
+ */
 export function fanoutFigures(json: any): Figures {
   const out: Figures = {};
   for (const r of json.results ?? []) {
     if (typeof r.deliveredPerSec !== 'number') continue;
     out[`${r.target} delivered/s`] = r.deliveredPerSec;
     if (typeof r.latencyMs?.p99 === 'number') out[`${r.target} p99 ms`] = r.latencyMs.p99;
+    const cpu = r.cpuDetail?.usPerDelivery?.server;
+    if (typeof cpu === 'number') out[`${r.target} server CPU µs/delivery`] = cpu;
   }
   for (const q of json.ratios ?? []) {
     if (q.denominator === 'raw-batched' && typeof q.delivered === 'number') out[`${q.numerator} / raw-batched`] = q.delivered;

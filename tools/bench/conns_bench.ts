@@ -1,9 +1,10 @@
 // Connections benchmark, scenario (d): as many idle WebSocket connections as the machine holds,
 // across several server processes, with the server memory each one costs. Storm is measured
-// against a raw `ws` server and Socket.IO holding the same connections, in the same run.
+// against a raw `ws` server, Socket.IO and Centrifugo (independent processes, memory engine;
+// skipped when Go is absent) holding the same connections, in the same run.
 //
 //   node dist-tools/tools/bench/conns_bench.js [--connections 2000] [--nodes 2] [--load-procs 2] [--ramp 0]
-//        [--hold 5] [--targets raw,socketio,storm] [--json out.json] [--mode cluster|standalone]
+//        [--hold 5] [--targets raw,socketio,centrifugo,storm] [--json out.json] [--mode cluster|standalone]
 //        [--storm-workers 1] [--lease-ms 3000] [--concurrency 128] [--settle 3] [--connect-timeout 600]
 //        [--storm-bin dist/bin/storm.js] [--server-node-args "--max-old-space-size=..."]
 //   (or: npx tsx bench/conns_bench.ts ...)
@@ -12,7 +13,7 @@
 // --load-procs load processes, process i on source address 127.0.0.(2+i), each spreading its
 // connections round-robin over the servers. --ramp is the total connects/s (0: as fast as
 // --concurrency handshakes in flight per load process allow). Storm runs as a real cluster
-// (PostgreSQL + a Hazelcast member, shared --jwt-secret: the load processes sign HS256 tokens
+// (PostgreSQL + a Hazelcast member, shared JWT secret, given by STORM_JWT_SECRET: the load processes sign HS256 tokens
 // themselves); --mode standalone runs N independent nodes on PostgreSQL instead.
 // Memory per connection = (sum of the server processes' RSS once all are connected and settled -
 // the same before the first connection) / connections.
@@ -27,6 +28,7 @@ import { SignJWT } from 'jose';
 import pg from 'pg';
 import { startHazelcast, type HazelcastMember } from '../../deploy/local_hazelcast.ts';
 import { startPostgres, type PostgresServer } from '../../deploy/local_postgres.ts';
+import { centrifugoBinary, centrifugoCommand } from './baselines/centrifugo.ts';
 import { CONNS_TARGETS, sleep, type ConnsProgress, type ConnsTarget, type ConnsWorkerInit, type ConnsWorkerReport } from './conns_common.ts';
 import {
   cpuSeconds, freePort, machineCpu, makeTempDir, procTree, removeTempDir, rssBytes, startServer, waitHttp, Worker, type ServerProc,
@@ -118,6 +120,8 @@ interface ConnsResult {
   };
   aborted?: string;
   error?: string;
+  /** Why the target was not measured (Centrifugo without Go). */
+  skipped?: string;
 }
 
 function emptyResult(t: ConnsTarget, o: Opts): ConnsResult {
@@ -190,18 +194,28 @@ async function startServers(t: ConnsTarget, o: Opts, tmp: string, services: Serv
   for (let i = 0; i < o.nodes; i++) {
     const port = await freePort();
     let args: string[];
+    if (t === 'centrifugo') {
+      const found = centrifugoBinary();
+      if (!('bin' in found)) throw new Error(found.skip);
+      const c = centrifugoCommand(found.bin, path.join(tmp, `n${i + 1}`), port, { tokenSecret: secret, apiKey: secret });
+      servers.push(startServer(c.cmd, c.args, { ...process.env }, path.join(tmp, `server${i + 1}.log`)));
+      ports.push(port);
+      continue;
+    }
     if (t === 'storm') {
       args = [...o.serverNodeArgs, o.stormBin, 'serve', '--port', String(port), '--node-id', `n${i + 1}`,
         '--data-dir', path.join(tmp, `n${i + 1}`), '--workers', String(o.stormWorkers), '--postgres', services!.pg.url,
-        '--jwt-secret', secret];
+        '--rate-limits', 'off'];
       if (services!.hz) {
-        args.push('--cluster', services!.hz.address, '--cluster-name', services!.hz.clusterName, '--cluster-secret', secret, '--lease-ms', String(o.leaseMs));
+        args.push('--cluster', services!.hz.address, '--cluster-name', services!.hz.clusterName, '--lease-ms', String(o.leaseMs));
       }
     } else {
       const script = path.join(here, 'baselines', (t === 'socketio' ? 'socketio_server' : 'raw_ws_server') + EXT);
       args = [...process.execArgv, ...o.serverNodeArgs, script, '--port', String(port)];
     }
-    servers.push(startServer(process.execPath, args, { ...process.env }, path.join(tmp, `server${i + 1}.log`)));
+    // Secrets by environment, never argv (ps shows argv to every local user).
+    const env = t === 'storm' ? { ...process.env, STORM_JWT_SECRET: secret, STORM_CLUSTER_SECRET: secret } : { ...process.env };
+    servers.push(startServer(process.execPath, args, env, path.join(tmp, `server${i + 1}.log`)));
     ports.push(port);
   }
   await Promise.all(servers.map((s, i) => waitHttp(ports[i]!, 60_000, s)));
@@ -262,6 +276,10 @@ const fmt = (n: number, d = 0) => n.toLocaleString('en-US', { minimumFractionDig
 
 async function runTarget(t: ConnsTarget, o: Opts, log: (s: string) => void): Promise<ConnsResult> {
   const r = emptyResult(t, o);
+  if (t === 'centrifugo') {
+    const found = centrifugoBinary();
+    if ('skip' in found) return { ...r, skipped: found.skip };
+  }
   const tmp = makeTempDir(`storm-conns-${t}-`);
   const secret = randomBytes(32).toString('hex');
   let services: Services | undefined;
@@ -302,7 +320,7 @@ async function runTarget(t: ConnsTarget, o: Opts, log: (s: string) => void): Pro
       workers.push(w);
       const cfg: ConnsWorkerInit = {
         target: t, ports, count, firstIndex: first, localAddress: `127.0.0.${2 + i}`, rate: o.ramp / o.loadProcs,
-        concurrency: o.concurrency, readyTimeoutMs: o.readyTimeout * 1000, jwtSecret: t === 'storm' ? secret : undefined,
+        concurrency: o.concurrency, readyTimeoutMs: o.readyTimeout * 1000, jwtSecret: t === 'storm' || t === 'centrifugo' ? secret : undefined,
         guardPgids: servers.map((s) => s.pid),
       };
       inits.push(w.request('init', { cfg }, 120_000));
@@ -433,7 +451,7 @@ async function runTarget(t: ConnsTarget, o: Opts, log: (s: string) => void): Pro
 function table(rs: ConnsResult[]): string {
   const head = ['target', 'held', 'failed', 'conn/s', 'p50 ms', 'p99 ms', 'RSS before MB', 'RSS conn. MB', 'KB/conn', 'KB/conn end of hold', 'heap KB/conn', 'load RSS MB',
     'CPU% srv/load/svc/other (connect)', 'CPU% srv/other (hold)', 'errors'];
-  const rows = rs.map((r) => [
+  const rows = rs.filter((r) => !r.skipped).map((r) => [
     r.target + (r.mode && r.mode !== 'cluster' ? ` (${r.mode})` : ''), fmt(r.held), fmt(r.failed), fmt(r.connectPerSec), fmt(r.connectLatencyMs.p50, 1),
     fmt(r.connectLatencyMs.p99, 1), fmt(r.serverRssMB.before, 1), fmt(r.serverRssMB.connected, 1), fmt(r.kbPerConn, 2), fmt(r.kbPerConnIdle, 2),
     r.heapKbPerConn !== undefined ? fmt(r.heapKbPerConn, 2) : 'n/a', fmt(r.loadRssMB, 1),
@@ -443,7 +461,8 @@ function table(rs: ConnsResult[]): string {
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
-  return [line(head), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n');
+  const skipped = rs.filter((r) => r.skipped).map((r) => `${r.target} skipped: ${r.skipped}`);
+  return [line(head), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line), ...skipped].join('\n');
 }
 
 async function main(): Promise<void> {
@@ -460,6 +479,7 @@ async function main(): Promise<void> {
   for (const t of o.targets) {
     log(`[${t}]`);
     const r = await runTarget(t, o, log);
+    if (r.skipped) log(`  skipped: ${r.skipped}`);
     if (r.aborted) log(`  ABORTED: ${r.aborted}`);
     if (r.error) log(`  FAILED (${fmt(r.connectedBeforeFailure ?? 0)} connected before): ${r.error}`);
     results.push(r);
@@ -473,7 +493,7 @@ async function main(): Promise<void> {
   const storm = results.find((r) => r.target === 'storm' && !r.error);
   const ratios: Record<string, number> = {};
   for (const b of results) {
-    if (!storm || b === storm || b.error || b.kbPerConn <= 0) continue;
+    if (!storm || b === storm || b.error || b.skipped || b.kbPerConn <= 0) continue;
     ratios[`storm/${b.target} KB per conn`] = storm.kbPerConn / b.kbPerConn;
     if (b.kbPerConnIdle > 0) ratios[`storm/${b.target} KB per conn, end of hold`] = storm.kbPerConnIdle / b.kbPerConnIdle;
   }
@@ -488,7 +508,7 @@ async function main(): Promise<void> {
     fs.writeFileSync(o.json, JSON.stringify(out, null, 2) + '\n');
     log(`wrote ${o.json}`);
   }
-  process.exitCode = results.some((r) => r.error || r.aborted || r.held < o.connections) ? 1 : 0;
+  process.exitCode = results.some((r) => !r.skipped && (r.error || r.aborted || r.held < o.connections)) ? 1 : 0;
 }
 
 main().catch((e) => {

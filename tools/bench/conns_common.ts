@@ -1,7 +1,8 @@
 // Shared definitions for the connections benchmark, scenario (d): targets and IPC shapes.
 
-export type ConnsTarget = 'storm' | 'raw' | 'socketio';
-export const CONNS_TARGETS: ConnsTarget[] = ['raw', 'socketio', 'storm'];
+/** `centrifugo`: Centrifugo v6, memory engine (bench/baselines/centrifugo.ts), skipped when it cannot be built. */
+export type ConnsTarget = 'storm' | 'raw' | 'socketio' | 'centrifugo';
+export const CONNS_TARGETS: ConnsTarget[] = ['raw', 'socketio', 'centrifugo', 'storm'];
 
 /** Options every load process receives with its `init` command. */
 export interface ConnsWorkerInit {
@@ -20,7 +21,7 @@ export interface ConnsWorkerInit {
   concurrency: number;
   /** A connection not ready (welcome / open / connect ack) within this time fails as `timeout`. */
   readyTimeoutMs: number;
-  /** Storm: the node's `--jwt-secret`; tokens are signed here, as an auth service would. */
+  /** Storm: the node's JWT secret (STORM_JWT_SECRET); Centrifugo: its connection-token HMAC secret. Tokens are signed here, as an auth service would. */
   jwtSecret?: string;
   /** Process groups to kill if the driver disappears without saying goodbye. */
   guardPgids: number[];

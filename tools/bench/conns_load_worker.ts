@@ -1,8 +1,9 @@
 // Load process for the connections benchmark (forked by bench/conns_bench.ts, driven over IPC).
 // Opens `count` WebSocket connections from one source address, spread over the server processes,
 // waits for each to be ready (Storm: the `welcome` frame after authentication; raw: the open
-// handshake; Socket.IO: the namespace connect ack), then just holds them. `ws` answers the server's
-// pings by itself; Socket.IO's application-level ping ('2') is answered here ('3').
+// handshake; Socket.IO: the namespace connect ack; Centrifugo: the reply to its `connect` command),
+// then just holds them. `ws` answers the server's pings by itself; Socket.IO's application-level
+// ping ('2') is answered here ('3'), and Centrifugo's (`{}`) with `{}`.
 // Commands: init, connect, progress, report, exit. Each gets one reply {re: cmd}.
 import { build, encodeIntoCompressedBase64 } from 'hdr-histogram-js';
 import { SignJWT } from 'jose';
@@ -47,6 +48,7 @@ function url(k: number): string {
     case 'storm': return `ws://127.0.0.1:${port}/ws?token=${tokens[k]}`;
     case 'socketio': return `ws://127.0.0.1:${port}/socket.io/?EIO=4&transport=websocket`;
     case 'raw': return `ws://127.0.0.1:${port}/sub`;
+    case 'centrifugo': return `ws://127.0.0.1:${port}/connection/websocket`;
   }
 }
 
@@ -123,6 +125,16 @@ function openFrom(k: number, localPort: number): Promise<'done' | 'port-taken'> 
         const code = /"code":"([a-z_]+)"/.exec(text)?.[1];
         fail(code ? `err:${code}` : 'unexpected-frame', text);
       });
+    } else if (cfg.target === 'centrifugo') {
+      ws.on('open', () => ws.send(JSON.stringify({ id: 1, connect: { token: tokens[k], name: 'storm-bench' } })));
+      ws.on('message', (d: Buffer) => {
+        if (d.length === 2 && d[0] === 123 && d[1] === 125) return ws.send('{}'); // ping
+        if (ready) return;
+        const text = d.toString();
+        if (text.startsWith('{"id":1,"connect"')) return ok();
+        const code = /"code":(\d+)/.exec(text)?.[1];
+        fail(code ? `err:${code}` : 'unexpected-frame', text);
+      });
     } else {
       // Engine.IO v4 / Socket.IO v5: '0{...}' open -> send '40' -> '40{"sid":..}' connected; '2' ping -> '3'.
       ws.on('message', (d: Buffer) => {
@@ -166,8 +178,8 @@ async function signTokens(): Promise<void> {
   const exp = Math.floor(Date.now() / 1000) + 24 * 3600;
   tokens = [];
   for (let k = 0; k < cfg.count; k++) {
-    tokens.push(await new SignJWT({ role: 'user' }).setProtectedHeader({ alg: 'HS256' })
-      .setSubject(`c${cfg.firstIndex + k}`).setIssuer('storm').setIssuedAt().setExpirationTime(exp).sign(key));
+    const jwt = cfg.target === 'storm' ? new SignJWT({ role: 'user' }).setIssuer('storm') : new SignJWT({});
+    tokens.push(await jwt.setProtectedHeader({ alg: 'HS256' }).setSubject(`c${cfg.firstIndex + k}`).setIssuedAt().setExpirationTime(exp).sign(key));
   }
 }
 
@@ -179,7 +191,7 @@ async function handle(msg: any): Promise<unknown> {
   switch (msg.cmd) {
     case 'init':
       cfg = msg.cfg as ConnsWorkerInit;
-      if (cfg.target === 'storm') await signTokens();
+      if (cfg.target === 'storm' || cfg.target === 'centrifugo') await signTokens();
       return {};
     case 'connect':
       void connectAll();

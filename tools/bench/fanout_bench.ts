@@ -1,5 +1,6 @@
 // Fan-out benchmarks, Storm measured against baselines (raw `ws` batched = practical ceiling, raw
-// unbatched = naive, Socket.IO = peer) in the same run on the same machine:
+// unbatched = naive, Socket.IO and Centrifugo = peers; Centrifugo built by deploy/centrifugo.sh,
+// skipped when Go is absent) in the same run on the same machine:
 //  (a) one huge room:   --channels 1 --per-conn 1 --subscribers 1000           (the defaults)
 //  (b) many rooms:      --channels 10000 --per-conn 10 --subscribers 10000     (10 subscribers each)
 //  (e) cluster fan-out: --nodes 3: Storm runs as 3 cluster nodes (PostgreSQL + Hazelcast), the
@@ -7,7 +8,7 @@
 //
 //   node dist-tools/tools/bench/fanout_bench.js [--subscribers 1000] [--channels 1] [--per-conn 1] [--nodes 1]
 //        [--duration 10] [--warmup 2] [--rate N|max] [--window 256] [--size 100] [--sample 1]
-//        [--load-procs 2] [--pub-procs 1] [--ramp 0] [--targets raw-batched,raw,socketio,storm]
+//        [--load-procs 2] [--pub-procs 1] [--ramp 0] [--targets raw-batched,raw,socketio,centrifugo,storm,storm-compact]
 //        [--json out.json] [--storm-bin dist/bin/storm.js] [--storm-workers N] [--max-rss-mb 4096]
 //        [--server-node-args "--cpu-prof --cpu-prof-dir=DIR"] [--storm-postgres]
 //        [--url ws://127.0.0.1:8080[,ws://127.0.0.1:8081] --server-pid PID[,PID] --targets storm]
@@ -35,6 +36,7 @@ import { startPostgres } from '../../deploy/local_postgres.ts';
 import {
   cpuSeconds, freePort, machineCpu, makeTempDir, procTree, removeTempDir, rssBytes, startServer, threadCpuSeconds, threadsPercent, waitHttp, Worker,
 } from './fanout_procs.ts';
+import { centrifugoBinary, centrifugoCommand, centrifugoSecrets } from './baselines/centrifugo.ts';
 import { cpuLines, cpuUsPer, ratios, ratioTable, table, type Ratio, type TargetResult } from './fanout_report.ts';
 
 const EXT = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
@@ -83,17 +85,27 @@ type Opts = FanoutOpts;
 
 const MB = 1024 * 1024;
 
-function serverCommand(t: TargetName, o: Opts, port: number, dataDir: string, pgUrl?: string): { args: string[]; env: NodeJS.ProcessEnv } {
+/** The run's Centrifugo secrets, shared by its server and its load processes. */
+const centSecrets = centrifugoSecrets();
+
+function serverCommand(t: TargetName, o: Opts, port: number, dataDir: string, pgUrl?: string): { cmd: string; args: string[]; env: NodeJS.ProcessEnv } {
   const env = { ...process.env };
   if (isStorm(t)) {
     if (o.stormWorkers) env['STORM_WORKERS'] = o.stormWorkers;
+    // Throughput, not abuse: the rate limits' own cost is measured by rate_limit_bench.
+    env['STORM_RATE_LIMITS'] = 'off';
     const store = pgUrl ? ['--postgres', pgUrl] : ['--data-dir', dataDir];
-    return { args: [...o.stormNodeArgs, o.stormBin, 'serve', '--port', String(port), ...store], env };
+    return { cmd: process.execPath, args: [...o.stormNodeArgs, o.stormBin, 'serve', '--port', String(port), ...store], env };
+  }
+  if (t === 'centrifugo') {
+    const found = centrifugoBinary();
+    if (!('bin' in found)) throw new Error(found.skip);
+    return { ...centrifugoCommand(found.bin, dataDir, port, centSecrets), env };
   }
   const script = path.join(here, 'baselines', (t === 'socketio' ? 'socketio_server' : 'raw_ws_server') + EXT);
   const args = [...process.execArgv, script, '--port', String(port)];
   if (t === 'raw-batched') args.push('--batch');
-  return { args, env };
+  return { cmd: process.execPath, args, env };
 }
 
 /** The server under test: one process (group), or a Storm cluster of node processes. */
@@ -111,11 +123,11 @@ interface Servers {
 async function startSingle(t: TargetName, o: Opts, tmp: string): Promise<Servers> {
   const port = await freePort();
   const pg = isStorm(t) && o.stormPostgres ? await startPostgres() : undefined;
-  const { args, env } = serverCommand(t, o, port, path.join(tmp, 'data'), pg?.url);
-  const server = startServer(process.execPath, args, env, path.join(tmp, 'server.log'));
+  const { cmd, args, env } = serverCommand(t, o, port, path.join(tmp, 'data'), pg?.url);
+  const server = startServer(cmd, args, env, path.join(tmp, 'server.log'));
   try {
     // a fresh PGlite data dir runs initdb first: ~10 s alone, several times that on a loaded machine
-    await waitHttp(port, t === "storm" ? 90_000 : 20_000, server);
+    await waitHttp(port, isStorm(t) ? 90_000 : 20_000, server);
   } catch (e) {
     await server.stop();
     await pg?.stop();
@@ -226,6 +238,13 @@ async function runTarget(t: TargetName, o: Opts, log: (s: string) => void): Prom
     r.skipped = `${path.relative(repoRoot, o.stormBin)} not found (build Storm first)`;
     return r;
   }
+  if (t === 'centrifugo' && !o.url) {
+    const found = centrifugoBinary();
+    if ('skip' in found) {
+      r.skipped = found.skip;
+      return r;
+    }
+  }
   const tmp = makeTempDir(`storm-bench-${t}-`);
   let servers: Servers | undefined;
   const workers: Worker[] = [];
@@ -239,6 +258,7 @@ async function runTarget(t: TargetName, o: Opts, log: (s: string) => void): Prom
       proto: protoOf(t), host: '127.0.0.1', ports: srv.ports, channels: o.channels, perConn: o.perConn,
       connections: o.subscribers, ramp: o.ramp / o.loadProcs, pubProcs: o.pubProcs, rate: o.rate / o.pubProcs,
       window: o.window, size: o.size, sample: o.sample, runId, ...(srv.guardPgid ? { guardPgid: srv.guardPgid } : {}),
+      ...(t === 'centrifugo' ? { centrifugo: centSecrets } : {}),
     };
     const pubs: Worker[] = [];
     for (let i = 0; i < o.pubProcs; i++) {
@@ -299,7 +319,9 @@ async function runTarget(t: TargetName, o: Opts, log: (s: string) => void): Prom
     const reps = await Promise.all(workers.map((w) => w.request('stop-measure', {}, 30_000)));
     const pubReps = reps.slice(0, o.pubProcs) as PubReport[];
     const subReps = reps.slice(o.pubProcs) as SubReport[];
-    const wallS = Number(process.hrtime.bigint() - tm0) / 1e9;
+    const tm1 = process.hrtime.bigint();
+    const wallS = Number(tm1 - tm0) / 1e9;
+    r.measuredMonotonicS = { from: Number(tm0) / 1e9, to: Number(tm1) / 1e9 };
     r.cpuPercent.server = ((cpuSeconds(srv.pids()) - cpuS0) / wallS) * 100;
     r.cpuPercent.infra = ((cpuSeconds(srv.infraPids()) - cpuI0) / wallS) * 100;
     const perLoad = loadPids.map((p, i) => ((cpuSeconds([p]) - perLoad0[i]!) / wallS) * 100);

@@ -4,58 +4,15 @@
 //  sio   : Engine.IO v4 / Socket.IO v5 over a bare WebSocket (open '0', connect '40', ping '2'->'3',
 //          event '42["m","<body>"]', ack '43<id>[]'). Protocol-compatible with socket.io-client but
 //          without its per-packet overhead, so the load processes stay cheap.
+//  cent  : Centrifugo's WebSocket JSON protocol and HTTP server API (bench/centrifugo_clients.ts).
 //  storm : Storm JSON frames (object or array of objects), see docs/PROTOCOL.md.
 // Every body carries its channel index, its per-channel publisher seq and its send time (see
 // makeBody), so each subscriber checks order and gaps per channel for every target alike.
 import { eachFrame, startsAt } from './byte_scan.ts';
+import { connectCentrifugoPub, connectCentrifugoSub, type CentrifugoAuth } from './centrifugo_clients.ts';
 import { LeanWs } from './lean_ws.ts';
 import { bodyTs, channelIndex, channelName, nowUs, type Proto } from './fanout_common.ts';
-
-/** The sink shared by all subscribers of a load process. */
-export interface Sink {
-  onMsg(latencyUs: number): void;
-  /** One WebSocket message of `bytes` received by a subscriber. */
-  onWire(bytes: number): void;
-}
-
-/** One subscriber connection and its per-channel ordering check. */
-export class Sub {
-  /** Next seq expected per subscribed channel, parallel to `chans` (publisher seq for raw/sio, channel seq for storm). */
-  readonly exp: number[];
-  gaps = 0; // times a seq was skipped
-  missing = 0; // seqs skipped in total
-  reorders = 0; // seq lower than expected (duplicate or out of order)
-  badFrames = 0;
-  errors = 0;
-  closed = false;
-  ws: LeanWs | undefined;
-  constructor(readonly sink: Sink, readonly chans: number[]) {
-    this.exp = chans.map(() => 1);
-  }
-
-  onSeq(ch: number, seq: number, tsUs: number, now: number): void {
-    const i = this.chans[0] === ch ? 0 : this.chans.indexOf(ch);
-    if (i < 0) {
-      this.badFrames++; // a delivery on a channel this socket never subscribed to
-      return;
-    }
-    const expected = this.exp[i]!;
-    if (seq !== expected) {
-      if (seq > expected) {
-        this.gaps++;
-        this.missing += seq - expected;
-      } else this.reorders++;
-    }
-    if (seq >= expected) this.exp[i] = seq + 1;
-    this.sink.onMsg(now - tsUs);
-  }
-}
-
-export interface ConnOpts {
-  host: string;
-  port: number;
-  localAddress?: string | undefined;
-}
+import type { ConnOpts, PubConn, Sub } from './fanout_sub.ts';
 
 /** Opens `path` (with its query) on the target; see bench/lean_ws.ts for why not `ws`. */
 function openWs(path: string, o: ConnOpts): LeanWs {
@@ -246,7 +203,8 @@ function frames(data: Buffer): any[] {
 }
 
 /** Open one subscriber and resolve once it is subscribed to all its channels. */
-export function connectSub(proto: Proto, o: ConnOpts, sub: Sub, user: string, channels: number): Promise<void> {
+export function connectSub(proto: Proto, o: ConnOpts, sub: Sub, user: string, channels: number, cent?: CentrifugoAuth): Promise<void> {
+  if (proto === 'cent') return connectCentrifugoSub(o, sub, user, channels, cent!);
   return new Promise<void>((resolve, reject) => {
     let ready = false;
     const fail = (e: Error) => { if (!ready) { ready = true; reject(e); } };
@@ -313,12 +271,6 @@ export function connectSub(proto: Proto, o: ConnOpts, sub: Sub, user: string, ch
   });
 }
 
-/** Publisher connection: `send` publishes one body on channel `ch`; acks free window slots. */
-export interface PubConn {
-  send(ch: number, body: string): void;
-  close(): void;
-  errors: number;
-}
 
 /**
  * Opens a publisher for `chans` (creating and joining them on Storm). `onAck(n, ch, seq)` frees n
@@ -326,8 +278,9 @@ export interface PubConn {
  */
 export function connectPub(
   proto: Proto, o: ConnOpts, runId: string, chans: number[], channels: number,
-  onAck: (n: number, ch: number, seq: number) => void,
+  onAck: (n: number, ch: number, seq: number) => void, cent?: CentrifugoAuth,
 ): Promise<PubConn> {
+  if (proto === 'cent') return connectCentrifugoPub(o, channels, cent!, onAck);
   return new Promise<PubConn>((resolve, reject) => {
     let ready = false;
     const conn: PubConn = { send: () => {}, close: () => ws?.terminate(), errors: 0 };

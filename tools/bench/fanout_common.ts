@@ -1,17 +1,20 @@
 // Shared definitions for the fan-out benchmark: targets, message body format, clock, IPC shapes.
 
-/** `storm-compact`: the same Storm server, subscribers connected with `?enc=compact`. */
-export type TargetName = 'raw-batched' | 'raw' | 'socketio' | 'storm' | 'storm-compact';
-export const ALL_TARGETS: TargetName[] = ['raw-batched', 'raw', 'socketio', 'storm', 'storm-compact'];
+/**
+ * `storm-compact`: the same Storm server, subscribers connected with `?enc=compact`. `centrifugo`:
+ * Centrifugo v6, memory engine (bench/baselines/centrifugo.ts), skipped when it cannot be built.
+ */
+export type TargetName = 'raw-batched' | 'raw' | 'socketio' | 'centrifugo' | 'storm' | 'storm-compact';
+export const ALL_TARGETS: TargetName[] = ['raw-batched', 'raw', 'socketio', 'centrifugo', 'storm', 'storm-compact'];
 
 export function isStorm(t: TargetName): boolean {
   return t === 'storm' || t === 'storm-compact';
 }
 
 /** Wire protocol spoken by the load clients for a target. */
-export type Proto = 'raw' | 'sio' | 'storm' | 'storm-compact';
+export type Proto = 'raw' | 'sio' | 'cent' | 'storm' | 'storm-compact';
 export function protoOf(t: TargetName): Proto {
-  return t === 'socketio' ? 'sio' : t === 'raw' || t === 'raw-batched' ? 'raw' : t;
+  return t === 'socketio' ? 'sio' : t === 'centrifugo' ? 'cent' : t === 'raw' || t === 'raw-batched' ? 'raw' : t;
 }
 
 /** Storm channel name of channel index `i` (one-channel runs keep the historical name `bench`). */
@@ -98,6 +101,8 @@ export interface WorkerInit {
    * SIGKILL closes the IPC channel), the load process kills this group so no server is orphaned.
    */
   guardPgid?: number;
+  /** Centrifugo: the run's connection-token secret and server API key. */
+  centrifugo?: { tokenSecret: string; apiKey: string };
 }
 
 /** Reply to `stop-measure` from a subscriber process. */

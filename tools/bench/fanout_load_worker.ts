@@ -10,7 +10,8 @@
 // Commands: init, start, measure, progress, stop-measure, stop, drain, exit. Each gets one reply {re: cmd}.
 import { build, encodeIntoCompressedBase64, type Histogram } from 'hdr-histogram-js';
 import { LatencyCounts } from './latency_counts.ts';
-import { connectPub, connectSub, Sub, type PubConn } from './fanout_clients.ts';
+import { connectPub, connectSub } from './fanout_clients.ts';
+import { Sub, type PubConn } from './fanout_sub.ts';
 import { killGroups, serveCommands } from './load_ipc.ts';
 import {
   channelsOf, makeBody, nowUs, sleep, type PubReport, type SubReport, type WorkerInit,
@@ -70,7 +71,7 @@ async function openSubs(): Promise<void> {
       const o = { host: cfg.host, port: cfg.ports[g % cfg.ports.length]!, localAddress: cfg.localAddress };
       const sub = new Sub(sink, channelsOf(g, cfg.perConn, cfg.channels));
       try {
-        await connectSub(cfg.proto, o, sub, `bench-sub-${g}`, cfg.channels);
+        await connectSub(cfg.proto, o, sub, `bench-sub-${g}`, cfg.channels, cfg.centrifugo);
         subs.push(sub);
       } catch (e) {
         connectFailures++;
@@ -190,7 +191,7 @@ async function handle(msg: any): Promise<unknown> {
       }
       for (let c = cfg.pubIndex; c < cfg.channels; c += cfg.pubProcs) myChans.push(c);
       pub = await connectPub(cfg.proto, { host: cfg.host, port: cfg.ports[0]!, localAddress: cfg.localAddress },
-        cfg.runId, myChans, cfg.channels, onAck);
+        cfg.runId, myChans, cfg.channels, onAck, cfg.centrifugo);
       return { connected: 1 };
     }
     case 'start':

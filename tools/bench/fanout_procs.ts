@@ -83,15 +83,20 @@ export function startServer(cmd: string, args: string[], env: NodeJS.ProcessEnv,
   };
 }
 
-/** Wait until something answers HTTP on the port (any status). */
+/**
+ * Wait until the server answers HTTP on the port with anything but 503: a Storm node binds its
+ * port before opening its store and answers 503 until it is ready; the baselines answer at once.
+ */
 export async function waitHttp(port: number, timeoutMs: number, srv: ServerProc): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (srv.exited()) throw new Error(`server exited during start-up:\n${srv.tail()}`);
     try {
-      await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(1000) });
-      return;
-    } catch { await sleep(100); }
+      const res = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(1000) });
+      await res.arrayBuffer();
+      if (res.status !== 503) return;
+    } catch { /* not listening yet */ }
+    await sleep(100);
   }
   throw new Error(`server not answering on port ${port} after ${timeoutMs} ms:\n${srv.tail()}`);
 }

@@ -1,6 +1,7 @@
 // Result shape, table and ratios for the fan-out benchmark.
 import type { ThreadsPercent } from './fanout_procs.ts';
 import type { TargetName } from './fanout_common.ts';
+import { CENTRIFUGO_DURABILITY } from './baselines/centrifugo.ts';
 
 export interface Latency { count: number; p50: number; p99: number; p999: number; max: number; mean: number }
 
@@ -45,6 +46,11 @@ export interface TargetResult {
     publisherProcs: number[];
     usPerDelivery: { machine: number; server: number; load: number };
   };
+  /**
+   * The measured window on CLOCK_MONOTONIC, in seconds: the clock of V8's CPU profiles, so a
+   * server run with --cpu-prof can be read for this window alone (bench/cpuprofile_top.ts).
+   */
+  measuredMonotonicS?: { from: number; to: number };
   /** What the subscribers received while measuring: bytes per delivery, deliveries per WebSocket message. */
   wire?: { bytesPerDelivery: number; deliveriesPerMessage: number };
   violations: {
@@ -123,11 +129,13 @@ export interface Ratio {
   delivered: number; p50: number; p99: number; p999: number; rss: number;
 }
 
-/** Storm vs raw-batched and vs socketio, plus every baseline vs raw-batched (ceiling). */
+/** Storm vs raw-batched, socketio and centrifugo, plus every baseline vs raw-batched (ceiling). */
 export function ratios(results: TargetResult[]): Ratio[] {
   const ok = new Map(results.filter((r) => !r.error && !r.skipped).map((r) => [r.target, r]));
   const pairs: [TargetName, TargetName][] = [
-    ['storm', 'raw-batched'], ['storm', 'socketio'], ['storm-compact', 'raw-batched'], ['storm-compact', 'socketio'], ['socketio', 'raw-batched'], ['raw', 'raw-batched'],
+    ['storm', 'raw-batched'], ['storm', 'socketio'], ['storm', 'centrifugo'],
+    ['storm-compact', 'raw-batched'], ['storm-compact', 'socketio'], ['storm-compact', 'centrifugo'],
+    ['socketio', 'raw-batched'], ['centrifugo', 'raw-batched'], ['raw', 'raw-batched'],
   ];
   const out: Ratio[] = [];
   for (const [a, b] of pairs) {
@@ -154,5 +162,6 @@ export function ratioTable(rs: Ratio[]): string {
       f2(r.p50).padStart(9)} ${f2(r.p99).padStart(9)} ${f2(r.p999).padStart(9)} ${f2(r.rss).padStart(11)}`);
   }
   lines.push('(delivered/s: higher is better; latency and RSS: lower is better)');
+  if (rs.some((r) => r.denominator === 'centrifugo')) lines.push(`(against centrifugo: ${CENTRIFUGO_DURABILITY})`);
   return lines.join('\n');
 }

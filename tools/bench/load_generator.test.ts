@@ -9,7 +9,8 @@ import { afterAll, describe, expect, it } from "vitest";
 import { driverArgs, SCENARIOS } from "../bin/storm-load.ts";
 import { flags } from "./args.ts";
 import { threadCpuSeconds, threadsPercent } from "./fanout_procs.ts";
-import { scanStormCompact, scanStormMsgs, Sub } from "./fanout_clients.ts";
+import { scanStormCompact, scanStormMsgs } from "./fanout_clients.ts";
+import { Sub } from "./fanout_sub.ts";
 import { makeBody } from "./fanout_common.ts";
 import { indexOf, LatencyCounts, valueAt } from "./latency_counts.ts";
 import { ackFrame, compactMsgsFrame, errorFrame, msgsFrame } from "../../edge/frames.ts";
@@ -169,21 +170,23 @@ describe("storm-load", () => {
 
   it("storm-load - a driver refuses a flag it never reads (a typo) and skips the values of those it does", () => {
     const read = (argv: string[]) => {
-      const f = flags(argv);
+      const f = flags(argv, { exit: false });
       const o = { rate: f.get("rate", "100"), args: f.get("server-node-args", ""), pg: f.has("storm-postgres"), n: f.num("window", 256) };
       f.done("usage");
       return o;
     };
     expect(read(["--rate", "max", "--server-node-args", "--cpu-prof --cpu-prof-dir=/tmp/p", "--storm-postgres"]))
       .toEqual({ rate: "max", args: "--cpu-prof --cpu-prof-dir=/tmp/p", pg: true, n: 256 });
-    expect(() => read(["--rat", "5"])).toThrow(/Unknown flag --rat/);
-    expect(() => read(["--rate", "5", "--storm-postgres", "--quick"])).toThrow(/Unknown flag --quick/);
+    expect(() => read(["--rat", "5"])).toThrow(/unknown option "--rat" \(did you mean --rate\?\)/);
+    expect(() => read(["--rate", "5", "--storm-postgres", "--quick"])).toThrow(/unknown option "--quick"/);
     expect(() => read(["--window", "-3"])).toThrow(/--window/);
+    expect(() => read(["--rate"])).toThrow(/--rate needs a value/);
+    expect(() => read(["--rate", "5", "extra"])).toThrow(/unexpected argument "extra"/);
   });
 
   it("storm-load - an integer flag is rounded down and held within its bounds, and read like any other", () => {
     const int = (argv: string[]) => {
-      const f = flags(argv);
+      const f = flags(argv, { exit: false });
       const v = f.int("batch", 16, 1, 256);
       f.done("usage");
       return v;

@@ -10,7 +10,8 @@ import type { JournalEntry } from '../../storage/store.ts';
 import { compactMsgsFrame, msgsFrame } from '../../edge/frames.ts';
 import { spread } from './ab.ts';
 import { flags } from './args.ts';
-import { parseBodies, scanStormCompact, scanStormMsgs, Sub, type Sink } from './fanout_clients.ts';
+import { parseBodies, scanStormCompact, scanStormMsgs } from './fanout_clients.ts';
+import { Sub, type Sink } from './fanout_sub.ts';
 import { channelName, makeBody } from './fanout_common.ts';
 
 const { int, done } = flags(process.argv.slice(2));

@@ -9,7 +9,8 @@
 //
 // Each scenario runs its driver as a child process with --json; a failed scenario is reported as
 // such and the others still run. --quick shrinks every scenario (a smoke run of the whole suite,
-// its figures are not the ones to quote). --repeat N runs each scenario N times in a row: on 2
+// its figures are not the ones to quote), and fails when Storm's server CPU per delivery in (b)
+// exceeds a bound times raw `ws`'s in the same run (bench/suite_checks.ts). --repeat N runs each scenario N times in a row: on 2
 // shared cores identical runs differ by ±20 %, so a target line then counts the runs that met it
 // (met when more than half did), and the tables show the median run.
 import { spawn } from 'node:child_process';
@@ -18,6 +19,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { flags } from './args.ts';
+import type { FanoutOutput } from './fanout_bench.ts';
+import { checkManyRoomsCpu, describeCpuChecks } from './suite_checks.ts';
 import { medianRun, renderMarkdown, renderSvg, type ScenarioRun } from './suite_report.ts';
 
 const EXT = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
@@ -36,18 +39,18 @@ export interface ScenarioDef {
 export const SUITE: ScenarioDef[] = [
   {
     id: 'a200', title: '(a) fan-out: 1 channel → 1,000 subscribers, 200 msg/s offered', script: 'fanout_bench',
-    args: ['--subscribers', '1000', '--rate', '200', '--duration', '15', '--warmup', '3', '--targets', 'raw-batched,raw,socketio,storm,storm-compact'],
+    args: ['--subscribers', '1000', '--rate', '200', '--duration', '15', '--warmup', '3', '--targets', 'raw-batched,raw,socketio,centrifugo,storm,storm-compact'],
     quick: ['--subscribers', '100', '--duration', '2', '--warmup', '1'],
   },
   {
     id: 'amax', title: '(a) fan-out: 1 channel → 1,000 subscribers, as fast as acks allow', script: 'fanout_bench',
-    args: ['--subscribers', '1000', '--rate', 'max', '--window', '256', '--duration', '15', '--warmup', '3', '--targets', 'raw-batched,socketio,storm,storm-compact'],
+    args: ['--subscribers', '1000', '--rate', 'max', '--window', '256', '--duration', '15', '--warmup', '3', '--targets', 'raw-batched,socketio,centrifugo,storm,storm-compact'],
     quick: ['--subscribers', '100', '--duration', '2', '--warmup', '1'],
   },
   {
     id: 'b', title: '(b) many rooms: 10,000 channels × 10 subscribers, 5,000 msg/s offered', script: 'fanout_bench',
     args: ['--subscribers', '10000', '--channels', '10000', '--per-conn', '10', '--rate', '5000', '--pub-procs', '2',
-      '--load-procs', '4', '--duration', '15', '--warmup', '3', '--targets', 'raw-batched,socketio,storm'],
+      '--load-procs', '4', '--duration', '15', '--warmup', '3', '--targets', 'raw-batched,socketio,centrifugo,storm'],
     quick: ['--subscribers', '200', '--channels', '200', '--rate', '500', '--duration', '2', '--warmup', '1'],
   },
   {
@@ -67,7 +70,7 @@ export const SUITE: ScenarioDef[] = [
     // 6 nodes, 2026-11-22: 10.2 KB per connection right after the burst, ~9 at 30 s, 6.4 at 120 s),
     // so a shorter hold measures where that return stands, not what an idle connection keeps.
     id: 'd', title: '(d) 100,000 idle connections over 6 node processes', script: 'conns_bench',
-    args: ['--connections', '100000', '--nodes', '6', '--load-procs', '6', '--hold', '120', '--settle', '5', '--targets', 'raw,socketio,storm'],
+    args: ['--connections', '100000', '--nodes', '6', '--load-procs', '6', '--hold', '120', '--settle', '5', '--targets', 'raw,socketio,centrifugo,storm'],
     quick: ['--connections', '2000', '--nodes', '2', '--load-procs', '2', '--hold', '3', '--settle', '1'],
   },
   {
@@ -172,7 +175,11 @@ async function main(argv: string[]): Promise<void> {
   const machine = `${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}`;
   const svgFile = path.join(outDir, 'ratios.svg');
   fs.writeFileSync(svgFile, renderSvg(runs, machine));
-  const md = renderMarkdown(runs, { started, machine, quick, svg: path.relative(repoRoot, svgFile), outDir: path.relative(repoRoot, outDir) });
+  // The quick suite (CI) fails when Storm's CPU per delivery in (b) regressed against raw `ws`'s.
+  const b = quick ? runs.find((r) => r.def.id === 'b' && !r.earlier && r.data) : undefined;
+  const cpuChecks = b ? checkManyRoomsCpu((b.rounds ?? [b.data]) as Array<FanoutOutput | null>) : [];
+  const md = renderMarkdown(runs, { started, machine, quick, svg: path.relative(repoRoot, svgFile), outDir: path.relative(repoRoot, outDir) }) +
+    (cpuChecks.length ? `\n${describeCpuChecks(cpuChecks)}\n` : '');
   fs.writeFileSync(path.join(outDir, 'summary.md'), md);
   process.stdout.write(`\n${md}\n`);
   if (!noWrite && !quick) {
@@ -187,7 +194,7 @@ async function main(argv: string[]): Promise<void> {
     fs.writeFileSync(file, next);
     process.stdout.write(`wrote the suite section of BENCHMARKS.md and ${path.relative(repoRoot, svgFile)}\n`);
   }
-  process.exitCode = runs.some((r) => !r.earlier && (r.error || r.code !== 0)) ? 1 : 0;
+  process.exitCode = runs.some((r) => !r.earlier && (r.error || r.code !== 0)) || cpuChecks.some((c) => !c.ok) ? 1 : 0;
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

@@ -1,6 +1,7 @@
 // Markdown and SVG for the benchmark suite (bench/suite.ts): per scenario the figures of every
 // target, the ratios against the baselines of the same run, and the issue's targets met or not.
 import type { FanoutOutput } from './fanout_bench.ts';
+import { CENTRIFUGO_DURABILITY } from './baselines/centrifugo.ts';
 import { overloaded, type TargetResult } from './fanout_report.ts';
 
 export interface ScenarioRun {
@@ -29,7 +30,7 @@ function violations(r: TargetResult): string {
 
 function fanoutTable(d: FanoutOutput): string[] {
   const rows = [
-    '| target | delivered/s | acked pub/s | p50 ms | p99 ms | p999 ms | server RSS MB | CPU % server / infra / load / other | bytes per delivery, deliveries per WebSocket message | violations |',
+    '| target | delivered/s | acked pub/s | p50 ms | p99 ms | p999 ms | server RSS MB: end (peak) | CPU % server / infra / load / other | bytes per delivery, deliveries per WebSocket message | violations |',
     '|---|---:|---:|---:|---:|---:|---:|---|---|---|',
   ];
   for (const r of d.results) {
@@ -40,7 +41,7 @@ function fanoutTable(d: FanoutOutput): string[] {
     const c = r.cpuPercent;
     const name = r.target.startsWith('storm') ? `**${r.target}**${r.nodes > 1 ? ` (${r.nodes} nodes)` : ''}` : r.target;
     rows.push(`| ${name}${overloaded(r) ? ' (overloaded)' : ''} | ${k(r.deliveredPerSec)} | ${k(r.pubAckedPerSec)} | ${f1(r.latencyMs.p50)} | ${
-      f1(r.latencyMs.p99)} | ${f1(r.latencyMs.p999)} | ${f1(r.serverRssMB.end)} | ${f1(c.server)} / ${f1(c.infra ?? 0)} / ${f1(c.load)} / ${f1(c.other)} | ${
+      f1(r.latencyMs.p99)} | ${f1(r.latencyMs.p999)} | ${f1(r.serverRssMB.end)} (${f1(r.serverRssMB.peakDuringRun)}) | ${f1(c.server)} / ${f1(c.infra ?? 0)} / ${f1(c.load)} / ${f1(c.other)} | ${
       r.wire ? `${f1(r.wire.bytesPerDelivery)} B, ${f1(r.wire.deliveriesPerMessage)}` : '–'} | ${violations(r)} |`);
   }
   for (const t of ['storm', 'storm-compact']) {
@@ -49,7 +50,8 @@ function fanoutTable(d: FanoutOutput): string[] {
     const behind = (name: string) => d.results.some((r) => r.target === name && !r.error && !r.skipped && overloaded(r));
     if (rs.length) {
       rows.push('', rs.map((x) => `${t} / ${x.denominator}${behind(x.denominator) ? ` (${x.denominator} overloaded)` : ''}: ` +
-        `delivered **${f2(x.delivered)}**, p99 ${f2(x.p99)}×`).join('; ') + '.');
+        `delivered **${f2(x.delivered)}**, p99 ${f2(x.p99)}×, server RSS ${f2(x.rss)}×` +
+        (x.denominator === 'centrifugo' ? ` (${CENTRIFUGO_DURABILITY})` : '')).join('; ') + '.');
     }
   }
   const detailed = d.results.filter((r) => r.cpuDetail && !r.error && !r.skipped);
@@ -94,7 +96,7 @@ function line(label: string, checks: Check[]): string | undefined {
 
 /** The issue's "done when" lines, checked against this run. */
 function targets(runs: ScenarioRun[]): string[] {
-  const out = ['| target (issue #5) | this run | |', '|---|---|---|'];
+  const out = ['| target (issue #5, or #31 where marked) | this run | |', '|---|---|---|'];
   const amax = all<FanoutOutput>(runs, 'amax');
   const a200 = all<FanoutOutput>(runs, 'a200');
   const push = (l: string | undefined) => { if (l) out.push(l); };
@@ -128,7 +130,40 @@ function targets(runs: ScenarioRun[]): string[] {
     out.push(`| (d) 100,000 connections held | ${k(ds.held)} over ${ds.nodes} node processes | ${yes(ds.held >= 100_000)} |`);
     out.push(`| (d) < 10 KB server memory per idle connection | ${f1(ds.kbPerConnIdle)} KB (at connect: ${f1(ds.kbPerConn)}) | ${yes(ds.kbPerConnIdle < 10)} |`);
   }
+  manyRoomsTargets(runs).forEach(push);
   return out;
+}
+
+/** Server CPU µs per delivery of a target's run. */
+const cpuPer = (r: TargetResult | undefined): number => r?.cpuDetail?.usPerDelivery.server ?? NaN;
+
+/** Issue #31's lines: many small rooms (b) and the footprint under load, against Centrifugo and raw `ws` of the same run. */
+function manyRoomsTargets(runs: ScenarioRun[]): Array<string | undefined> {
+  const b = all<FanoutOutput>(runs, 'b');
+  const pair = (d: FanoutOutput | null, base: string) => ({ s: result(d ?? undefined, 'storm'), x: result(d ?? undefined, base) });
+  const cpuVs = (base: string, factor: number) => b.map((d): Check => {
+    const { s, x } = pair(d, base);
+    return s && x && Number.isFinite(cpuPer(s) / cpuPer(x))
+      ? { figure: `${f1(cpuPer(s))} / ${f1(cpuPer(x))} µs = ${f2(cpuPer(s) / cpuPer(x))}×`, ok: cpuPer(s) <= factor * cpuPer(x) } : NO_RESULT;
+  });
+  const lines = [
+    line('(b) #31: Storm server CPU per delivery ≤ 1.3× raw-batched\'s', cpuVs('raw-batched', 1.3)),
+    line('(b) #31: p99 publish-to-deliver ≤ 2× raw-batched\'s (Storm\'s includes its durable commit)', b.map((d): Check => {
+      const { s, x } = pair(d, 'raw-batched');
+      return s && x ? { figure: `${f1(s.latencyMs.p99)} / ${f1(x.latencyMs.p99)} ms = ${f2(s.latencyMs.p99 / x.latencyMs.p99)}×`, ok: s.latencyMs.p99 <= 2 * x.latencyMs.p99 } : NO_RESULT;
+    })),
+  ];
+  const hasCentrifugo = ['a200', 'amax', 'b'].some((id) => all<FanoutOutput>(runs, id).some((d) => result(d ?? undefined, 'centrifugo')));
+  if (!hasCentrifugo) return lines;
+  lines.push(line(`(b) #31: Storm server CPU per delivery ≤ Centrifugo's (${CENTRIFUGO_DURABILITY})`, cpuVs('centrifugo', 1)));
+  for (const id of ['a200', 'amax', 'b']) {
+    lines.push(line(`(${id}) #31: Storm server RSS (peak during the run) ≤ 2× Centrifugo's (${CENTRIFUGO_DURABILITY})`, all<FanoutOutput>(runs, id).map((d): Check => {
+      const { s, x } = pair(d, 'centrifugo');
+      return s && x ? { figure: `${f1(s.serverRssMB.peakDuringRun)} / ${f1(x.serverRssMB.peakDuringRun)} MB = ${f2(s.serverRssMB.peakDuringRun / x.serverRssMB.peakDuringRun)}×`,
+        ok: s.serverRssMB.peakDuringRun <= 2 * x.serverRssMB.peakDuringRun } : NO_RESULT;
+    })));
+  }
+  return lines;
 }
 
 /**
@@ -163,7 +198,7 @@ interface ConnsOutput {
   results?: Array<{
     target: string; nodes: number; held: number; failed: number; connectPerSec: number; connectLatencyMs: { p50: number; p99: number };
     /** Server RSS growth per connection once all connected; and at the end of the hold (after GC). */
-    kbPerConn: number; kbPerConnIdle: number; heapKbPerConn?: number; errors: Record<string, number>; error?: string;
+    kbPerConn: number; kbPerConnIdle: number; heapKbPerConn?: number; errors: Record<string, number>; error?: string; skipped?: string;
   }>;
 }
 
@@ -184,14 +219,16 @@ function connsTable(d: ConnsOutput): string[] {
     '|---|---:|---:|---:|---:|---:|---:|---|'];
   for (const r of d.results ?? []) {
     if (r.error) { rows.push(`| ${r.target} | FAILED: ${r.error.split('\n')[0]} | | | | | | |`); continue; }
+    if (r.skipped) { rows.push(`| ${r.target} | skipped: ${r.skipped} | | | | | | |`); continue; }
     const errs = Object.entries(r.errors ?? {}).map(([e, n]) => `${e} ${n}`).join(', ') || '0';
     rows.push(`| ${r.target === 'storm' ? '**storm**' : r.target} | ${r.nodes} | ${k(r.held)} | ${k(r.failed)} | ${k(r.connectPerSec)} | ${
       f1(r.connectLatencyMs.p50)} / ${f1(r.connectLatencyMs.p99)} | ${f1(r.kbPerConn)} / ${f1(r.kbPerConnIdle)} | ${errs} |`);
   }
-  const by = new Map((d.results ?? []).filter((r) => !r.error).map((r) => [r.target, r]));
+  const by = new Map((d.results ?? []).filter((r) => !r.error && !r.skipped).map((r) => [r.target, r]));
   const s = by.get('storm');
   if (s) {
-    const parts = ['raw', 'socketio'].filter((t) => by.has(t)).map((t) => `Storm / ${t}: ${f2(s.kbPerConnIdle / by.get(t)!.kbPerConnIdle)}× the memory per idle connection`);
+    const parts = ['raw', 'socketio', 'centrifugo'].filter((t) => by.has(t)).map((t) => `Storm / ${t}: ${f2(s.kbPerConnIdle / by.get(t)!.kbPerConnIdle)}× the memory per idle connection` +
+      (t === 'centrifugo' ? ` (${CENTRIFUGO_DURABILITY})` : ''));
     if (parts.length) rows.push('', parts.join('; ') + '.');
   }
   return rows;
@@ -234,8 +271,8 @@ export function renderMarkdown(runs: ScenarioRun[], o: { started: Date; machine:
 
 /** Grouped bars: delivered/s of every target relative to raw-batched in the same scenario; p99 above each bar. */
 export function renderSvg(runs: ScenarioRun[], machine: string): string {
-  const targetsShown = ['raw-batched', 'socketio', 'storm', 'storm-compact'] as const;
-  const colors: Record<string, string> = { 'raw-batched': '#9aa5b1', socketio: '#e0a33b', storm: '#2f6fdf', 'storm-compact': '#1b3f8a' };
+  const targetsShown = ['raw-batched', 'socketio', 'centrifugo', 'storm', 'storm-compact'] as const;
+  const colors: Record<string, string> = { 'raw-batched': '#9aa5b1', socketio: '#e0a33b', centrifugo: '#3aa676', storm: '#2f6fdf', 'storm-compact': '#1b3f8a' };
   const isFanout = (r: ScenarioRun) => (r.data as FanoutOutput | undefined)?.results?.some((x) => x.deliveredPerSec !== undefined) ?? false;
   const groups = runs.filter(isFanout).map((r) => {
     const d = r.data as FanoutOutput;
@@ -282,8 +319,8 @@ export function renderSvg(runs: ScenarioRun[], machine: string): string {
     parts.push(`<text x="${x0 + (bw * targetsShown.length) / 2}" y="${y(0) + 16}" text-anchor="middle">${g.id}</text>`);
   });
   targetsShown.forEach((t, i) => {
-    parts.push(`<rect x="${left + i * 130}" y="${H - 30}" width="12" height="12" fill="${colors[t]}"/>`);
-    parts.push(`<text x="${left + i * 130 + 16}" y="${H - 20}">${t}</text>`);
+    parts.push(`<rect x="${left + i * 120}" y="${H - 30}" width="12" height="12" fill="${colors[t]}"/>`);
+    parts.push(`<text x="${left + i * 120 + 16}" y="${H - 20}">${t}</text>`);
   });
   parts.push('</svg>');
   return parts.join('\n') + '\n';

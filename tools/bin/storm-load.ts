@@ -8,6 +8,7 @@ import { spawn } from "node:child_process";
 import { existsSync, realpathSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { cliOutcome, parseFlags } from "../../cli/cli_args.ts";
 
 const EXT = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
 const bench = join(dirname(fileURLToPath(import.meta.url)), "..", "bench");
@@ -54,7 +55,8 @@ export const SCENARIOS: Record<string, Scenario> = {
 
 const USAGE = `storm-load: load generator and benchmark scenarios (all traffic on 127.0.0.0/8)
 
-  storm-load <scenario> [options]     (npm run build first; or npx tsx bin/storm-load.ts ...)
+  storm-load <scenario> [options]     (npm run build first; or npx tsx tools/bin/storm-load.ts ...)
+  storm-load --help | --version       storm-load <scenario> --help lists the scenario's options
 
 ${Object.entries(SCENARIOS).map(([name, s]) => `  ${name.padEnd(8)} ${s.about}${s.defaults.length ? `\n           defaults: ${s.defaults.join(" ")}` : ""}`).join("\n")}
 
@@ -77,11 +79,20 @@ export function driverArgs(s: Scenario, user: string[]): string[] {
 }
 
 function main(argv: string[]): void {
-  const [name, ...rest] = argv;
+  // storm-load's own flags come before the scenario; everything after it is the driver's, which
+  // parses them strictly (`storm-load fanout --help` lists them).
+  const at = argv.findIndex((a) => !a.startsWith("-"));
+  const own = cliOutcome(() => parseFlags(at < 0 ? argv : argv.slice(0, at), {}), USAGE, "storm-load");
+  if (typeof own === "number") {
+    process.exitCode = own;
+    return;
+  }
+  const [name, ...rest] = argv.slice(at);
   const s = name ? SCENARIOS[name] : undefined;
   if (!s) {
-    console.log(USAGE);
-    process.exitCode = name && name !== "--help" && name !== "help" ? 2 : 0;
+    if (name === undefined || name === "help") console.log(USAGE);
+    else console.error(`storm-load: unknown scenario "${name}"\n\n${USAGE}`);
+    process.exitCode = name === undefined || name === "help" ? 0 : 2;
     return;
   }
   const script = join(bench, s.script + EXT);

@@ -1,13 +1,19 @@
 import WebSocket from "ws";
 
 /** One line of a client history, in the checker's format (`checker/history.ts`), without `client` and `t`. */
+/** What a change entry does to message `ref` (absent on a plain message). */
+export interface Change {
+  kind?: "edit" | "delete" | "react";
+  ref?: number;
+}
+
 export type Recorded =
-  | { k: "pub"; ch: string; cid: string; body: string }
+  | ({ k: "pub"; ch: string; cid: string; body: string } & Change)
   | { k: "ack"; ch: string; cid: string; seq: number; dup?: true }
   | { k: "err"; ch: string; cid: string; code: string }
   | { k: "resume"; ch: string; after: number; conn: number }
   | { k: "truncated"; ch: string; first: number; conn: number }
-  | { k: "deliver"; ch: string; seq: number; cid: string; body: string; from: string; conn: number };
+  | ({ k: "deliver"; ch: string; seq: number; cid: string; body: string; from: string; conn: number } & Change);
 
 export interface ChaosClientOptions {
   /** The client's name in its history, and its user name. */
@@ -19,6 +25,8 @@ export interface ChaosClientOptions {
   channels: readonly string[];
   /** New publishes per second (0: subscribe only). */
   ratePerSec: number;
+  /** The share of them that edit, delete or react to one of the client's acknowledged messages (default 0.2). */
+  changeShare?: number;
   /** At most this many publishes awaiting their ack; no new one beyond. */
   window: number;
   /** A publish not acked within this is recorded as `timeout` and sent again with its cid. */
@@ -43,7 +51,7 @@ export interface ClientProgress {
   connections: number;
 }
 
-interface Outstanding {
+interface Outstanding extends Change {
   ch: string;
   body: string;
   /** Request id of the attempt in flight on the current connection, if any. */
@@ -62,6 +70,7 @@ const BACKOFF_BASE_MS = 100;
 const BACKOFF_CAP_MS = 2_000;
 const CONNECT_TIMEOUT_MS = 3_000;
 const SUB_TIMEOUT_MS = 10_000;
+const EMOJI = ["👍", "🎉", "👀"];
 
 /**
  * A chaos test client, as PROTOCOL.md ("Resume: what a client must do") asks of a real one, and
@@ -87,6 +96,8 @@ export class ChaosClient {
   #closed = false;
   readonly #lastSeq = new Map<string, number>();
   readonly #maxAck = new Map<string, number>();
+  /** Per channel, the seqs of this client's acknowledged messages not deleted by it: what it may change. */
+  readonly #mine = new Map<string, number[]>();
   readonly #outstanding = new Map<string, Outstanding>();
   readonly #requests = new Map<number, Request>();
   readonly #subTimers = new Set<NodeJS.Timeout>();
@@ -234,9 +245,39 @@ export class ChaosClient {
     if (!this.#publishing || this.#closed || this.#outstanding.size >= this.#o.window) return;
     const cid = `${this.#o.name}-${this.#nextCid++}`;
     const ch = this.#o.channels[Math.floor(Math.random() * this.#o.channels.length)]!;
-    this.#outstanding.set(cid, { ch, body: `${cid} ${Math.random().toString(36).slice(2)}`, attempts: 0 });
+    const change = this.#pickChange(ch);
+    // The body as the journal will hold it: a delete has none, a reaction's is its emoji.
+    const body = change.kind === "delete" ? "" : change.kind === "react" ? EMOJI[Math.floor(Math.random() * EMOJI.length)]! : `${cid} ${Math.random().toString(36).slice(2)}`;
+    this.#outstanding.set(cid, { ch, body, attempts: 0, ...change });
     this.#published++;
     this.#sendPub(cid);
+  }
+
+  /**
+   * Now and then, a change of one of this client's own acknowledged messages instead of a new one:
+   * an edit, a reaction, or (once per message) a delete. The checker verifies these entries too.
+   */
+  #pickChange(ch: string): Change {
+    const mine = this.#mine.get(ch) ?? [];
+    if (mine.length === 0 || Math.random() >= (this.#o.changeShare ?? 0.2)) return {};
+    const i = Math.floor(Math.random() * mine.length);
+    const r = Math.random();
+    if (r < 0.2) return { kind: "delete", ref: mine.splice(i, 1)[0]! };
+    return { kind: r < 0.6 ? "edit" : "react", ref: mine[i]! };
+  }
+
+  /** The frame that sends `p` (the body of a reaction is its emoji; a delete has none). */
+  static frameOf(id: number, cid: string, p: Outstanding): Record<string, unknown> {
+    switch (p.kind) {
+      case "edit":
+        return { t: "edit", id, ch: p.ch, seq: p.ref, cid, body: p.body };
+      case "delete":
+        return { t: "delete", id, ch: p.ch, seq: p.ref, cid };
+      case "react":
+        return { t: "react", id, ch: p.ch, seq: p.ref, cid, emoji: p.body };
+      default:
+        return { t: "pub", id, ch: p.ch, cid, body: p.body };
+    }
   }
 
   #sendPub(cid: string): void {
@@ -249,8 +290,8 @@ export class ChaosClient {
     p.id = id;
     p.attempts++;
     this.#requests.set(id, { kind: "pub", cid });
-    this.#o.record({ k: "pub", ch: p.ch, cid, body: p.body });
-    ws.send(JSON.stringify({ t: "pub", id, ch: p.ch, cid, body: p.body }));
+    this.#o.record({ k: "pub", ch: p.ch, cid, body: p.body, ...(p.kind ? { kind: p.kind, ref: p.ref } : {}) });
+    ws.send(JSON.stringify(ChaosClient.frameOf(id, cid, p)));
     p.timer = setTimeout(() => {
       if (p.id !== id) return;
       p.id = undefined;
@@ -278,8 +319,9 @@ export class ChaosClient {
   #onFrame(f: Frame, conn: number): void {
     switch (f.t) {
       case "msgs":
-        for (const m of f["m"] as Array<{ seq: number; cid: string; body: string; from: string }>) {
-          this.#o.record({ k: "deliver", ch: f.ch!, seq: m.seq, cid: m.cid, body: m.body, from: m.from, conn });
+        for (const m of f["m"] as Array<{ seq: number; cid: string; body: string; from: string } & Change>) {
+          const change = m.ref === undefined ? {} : { ...(m.kind ? { kind: m.kind } : {}), ref: m.ref };
+          this.#o.record({ k: "deliver", ch: f.ch!, seq: m.seq, cid: m.cid, body: m.body, from: m.from, ...change, conn });
           this.#lastSeq.set(f.ch!, m.seq);
           this.#delivered++;
         }
@@ -305,6 +347,7 @@ export class ChaosClient {
           clearTimeout(p.timer);
           clearTimeout(p.retry);
           this.#outstanding.delete(req.cid);
+          if (p.kind === undefined) this.#mine.set(ch!, [...(this.#mine.get(ch!) ?? []), seq].slice(-50));
           this.#acked++;
         }
         return;

@@ -4,6 +4,7 @@ import { mkdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { cliOutcome, intValue, parseFlags, str } from "../../cli/cli_args.ts";
 import { checkHistory } from "../checker/check.ts";
 import { formatJournal, type Journal } from "../checker/journal.ts";
 import { loadHistoryFiles } from "../checker/load.ts";
@@ -36,6 +37,7 @@ export const USAGE = `storm chaos: real nodes, Hazelcast and PostgreSQL under lo
   --client-procs  processes the clients are spread over (default 2)
   --out           directory for histories, journal, fault log, node logs, report (default: a new temp dir)
   --json          print the summary as JSON on stdout (progress goes to stderr either way)
+  --help          print this and exit (starts nothing); --version prints the version
 
 Exit status: 0 pass; 1 a violation of the contract, a fault not injected, no ack at all, or once the
 cluster is healed a publish never acked or a subscriber that never caught up, or a paused node that
@@ -59,35 +61,26 @@ export interface RunOptions {
   json: boolean;
 }
 
-/** @throws {Error} `Cannot parse arguments: ...` */
-export function parseArgs(argv: readonly string[]): RunOptions {
+const INT_FLAGS: Record<string, [keyof RunOptions, number]> = {
+  seed: ["seed", 0], duration: ["durationS", 1], faults: ["faults", 0], nodes: ["nodes", 2], channels: ["channels", 1],
+  clients: ["clients", 1], "lease-ms": ["leaseMs", 500], rate: ["rate", 0], workers: ["workers", 1], "client-procs": ["clientProcs", 1],
+};
+
+/**
+ * Reads the chaos runner's flags with the strict parser every Storm command uses.
+ * @throws {UsageError} `Cannot parse arguments: ...`
+ */
+export function parseArgs(argv: readonly string[]): RunOptions & { help: boolean; version: boolean } {
+  const p = parseFlags(argv, { ...Object.fromEntries(Object.keys(INT_FLAGS).map((k) => [k, { type: "string" as const }])), out: { type: "string" }, json: { type: "boolean" } });
   const o: RunOptions = {
     seed: Math.floor(Math.random() * 1_000_000), durationS: 120, faults: 24, nodes: 3, channels: 4, clients: 6, leaseMs: 2_000,
-    rate: 5, workers: 1, clientProcs: 2, out: undefined, json: false,
+    rate: 5, workers: 1, clientProcs: 2, out: str(p.values, "out"), json: p.values["json"] === true,
   };
-  const ints: Record<string, [keyof RunOptions, number]> = {
-    "--seed": ["seed", 0], "--duration": ["durationS", 1], "--faults": ["faults", 0], "--nodes": ["nodes", 2], "--channels": ["channels", 1],
-    "--clients": ["clients", 1], "--lease-ms": ["leaseMs", 500], "--rate": ["rate", 0], "--workers": ["workers", 1], "--client-procs": ["clientProcs", 1],
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i]!;
-    if (flag === "--json") o.json = true;
-    else if (flag === "--out") o.out = value(argv, i++, flag);
-    else if (ints[flag]) {
-      const [key, min] = ints[flag]!;
-      const v = Number(value(argv, i++, flag));
-      if (!Number.isSafeInteger(v) || v < min) throw new Error(`Cannot parse arguments: ${flag} must be an integer >= ${min}`);
-      (o as unknown as Record<string, number>)[key] = v;
-    } else throw new Error(`Cannot parse arguments: unknown argument "${flag}"`);
+  for (const [flag, [key, min]] of Object.entries(INT_FLAGS)) {
+    (o as unknown as Record<string, number>)[key] = intValue(str(p.values, flag), `--${flag}`, o[key] as number, min);
   }
   o.clientProcs = Math.min(o.clientProcs, o.clients);
-  return o;
-}
-
-function value(argv: readonly string[], i: number, flag: string): string {
-  const v = argv[i + 1];
-  if (v === undefined || v.startsWith("--")) throw new Error(`Cannot parse arguments: ${flag} needs a value`);
-  return v;
+  return { ...o, help: p.help, version: p.version };
 }
 
 /** Bounds of the end of a run. */
@@ -310,17 +303,8 @@ function closeStream(s: WriteStream): Promise<void> {
 }
 
 async function main(argv: string[]): Promise<void> {
-  if (argv.includes("--help") || argv.includes("-h")) {
-    process.stdout.write(`${USAGE}\n`);
-    return;
-  }
-  let opts: RunOptions;
-  try {
-    opts = parseArgs(argv);
-  } catch (err) {
-    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n\n${USAGE}\n`);
-    process.exit(2);
-  }
+  const opts = cliOutcome(() => parseArgs(argv), USAGE, "storm chaos");
+  if (typeof opts === "number") process.exit(opts);
   process.exit(await runChaos(opts));
 }
 

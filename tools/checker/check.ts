@@ -139,7 +139,7 @@ function checkContents(
   out: Violation[],
 ): void {
   for (const [seq, list] of [...f.deliveries].sort((a, b) => a[0] - b[0])) {
-    const variants = firstOfEach(list, (d) => JSON.stringify([d.cid, d.body, d.from]));
+    const variants = firstOfEach(list, (d) => JSON.stringify([d.cid, d.body, d.from, d.kind, d.ref]));
     const row = bySeq.get(seq);
     if (row === undefined) {
       const message = `seq ${seq} was delivered ("${list[0]!.cid}") but the journal has no row at seq ${seq}`;
@@ -158,8 +158,8 @@ function checkContents(
   }
   for (const [cid, row] of byCid) {
     const pubs = f.pubs.get(cid);
-    if (pubs === undefined || pubs.some((p) => p.body === row.body)) continue;
-    const message = `"${cid}" is committed at seq ${row.seq} with a body its client never published`;
+    if (pubs === undefined || pubs.some((p) => p.body === row.body && p.kind === row.kind && p.ref === row.ref)) continue;
+    const message = `"${cid}" is committed at seq ${row.seq} with a body (or a change) its client never published`;
     out.push({ kind: "content_mismatch", ch, message, evidence: [row, ...firstOfEach(pubs, (p) => p.body)] });
   }
 }
@@ -196,6 +196,7 @@ function differences(d: DeliverEvent, row: JournalRow): string[] {
   if (d.cid !== row.cid) out.push(`cid "${d.cid}" vs "${row.cid}"`);
   if (d.body !== row.body) out.push(`body ${JSON.stringify(clip(d.body))} vs ${JSON.stringify(clip(row.body))}`);
   if (d.from !== undefined && row.sender !== undefined && d.from !== row.sender) out.push(`sender "${d.from}" vs "${row.sender}"`);
+  if (d.kind !== row.kind || d.ref !== row.ref) out.push(`change ${d.kind ?? "msg"}/${d.ref ?? "-"} vs ${row.kind ?? "msg"}/${row.ref ?? "-"}`);
   return out;
 }
 

@@ -25,7 +25,36 @@ export function checkJournal(
   checkGaps(ch, ordered, out);
   checkCids(ch, ordered, out);
   checkFencing(ch, ordered, epochs, out);
+  checkChanges(ch, bySeq, out);
   return bySeq;
+}
+
+/**
+ * Every change (edit, delete, reaction) refers to an earlier message (not to another change) that
+ * was not deleted before it. A reference below the journal's first row is not judged: retention may
+ * have trimmed its message.
+ */
+function checkChanges(ch: string, bySeq: ReadonlyMap<number, JournalRow>, out: Violation[]): void {
+  const first = Math.min(...bySeq.keys());
+  const deletedAt = new Map<number, JournalRow>();
+  for (const row of bySeq.values()) {
+    if (row.kind === undefined) continue;
+    if (row.ref === undefined || row.ref >= row.seq) {
+      out.push({ kind: "change_of_missing", ch, message: `seq ${row.seq} (${row.kind}) refers to ${row.ref ?? "nothing"}, not an earlier seq`, evidence: [row] });
+      continue;
+    }
+    if (row.ref < first) continue;
+    const target = bySeq.get(row.ref);
+    if (target === undefined || target.kind !== undefined) {
+      const what = target === undefined ? "no row" : `a ${target.kind}`;
+      out.push({ kind: "change_of_missing", ch, message: `seq ${row.seq} (${row.kind}) changes seq ${row.ref}, which is ${what}`, evidence: target ? [target, row] : [row] });
+      continue;
+    }
+    const deleted = deletedAt.get(row.ref);
+    if (deleted) {
+      out.push({ kind: "change_of_missing", ch, message: `seq ${row.seq} (${row.kind}) changes seq ${row.ref}, deleted at seq ${deleted.seq}`, evidence: [deleted, row] });
+    } else if (row.kind === "delete") deletedAt.set(row.ref, row);
+  }
 }
 
 function checkGaps(ch: string, ordered: readonly JournalRow[], out: Violation[]): void {
@@ -89,7 +118,7 @@ function checkFencing(ch: string, ordered: readonly JournalRow[], epochs: readon
 }
 
 function sameRow(a: JournalRow, b: JournalRow): boolean {
-  return a.cid === b.cid && a.body === b.body && a.sender === b.sender;
+  return a.cid === b.cid && a.body === b.body && a.sender === b.sender && a.kind === b.kind && a.ref === b.ref;
 }
 
 /** `5` or `5..9`. */

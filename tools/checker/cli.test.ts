@@ -74,7 +74,7 @@ describe("storm-check", () => {
     expect((await run("--history", join(dir, "run"))).code).toBe(2);
     const unknown = await run("--history", join(dir, "run"), "--journal", "j", "--fast");
     expect(unknown.code).toBe(2);
-    expect(unknown.err).toContain('Cannot parse arguments: unknown argument "--fast"');
+    expect(unknown.err).toContain('Cannot parse arguments: unknown option "--fast"');
   });
 
   test("storm-check - the command's exit status is the check's verdict", () => {

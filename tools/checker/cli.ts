@@ -1,3 +1,4 @@
+import { packageVersion, type Parsed, parseFlags, str, UsageError } from "../../cli/cli_args.ts";
 import { type CheckOptions, checkHistory } from "./check.ts";
 import { CheckerInputError, CheckerUsageError } from "./errors.ts";
 import type { Journal } from "./journal.ts";
@@ -14,6 +15,7 @@ export const USAGE = `storm-check: checks client histories against the journal f
   --postgres  read the journal from a Storm PostgreSQL database instead
   --channel   check only this channel; repeatable
   --json      print {ok, violations, stats} as JSON instead of the report
+  --help      print this; --version prints the version
 
 Exit status: 0 no violation, 1 violations found, 2 bad input.`;
 
@@ -28,16 +30,22 @@ interface CliArgs {
   postgres?: string;
   channels: string[];
   json: boolean;
+  help: boolean;
+  version: boolean;
 }
 
 /** Runs `storm-check` with these arguments and returns its exit status (0, 1 or 2). */
 export async function runStormCheck(argv: readonly string[], io: CliIo): Promise<number> {
-  if (argv.includes("--help") || argv.includes("-h")) {
-    io.out(USAGE);
-    return 0;
-  }
   try {
     const args = parseArgs(argv);
+    if (args.help) {
+      io.out(USAGE);
+      return 0;
+    }
+    if (args.version) {
+      io.out(`storm-check ${packageVersion()}`);
+      return 0;
+    }
     const journal: Journal = args.postgres ? await loadJournalFromPostgres(args.postgres) : await loadJournalFile(args.journal!);
     const events = await loadHistoryFiles(args.history);
     const opts: CheckOptions = args.channels.length > 0 ? { channels: args.channels } : {};
@@ -51,38 +59,29 @@ export async function runStormCheck(argv: readonly string[], io: CliIo): Promise
   }
 }
 
-/** @throws {CheckerUsageError} */
+/**
+ * `--history` takes one or more paths: the bare arguments after it are more histories.
+ * @throws {CheckerUsageError}
+ */
 export function parseArgs(argv: readonly string[]): CliArgs {
-  const args: CliArgs = { history: [], channels: [], json: false };
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i]!;
-    const value = (): string => {
-      const v = argv[i + 1];
-      if (v === undefined || v.startsWith("--")) throw new CheckerUsageError(`Cannot parse arguments: ${flag} needs a value`);
-      i++;
-      return v;
-    };
-    switch (flag) {
-      case "--history":
-        args.history.push(value());
-        while (argv[i + 1] !== undefined && !argv[i + 1]!.startsWith("--")) args.history.push(argv[++i]!);
-        break;
-      case "--journal":
-        args.journal = value();
-        break;
-      case "--postgres":
-        args.postgres = value();
-        break;
-      case "--channel":
-        args.channels.push(value());
-        break;
-      case "--json":
-        args.json = true;
-        break;
-      default:
-        throw new CheckerUsageError(`Cannot parse arguments: unknown argument "${flag}"`);
-    }
+  let p: Parsed;
+  try {
+    p = parseFlags(argv, { history: { type: "string", multiple: true }, journal: { type: "string" }, postgres: { type: "string" }, channel: { type: "string", multiple: true }, json: { type: "boolean" } }, { positionals: true });
+  } catch (err) {
+    throw err instanceof UsageError ? new CheckerUsageError(err.message) : err;
   }
+  const history = (p.values["history"] as string[] | undefined) ?? [];
+  if (history.length === 0 && p.positionals.length > 0) throw new CheckerUsageError(`Cannot parse arguments: unexpected argument "${p.positionals[0]}"`);
+  const args: CliArgs = {
+    history: [...history, ...p.positionals],
+    journal: str(p.values, "journal"),
+    postgres: str(p.values, "postgres"),
+    channels: (p.values["channel"] as string[] | undefined) ?? [],
+    json: p.values["json"] === true,
+    help: p.help,
+    version: p.version,
+  };
+  if (p.help || p.version) return args;
   if (args.history.length === 0) throw new CheckerUsageError("Cannot parse arguments: --history is required");
   if ((args.journal === undefined) === (args.postgres === undefined)) {
     throw new CheckerUsageError("Cannot parse arguments: give exactly one of --journal and --postgres");

@@ -1,5 +1,5 @@
 import { HistoryParseError } from "./errors.ts";
-import { asObject, describe, int, type JsonObject, optStr, str } from "./fields.ts";
+import { asObject, describe, int, type JsonObject, optInt, optStr, str } from "./fields.ts";
 
 /**
  * A client history: what test clients recorded, as JSON Lines (one event per line). Every client
@@ -7,7 +7,8 @@ import { asObject, describe, int, type JsonObject, optStr, str } from "./fields.
  * in the order things happened to it (that is all the per-stream checks rely on); lines of different
  * clients need no common order and `t` clocks need not agree, since no check compares them.
  *
- * - `pub`: a publish was sent (also each retry, with the same `cid`).
+ * - `pub`: a publish was sent (also each retry, with the same `cid`); an edit, delete or reaction
+ *   is a `pub` too, with `kind` and `ref` (the message it changes), as is a reply (`ref` alone).
  * - `ack`: its `ack` arrived (REST: 200/201) with `seq`; `dup: true` for a retry's ack.
  * - `err`: the publish failed or its outcome is unknown (`code`: an error code, `timeout`,
  *   `disconnected`, ...): it may or may not be committed.
@@ -37,7 +38,14 @@ interface EventBase {
   at?: string;
 }
 
-export interface PubEvent extends EventBase {
+/** What a change entry does to message `ref` (`edit`, `delete`, `react`, `unreact`); absent for a message. */
+export interface EntryShape {
+  kind?: string;
+  /** The message a change refers to, or a reply's thread root. */
+  ref?: number;
+}
+
+export interface PubEvent extends EventBase, EntryShape {
   k: "pub";
   cid: string;
   body: string;
@@ -56,7 +64,7 @@ export interface ErrEvent extends EventBase {
   code: string;
 }
 
-export interface DeliverEvent extends EventBase {
+export interface DeliverEvent extends EventBase, EntryShape {
   k: "deliver";
   seq: number;
   cid: string;
@@ -106,7 +114,7 @@ export function parseHistoryEvent(value: unknown): HistoryEvent {
   const base = { client: str(o, "client"), ch: str(o, "ch"), ...time(o) };
   switch (o.k) {
     case "pub":
-      return { k: "pub", ...base, cid: str(o, "cid"), body: str(o, "body") };
+      return { k: "pub", ...base, cid: str(o, "cid"), body: str(o, "body"), ...entryShape(o) };
     case "ack":
       return { k: "ack", ...base, cid: str(o, "cid"), seq: int(o, "seq", 1), ...(o.dup === true ? { dup: true } : {}) };
     case "err":
@@ -114,7 +122,7 @@ export function parseHistoryEvent(value: unknown): HistoryEvent {
     case "deliver": {
       const from = optStr(o, "from");
       const msg = { seq: int(o, "seq", 1), cid: str(o, "cid"), body: str(o, "body") };
-      return { k: "deliver", ...base, ...msg, ...(from === undefined ? {} : { from }), conn: conn(o) };
+      return { k: "deliver", ...base, ...msg, ...(from === undefined ? {} : { from }), ...entryShape(o), conn: conn(o) };
     }
     case "resume":
       return { k: "resume", ...base, after: int(o, "after", 0), conn: conn(o) };
@@ -123,6 +131,16 @@ export function parseHistoryEvent(value: unknown): HistoryEvent {
     default:
       throw new Error(`"k" must be pub, ack, err, deliver, resume or truncated, got ${describe(o.k)}`);
   }
+}
+
+/** `kind` and `ref` when given (a change, or a reply); `kind: "msg"` is a message's, so it is dropped. */
+export function entryShape(o: JsonObject): EntryShape {
+  const out: EntryShape = {};
+  const kind = optStr(o, "kind");
+  const ref = optInt(o, "ref", 1);
+  if (kind !== undefined && kind !== "msg") out.kind = kind;
+  if (ref !== undefined) out.ref = ref;
+  return out;
 }
 
 function time(o: JsonObject): { t?: number } {

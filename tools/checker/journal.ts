@@ -1,5 +1,6 @@
 import { JournalParseError } from "./errors.ts";
 import { asObject, describe, int, type JsonObject, optInt, optStr, optTime, str } from "./fields.ts";
+import { type EntryShape, entryShape } from "./history.ts";
 
 /**
  * The journal as committed (the ground truth the histories are checked against): every channel
@@ -12,8 +13,8 @@ import { asObject, describe, int, type JsonObject, optInt, optStr, optTime, str 
  *     psql "$URL" -At -c "SELECT row_to_json(j) FROM journal j" \
  *                     -c "SELECT row_to_json(e) FROM actor_epochs e" > journal.jsonl
  *
- * - row: `{"ch","seq","cid","body","sender"?,"ts"?,"epoch"?}`, or
- *   `{"actor_id":"channel:g","seq","client_id","body","sender","ts","epoch"}`;
+ * - row: `{"ch","seq","cid","body","sender"?,"ts"?,"epoch"?,"kind"?,"ref"?}`, or
+ *   `{"actor_id":"channel:g","seq","client_id","body","sender","ts","epoch","kind","ref"}`;
  * - epoch record: `{"ch"|"actor"|"actor_id","epoch","fencedAt"?|"updated_at"?}`: epoch `epoch`
  *   was acquired at `fencedAt` (ms, or ISO-8601), from which every lower epoch of the actor is
  *   fenced. PostgreSQL keeps only each actor's latest epoch, which is enough for the check.
@@ -25,7 +26,7 @@ export interface Journal {
   epochs: EpochRecord[];
 }
 
-export interface JournalRow {
+export interface JournalRow extends EntryShape {
   ch: string;
   seq: number;
   cid: string;
@@ -90,7 +91,7 @@ export function parseJournalLine(value: unknown): JournalRow | EpochRecord | nul
     if (sender !== undefined) row.sender = sender;
     if (ts !== undefined) row.ts = ts;
     if (epoch !== undefined) row.epoch = epoch;
-    return row;
+    return { ...row, ...entryShape(o) };
   }
   const rec: EpochRecord = { ch, epoch: int(o, "epoch", 0) };
   const fencedAt = o.fencedAt !== undefined ? optTime(o, "fencedAt") : optTime(o, "updated_at");

@@ -28,7 +28,7 @@ export async function loadJournalFromPostgres(url: string, opts: PostgresJournal
   try {
     await client.connect();
     const rows = await client.query<Record<string, string>>(
-      `SELECT actor_id, seq::text, client_id, sender, body, ts::text, epoch::text FROM journal WHERE ${scope} ORDER BY actor_id, seq`,
+      `SELECT actor_id, seq::text, client_id, sender, body, ts::text, epoch::text, kind, ref::text FROM journal WHERE ${scope} ORDER BY actor_id, seq`,
       [actors],
     );
     const epochs = await client.query<Record<string, string>>(
@@ -44,6 +44,8 @@ export async function loadJournalFromPostgres(url: string, opts: PostgresJournal
         sender: r.sender!,
         ts: Number(r.ts),
         epoch: Number(r.epoch),
+        ...(r.kind !== "msg" ? { kind: r.kind! } : {}),
+        ...(r.ref !== null && r.ref !== undefined ? { ref: Number(r.ref) } : {}),
       })),
       epochs: epochs.rows.map((r): EpochRecord => ({ ch: channelOfActor(r.actor_id!)!, epoch: Number(r.epoch), fencedAt: Number(r.fenced_at) })),
     };

@@ -18,6 +18,7 @@ export const VIOLATION_KINDS = {
   content_mismatch: "G1/G2: one seq with two contents (across deliveries, the journal, or the published body)",
   phantom: "G2: a delivered, acknowledged or committed message that no client published",
   fenced_write: "G5: a row committed under an epoch that a newer activation had already fenced",
+  change_of_missing: "G1/G8: an edit, delete or reaction refers to no earlier message of its channel, or to a deleted one",
 } as const;
 
 export type ViolationKind = keyof typeof VIOLATION_KINDS;

@@ -1,0 +1,144 @@
+import type { SubscribeReply } from "../actors/messages.ts";
+import { RejectedError } from "../runtime/core/errors.ts";
+import type { Connection, Subscription } from "./connection.ts";
+import type { Fanout } from "./fanout.ts";
+import { msgsFrameIn, replyFrame } from "./frames.ts";
+import { type ActorGateway, channelActor, sessionActor } from "./gateway.ts";
+
+const PAGE = 500;
+
+/**
+ * Subscribe and resume (G4) for every streaming transport. A `Connection` is the stream, whatever
+ * its sink (a WebSocket, an SSE response, a waiting long-poll request): the same cursor, the same
+ * catch-up from history, the same move to a new activation. No transport has a second copy of this.
+ */
+export class Subscriptions {
+  /** Per channel, the newest activation epoch this edge is registered with. */
+  readonly #epochs = new Map<string, number>();
+  /** Streams that do not announce presence: a long-poll would flap online/offline at every poll. */
+  readonly #quiet = new WeakSet<Connection>();
+
+  constructor(
+    private readonly actors: ActorGateway,
+    private readonly fanout: Fanout,
+  ) {}
+
+  /**
+   * Subscribe with resume (G4): registers for live batches first, then pages history from `after`
+   * up to the actor's last seq, then releases the live batches held meanwhile. No gap, no duplicate.
+   * The `subbed` frame carries `id` when given (WebSocket); the HTTP streams send it without, and
+   * learn from `confirmed` that it was sent (the promise itself settles after the catch-up).
+   */
+  async subscribe(conn: Connection, id: number | undefined, ch: string, after: number, confirmed?: () => void): Promise<void> {
+    if (conn.subs.has(ch)) this.unsubscribe(conn, ch);
+    this.fanout.subscribe(conn, ch, after);
+    const sub = conn.subs.get(ch)!;
+    let page: SubscribeReply;
+    try {
+      page = await this.actors.ask<SubscribeReply>(channelActor(ch), { type: "subscribe", user: conn.user, edge: this.actors.edgeId, after, limit: PAGE });
+    } catch (err) {
+      this.unsubscribe(conn, ch, false);
+      throw err;
+    }
+    if (conn.subs.get(ch) !== sub) throw new RejectedError("bad_request", `Subscription to "${ch}" was replaced by a later sub or unsub`);
+    // The channel may have moved while this sub was pending (moves skip unconfirmed subs).
+    const moved = (this.#epochs.get(ch) ?? 0) > (page.epoch ?? 0);
+    this.#noteEpoch(ch, page.epoch);
+    // A position past the channel's end cannot have been seen: resume from the end instead of
+    // silently skipping the messages that will take those seqs.
+    if (sub.cursor > page.last) sub.cursor = page.last;
+    conn.push(replyFrame("subbed", id, { ch, last: page.last, first: page.first, truncated: page.truncated || undefined }));
+    sub.confirmed = true;
+    confirmed?.();
+    if (moved) return void this.#resubscribe(conn, ch, 0);
+    this.#announce(conn, ch, true);
+    await this.#catchUp(conn, ch, sub, page, sub.gen);
+  }
+
+  /** Pages from the cursor to the actor's last seq, then releases held live batches (G4). */
+  async #catchUp(conn: Connection, ch: string, sub: Subscription, page: SubscribeReply, gen: number): Promise<void> {
+    for (;;) {
+      this.#sendPage(conn, ch, sub, page.msgs);
+      if (!page.more && this.fanout.goLive(conn, ch, sub)) return;
+      page = await this.actors.ask<SubscribeReply>(channelActor(ch), { type: "history", user: conn.user, after: sub.cursor, limit: PAGE });
+      if (conn.subs.get(ch) !== sub || conn.closed || sub.gen !== gen) return;
+    }
+  }
+
+  /**
+   * The channel's actor has a new activation (failover, migration, restart): the old one will send
+   * nothing more. Every local stream on the channel registers with the new one and resumes from
+   * its cursor, so the stream continues with no gap and no duplicate.
+   */
+  placementChanged(ch: string, epoch: number): void {
+    if ((this.#epochs.get(ch) ?? 0) >= epoch) return;
+    const conns = this.fanout.connectionsOn(ch);
+    if (conns.length === 0) return void this.#epochs.delete(ch);
+    this.#epochs.set(ch, epoch);
+    // A sub still waiting for its reply is not moved: it checks the epoch itself when answered,
+    // and nothing may reach the client before its `subbed`.
+    for (const conn of conns) if (conn.subs.get(ch)?.confirmed) void this.#resubscribe(conn, ch, 0);
+  }
+
+  /** The channel dropped this edge (it lagged): every confirmed stream on it resubscribes from its cursor. */
+  resync(ch: string): void {
+    for (const conn of this.fanout.connectionsOn(ch)) if (conn.subs.get(ch)?.confirmed) void this.#resubscribe(conn, ch, 0);
+  }
+
+  async #resubscribe(conn: Connection, ch: string, attempt: number): Promise<void> {
+    const sub = conn.subs.get(ch);
+    if (!sub || conn.closed) return;
+    const gen = this.fanout.restartCatchUp(sub);
+    try {
+      const page = await this.actors.ask<SubscribeReply>(channelActor(ch), { type: "subscribe", user: conn.user, edge: this.actors.edgeId, after: sub.cursor, limit: PAGE });
+      if (conn.subs.get(ch) !== sub || sub.gen !== gen) return;
+      this.#noteEpoch(ch, page.epoch);
+      this.#announce(conn, ch, true);
+      await this.#catchUp(conn, ch, sub, page, gen);
+    } catch {
+      if (conn.subs.get(ch) !== sub || sub.gen !== gen || conn.closed) return;
+      // The new activation is not reachable yet; past a few tries the client resumes by itself.
+      if (attempt >= 5) return conn.close(4100, "slow_consumer");
+      setTimeout(() => void this.#resubscribe(conn, ch, attempt + 1), 100 * 2 ** attempt);
+    }
+  }
+
+  #noteEpoch(ch: string, epoch: number | undefined): void {
+    if (epoch !== undefined && epoch > (this.#epochs.get(ch) ?? 0)) this.#epochs.set(ch, epoch);
+  }
+
+  /** A user left a channel (from any stream, any node): none of their streams here may read it. */
+  userLeft(user: string, ch: string): void {
+    for (const conn of this.fanout.connectionsOf(user)) this.unsubscribe(conn, ch);
+  }
+
+  #sendPage(conn: Connection, ch: string, sub: Subscription, msgs: SubscribeReply["msgs"]): void {
+    const fresh = msgs.filter((m) => m.seq > sub.cursor);
+    if (fresh.length === 0) return;
+    conn.pushMsgs(msgsFrameIn(conn.enc, ch, fresh), fresh.length);
+    sub.cursor = fresh[fresh.length - 1]!.seq;
+  }
+
+  unsubscribe(conn: Connection, ch: string, wasOnline = true): void {
+    if (!conn.subs.has(ch)) return;
+    const last = this.fanout.unsubscribe(conn, ch);
+    if (wasOnline) this.#announce(conn, ch, false);
+    if (last) this.actors.tell(channelActor(ch), { type: "unsubscribe", edge: this.actors.edgeId });
+  }
+
+  /** Marks a stream that does not count as the user being online (a long-poll request). */
+  quiet(conn: Connection): void {
+    this.#quiet.add(conn);
+  }
+
+  #announce(conn: Connection, ch: string, online: boolean): void {
+    if (!this.#quiet.has(conn)) this.actors.tell(channelActor(ch), { type: "presence", edge: this.actors.edgeId, user: conn.user, online });
+  }
+
+  /** Forgets a closed stream everywhere: subscriptions, presence, and (when it registered) the user's session. */
+  closed(conn: Connection, session = true): void {
+    for (const ch of [...conn.subs.keys()]) this.unsubscribe(conn, ch);
+    this.fanout.removeUser(conn);
+    if (session) this.actors.tell(sessionActor(conn.user), { type: "disconnect", edge: this.actors.edgeId });
+  }
+}

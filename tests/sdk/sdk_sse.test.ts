@@ -1,0 +1,3 @@
+import { describeSdk } from "./sdk_conformance.ts";
+
+describeSdk("sse");
