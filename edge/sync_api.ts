@@ -13,16 +13,8 @@ import { check } from "./validate.ts";
 const MAX_CHANNELS = 100;
 const PAGE = 100;
 
-/** One event of `GET /api/sync/poll`: seed 004's message shape. */
-interface SyncMessage {
-  id: string;
-  type: string;
-  payload: unknown;
-  timestamp: number;
-  userId: string;
-  correlationId?: string;
-  topics?: string[];
-}
+/** One event of `GET /api/sync/poll`: seed 004's message shape (the queue's item without its position). */
+type SyncMessage = Omit<SyncItem, "n">;
 
 /** Node figures for `GET /api/sync/status`. */
 export interface SyncNodeStatus {
