@@ -2,6 +2,7 @@ import type { SyncView } from "../actors/messages.ts";
 import type { SyncItem } from "../actors/sync_queue.ts";
 import { RejectedError, StormError } from "../runtime/core/errors.ts";
 import type { Principal } from "./auth.ts";
+import type { DeliverySink } from "./connection.ts";
 import type { Dispatcher } from "./dispatcher.ts";
 import { readJson, type HttpApi } from "./http_api.ts";
 import { formatPositions, parsePositionList, type Positions } from "./positions.ts";
@@ -42,6 +43,8 @@ export class SyncApi {
   constructor(
     private readonly dispatcher: Dispatcher,
     private readonly principal: (req: Parameters<HttpApi["principal"]>[0]) => Promise<Principal>,
+    /** Counts the channel messages a poll answers (`storm_deliveries_total{transport="sync"}`): pages, never a latency sample. */
+    private readonly delivered: DeliverySink,
     private readonly node: () => SyncNodeStatus,
     private readonly now: () => number = Date.now,
   ) {}
@@ -108,6 +111,8 @@ export class SyncApi {
       }
     }));
     messages.sort((a, b) => a.timestamp - b.timestamp);
+    const channelMessages = messages.length - view.items.length;
+    if (channelMessages > 0) this.delivered.written(channelMessages, undefined);
     const cursor = `c${view.last}.${now}.${formatPositions(new Map([...positions].sort(([a], [b]) => (a < b ? -1 : 1))))}`;
     return { success: true, messages, timestamp: now, count: messages.length, cursor, dropped: view.dropped, gaps };
   }

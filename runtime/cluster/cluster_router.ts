@@ -48,7 +48,7 @@ export class ClusterRouter {
   /** Nodes whose link was refused while their lease was still listed (`peerGone`). */
   readonly #gone = new Set<string>();
   #sweeper: Timer;
-  /** Actors this node took over from dead nodes (`storm_failovers_total`). */
+  /** Placements this node moved off dead nodes, by its takeover scan or on a message's way (`storm_failovers_total`). */
   takeovers = 0;
 
   constructor(o: ClusterRouterOptions) {
@@ -243,7 +243,11 @@ export class ClusterRouter {
       const cur = await this.#o.registry.claim(id, { node: target, worker: 0, epoch: 0 });
       if (this.#alive(cur.node)) return cur;
       const next: Placement = { node: target, worker: 0, epoch: cur.epoch };
-      if (await this.#o.registry.replace(id, cur, next)) return next;
+      if (await this.#o.registry.replace(id, cur, next)) {
+        // A message got here before the takeover scan: this node moved the actor off the dead node.
+        this.takeovers++;
+        return next;
+      }
     }
     throw new UnavailableError(`Cannot place ${id}: the registry keeps changing`);
   }
