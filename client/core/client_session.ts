@@ -4,11 +4,12 @@ import type { ConnectionStatus } from "./connection_status.ts";
 import { AuthError, ClientClosedError, errorFromServer, ReconnectError, type StormClientError } from "./errors.ts";
 import type { OutboxStore } from "./outbox.ts";
 import type { Platform } from "./platform.ts";
-import type { ClientFrame, RequestFrame, ServerFrame } from "./protocol.ts";
+import type { ChangeKind, ClientFrame, RequestFrame, ServerFrame } from "./protocol.ts";
 import { Heartbeat } from "./heartbeat.ts";
-import { Publisher, type PublishResult } from "./publisher.ts";
+import { publishFrame, Publisher, type PublishResult } from "./publisher.ts";
 import { Requests } from "./requests.ts";
 import { dispatchServerEvent } from "./server_events.ts";
+import { SubRequests } from "./sub_requests.ts";
 import { TabSync } from "./tab_sync.ts";
 import { TransportChooser } from "./transport_chooser.ts";
 import type { StormClientEvents } from "./storm_client_events.ts";
@@ -28,6 +29,7 @@ export interface SessionConfig {
   heartbeatMs: number;
   degradedRttMs: number;
   requestTimeoutMs: number;
+  connectTimeoutMs: number;
   createTransport: TransportFactory;
   channel(ch: string): Channel | undefined;
   channels(): Iterable<Channel>;
@@ -48,7 +50,7 @@ export class ClientSession {
   readonly #requests: Requests;
   readonly #publisher: Publisher;
   readonly #tabs: TabSync;
-  readonly #subIds = new Map<number, string>();
+  readonly #subs: SubRequests;
   readonly #chooser: TransportChooser;
   readonly #unsentReads = new Map<string, number>();
   readonly #typingAt = new Map<string, number>();
@@ -61,7 +63,7 @@ export class ClientSession {
   #token: string | undefined;
   #authRefreshes = 0;
   #heartbeat: Heartbeat | undefined;
-  #timers = { reconnect: undefined as unknown, probe: undefined as unknown };
+  #timers = { reconnect: undefined as unknown, probe: undefined as unknown, open: undefined as unknown };
   #openWaiters: Array<{ resolve(): void; reject(e: StormClientError): void }> = [];
   #untabs: (() => void) | undefined;
   #unnet: (() => void) | undefined;
@@ -70,6 +72,7 @@ export class ClientSession {
     this.#c = c;
     this.#p = c.platform;
     this.#requests = new Requests(c.platform);
+    this.#subs = new SubRequests(c.platform);
     this.#chooser = new TransportChooser(c.transports, c.fallbackAfter);
     this.status = { state: "offline", transport: c.transports[0]!, rtt: undefined, attempt: 0 };
     this.#tabs = new TabSync(this.#p.tabs, () => this.user);
@@ -78,11 +81,11 @@ export class ClientSession {
       setTimeout: (fn, ms) => this.#p.setTimeout(fn, ms),
       ready: () => this.#open && !this.#stopped,
       send: async (e) => {
-        const ack = (await this.#send({ t: "pub", ch: e.ch, cid: e.cid, body: e.body })) as Extract<ServerFrame, { t: "ack" }>;
+        const ack = (await this.#send(publishFrame(e))) as Extract<ServerFrame, { t: "ack" }>;
         return { seq: ack.seq, dup: ack.dup === true };
       },
       queued: (e) => {
-        this.#c.channel(e.ch)?.dispatch("pending", { cid: e.cid, body: e.body, from: this.user });
+        this.#c.channel(e.ch)?.dispatch("pending", { cid: e.cid, body: e.body, from: this.user, ...(e.change ? { change: e.change } : {}) });
         this.#tabs.queued(e);
       },
       committed: (e, r) => {
@@ -110,6 +113,8 @@ export class ClientSession {
   close(): void {
     this.#stopped = true;
     this.#stopConnectionTimers();
+    this.#clearOpenTimer();
+    this.#subs.clear();
     if (this.#timers.reconnect !== undefined) this.#p.clearTimeout(this.#timers.reconnect);
     this.#current?.close();
     this.#probe?.close();
@@ -127,10 +132,10 @@ export class ClientSession {
     return this.#whenOpen().then(() => this.#send(frame));
   }
 
-  publish(ch: string, body: string): Promise<PublishResult> {
+  publish(ch: string, body: string, change?: { kind: ChangeKind; ref: number }): Promise<PublishResult> {
     // A sent message ends the typing: the next keystroke announces typing again at once.
     this.#typingAt.delete(ch);
-    return this.#publisher.publish(ch, body, this.user);
+    return this.#publisher.publish(ch, body, this.user, change);
   }
 
   subscribe(ch: string): void {
@@ -224,6 +229,10 @@ export class ClientSession {
     this.#current = t;
     this.#open = false;
     t.start();
+    // A node that accepts connections but never answers (paused, overloaded) must not hold the client.
+    this.#timers.open = this.#p.setTimeout(() => {
+      if (!this.#open) this.#drop(t, `no welcome within ${this.#c.connectTimeoutMs} ms`);
+    }, this.#c.connectTimeoutMs);
   }
 
   #onFrames(t: Transport, frames: ServerFrame[]): void {
@@ -234,6 +243,8 @@ export class ClientSession {
     }
     if (t !== this.#current) return;
     for (const f of frames) {
+      // A frame earlier in this batch may have made the client give up on `t`: the rest is stale.
+      if (t !== this.#current) return;
       if (this.#requests.answer(f)) continue;
       this.#onFrame(t, f);
     }
@@ -244,7 +255,7 @@ export class ClientSession {
       case "welcome":
         return this.#onWelcome(t, f);
       case "subbed":
-        if (f.id !== undefined) this.#subIds.delete(f.id);
+        this.#subs.answered(f.id);
         return this.#c.channel(f.ch)?.onSubbed(f);
       case "msgs": {
         const ch = this.#c.channel(f.ch);
@@ -253,10 +264,12 @@ export class ClientSession {
       }
       case "err": {
         const err = errorFromServer(f.code, f.message, f.retry);
-        const ch = f.id === undefined ? undefined : this.#subIds.get(f.id);
+        const ch = this.#subs.answered(f.id);
         if (ch === undefined) return this.#c.emit("error", err);
-        this.#subIds.delete(f.id!);
-        return this.#c.channel(ch)?.onSubFailed(err);
+        // Refused for good (`not_member`, ...): the handle stops asking. Anything else (the channel
+        // moving between nodes, a node going away) is resumed on a fresh connection.
+        if (err.retry === "never") return this.#c.channel(ch)?.onSubFailed(err);
+        return this.#drop(t, `sub ${ch} failed: ${err.code}`);
       }
       case "reauth":
         return void this.#renewOnOpenConnection(t);
@@ -269,12 +282,13 @@ export class ClientSession {
     // An HTTP stream opened again for a new channel set says welcome again: nothing to redo.
     if (this.#open) return;
     this.#open = true;
+    this.#clearOpenTimer();
     this.user = f.user;
     this.#authRefreshes = 0;
     this.#chooser.opened(t.kind);
     this.#c.backoff.reset();
     this.#setStatus({ state: "connected", transport: t.kind, attempt: 0 });
-    this.#c.emit("welcome", { user: f.user, channels: f.channels, reads: f.reads });
+    this.#c.emit("welcome", { user: f.user, channels: f.channels, reads: f.reads, unread: f.unread ?? {}, mentions: f.mentions ?? {} });
     for (const ch of this.#c.channels()) if (ch.subscribed) this.#sendSub(ch.name);
     for (const [ch, seq] of this.#unsentReads) t.send([{ t: "read", ch, seq }]);
     this.#unsentReads.clear();
@@ -285,10 +299,7 @@ export class ClientSession {
       platform: this.#p, intervalMs: this.#c.heartbeatMs, degradedRttMs: this.#c.degradedRttMs,
       ping: async (timeoutMs) => void (await this.#send({ t: "ping" }, timeoutMs)),
       quality: (q) => this.#setStatus(q),
-      dead: () => {
-        t.close();
-        this.#onClose(t, { code: 4102, reason: "no answer to two pings" });
-      },
+      dead: () => this.#drop(t, "no answer to two pings"),
     });
     if (this.#chooser.onFallback(t.kind)) this.#scheduleProbe();
   }
@@ -303,6 +314,8 @@ export class ClientSession {
     this.#current = undefined;
     this.#open = false;
     this.#requests.failAll(t);
+    this.#subs.clear();
+    this.#clearOpenTimer();
     this.#stopConnectionTimers();
     if (this.#stopped) return;
     if (this.#networkDown) return;
@@ -355,9 +368,17 @@ export class ClientSession {
   }
 
   #sendSub(ch: string): void {
+    const t = this.#current!;
     const id = this.#requests.nextId();
-    this.#subIds.set(id, ch);
-    this.#current!.subscribe(ch, this.#c.channel(ch)?.lastSeq ?? 0, id);
+    this.#subs.sent(id, ch, t.kind === "websocket" ? this.#c.requestTimeoutMs : undefined, () => this.#drop(t, `no answer to sub ${ch}`));
+    t.subscribe(ch, this.#c.channel(ch)?.lastSeq ?? 0, id);
+  }
+
+  /** Gives up on connection `t` (if still the current one) and reconnects. */
+  #drop(t: Transport, reason: string): void {
+    if (t !== this.#current) return;
+    t.close();
+    this.#onClose(t, { code: 1006, reason });
   }
 
   #scheduleProbe(): void {
@@ -384,6 +405,11 @@ export class ClientSession {
     this.#current = p;
     this.#open = false;
     this.#chooser.useWebSocket();
+  }
+
+  #clearOpenTimer(): void {
+    if (this.#timers.open !== undefined) this.#p.clearTimeout(this.#timers.open);
+    this.#timers.open = undefined;
   }
 
   #stopConnectionTimers(): void {
