@@ -1,7 +1,6 @@
-import type { Browser, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startStorm, type StormProcess } from "../harness/storm_process.ts";
-import { launchChromium, lines, type PageDocument, say, showsExactly, signIn, unread } from "./browser_harness.ts";
+import type { Page } from "playwright-core";
+import { describe, expect, it } from "vitest";
+import { lines, nodeAndBrowser, type PageDocument, say, showsExactly, signIn, unread } from "./browser_harness.ts";
 
 declare const document: PageDocument;
 
@@ -11,30 +10,20 @@ declare const document: PageDocument;
  * browser shown live in another.
  */
 describe("web app in Chromium: counts, edits, deletes, reactions", () => {
-  let node: StormProcess;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    node = await startStorm();
-    browser = await launchChromium();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await node?.stop();
-  });
+  const { node, browser } = nodeAndBrowser();
 
   it("after sign-in the sidebar shows the server's unread and mention counts, also beyond the first page of history", async () => {
-    const carol = await node.token("carol");
+    const carol = await node().token("carol");
     // The app opens the first channel (and reads it): the backlog is another one.
-    for (const name of ["a-lobby", "backlog"]) expect((await node.http("POST", "/channels", { token: carol, body: { name, members: ["carol", "dave"] } })).status).toBe(201);
+    for (const name of ["a-lobby", "backlog"]) expect((await node().http("POST", "/channels", { token: carol, body: { name, members: ["carol", "dave"] } })).status).toBe(201);
     // 60 messages while dave is away: more than the app's first history page (50), so only the
     // server's count can be right; the one mention is among the oldest, outside that page.
     for (let i = 1; i <= 60; i++) {
       const body = i === 3 ? "@dave please look at this" : `backlog ${i}`;
-      expect((await node.http("POST", "/channels/backlog/messages", { token: carol, body: { clientId: `backlog-${i}`, body } })).status).toBe(201);
+      expect((await node().http("POST", "/channels/backlog/messages", { token: carol, body: { clientId: `backlog-${i}`, body } })).status).toBe(201);
     }
-    const dave = await (await browser.newContext()).newPage();
-    await signIn(dave, node.url, "dave");
+    const dave = await (await browser().newContext()).newPage();
+    await signIn(dave, node().url, "dave");
     await dave.waitForFunction(() => document.querySelector('li[data-ch="backlog"] .badge')?.textContent === "60", undefined, { timeout: 20_000 });
     expect(await dave.textContent('li[data-ch="backlog"] .mention')).toBe("@1");
     // Reading the channel clears both.
@@ -45,10 +34,10 @@ describe("web app in Chromium: counts, edits, deletes, reactions", () => {
   });
 
   it("an edit, a delete and a reaction made in the UI show live in the other user's browser", async () => {
-    const alice = await (await browser.newContext()).newPage();
-    const bob = await (await browser.newContext()).newPage();
-    await signIn(alice, node.url, "alice");
-    await signIn(bob, node.url, "bob");
+    const alice = await (await browser().newContext()).newPage();
+    const bob = await (await browser().newContext()).newPage();
+    await signIn(alice, node().url, "alice");
+    await signIn(bob, node().url, "bob");
     await say(alice, "/join #changes");
     await alice.waitForSelector('li[data-ch="changes"].active');
     await say(bob, "/join #changes");
@@ -73,7 +62,7 @@ describe("web app in Chromium: counts, edits, deletes, reactions", () => {
     // The sender's own view and the server's history agree.
     await showsExactly(alice, ["final text", "message deleted"]);
     expect(await lines(alice)).toEqual(["alice: final text", "alice: message deleted"]);
-    const hist = await node.http("GET", "/channels/changes/messages?after=0", { token: await node.token("alice") });
+    const hist = await node().http("GET", "/channels/changes/messages?after=0", { token: await node().token("alice") });
     const current = (hist.body as { messages: Array<{ body: string; kind?: string; edited?: boolean; deleted?: boolean; reactions?: Record<string, number> }> }).messages.filter((m) => m.kind === undefined);
     expect(current).toMatchObject([{ body: "final text", edited: true, reactions: { "👍": 1 } }, { body: "", deleted: true }]);
     await alice.context().close();

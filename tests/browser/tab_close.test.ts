@@ -1,8 +1,6 @@
-import type { Browser, BrowserContext, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startStorm, type StormProcess } from "../harness/storm_process.ts";
-import { connected, type PageDocument, say, showsExactly, signIn } from "./browser_harness.ts";
-import { launchChromium } from "./browser_harness.ts";
+import type { BrowserContext, Page } from "playwright-core";
+import { describe, expect, it } from "vitest";
+import { connected, nodeAndBrowser, type PageDocument, say, showsExactly, signIn } from "./browser_harness.ts";
 
 declare const document: PageDocument;
 declare const indexedDB: { open(name: string): { result: IdbLike; onsuccess: (() => void) | null; onerror: (() => void) | null } };
@@ -17,24 +15,14 @@ interface IdbLike {
  * sends it with its original client id, so it commits exactly once (G3): not lost, not doubled.
  */
 describe("web app in Chromium: a tab closed with a queued publish", () => {
-  let node: StormProcess;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    node = await startStorm();
-    browser = await launchChromium();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await node?.stop();
-  });
+  const { node, browser } = nodeAndBrowser();
 
   it("another tab sends it once, and so does a tab opened after the last one closed", async () => {
-    const ctx = await browser.newContext();
+    const ctx = await browser().newContext();
     const first = await ctx.newPage();
-    const reader = await (await browser.newContext()).newPage();
-    await signIn(first, node.url, "kate");
-    await signIn(reader, node.url, "liam");
+    const reader = await (await browser().newContext()).newPage();
+    await signIn(first, node().url, "kate");
+    await signIn(reader, node().url, "liam");
     await say(first, "/join #tabs");
     await first.waitForSelector('li[data-ch="tabs"].active');
     await say(reader, "/join #tabs");
@@ -43,7 +31,7 @@ describe("web app in Chromium: a tab closed with a queued publish", () => {
     await showsExactly(reader, ["before"]);
 
     // Another tab of kate's is open while the first one queues offline and closes.
-    const second = await openTab(ctx, node.url);
+    const second = await openTab(ctx, node().url);
     await ctx.setOffline(true);
     await first.waitForSelector('#status[data-state="offline"]');
     await say(first, "from a closed tab");
@@ -60,13 +48,13 @@ describe("web app in Chromium: a tab closed with a queued publish", () => {
     await outboxHolds(second, ["from the last tab"]);
     await second.close();
     await ctx.setOffline(false);
-    const third = await openTab(ctx, node.url);
+    const third = await openTab(ctx, node().url);
     await showsExactly(reader, ["before", "from a closed tab", "from the last tab"]);
     await showsExactly(third, ["before", "from a closed tab", "from the last tab"]);
     await outboxHolds(third, []);
 
     // The journal has each once: the adopted entries kept their client ids.
-    const hist = await node.http("GET", "/channels/tabs/messages?after=0", { token: await node.token("kate") });
+    const hist = await node().http("GET", "/channels/tabs/messages?after=0", { token: await node().token("kate") });
     expect((hist.body as { messages: Array<{ body: string }> }).messages.map((m) => m.body)).toEqual(["before", "from a closed tab", "from the last tab"]);
     await ctx.close();
     await reader.context().close();

@@ -50,14 +50,20 @@ export function describeSdk(kind: TransportKind): void {
       return got;
     };
 
-    it("publish resolves with the committed seq and a subscriber receives each message once, in order", async () => {
+    /** A fresh channel, alice and bob connected, bob subscribed and recording what he receives. */
+    const aliceToBob = async () => {
       const ch = await channel();
       const alice = await client("alice");
       const bob = await client("bob");
       await Promise.all([alice.connect(), bob.connect()]);
-      expect(alice.status.transport).toBe(kind);
       const got = record(bob, ch);
       await bob.channel(ch).subscribe();
+      return { ch, alice, bob, got };
+    };
+
+    it("publish resolves with the committed seq and a subscriber receives each message once, in order", async () => {
+      const { ch, alice, got } = await aliceToBob();
+      expect(alice.status.transport).toBe(kind);
       const acks = [];
       for (let i = 1; i <= 5; i++) acks.push(await alice.channel(ch).publish(`m${i}`));
       expect(acks.map((a) => [a.seq, a.dup])).toEqual([1, 2, 3, 4, 5].map((s) => [s, false]));
@@ -66,12 +72,7 @@ export function describeSdk(kind: TransportKind): void {
     });
 
     it("edits, deletes and reactions commit through the queue and reach a subscriber as entries referring to their message", async () => {
-      const ch = await channel();
-      const alice = await client("alice");
-      const bob = await client("bob");
-      await Promise.all([alice.connect(), bob.connect()]);
-      const got = record(bob, ch);
-      await bob.channel(ch).subscribe();
+      const { ch, alice, bob, got } = await aliceToBob();
       const a = alice.channel(ch);
       const { seq: first } = await a.publish("draft");
       const { seq: second } = await a.publish("oops");
@@ -202,12 +203,7 @@ export function describeSdk(kind: TransportKind): void {
     });
 
     it("across a node crash (SIGKILL) and restart: queued publishes commit once, in order, and the subscriber sees no gap and no repeat", async () => {
-      const ch = await channel();
-      const alice = await client("alice");
-      const bob = await client("bob");
-      await Promise.all([alice.connect(), bob.connect()]);
-      const got = record(bob, ch);
-      await bob.channel(ch).subscribe();
+      const { ch, alice, got } = await aliceToBob();
       // Subscribed, alice has a request outstanding on every transport (a long-poll too), so she notices the crash.
       await alice.channel(ch).subscribe();
       for (let i = 1; i <= 3; i++) await alice.channel(ch).publish(`before${i}`);
