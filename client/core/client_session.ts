@@ -11,6 +11,8 @@ import { Requests } from "./requests.ts";
 import { dispatchServerEvent } from "./server_events.ts";
 import { SubRequests } from "./sub_requests.ts";
 import { TabSync } from "./tab_sync.ts";
+import { TokenKeeper } from "./token_keeper.ts";
+import { UpgradeProbe } from "./upgrade_probe.ts";
 import { TransportChooser } from "./transport_chooser.ts";
 import type { StormClientEvents } from "./storm_client_events.ts";
 import type { TransportFactory } from "./transport_factory.ts";
@@ -54,16 +56,15 @@ export class ClientSession {
   readonly #chooser: TransportChooser;
   readonly #unsentReads = new Map<string, number>();
   readonly #typingAt = new Map<string, number>();
+  readonly #upgrade: UpgradeProbe;
+  readonly #tokens: TokenKeeper;
   #current: Transport | undefined;
-  #probe: Transport | undefined;
   #open = false;
   #stopped = true;
   /** The platform said the network is down: no attempts until it says it is back. */
   #networkDown = false;
-  #token: string | undefined;
-  #authRefreshes = 0;
   #heartbeat: Heartbeat | undefined;
-  #timers = { reconnect: undefined as unknown, probe: undefined as unknown, open: undefined as unknown };
+  #timers = { reconnect: undefined as unknown, open: undefined as unknown };
   #openWaiters: Array<{ resolve(): void; reject(e: StormClientError): void }> = [];
   #untabs: (() => void) | undefined;
   #unnet: (() => void) | undefined;
@@ -73,6 +74,16 @@ export class ClientSession {
     this.#p = c.platform;
     this.#requests = new Requests(c.platform);
     this.#subs = new SubRequests(c.platform);
+    this.#tokens = new TokenKeeper(c.token, c.refreshToken);
+    this.#upgrade = new UpgradeProbe(c.platform, c.upgradeProbeMs, () => {
+      const token = this.#tokens.current;
+      if (this.#stopped || !this.#open || this.#current?.kind === "websocket" || token === undefined) return undefined;
+      const p: Transport = this.#c.createTransport("websocket", this.#base(), token, this.#p, {
+        onFrames: (fs) => this.#onFrames(p, fs),
+        onClose: (c) => this.#onClose(p, c),
+      });
+      return p;
+    });
     this.#chooser = new TransportChooser(c.transports, c.fallbackAfter);
     this.status = { state: "offline", transport: c.transports[0]!, rtt: undefined, attempt: 0 };
     this.#tabs = new TabSync(this.#p.tabs, () => this.user);
@@ -117,8 +128,8 @@ export class ClientSession {
     this.#subs.clear();
     if (this.#timers.reconnect !== undefined) this.#p.clearTimeout(this.#timers.reconnect);
     this.#current?.close();
-    this.#probe?.close();
-    this.#current = this.#probe = undefined;
+    this.#upgrade.stop();
+    this.#current = undefined;
     this.#open = false;
     this.#requests.failAll(undefined, new ClientClosedError());
     this.#untabs?.();
@@ -216,13 +227,14 @@ export class ClientSession {
     if (this.#stopped || this.#networkDown) return;
     const kind = this.#chooser.current;
     this.#setStatus({ state: "connecting", transport: kind });
+    let token: string;
     try {
-      this.#token ??= await this.#c.token();
+      token = await this.#tokens.get();
     } catch (err) {
       return this.#failAuth(`Cannot get a token: ${(err as Error).message}`);
     }
     if (this.#stopped || this.#current) return;
-    const t: Transport = this.#c.createTransport(kind, this.#base(), this.#token, this.#p, {
+    const t: Transport = this.#c.createTransport(kind, this.#base(), token, this.#p, {
       onFrames: (fs) => this.#onFrames(t, fs),
       onClose: (c) => this.#onClose(t, c),
     });
@@ -236,10 +248,9 @@ export class ClientSession {
   }
 
   #onFrames(t: Transport, frames: ServerFrame[]): void {
-    if (t === this.#probe) {
-      const welcome = frames.find((f) => f.t === "welcome");
-      if (!welcome) return;
-      this.#promote(t);
+    if (this.#upgrade.is(t)) {
+      if (!frames.some((f) => f.t === "welcome")) return;
+      this.#promote(this.#upgrade.take());
     }
     if (t !== this.#current) return;
     for (const f of frames) {
@@ -256,6 +267,7 @@ export class ClientSession {
         return this.#onWelcome(t, f);
       case "subbed":
         this.#subs.answered(f.id);
+        this.#subs.confirmed(f.ch);
         return this.#c.channel(f.ch)?.onSubbed(f);
       case "msgs": {
         const ch = this.#c.channel(f.ch);
@@ -266,9 +278,14 @@ export class ClientSession {
         const err = errorFromServer(f.code, f.message, f.retry);
         const ch = this.#subs.answered(f.id);
         if (ch === undefined) return this.#c.emit("error", err);
-        // Refused for good (`not_member`, ...): the handle stops asking. Anything else (the channel
-        // moving between nodes, a node going away) is resumed on a fresh connection.
+        // Refused for good (`not_member`, ...): the handle stops asking. For a while (the channel
+        // moving between nodes): asked again. Anything else: resumed on a fresh connection.
         if (err.retry === "never") return this.#c.channel(ch)?.onSubFailed(err);
+        if (err.retry === "retry") {
+          return this.#subs.retryLater(ch, () => {
+            if (t === this.#current && this.#c.channel(ch)?.subscribed) this.#sendSub(ch);
+          });
+        }
         return this.#drop(t, `sub ${ch} failed: ${err.code}`);
       }
       case "reauth":
@@ -284,7 +301,7 @@ export class ClientSession {
     this.#open = true;
     this.#clearOpenTimer();
     this.user = f.user;
-    this.#authRefreshes = 0;
+    this.#tokens.accepted();
     this.#chooser.opened(t.kind);
     this.#c.backoff.reset();
     this.#setStatus({ state: "connected", transport: t.kind, attempt: 0 });
@@ -301,14 +318,11 @@ export class ClientSession {
       quality: (q) => this.#setStatus(q),
       dead: () => this.#drop(t, "no answer to two pings"),
     });
-    if (this.#chooser.onFallback(t.kind)) this.#scheduleProbe();
+    if (this.#chooser.onFallback(t.kind)) this.#upgrade.schedule();
   }
 
   #onClose(t: Transport, c: TransportClosed): void {
-    if (t === this.#probe) {
-      this.#probe = undefined;
-      return this.#scheduleProbe();
-    }
+    if (this.#upgrade.is(t)) return this.#upgrade.failed();
     if (t !== this.#current) return;
     const wasOpen = this.#open;
     this.#current = undefined;
@@ -338,22 +352,18 @@ export class ClientSession {
   }
 
   async #renewAndReconnect(c: TransportClosed): Promise<void> {
-    // Two refused tokens in a row without a welcome between them: the refresh does not help.
-    if (!this.#c.refreshToken || this.#authRefreshes >= 2) return this.#failAuth(`The server refused the token (${c.code} ${c.reason})`);
-    this.#authRefreshes++;
     try {
-      this.#token = await this.#c.refreshToken();
+      await this.#tokens.afterRefusal(`${c.code} ${c.reason}`);
     } catch (err) {
-      return this.#failAuth(`Cannot refresh the token: ${(err as Error).message}`);
+      return this.#failAuth((err as Error).message);
     }
     void this.#openTransport();
   }
 
   async #renewOnOpenConnection(t: Transport): Promise<void> {
-    if (!this.#c.refreshToken) return;
     try {
-      this.#token = await this.#c.refreshToken();
-      if (t === this.#current) t.reauth(this.#token);
+      const token = await this.#tokens.renew();
+      if (token !== undefined && t === this.#current) t.reauth(token);
     } catch (err) {
       this.#c.emit("error", new AuthError("unauthenticated", `Cannot refresh the token: ${(err as Error).message}`));
     }
@@ -381,24 +391,9 @@ export class ClientSession {
     this.#onClose(t, { code: 1006, reason });
   }
 
-  #scheduleProbe(): void {
-    if (this.#stopped || this.#timers.probe !== undefined) return;
-    this.#timers.probe = this.#p.setTimeout(() => {
-      this.#timers.probe = undefined;
-      if (this.#stopped || !this.#open || this.#current?.kind === "websocket" || !this.#token) return;
-      const p: Transport = this.#c.createTransport("websocket", this.#base(), this.#token, this.#p, {
-        onFrames: (fs) => this.#onFrames(p, fs),
-        onClose: (c) => this.#onClose(p, c),
-      });
-      this.#probe = p;
-      p.start();
-    }, this.#c.upgradeProbeMs);
-  }
-
   /** WebSocket works again: it replaces the fallback; what was unanswered there is sent again. */
   #promote(p: Transport): void {
     const old = this.#current;
-    this.#probe = undefined;
     old?.close();
     if (old) this.#requests.failAll(old);
     this.#stopConnectionTimers();
@@ -415,10 +410,7 @@ export class ClientSession {
   #stopConnectionTimers(): void {
     this.#heartbeat?.stop();
     this.#heartbeat = undefined;
-    if (this.#timers.probe !== undefined) this.#p.clearTimeout(this.#timers.probe);
-    this.#timers.probe = undefined;
-    this.#probe?.close();
-    this.#probe = undefined;
+    this.#upgrade.stop();
   }
 
   #base(): string {
