@@ -51,7 +51,8 @@ export class WebhookDeliverer {
   readonly #leases = new Map<string, number>();
   readonly #cursors = new Map<string, WebhookCursor>();
   readonly #retries = new Map<string, Retry>();
-  readonly #busy = new Set<string>();
+  /** The channel pumps running, by `<endpoint> <channel>`: one at a time each, none waiting for another. */
+  readonly #pumps = new Map<string, Promise<void>>();
   #timer: ReturnType<typeof setTimeout> | undefined;
   #stopped = false;
   #nextPrune = 0;
@@ -79,6 +80,7 @@ export class WebhookDeliverer {
     this.#stopped = true;
     clearTimeout(this.#timer);
     await this.#round;
+    await Promise.all(this.#pumps.values());
   }
 
   async #tick(): Promise<void> {
@@ -88,17 +90,17 @@ export class WebhookDeliverer {
       this.#nextPrune = now + 60_000;
       await this.#o.store.pruneChannelEvents(now - CHANNEL_EVENT_TTL_MS);
     }
-    const work: Array<Promise<void>> = [];
     for (const hook of this.#hooks) {
       if (!(await this.#holds(hook.id, now))) continue;
       for (const ch of hook.channels) {
         const key = `${hook.id} ${ch}`;
-        if (this.#busy.has(key) || (this.#retries.get(key)?.nextAt ?? 0) > now) continue;
-        this.#busy.add(key);
-        work.push(this.#pump(hook, ch, key).finally(() => this.#busy.delete(key)));
+        if (this.#pumps.has(key) || (this.#retries.get(key)?.nextAt ?? 0) > now) continue;
+        const pump = this.#pump(hook, ch, key)
+          .catch((err: unknown) => this.#o.log?.(`webhooks: ${key}: ${err instanceof Error ? err.message : String(err)}`))
+          .finally(() => this.#pumps.delete(key));
+        this.#pumps.set(key, pump);
       }
     }
-    await Promise.all(work);
   }
 
   /** Whether this node holds the endpoint's lease, renewing it at a third of its length. */
