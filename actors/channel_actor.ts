@@ -1,7 +1,7 @@
 import { parseActorId } from "../runtime/core/actor_id.ts";
 import type { Actor, ActorContext, Envelope } from "../runtime/core/actor.ts";
 import { FencedError, RejectedError, StormError, UnavailableError } from "../runtime/core/errors.ts";
-import type { AppendOutcome, JournalEntry } from "../storage/store.ts";
+import type { AppendOutcome, JournalEntry, SnapshotEvent } from "../storage/store.ts";
 import { ageCheckMs, KEEP_ALL, overCount, type RetentionPolicy, TRIM_INTERVAL_MS, trimRule } from "./retention.ts";
 import type { Timer } from "../runtime/core/clock.ts";
 import { access, type ChannelState, channelInfo, emptyChannel } from "./channel_state.ts";
@@ -138,7 +138,9 @@ export class ChannelActor implements Actor {
         this.#admitPublish(env as Envelope<typeof msg>, pending);
         continue;
       }
-      if (needsCommittedState(msg) && pending.length > 0) {
+      // A presence change saved as a webhook event is placed after the seqs committed before it.
+      const placed = needsCommittedState(msg) || (msg.type === "presence" && this.#state.hooks !== undefined);
+      if (placed && pending.length > 0) {
         await this.#commit(pending);
         pending = [];
       }
@@ -297,7 +299,7 @@ export class ChannelActor implements Actor {
           created: true, name: this.#name, visibility: msg.visibility, topic: msg.topic, owner: msg.user,
           createdAt: this.#ctx.clock.now(), members,
         };
-        await this.#saveSnapshot();
+        await this.#saveSnapshot(Object.keys(members).map((m) => joinedEvent(m, true, m === msg.user ? undefined : msg.user)));
         for (const m of Object.keys(members)) {
           this.#ctx.tell(`session:${m}`, { type: "joined", ch: this.#name, ...(m === msg.user ? {} : { by: msg.user }) } satisfies SessionMsg);
         }
@@ -343,9 +345,16 @@ export class ChannelActor implements Actor {
         return { members: s.members, online: this.#presence.onlineUsers() };
       case "presence": {
         const changed = this.#presence.update(msg.edge, msg.user, msg.online);
-        if (changed) this.#emit({ type: "presence", ch: this.#name, user: msg.user, online: msg.online });
+        if (!changed) return true;
+        this.#emit({ type: "presence", ch: this.#name, user: msg.user, online: msg.online });
+        if (s.hooks?.presence && s.created) await this.#saveSnapshot([{ type: "presence", payload: { user: msg.user, online: msg.online } }]);
         return true;
       }
+      case "hooks":
+        access.requireExists(s);
+        this.#state = { ...s, hooks: msg.presence ? { presence: true } : undefined };
+        await this.#saveSnapshot();
+        return true;
       case "mark_read":
         access.requireMember(s, msg.user);
         return Math.min(msg.seq, this.#last);
@@ -397,9 +406,9 @@ export class ChannelActor implements Actor {
     if (role) members[user] = role;
     else delete members[user];
     this.#state = { ...this.#state, members };
-    await this.#saveSnapshot();
-    this.#emit({ type: "member", ch: this.#name, user, joined: role !== undefined });
     const by = how.by !== undefined && how.by !== user ? { by: how.by } : {};
+    await this.#saveSnapshot([joinedEvent(user, role !== undefined, by.by)]);
+    this.#emit({ type: "member", ch: this.#name, user, joined: role !== undefined });
     this.#ctx.tell(`session:${user}`, { type: role ? "joined" : "left", ch: this.#name, ...by } satisfies SessionMsg);
     return channelInfo(this.#state, this.#last);
   }
@@ -408,7 +417,7 @@ export class ChannelActor implements Actor {
   async #moderate(msg: Parameters<typeof moderate>[1]): Promise<unknown> {
     const out = moderate(this.#state, msg, this.#ctx.clock.now());
     this.#state = out.state;
-    await this.#saveSnapshot();
+    await this.#saveSnapshot(out.removed ? [{ type: "membership", payload: { user: out.removed.user, joined: false, by: msg.user, reason: out.removed.reason } }] : []);
     if (out.event) this.#emit(out.event);
     if (out.removed) {
       this.#emit({ type: "member", ch: this.#name, user: out.removed.user, joined: false });
@@ -479,8 +488,11 @@ export class ChannelActor implements Actor {
     return { erased, member };
   }
 
-  async #saveSnapshot(): Promise<void> {
-    const ok = await this.#ctx.store.saveSnapshot(this.#ctx.self, this.#ctx.epoch, { seq: this.#last, state: this.#state });
+  /** Saves the state, with the webhook events of the change that made it (written together or not at all). */
+  async #saveSnapshot(events: Array<Pick<SnapshotEvent, "type" | "payload">> = []): Promise<void> {
+    const at = this.#ctx.clock.now();
+    const snapshot = { seq: this.#last, state: this.#state, ...(events.length > 0 ? { events: events.map((e) => ({ ...e, afterSeq: this.#last, at })) } : {}) };
+    const ok = await this.#ctx.store.saveSnapshot(this.#ctx.self, this.#ctx.epoch, snapshot);
     if (!ok) throw new FencedError(`Channel ${this.#name}: snapshot fenced at epoch ${this.#ctx.epoch}`);
   }
 
@@ -506,9 +518,14 @@ export class ChannelActor implements Actor {
   }
 }
 
+/** A membership webhook event: `by` another user (an invitation, a creator adding members). */
+function joinedEvent(user: string, joined: boolean, by: string | undefined): Pick<SnapshotEvent, "type" | "payload"> {
+  return { type: "membership", payload: { user, joined, ...(by !== undefined ? { by } : {}) } };
+}
+
 /** Metadata writes and reads of history must see the publishes queued before them committed. */
 function needsCommittedState(msg: ChannelMsg): boolean {
   return msg.type === "create" || msg.type === "join" || msg.type === "leave" || msg.type === "invite" ||
     msg.type === "topic" || msg.type === "subscribe" || msg.type === "history" || msg.type === "mark_read" || isChange(msg) || isModeration(msg) ||
-    msg.type === "retention" || msg.type === "retain" || msg.type === "erase" || msg.type === "admin_member";
+    msg.type === "retention" || msg.type === "retain" || msg.type === "erase" || msg.type === "admin_member" || msg.type === "hooks";
 }

@@ -44,6 +44,8 @@ export type ChannelMsg =
   | { type: "admin_member"; member: string; add: boolean }
   /** Server API: who is online, and the member count. */
   | { type: "presence_get" }
+  /** Whether webhooks want this channel's presence changes (each then costs a statement): the server API sets it. */
+  | { type: "hooks"; presence: boolean }
   /** Erases a user from the channel (tombstones, membership); `drop` empties a direct conversation. */
   | { type: "erase"; user: string; drop?: boolean }
   /** Activates the actor without doing anything else (takeover, planned migration). */

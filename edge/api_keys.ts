@@ -5,7 +5,7 @@ import type { ApiKeyStore } from "../storage/api_key_store.ts";
 import { AuthError } from "./auth.ts";
 
 /** What a key may do. `admin` includes the others. */
-export const SCOPES = ["publish", "broadcast", "admin"] as const;
+export const SCOPES = ["publish", "broadcast", "webhooks", "admin"] as const;
 export type Scope = (typeof SCOPES)[number];
 
 export interface ApiKeyPrincipal {

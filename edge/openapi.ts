@@ -4,7 +4,7 @@ import {
   PublishBody, ReactBody, ReadyReply, RoleBody, SearchHitSchema, SearchQuery, SyncBroadcastBody, SyncSendBody, UserName,
 } from "./schemas.ts";
 import { ErasureReport, RetentionBody, RetentionView } from "./data_schemas.ts";
-import { KeyCreateBody, RevokeBody, ServerBroadcastBody, ServerCreateChannelBody, ServerMemberBody, ServerPublishBody } from "./server_schemas.ts";
+import { KeyCreateBody, RevokeBody, ServerBroadcastBody, ServerCreateChannelBody, ServerMemberBody, ServerPublishBody, WebhookCreateBody } from "./server_schemas.ts";
 
 const json = (schema: unknown) => ({ content: { "application/json": { schema } } });
 const errors = {
@@ -119,6 +119,12 @@ export function buildOpenApi(): unknown {
       "/server/channels/{name}/presence": { get: { summary: "Who is online; scope publish", security: key, parameters: [chParam], responses: { 200: { description: "{ channel, online, members }" }, ...errors } } },
       "/server/users/{user}/disconnect": { post: { summary: "Close the user's connections with 4003 disconnected; scope admin", security: key, parameters: [userParam], responses: { 200: { description: "{ user, connections }" }, ...errors } } },
       "/server/users/{user}/revoke": { post: { summary: "Refuse the user's tokens issued before `before` (default now) and close their connections with 4004 token_revoked; scope admin", security: key, parameters: [userParam], requestBody: json(RevokeBody), responses: { 200: { description: "{ user, before }" }, ...errors } } },
+      "/server/webhooks": {
+        post: { summary: "Register a webhook endpoint for events of existing channels; the secret is in this answer only; scope webhooks. docs/SERVER_API.md (delivery, signature, guarantees)", security: key, requestBody: json(WebhookCreateBody), responses: { 201: { description: "{ id, url, events, channels, maxBacklog, timeoutMs, createdAt, secret }" }, ...errors } },
+        get: { summary: "List webhook endpoints (never their secrets); scope webhooks", security: key, responses: { 200: { description: "{ webhooks }" }, ...errors } },
+      },
+      "/server/webhooks/{id}": { delete: { summary: "Delete a webhook endpoint, its positions and dead letters; scope webhooks", security: key, parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }], responses: { 200: { description: "{ id, deleted: true }" }, ...errors } } },
+      "/server/webhooks/{id}/dead": { get: { summary: "Dead letters of an endpoint (events skipped past its backlog bound, or trimmed before delivery), by id after `after`; scope webhooks", security: key, parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }, ...["after", "limit"].map((n) => ({ name: n, in: "query", schema: { type: "integer", minimum: 0 } }))], responses: { 200: { description: "{ deadLetters: [{ id, webhookId, channel, from, to, count, reason, lastError, at }] }" }, ...errors } } },
       "/admin/keys": {
         get: { summary: "List API keys (never the keys themselves); admin JWT", security: auth, responses: { 200: { description: "{ keys }" }, ...errors } },
         post: { summary: "Create an API key; the key is in this answer only; admin JWT", security: auth, requestBody: json(KeyCreateBody), responses: { 201: { description: "{ id, name, scopes, createdAt, revokedAt, key }" }, ...errors } },

@@ -54,6 +54,11 @@ export interface NodeConfig {
   retentionMaxCount: number | undefined;
   /** Entries younger than this are never trimmed, so retries across a failover stay exactly-once. */
   dedupeHorizonMs: number;
+  /** Webhook delivery (edge/webhook_deliverer.ts): poll period, lease, retry backoff. */
+  webhookPollMs: number;
+  webhookLeaseMs: number;
+  webhookRetryBaseMs: number;
+  webhookRetryMaxMs: number;
   /** Bounds of each user's `/api/sync` queue: events kept, and for how long. */
   syncQueueMax: number;
   syncQueueAgeMs: number;
@@ -108,6 +113,10 @@ const OPTIONS = {
   "retention-max-age": { env: "STORM_RETENTION_MAX_AGE", kind: "string", help: "server-wide retention: drop messages older than this (90s, 15m, 12h, 30d or ms; default: keep)" },
   "retention-max-count": { env: "STORM_RETENTION_MAX_COUNT", kind: "int", min: 1, help: "server-wide retention: keep at most this many messages per channel (default: keep all)" },
   "dedupe-horizon": { env: "STORM_DEDUPE_HORIZON", kind: "string", help: "entries younger than this are never trimmed: retries stay exactly-once (default 60s)" },
+  "webhook-poll-ms": { env: "STORM_WEBHOOK_POLL_MS", kind: "int", min: 10, help: "how often webhook endpoints are looked at for new events (default 500)" },
+  "webhook-lease-ms": { env: "STORM_WEBHOOK_LEASE_MS", kind: "int", min: 100, help: "a node delivers an endpoint under a lease this long (default 10000)" },
+  "webhook-retry-base-ms": { env: "STORM_WEBHOOK_RETRY_BASE_MS", kind: "int", min: 1, help: "first webhook retry after about this long, doubling per failure (default 1000)" },
+  "webhook-retry-max-ms": { env: "STORM_WEBHOOK_RETRY_MAX_MS", kind: "int", min: 1, help: "longest wait between webhook retries (default 300000)" },
   "sync-queue-max": { env: "STORM_SYNC_QUEUE_MAX", kind: "int", min: 1, help: "events kept per user for /api/sync/poll (default 1000)" },
   "sync-queue-age-ms": { env: "STORM_SYNC_QUEUE_AGE_MS", kind: "int", min: 1, help: "how long a /api/sync event is kept (default 300000)" },
   "rate-limits": { env: "STORM_RATE_LIMITS", kind: "string", help: "on (default) or off: every rate limit at once" },
@@ -221,6 +230,10 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
     retentionMaxAgeMs: duration(raw("retention-max-age"), what("retention-max-age")),
     retentionMaxCount: raw("retention-max-count") === undefined ? undefined : int("retention-max-count", 0),
     dedupeHorizonMs: duration(raw("dedupe-horizon"), what("dedupe-horizon")) ?? 60_000,
+    webhookPollMs: int("webhook-poll-ms", 500),
+    webhookLeaseMs: int("webhook-lease-ms", 10_000),
+    webhookRetryBaseMs: int("webhook-retry-base-ms", 1_000),
+    webhookRetryMaxMs: int("webhook-retry-max-ms", 300_000),
     syncQueueMax: int("sync-queue-max", 1_000),
     syncQueueAgeMs: int("sync-queue-age-ms", 5 * 60_000),
     testBrokenSseResume: bool("test-broken-sse-resume"),

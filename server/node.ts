@@ -20,6 +20,8 @@ import { ApiKeyAuth } from "../edge/api_keys.ts";
 import { serverApiRoutes } from "../edge/server_api.ts";
 import { TokenRevocations } from "../edge/token_revocations.ts";
 import { UserEraser } from "../edge/user_eraser.ts";
+import { WebhookDeliverer } from "../edge/webhook_deliverer.ts";
+import { webhookRoutes } from "../edge/webhook_routes.ts";
 import { StaticFiles } from "../edge/static_files.ts";
 import { EdgeMetrics } from "../edge/edge_metrics.ts";
 import { Logger } from "../lib/logger.ts";
@@ -189,7 +191,13 @@ async function startLocked(cfg: NodeConfig, hooks: NodeHooks, lock: DataDirLock)
     },
   });
   userDataRoutes(api, { actors, store: storage.mainStore, eraser: new UserEraser(actors, storage.mainStore, secret.key), exportPageSize: 1_000 });
-  serverApiRoutes(api, { actors, keys: new ApiKeyAuth(storage.mainStore), store: storage.mainStore, revocations });
+  const keys = new ApiKeyAuth(storage.mainStore);
+  serverApiRoutes(api, { actors, keys, store: storage.mainStore, revocations });
+  webhookRoutes(api, { actors, keys, store: storage.mainStore });
+  const webhooks = new WebhookDeliverer({
+    store: storage.mainStore, nodeId: id, pollMs: cfg.webhookPollMs, leaseMs: cfg.webhookLeaseMs,
+    retryBaseMs: cfg.webhookRetryBaseMs, retryMaxMs: cfg.webhookRetryMaxMs, log,
+  });
   edge = new EdgeServer({
     http, actors, fanout, subscriptions, dispatcher, limits, auth, api, clock: systemClock, defer: turnEnd.late, metrics: counters,
     maxBufferedBytes: cfg.maxBufferedBytes, writeChunk: cfg.writeChunk, heartbeatMs: cfg.heartbeatMs, authTimeoutMs: cfg.authTimeoutMs,
@@ -202,6 +210,7 @@ async function startLocked(cfg: NodeConfig, hooks: NodeHooks, lock: DataDirLock)
     if (stopping) return;
     stopping = true;
     await parts?.leave();
+    await webhooks.stop();
     await edge!.close();
     await system.stop();
     await stopWatch?.();
@@ -217,6 +226,7 @@ async function startLocked(cfg: NodeConfig, hooks: NodeHooks, lock: DataDirLock)
       hooks.onLeaseLost?.(reason);
     });
   }
+  webhooks.start();
   ready = true;
   return { id, port, system, edge, controls, stop };
 }

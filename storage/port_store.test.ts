@@ -10,15 +10,16 @@ import { PortStore } from "./port_store.ts";
 import type { Store } from "./store.ts";
 import type { UserDataStore } from "./user_data_store.ts";
 import type { ApiKeyStore } from "./api_key_store.ts";
+import type { WebhookStore } from "./webhook_store.ts";
 import { runStoreConformance } from "./store_conformance.ts";
 import { serveStore } from "./store_server.ts";
 
 /** A PortStore that also owns its channel and the served store, so the suite can close and reopen it. */
 class OwningPortStore extends PortStore {
-  readonly #served: Store & UserDataStore & ApiKeyStore;
+  readonly #served: Store & UserDataStore & ApiKeyStore & WebhookStore;
   readonly #ports: MessagePort[];
 
-  constructor(served: Store & UserDataStore & ApiKeyStore) {
+  constructor(served: Store & UserDataStore & ApiKeyStore & WebhookStore) {
     const { port1, port2 } = new MessageChannel();
     serveStore(served, port1);
     super(port2);
@@ -46,7 +47,7 @@ runStoreConformance("port to pglite (directory)", async () => new OwningPortStor
 });
 
 describe("port store", () => {
-  let served: Store & UserDataStore & ApiKeyStore;
+  let served: Store & UserDataStore & ApiKeyStore & WebhookStore;
   beforeAll(async () => {
     served = await openPgliteStore(undefined);
   });

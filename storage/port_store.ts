@@ -2,6 +2,7 @@ import { StoreClosedError, storeErrorFromWire } from "./errors.ts";
 import type { AppendOutcome, JournalBounds, JournalEntry, ReadMark, SearchPage, Snapshot, Store, TrimRule, UnreadCount } from "./store.ts";
 import type { ApiKeyRecord, ApiKeyStore } from "./api_key_store.ts";
 import type { AuditInput, AuditRecord, Membership, UserDataStore, UserMessage } from "./user_data_store.ts";
+import type { ChannelEvent, DeadLetter, DeadLetterInput, WebhookCursor, WebhookInput, WebhookRecord, WebhookStore } from "./webhook_store.ts";
 import { TickBatcher } from "./store_protocol.ts";
 import type { StoreOp, StorePort, StoreReply, StoreRequest } from "./store_protocol.ts";
 
@@ -22,7 +23,7 @@ interface Waiter {
  * serveStore(await openPgliteStore(undefined), port1);
  * const store = new PortStore(port2);
  */
-export class PortStore implements Store, UserDataStore, ApiKeyStore {
+export class PortStore implements Store, UserDataStore, ApiKeyStore, WebhookStore {
   readonly #requests: TickBatcher;
   readonly #waiters = new Map<number, Waiter>();
   #nextId = 1;
@@ -112,6 +113,36 @@ export class PortStore implements Store, UserDataStore, ApiKeyStore {
     return this.#call("listSnapshots", [prefix, afterId, limit]);
   }
 
+  createWebhook(w: WebhookInput): Promise<WebhookRecord> {
+    return this.#call("createWebhook", [w]);
+  }
+  listWebhooks(): Promise<WebhookRecord[]> {
+    return this.#call("listWebhooks", []);
+  }
+  deleteWebhook(id: string): Promise<boolean> {
+    return this.#call("deleteWebhook", [id]);
+  }
+  claimWebhook(id: string, owner: string, now: number, until: number): Promise<boolean> {
+    return this.#call("claimWebhook", [id, owner, now, until]);
+  }
+  webhookCursor(id: string, actorId: string): Promise<WebhookCursor> {
+    return this.#call("webhookCursor", [id, actorId]);
+  }
+  advanceWebhook(id: string, owner: string, actorId: string, to: WebhookCursor): Promise<boolean> {
+    return this.#call("advanceWebhook", [id, owner, actorId, to]);
+  }
+  channelEvents(actorId: string, afterN: number, limit: number): Promise<ChannelEvent[]> {
+    return this.#call("channelEvents", [actorId, afterN, limit]);
+  }
+  pruneChannelEvents(before: number): Promise<number> {
+    return this.#call("pruneChannelEvents", [before]);
+  }
+  recordDeadLetter(d: DeadLetterInput): Promise<DeadLetter> {
+    return this.#call("recordDeadLetter", [d]);
+  }
+  listDeadLetters(id: string, afterId: number, limit: number): Promise<DeadLetter[]> {
+    return this.#call("listDeadLetters", [id, afterId, limit]);
+  }
   readRefs(actorId: string, refs: readonly number[]): Promise<JournalEntry[]> {
     return this.#call("readRefs", [actorId, refs]);
   }

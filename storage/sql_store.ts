@@ -10,6 +10,8 @@ import type { AppendOutcome, EntryKind, JournalBounds, JournalEntry, ReadMark, S
 import { jsonString } from "../lib/json_string.ts";
 import type { ApiKeyRecord, ApiKeyStore } from "./api_key_store.ts";
 import type { AuditInput, AuditRecord, Membership, UserDataStore, UserMessage } from "./user_data_store.ts";
+import { WEBHOOK_SQL as W } from "./webhook_statements.ts";
+import type { ChannelEvent, DeadLetter, DeadLetterInput, WebhookCursor, WebhookEventType, WebhookInput, WebhookRecord, WebhookStore } from "./webhook_store.ts";
 
 /**
  * The one `Store` implementation, over any `SqlClient` (PGlite, `pg`). Statements and their
@@ -19,7 +21,7 @@ import type { AuditInput, AuditRecord, Membership, UserDataStore, UserMessage } 
  * Exactly-once (G3) covers the retained journal: a client id whose entry was trimmed can be
  * appended again.
  */
-export class SqlStore implements Store, UserDataStore, ApiKeyStore {
+export class SqlStore implements Store, UserDataStore, ApiKeyStore, WebhookStore {
   readonly #client: SqlClient;
   readonly #appends: GroupCommit;
   #closing: Promise<void> | null = null;
@@ -135,7 +137,9 @@ export class SqlStore implements Store, UserDataStore, ApiKeyStore {
   async saveSnapshot(actorId: string, epoch: number, snapshot: Snapshot): Promise<boolean> {
     // JSON has no `undefined`: an undefined state is stored, and loaded, as null.
     const state = JSON.stringify(snapshot.state) ?? null;
-    const [row] = await this.#query("save the snapshot of", actorId, SQL.saveSnapshot, [actorId, epoch, snapshot.seq, state]);
+    const [row] = snapshot.events?.length
+      ? await this.#query("save the snapshot and events of", actorId, SQL.saveSnapshotWithEvents, [actorId, epoch, snapshot.seq, state, JSON.stringify(snapshot.events)])
+      : await this.#query("save the snapshot of", actorId, SQL.saveSnapshot, [actorId, epoch, snapshot.seq, state]);
     return toNumber(row!.epoch_ok) > 0;
   }
 
@@ -217,6 +221,61 @@ export class SqlStore implements Store, UserDataStore, ApiKeyStore {
   close(): Promise<void> {
     this.#closing ??= this.#appends.drain().then(() => this.#client.close());
     return this.#closing;
+  }
+
+  async createWebhook(w: WebhookInput): Promise<WebhookRecord> {
+    const [row] = await this.#query("create the webhook", w.id, W.createWebhook, [w.id, w.url, w.secret, w.events.join(","), w.channels.join(","), w.maxBacklog, w.timeoutMs]);
+    return { ...w, createdAt: toNumber(row!.created_at) };
+  }
+
+  async listWebhooks(): Promise<WebhookRecord[]> {
+    const rows = await this.#query("list the webhooks", "*", W.listWebhooks, []);
+    return rows.map((r) => ({
+      id: String(r.id), url: String(r.url), secret: String(r.secret), events: String(r.events).split(",").filter(Boolean) as WebhookEventType[],
+      channels: String(r.channels).split(",").filter(Boolean), maxBacklog: toNumber(r.max_backlog), timeoutMs: toNumber(r.timeout_ms), createdAt: toNumber(r.created_at),
+    }));
+  }
+
+  async deleteWebhook(id: string): Promise<boolean> {
+    return (await this.#query("delete the webhook", id, W.deleteWebhook, [id])).length > 0;
+  }
+
+  async claimWebhook(id: string, owner: string, now: number, until: number): Promise<boolean> {
+    return (await this.#query("claim the webhook", id, W.claimWebhook, [id, owner, now, until])).length > 0;
+  }
+
+  async webhookCursor(id: string, actorId: string): Promise<WebhookCursor> {
+    const [row] = await this.#query("read the webhook position in", actorId, W.webhookCursor, [id, actorId]);
+    return row ? { seq: toNumber(row.seq), n: toNumber(row.n) } : { seq: 0, n: 0 };
+  }
+
+  async advanceWebhook(id: string, owner: string, actorId: string, to: WebhookCursor): Promise<boolean> {
+    return (await this.#query("advance the webhook position in", actorId, W.advanceWebhook, [id, owner, actorId, to.seq, to.n])).length > 0;
+  }
+
+  async channelEvents(actorId: string, afterN: number, limit: number): Promise<ChannelEvent[]> {
+    const rows = await this.#query("read the channel events of", actorId, W.channelEvents, [actorId, afterN, limit]);
+    return rows.map((r) => ({
+      n: toNumber(r.n), afterSeq: toNumber(r.after_seq), type: String(r.type) as ChannelEvent["type"], payload: r.payload as Record<string, unknown>, at: toNumber(r.at),
+    }));
+  }
+
+  async pruneChannelEvents(before: number): Promise<number> {
+    const [row] = await this.#query("prune the channel events", "*", W.pruneChannelEvents, [before]);
+    return toNumber(row!.n);
+  }
+
+  async recordDeadLetter(d: DeadLetterInput): Promise<DeadLetter> {
+    const [row] = await this.#query("record a dead letter of", d.webhookId, W.recordDeadLetter, [d.webhookId, d.channel, d.from, d.to, d.count, d.reason, d.lastError]);
+    return { ...d, id: toNumber(row!.id), at: toNumber(row!.at) };
+  }
+
+  async listDeadLetters(id: string, afterId: number, limit: number): Promise<DeadLetter[]> {
+    const rows = await this.#query("list the dead letters of", id, W.listDeadLetters, [id, afterId, limit]);
+    return rows.map((r) => ({
+      id: toNumber(r.id), at: toNumber(r.at), webhookId: String(r.webhook_id), channel: String(r.channel), from: String(r.from_id), to: String(r.to_id),
+      count: toNumber(r.count), reason: String(r.reason) as DeadLetter["reason"], lastError: String(r.last_error),
+    }));
   }
 
   async #query(action: string, actorId: string, text: string, params: readonly unknown[]): Promise<SqlRow[]> {

@@ -215,6 +215,28 @@ export const SQL = {
     )
     SELECT (SELECT count(*) FROM e) AS epoch_ok, (SELECT count(*) FROM up) AS written`,
 
+  /**
+   * `saveSnapshot` with the channel events it makes ($5: JSON `[{type, afterSeq, payload, at}]`),
+   * inserted in the same statement and under the same epoch check.
+   */
+  saveSnapshotWithEvents: `
+    WITH e AS (SELECT 1 FROM actor_epochs WHERE actor_id = $1 AND epoch = $2 FOR SHARE),
+    up AS (
+      INSERT INTO snapshots (actor_id, epoch, seq, state)
+      SELECT $1::text, $2::bigint, $3::bigint, $4::text::jsonb WHERE EXISTS (SELECT 1 FROM e)
+      ON CONFLICT (actor_id) DO UPDATE
+        SET epoch = EXCLUDED.epoch, seq = EXCLUDED.seq, state = EXCLUDED.state, updated_at = now()
+      RETURNING 1
+    ),
+    ev AS (
+      INSERT INTO channel_events (actor_id, after_seq, type, payload, at)
+      SELECT $1::text, x."afterSeq", x.type, x.payload, x.at
+      FROM json_to_recordset($5::text::json) AS x("afterSeq" bigint, type text, payload jsonb, at bigint)
+      WHERE EXISTS (SELECT 1 FROM e)
+      RETURNING 1
+    )
+    SELECT (SELECT count(*) FROM e) AS epoch_ok, (SELECT count(*) FROM up) AS written, (SELECT count(*) FROM ev) AS events`,
+
   loadSnapshot: `SELECT seq, state FROM snapshots WHERE actor_id = $1`,
 
   /** $1 actor, $2 seqs as a JSON array → the entries referring to them (index `journal_ref`). */
@@ -285,6 +307,12 @@ export const SQL = {
       UPDATE journal SET sender = '', body = '', client_id = 'erased:' || lpad(seq::text, 64, '0')
       WHERE actor_id = $1 AND sender = $3 AND EXISTS (SELECT 1 FROM e)
       RETURNING 1
+    ),
+    -- Webhook events about the user (they joined, left, came online) name them: gone too.
+    ev AS (
+      DELETE FROM channel_events
+      WHERE actor_id = $1 AND (payload->>'user' = $3 OR payload->>'by' = $3) AND EXISTS (SELECT 1 FROM e)
+      RETURNING 1
     )
     SELECT (SELECT count(*) FROM e) AS epoch_ok, (SELECT count(*) FROM up) AS erased`,
 
@@ -337,7 +365,8 @@ export const SQL = {
       RETURNING 1
     ),
     j AS (DELETE FROM journal WHERE actor_id IN (SELECT id FROM ids) RETURNING 1),
-    s AS (DELETE FROM snapshots WHERE actor_id IN (SELECT id FROM ids) RETURNING 1)
+    s AS (DELETE FROM snapshots WHERE actor_id IN (SELECT id FROM ids) RETURNING 1),
+    ev AS (DELETE FROM channel_events WHERE actor_id IN (SELECT id FROM ids) RETURNING 1)
     SELECT (SELECT count(*) FROM j) AS messages, (SELECT count(*) FROM s) AS snapshots,
            (SELECT count(*) FROM gone) AS epochs, (SELECT count(*) FROM fl) AS floor`,
 

@@ -162,6 +162,19 @@ export interface Snapshot {
   /** The last journal seq the state includes. */
   seq: number;
   state: unknown;
+  /**
+   * Changes this snapshot makes that webhooks announce (membership, presence): written in the same
+   * statement as the snapshot, so an event exists exactly when its change was saved. Not loaded back.
+   */
+  events?: SnapshotEvent[];
+}
+
+/** A channel event saved with a snapshot, placed after journal seq `afterSeq` (`webhook_store.ts`). */
+export interface SnapshotEvent {
+  type: "membership" | "presence";
+  afterSeq: number;
+  payload: Record<string, unknown>;
+  at: number;
 }
 
 /** One actor's conditional append: its entries, written only while `epoch` is the actor's current one. */

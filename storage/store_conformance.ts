@@ -4,8 +4,10 @@ import { StoreClosedError } from "./errors.ts";
 import type { JournalEntry, Store } from "./store.ts";
 import { runUserDataConformance } from "./user_data_conformance.ts";
 import { runApiKeyConformance } from "./api_key_conformance.ts";
+import { runWebhookConformance } from "./webhook_conformance.ts";
 import type { UserDataStore } from "./user_data_store.ts";
 import type { ApiKeyStore } from "./api_key_store.ts";
+import type { WebhookStore } from "./webhook_store.ts";
 import { chatStoreCases } from "./store_conformance_chat.ts";
 
 export interface ConformanceOptions {
@@ -24,9 +26,9 @@ export interface ConformanceOptions {
  * @example
  * runStoreConformance("pglite (memory)", () => openPgliteStore(undefined), { durable: false });
  */
-export function runStoreConformance(name: string, open: () => Promise<Store & UserDataStore & ApiKeyStore>, opts: ConformanceOptions): void {
+export function runStoreConformance(name: string, open: () => Promise<Store & UserDataStore & ApiKeyStore & WebhookStore>, opts: ConformanceOptions): void {
   describe(`store conformance: ${name}`, () => {
-    let store: Store & UserDataStore & ApiKeyStore;
+    let store: Store & UserDataStore & ApiKeyStore & WebhookStore;
     const run = randomUUID().slice(0, 8);
     const actor = (label: string) => `test:${run}:${label}`;
 
@@ -235,6 +237,7 @@ export function runStoreConformance(name: string, open: () => Promise<Store & Us
 
     runUserDataConformance(() => store);
     runApiKeyConformance(() => store);
+    runWebhookConformance(() => store);
 
     it("store - a snapshot saved with the current epoch loads back, the latest winning", async () => {
       const id = actor("snapshot");
