@@ -41,6 +41,32 @@ export const MIGRATIONS: readonly string[] = [
      ADD COLUMN ref bigint`,
   // Partial: plain messages (no ref), the bulk of the journal, cost this index nothing on append.
   `CREATE INDEX journal_ref ON journal (actor_id, ref) WHERE ref IS NOT NULL`,
+  // Retention: every seq <= trimmed is gone from the journal on purpose (not a gap).
+  `ALTER TABLE actor_epochs ADD COLUMN trimmed bigint NOT NULL DEFAULT 0`,
+  // Erasure deletes an actor's epoch row; a later activation must still get a greater epoch than
+  // any the deleted row held (G5), so new rows start above this floor (one row, id 1).
+  `CREATE TABLE epoch_floor (id int PRIMARY KEY CHECK (id = 1), epoch bigint NOT NULL)`,
+  // What an erasure did, without the erased data: who asked, when, counts, a salted hash.
+  `CREATE TABLE audit (
+     id bigserial PRIMARY KEY,
+     at timestamptz NOT NULL DEFAULT now(),
+     action text NOT NULL,
+     actor text NOT NULL,
+     subject_hash text NOT NULL,
+     details jsonb NOT NULL
+   )`,
+  // Server API keys: only a SHA-256 of each key is kept; the key itself is shown once, at creation.
+  `CREATE TABLE api_keys (
+     id text PRIMARY KEY,
+     name text NOT NULL,
+     scopes text NOT NULL,
+     key_hash text NOT NULL UNIQUE,
+     created_at timestamptz NOT NULL DEFAULT now(),
+     revoked_at timestamptz
+   )`,
+  // Token revocations: a user's tokens issued before \`before\` (ms) are refused. Keyed by a keyed
+  // hash of the name, so that an erased user's revocation does not keep the name.
+  `CREATE TABLE token_revocations (subject_hash text PRIMARY KEY, before bigint NOT NULL)`,
 ];
 
 /** Serialises concurrent openers (several nodes starting at once) on one database. */

@@ -6,8 +6,10 @@ import { migrate } from "./migrations.ts";
 import type { SqlClient, SqlRow } from "./sql_client.ts";
 import { toNumber } from "./sql_client.ts";
 import { SQL } from "./statements.ts";
-import type { AppendOutcome, EntryKind, JournalBounds, JournalEntry, ReadMark, SearchPage, Snapshot, Store, UnreadCount } from "./store.ts";
+import type { AppendOutcome, EntryKind, JournalBounds, JournalEntry, ReadMark, SearchPage, Snapshot, Store, TrimRule, UnreadCount } from "./store.ts";
 import { jsonString } from "../lib/json_string.ts";
+import type { ApiKeyRecord, ApiKeyStore } from "./api_key_store.ts";
+import type { AuditInput, AuditRecord, Membership, UserDataStore, UserMessage } from "./user_data_store.ts";
 
 /**
  * The one `Store` implementation, over any `SqlClient` (PGlite, `pg`). Statements and their
@@ -17,7 +19,7 @@ import { jsonString } from "../lib/json_string.ts";
  * Exactly-once (G3) covers the retained journal: a client id whose entry was trimmed can be
  * appended again.
  */
-export class SqlStore implements Store {
+export class SqlStore implements Store, UserDataStore, ApiKeyStore {
   readonly #client: SqlClient;
   readonly #appends: GroupCommit;
   #closing: Promise<void> | null = null;
@@ -74,9 +76,60 @@ export class SqlStore implements Store {
     return new Map(rows.map((r) => [String(r.client_id), toNumber(r.seq)]));
   }
 
-  async trim(actorId: string, epoch: number, uptoSeq: number): Promise<boolean> {
-    const [row] = await this.#query("trim the journal of", actorId, SQL.trim, [actorId, epoch, uptoSeq]);
-    return toNumber(row!.epoch_ok) > 0;
+  async trim(actorId: string, epoch: number, rule: TrimRule): Promise<number | null> {
+    const params = [actorId, epoch, rule.uptoSeq, rule.olderThan ?? null, rule.keepSince];
+    const [row] = await this.#query("trim the journal of", actorId, SQL.trim, params);
+    return toNumber(row!.epoch_ok) > 0 ? toNumber(row!.trimmed) : null;
+  }
+
+  async eraseSender(actorId: string, epoch: number, user: string): Promise<number | null> {
+    const [row] = await this.#query("erase a user's entries in", actorId, SQL.eraseSender, [actorId, epoch, user]);
+    return toNumber(row!.epoch_ok) > 0 ? toNumber(row!.erased) : null;
+  }
+
+  async userMessages(user: string, afterActor: string, afterSeq: number, limit: number): Promise<UserMessage[]> {
+    const rows = await this.#query("read the messages of", `user:${user}`, SQL.userMessages, [user, afterActor, afterSeq, limit]);
+    return rows.map((r) => {
+      const m: UserMessage = { actorId: String(r.actor_id), seq: toNumber(r.seq), clientId: String(r.client_id), body: String(r.body), ts: toNumber(r.ts) };
+      if (r.kind !== "msg") m.kind = r.kind as EntryKind;
+      if (r.ref !== null && r.ref !== undefined) m.ref = toNumber(r.ref);
+      return m;
+    });
+  }
+
+  async userChannels(user: string): Promise<string[]> {
+    const rows = await this.#query("list the channels of", `user:${user}`, SQL.userChannels, [user]);
+    return rows.map((r) => String(r.actor_id));
+  }
+
+  async sessionsMentioning(user: string): Promise<string[]> {
+    const rows = await this.#query("find the sessions naming", `user:${user}`, SQL.sessionsMentioning, [user]);
+    return rows.map((r) => String(r.actor_id));
+  }
+
+  async memberships(user: string, afterActor: string, limit: number): Promise<Membership[]> {
+    const rows = await this.#query("list the memberships of", `user:${user}`, SQL.memberships, [user, afterActor, limit]);
+    return rows.map((r) => ({ actorId: String(r.actor_id), role: String(r.role), owner: r.owner === user, visibility: String(r.visibility) }));
+  }
+
+  async dropActors(actorIds: readonly string[]): Promise<{ messages: number; snapshots: number; epochs: number }> {
+    if (actorIds.length === 0) return { messages: 0, snapshots: 0, epochs: 0 };
+    const [row] = await this.#query("drop", actorIds.join(","), SQL.dropActors, [JSON.stringify(actorIds)]);
+    return { messages: toNumber(row!.messages), snapshots: toNumber(row!.snapshots), epochs: toNumber(row!.epochs) };
+  }
+
+  async recordAudit(record: AuditInput): Promise<AuditRecord> {
+    const params = [record.action, record.actor, record.subjectHash, JSON.stringify(record.details)];
+    const [row] = await this.#query("record an audit entry for", record.action, SQL.recordAudit, params);
+    return { ...record, id: toNumber(row!.id), at: toNumber(row!.at) };
+  }
+
+  async listAudit(afterId: number, limit: number): Promise<AuditRecord[]> {
+    const rows = await this.#query("list the audit entries after", String(afterId), SQL.listAudit, [afterId, limit]);
+    return rows.map((r) => ({
+      id: toNumber(r.id), at: toNumber(r.at), action: String(r.action), actor: String(r.actor),
+      subjectHash: String(r.subject_hash), details: r.details as AuditRecord["details"],
+    }));
   }
 
   async saveSnapshot(actorId: string, epoch: number, snapshot: Snapshot): Promise<boolean> {
@@ -98,6 +151,38 @@ export class SqlStore implements Store {
   ): Promise<Array<{ actorId: string; snapshot: Snapshot }>> {
     const rows = await this.#query("list the snapshots of", `${prefix}*`, SQL.listSnapshots, [prefix, afterId, limit]);
     return rows.map((r) => ({ actorId: String(r.actor_id), snapshot: { seq: toNumber(r.seq), state: r.state } }));
+  }
+
+  async createKey(key: { id: string; name: string; scopes: string[]; hash: string }): Promise<ApiKeyRecord> {
+    const [row] = await this.#query("create the API key", key.id, SQL.createKey, [key.id, key.name, key.scopes.join(","), key.hash]);
+    return { id: key.id, name: key.name, scopes: key.scopes, createdAt: toNumber(row!.created_at), revokedAt: null };
+  }
+
+  async listKeys(): Promise<ApiKeyRecord[]> {
+    const rows = await this.#query("list the API keys", "*", SQL.listKeys, []);
+    return rows.map((r) => ({
+      id: String(r.id), name: String(r.name), scopes: String(r.scopes).split(",").filter(Boolean),
+      createdAt: toNumber(r.created_at), revokedAt: r.revoked_at === null ? null : toNumber(r.revoked_at),
+    }));
+  }
+
+  async revokeKey(id: string): Promise<boolean> {
+    return (await this.#query("revoke the API key", id, SQL.revokeKey, [id])).length > 0;
+  }
+
+  async findKey(hash: string): Promise<{ id: string; name: string; scopes: string[] } | null> {
+    const [row] = await this.#query("find an API key", "*", SQL.findKey, [hash]);
+    return row ? { id: String(row.id), name: String(row.name), scopes: String(row.scopes).split(",").filter(Boolean) } : null;
+  }
+
+  async revokeTokens(subjectHash: string, before: number): Promise<number> {
+    const [row] = await this.#query("revoke the tokens of", subjectHash.slice(0, 12), SQL.revokeTokens, [subjectHash, before]);
+    return toNumber(row!.before);
+  }
+
+  async listRevocations(): Promise<Array<{ subjectHash: string; before: number }>> {
+    const rows = await this.#query("list token revocations", "*", SQL.listRevocations, []);
+    return rows.map((r) => ({ subjectHash: String(r.subject_hash), before: toNumber(r.before) }));
   }
 
   async readRefs(actorId: string, refs: readonly number[]): Promise<JournalEntry[]> {

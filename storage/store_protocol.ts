@@ -1,5 +1,7 @@
 import type { WireStoreError } from "./errors.ts";
 import type { Store } from "./store.ts";
+import type { UserDataStore } from "./user_data_store.ts";
+import type { ApiKeyStore } from "./api_key_store.ts";
 
 /**
  * The wire format between `PortStore` (actor workers) and `serveStore` (the storage worker).
@@ -14,7 +16,7 @@ export interface StorePort {
 }
 
 /** `commitStats` is local to the thread that runs the group commit: it is not served over a port. */
-export type StoreOp = Exclude<keyof Store, "close" | "commitStats">;
+export type StoreOp = Exclude<keyof Store, "close" | "commitStats"> | keyof UserDataStore | keyof ApiKeyStore;
 
 /** Every operation a port may request; a `Record` so the compiler flags one missing from `Store`. */
 const OPS: Record<StoreOp, true> = {
@@ -26,9 +28,23 @@ const OPS: Record<StoreOp, true> = {
   bounds: true,
   findClientIds: true,
   trim: true,
+  eraseSender: true,
   saveSnapshot: true,
   loadSnapshot: true,
   listSnapshots: true,
+  userMessages: true,
+  userChannels: true,
+  memberships: true,
+  sessionsMentioning: true,
+  dropActors: true,
+  recordAudit: true,
+  listAudit: true,
+  createKey: true,
+  listKeys: true,
+  revokeKey: true,
+  findKey: true,
+  revokeTokens: true,
+  listRevocations: true,
   readRefs: true,
   unread: true,
   search: true,

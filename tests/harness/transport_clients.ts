@@ -10,8 +10,18 @@ export interface ConformanceEnv {
   /** `http://127.0.0.1:<port>` of node `i`. */
   url(i: number): string;
   token(user: string): Promise<string>;
-  /** Drops journal entries up to `upto` (retention), where the test can reach the store; absent: cannot. */
-  trim?(ch: string, upto: number): Promise<void>;
+}
+
+/**
+ * Trims `ch`'s journal through seq `upto` with the channel's own retention policy (`PUT
+ * /channels/{ch}/retention` by its owner: keep `last - upto`), on a node started with
+ * `--dedupe-horizon 0` so that young entries may go.
+ */
+export async function trimThrough(env: ConformanceEnv, owner: string, ch: string, upto: number): Promise<void> {
+  const token = await env.token(owner);
+  const got = await httpJson(`${env.url(0)}/channels/${ch}/retention`, "GET", { token });
+  const set = await httpJson(`${env.url(0)}/channels/${ch}/retention`, "PUT", { token, body: { maxCount: (got.body as { last: number }).last - upto } });
+  if (set.status !== 200 || (set.body as { first: number }).first !== upto + 1) throw new Error(`Cannot trim ${ch} through ${upto}: ${set.status} ${JSON.stringify(set.body)}`);
 }
 
 /**

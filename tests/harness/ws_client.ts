@@ -11,6 +11,15 @@ export interface Msg {
   from: string;
   cid: string;
   body: string;
+  /** A tombstone: its author's account was erased. */
+  erased?: true;
+  /** The chat's entries and current versions (docs/PROTOCOL.md "Message"). */
+  kind?: string;
+  ref?: number;
+  edited?: true;
+  deleted?: true;
+  reactions?: Record<string, number>;
+  replies?: number;
 }
 
 /**
