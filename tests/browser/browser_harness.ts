@@ -102,3 +102,12 @@ export function nodeAndBrowser(): { node(): StormProcess; browser(): Browser } {
   });
   return { node: () => node!, browser: () => browser! };
 }
+
+/** Signs each page in (as its nickname) and joins `ch` there, creating it on the first. */
+export async function signInAndJoin(base: string, ch: string, users: Array<[Page, string]>): Promise<void> {
+  for (const [page, nick] of users) {
+    await signIn(page, base, nick);
+    await say(page, `/join #${ch}`);
+    await page.waitForSelector(`li[data-ch="${ch}"].active`);
+  }
+}

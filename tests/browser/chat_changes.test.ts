@@ -1,6 +1,6 @@
 import type { Page } from "playwright-core";
 import { describe, expect, it } from "vitest";
-import { lines, nodeAndBrowser, type PageDocument, say, showsExactly, signIn, unread } from "./browser_harness.ts";
+import { lines, nodeAndBrowser, type PageDocument, say, showsExactly, signIn, signInAndJoin, unread } from "./browser_harness.ts";
 
 declare const document: PageDocument;
 
@@ -36,12 +36,7 @@ describe("web app in Chromium: counts, edits, deletes, reactions", () => {
   it("an edit, a delete and a reaction made in the UI show live in the other user's browser", async () => {
     const alice = await (await browser().newContext()).newPage();
     const bob = await (await browser().newContext()).newPage();
-    await signIn(alice, node().url, "alice");
-    await signIn(bob, node().url, "bob");
-    await say(alice, "/join #changes");
-    await alice.waitForSelector('li[data-ch="changes"].active');
-    await say(bob, "/join #changes");
-    await bob.waitForSelector('li[data-ch="changes"].active');
+    await signInAndJoin(node().url, "changes", [[alice, "alice"], [bob, "bob"]]);
     await say(alice, "first draft");
     await say(alice, "a mistake");
     await showsExactly(bob, ["first draft", "a mistake"]);

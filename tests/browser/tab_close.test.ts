@@ -1,6 +1,6 @@
 import type { BrowserContext, Page } from "playwright-core";
 import { describe, expect, it } from "vitest";
-import { connected, nodeAndBrowser, type PageDocument, say, showsExactly, signIn } from "./browser_harness.ts";
+import { connected, nodeAndBrowser, type PageDocument, say, showsExactly, signInAndJoin } from "./browser_harness.ts";
 
 declare const document: PageDocument;
 declare const indexedDB: { open(name: string): { result: IdbLike; onsuccess: (() => void) | null; onerror: (() => void) | null } };
@@ -21,33 +21,18 @@ describe("web app in Chromium: a tab closed with a queued publish", () => {
     const ctx = await browser().newContext();
     const first = await ctx.newPage();
     const reader = await (await browser().newContext()).newPage();
-    await signIn(first, node().url, "kate");
-    await signIn(reader, node().url, "liam");
-    await say(first, "/join #tabs");
-    await first.waitForSelector('li[data-ch="tabs"].active');
-    await say(reader, "/join #tabs");
-    await reader.waitForSelector('li[data-ch="tabs"].active');
+    await signInAndJoin(node().url, "tabs", [[first, "kate"], [reader, "liam"]]);
     await say(first, "before");
     await showsExactly(reader, ["before"]);
 
     // Another tab of kate's is open while the first one queues offline and closes.
     const second = await openTab(ctx, node().url);
-    await ctx.setOffline(true);
-    await first.waitForSelector('#status[data-state="offline"]');
-    await say(first, "from a closed tab");
-    await outboxHolds(first, ["from a closed tab"]);
-    await first.close();
-    await ctx.setOffline(false);
+    await queueAndClose(ctx, first, "from a closed tab");
     await showsExactly(reader, ["before", "from a closed tab"]);
     await showsExactly(second, ["before", "from a closed tab"]);
 
     // The last tab closes with a queued publish; a tab opened later sends it.
-    await ctx.setOffline(true);
-    await second.waitForSelector('#status[data-state="offline"]');
-    await say(second, "from the last tab");
-    await outboxHolds(second, ["from the last tab"]);
-    await second.close();
-    await ctx.setOffline(false);
+    await queueAndClose(ctx, second, "from the last tab");
     const third = await openTab(ctx, node().url);
     await showsExactly(reader, ["before", "from a closed tab", "from the last tab"]);
     await showsExactly(third, ["before", "from a closed tab", "from the last tab"]);
@@ -60,6 +45,16 @@ describe("web app in Chromium: a tab closed with a queued publish", () => {
     await reader.context().close();
   });
 });
+
+/** Offline, `page` writes `body` (kept in IndexedDB) and is closed before it could send it; then back online. */
+async function queueAndClose(ctx: BrowserContext, page: Page, body: string): Promise<void> {
+  await ctx.setOffline(true);
+  await page.waitForSelector('#status[data-state="offline"]');
+  await say(page, body);
+  await outboxHolds(page, [body]);
+  await page.close();
+  await ctx.setOffline(false);
+}
 
 /** A new tab of the signed-in user: the app signs in again from the saved session and opens #tabs. */
 async function openTab(ctx: BrowserContext, base: string): Promise<Page> {
