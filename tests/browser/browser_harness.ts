@@ -111,3 +111,10 @@ export async function signInAndJoin(base: string, ch: string, users: Array<[Page
     await page.waitForSelector(`li[data-ch="${ch}"].active`);
   }
 }
+
+/** Hovers the committed message with `body` and clicks its action button (`edit`, `delete`, `react`). */
+export async function action(page: Page, body: string, button: "edit" | "delete" | "react"): Promise<void> {
+  const row = page.locator("#messages .msg.committed", { has: page.locator(".body", { hasText: body }) });
+  await row.hover();
+  await row.locator(`.actions button.${button}`).click();
+}

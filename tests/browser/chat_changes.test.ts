@@ -1,6 +1,5 @@
-import type { Page } from "playwright-core";
 import { describe, expect, it } from "vitest";
-import { lines, nodeAndBrowser, type PageDocument, say, showsExactly, signIn, signInAndJoin, unread } from "./browser_harness.ts";
+import { action, lines, nodeAndBrowser, type PageDocument, say, showsExactly, signIn, signInAndJoin, unread } from "./browser_harness.ts";
 
 declare const document: PageDocument;
 
@@ -64,10 +63,3 @@ describe("web app in Chromium: counts, edits, deletes, reactions", () => {
     await bob.context().close();
   });
 });
-
-/** Hovers the committed message with `body` and clicks its action button (`edit`, `delete`, `react`). */
-async function action(page: Page, body: string, button: "edit" | "delete" | "react"): Promise<void> {
-  const row = page.locator("#messages .msg.committed", { has: page.locator(".body", { hasText: body }) });
-  await row.hover();
-  await row.locator(`.actions button.${button}`).click();
-}
