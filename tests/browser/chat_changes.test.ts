@@ -53,6 +53,11 @@ describe("web app in Chromium: counts, edits, deletes, reactions", () => {
 
     await action(bob, "final text", "react");
     await alice.waitForFunction(() => document.querySelector('#messages .msg .reaction[data-emoji="👍"]')?.textContent === "👍 1");
+    // Bob's own reaction chip takes it back; clicked again, it comes back.
+    await bob.click('#messages .msg .reaction.mine[data-emoji="👍"]');
+    await alice.waitForFunction(() => document.querySelector('#messages .msg .reaction[data-emoji="👍"]') === null);
+    await action(bob, "final text", "react");
+    await alice.waitForFunction(() => document.querySelector('#messages .msg .reaction[data-emoji="👍"]')?.textContent === "👍 1");
     // The sender's own view and the server's history agree.
     await showsExactly(alice, ["final text", "message deleted"]);
     expect(await lines(alice)).toEqual(["alice: final text", "alice: message deleted"]);

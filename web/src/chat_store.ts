@@ -115,6 +115,11 @@ export class ChatStore {
     }
   }
 
+  /** Whether this user's reaction `emoji` to `seq` of `name` was seen live (so a click takes it back). */
+  reacted(name: string, seq: number, emoji: string): boolean {
+    return this.channels.get(name)?.reactors.has(`${seq} ${emoji} ${this.me}`) ?? false;
+  }
+
   addPending(name: string, cid: string, from: string, body: string): void {
     const c = this.channels.get(name);
     if (!c || c.messages.some((m) => m.cid === cid)) return;

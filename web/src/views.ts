@@ -80,6 +80,13 @@ function renderMessages(app: ChatApp, msgs: ChatMessage[], more: boolean): void 
   }
 }
 
+/** A reaction and its count: a click adds this user's, or takes it back when it is theirs. */
+function reactionChip(app: ChatApp, seq: number | undefined, emoji: string, n: number, live: boolean): HTMLElement {
+  const mine = seq !== undefined && app.store.current !== undefined && app.store.reacted(app.store.current, seq, emoji);
+  return h("button", { class: `reaction${mine ? " mine" : ""}`, "data-emoji": emoji, title: mine ? "Take your reaction back" : "React too",
+    onclick: () => live && seq !== undefined && app.change(seq, { kind: mine ? "unreact" : "react", emoji }) }, `${emoji} ${n}`);
+}
+
 function messageRow(m: ChatMessage, app: ChatApp): HTMLElement {
   const mine = m.from === app.store.me;
   const action = m.deleted ? undefined : actionText(m.body);
@@ -93,7 +100,7 @@ function messageRow(m: ChatMessage, app: ChatApp): HTMLElement {
       : h("span", { class: "line" }, h("span", { class: "from" }, m.from), h("span", { class: "body" }, m.deleted ? "message deleted" : m.body)),
     m.edited && !m.deleted && h("span", { class: "edited" }, "(edited)"),
     Object.keys(m.reactions).length > 0 && h("span", { class: "reactions" }, ...Object.entries(m.reactions).map(([emoji, n]) =>
-      h("button", { class: "reaction", "data-emoji": emoji, title: "React too", onclick: () => live && app.change(seq, { kind: "react", emoji }) }, `${emoji} ${n}`))),
+      reactionChip(app, seq, emoji, n, live))),
     live && h("span", { class: "actions" },
       h("button", { class: "react", title: "React with 👍", onclick: () => app.change(seq, { kind: "react", emoji: "👍" }) }, "👍"),
       mine && h("button", { class: "edit", title: "Edit", onclick: () => startEdit(app, seq, m.body) }, "Edit"),
