@@ -97,7 +97,10 @@ async function runAll(jobs: Array<() => Promise<unknown>>, concurrency: number, 
   }));
 }
 
-/** One REST call, retried on `unavailable`/`timeout` and network errors (nodes still settling). */
+/**
+ * One REST call, retried on `unavailable`/`timeout` and network errors (nodes still settling). A
+ * retried create answered `409` means an earlier attempt went through (its answer was lost).
+ */
 async function rest(base: string, token: string, path: string, body: unknown): Promise<unknown> {
   for (let attempt = 1; ; attempt++) {
     let status = 0;
@@ -110,6 +113,7 @@ async function rest(base: string, token: string, path: string, body: unknown): P
       status = res.status;
       text = await res.text();
       if (res.ok) return JSON.parse(text);
+      if (status === 409 && attempt > 1) return {};
     } catch (err) {
       text = err instanceof Error ? err.message : String(err);
     }

@@ -64,4 +64,15 @@ describe("Storm Day timeline", () => {
     expect(impact!.atMs).toBe(kill.atMs + 300);
     expect(impact!.doneAtMs).toBe(kill.atMs + 9_000);
   });
+
+  it("impact - a spike just before does not make ordinary seconds after it look stalled", () => {
+    const spike = plan.incidents.find((i) => i.kind === "spike")!;
+    const next = plan.incidents[plan.incidents.indexOf(spike) + 1]!;
+    const busy: Record<number, Partial<Point>> = {};
+    for (let t = spike.atMs / 1000 + 1; t <= (spike.atMs + spike.holdMs) / 1000; t++) busy[t] = { pubs: 1_000, acks: 1_000 };
+    const impacts = measureImpacts(plan, day(busy), plan.incidents.map((i) => ({ kind: i.kind, atMs: i.atMs, outcome: "ok" })), 500);
+    const after = impacts.find((i) => i.kind === next.kind)!;
+    expect(after.stallMs).toBe(0);
+    expect(after.detectedAtMs).toBeUndefined();
+  });
 });

@@ -1,5 +1,5 @@
 import type { DayPlan, Incident, IncidentKind } from "./schedule.ts";
-import { impactWindow } from "./schedule.ts";
+import { impactWindow, rateFactorAt } from "./schedule.ts";
 
 /** One second of the day, summed over every load process. Counts are for that second. */
 export interface Point {
@@ -42,7 +42,7 @@ export interface Impact {
   detectedAtMs?: number;
   /** Start of the first 3 s of normal signals after the detection. */
   recoveredAtMs?: number;
-  /** Longest run of seconds with acks under half the rate of the 10 s before. */
+  /** Longest run of seconds with acks under half the rate of the 10 s before (scaled by the spike's factor). */
   stallMs: number;
   dropped: number;
   failedConnects: number;
@@ -65,11 +65,12 @@ const CLEAR_SECONDS = 3;
 export function measureImpacts(plan: DayPlan, points: readonly Point[], injected: readonly Injected[], ackTargetMs: number): Impact[] {
   return plan.incidents.map((inc) => {
     const rec = injected.find((x) => x.kind === inc.kind);
-    return measureOne(inc, rec, impactWindow(plan, inc), points, ackTargetMs);
+    return measureOne(plan, inc, rec, points, ackTargetMs);
   });
 }
 
-function measureOne(inc: Incident, rec: Injected | undefined, win: { fromMs: number; toMs: number }, points: readonly Point[], ackTargetMs: number): Impact {
+function measureOne(plan: DayPlan, inc: Incident, rec: Injected | undefined, points: readonly Point[], ackTargetMs: number): Impact {
+  const win = impactWindow(plan, inc);
   const at = rec?.atMs ?? inc.atMs;
   const impact: Impact = {
     kind: inc.kind, label: inc.label, plannedAtMs: inc.atMs, atMs: at, outcome: rec?.outcome ?? "not injected",
@@ -77,10 +78,14 @@ function measureOne(inc: Incident, rec: Injected | undefined, win: { fromMs: num
   };
   if (rec?.doneAtMs !== undefined) impact.doneAtMs = rec.doneAtMs;
   if (!rec) return impact;
+  // Acks per second at the base rate in the 10 s before; a second's expected acks scale with the
+  // rate factor then (the spike), so a spike just before does not make ordinary seconds look stalled.
+  const factor = (p: Point) => rateFactorAt(plan, p.t - 500);
   const before = points.filter((p) => p.t > at - BASELINE_MS && p.t <= at);
-  const baseline = before.length > 0 ? before.reduce((s, p) => s + p.acks, 0) / before.length : 0;
+  const baseline = before.length > 0 ? before.reduce((s, p) => s + p.acks / factor(p), 0) / before.length : 0;
+  const stalled = (p: Point) => p.acks < (baseline * factor(p)) / 2;
   const inWin = points.filter((p) => p.t > at && p.t <= Math.max(win.toMs, at + 1000));
-  const abnormal = (p: Point) => p.dropped > 0 || p.pubErrors > 0 || p.failed > 0 || p.acks < baseline / 2 || p.ackP99 > ackTargetMs;
+  const abnormal = (p: Point) => p.dropped > 0 || p.pubErrors > 0 || p.failed > 0 || stalled(p) || p.ackP99 > ackTargetMs;
   let run = 0;
   let clear = 0;
   for (const p of inWin) {
@@ -89,7 +94,7 @@ function measureOne(inc: Incident, rec: Injected | undefined, win: { fromMs: num
     impact.pubErrors += p.pubErrors;
     impact.maxAckP99 = Math.max(impact.maxAckP99, p.ackP99);
     impact.maxDeliverP99 = Math.max(impact.maxDeliverP99, p.deliverP99);
-    run = p.acks < baseline / 2 ? run + 1 : 0;
+    run = stalled(p) ? run + 1 : 0;
     impact.stallMs = Math.max(impact.stallMs, run * 1000);
     if (impact.detectedAtMs === undefined) {
       if (abnormal(p)) impact.detectedAtMs = p.t - 1000;
