@@ -1,3 +1,4 @@
+import { createWriteStream } from "node:fs";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import { dirname, join } from "node:path";
@@ -40,6 +41,8 @@ export async function runDay(o: DayOptions, log: (line: string) => void): Promis
   let injector: FaultInjector | undefined;
   const workers: Worker[] = [];
   let stopped = false;
+  // The nodes' own logs (stderr), for whoever writes the post-mortem's root cause.
+  const clusterLog = createWriteStream(join(o.out, "cluster.log"));
   const onSignal = () => {
     stopped = true;
     log("interrupted: tearing down");
@@ -49,11 +52,12 @@ export async function runDay(o: DayOptions, log: (line: string) => void): Promis
   try {
     cluster = await startLocalCluster({
       nodes: o.nodes, basePort: await freePortRange(o.nodes), workers: 1, leaseMs: o.leaseMs, args: ["--rate-limits", "off"],
+      log: (line) => clusterLog.write(`${new Date().toISOString()} ${line}\n`),
     });
     const c = cluster;
     log(`cluster up: ${c.nodes.length} nodes on ${c.nodes.map((n) => n.port).join(", ")}; PostgreSQL ${c.postgresUrl}; Hazelcast ${c.hazelcast}`);
     const setupStart = Date.now();
-    const setup = await setUpDay({ pop, bases: c.nodes.map((n) => n.url), secret: c.secret, perGroup: o.recordersPerGroup, concurrency: 16, log });
+    const setup = await setUpDay({ pop, bases: c.nodes.map((n) => n.url), secret: c.secret, perGroup: o.recordersPerGroup, concurrency: 32, log });
     const setupMs = Date.now() - setupStart;
     log(`setup: ${setup.rooms} rooms and ${setup.dms} DMs in ${(setupMs / 1000).toFixed(1)} s`);
 
@@ -187,6 +191,7 @@ export async function runDay(o: DayOptions, log: (line: string) => void): Promis
     await Promise.all(workers.map((w) => w.stop()));
     await injector?.close(30_000);
     await cluster?.stop().catch((err: unknown) => log(`cluster stop failed: ${String(err)}`));
+    await new Promise<void>((r) => clusterLog.end(() => r()));
   }
 }
 

@@ -106,7 +106,8 @@ const sink: ConnSink = {
     const from = up.length > 0 ? up : cfg.ports;
     return from[Math.floor(Math.random() * from.length)]!;
   },
-  backoffMs: (attempt) => Math.random() * Math.min(5_000, 250 * 2 ** Math.min(attempt, 5)),
+  // The SDK's backoff (client/core/backoff.ts): full jitter, 250 ms doubling up to 15 s.
+  backoffMs: (attempt) => Math.random() * Math.min(15_000, 250 * 2 ** Math.min(attempt, 6)),
 };
 
 async function init(c: DayWorkerInit): Promise<void> {

@@ -97,7 +97,8 @@ function measureOne(plan: DayPlan, inc: Incident, rec: Injected | undefined, poi
     run = stalled(p) ? run + 1 : 0;
     impact.stallMs = Math.max(impact.stallMs, run * 1000);
     if (impact.detectedAtMs === undefined) {
-      if (abnormal(p)) impact.detectedAtMs = p.t - 1000;
+      // The start of the abnormal second, but never before the injection itself.
+      if (abnormal(p)) impact.detectedAtMs = Math.max(at, p.t - 1000);
       continue;
     }
     if (impact.recoveredAtMs !== undefined) continue;
