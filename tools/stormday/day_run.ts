@@ -15,10 +15,10 @@ import { FaultInjector } from "../chaos/injector.ts";
 import { lagging } from "../chaos/run.ts";
 import { DayIncidents } from "./day_incidents.ts";
 import type { DayResult } from "./day_result.ts";
-import { setUpDay, tokenSigner } from "./day_setup.ts";
+import { RECORDING_DM, setUpDay, tokenSigner } from "./day_setup.ts";
 import type { DaySample, DayWorkerInit } from "./day_worker.ts";
 import type { DayOptions } from "./day_options.ts";
-import { hugeSize, Population } from "./population.ts";
+import { dmName, hugeSize, Population } from "./population.ts";
 import { renderPostmortem } from "./postmortem.ts";
 import { renderReport } from "./report_html.ts";
 import { phaseAt, planDay } from "./schedule.ts";
@@ -56,6 +56,11 @@ export async function runDay(o: DayOptions, log: (line: string) => void): Promis
     });
     const c = cluster;
     log(`cluster up: ${c.nodes.length} nodes on ${c.nodes.map((n) => n.port).join(", ")}; PostgreSQL ${c.postgresUrl}; Hazelcast ${c.hazelcast}`);
+    // From here on a node that exits unasked (a lease lost on a starved machine) is restarted.
+    const adminToken = await tokenSigner(c.secret)("stormday-ops", "admin");
+    const sampled = [...pop.sampledRooms(), dmName(...RECORDING_DM)];
+    injector = new FaultInjector({ cluster: c, channels: sampled, adminToken, log: (l) => log(`injector: ${l}`), record: () => {} });
+    const inj = injector;
     const setupStart = Date.now();
     const setup = await setUpDay({ pop, bases: c.nodes.map((n) => n.url), secret: c.secret, perGroup: o.recordersPerGroup, concurrency: 32, log });
     const setupMs = Date.now() - setupStart;
@@ -84,9 +89,6 @@ export async function runDay(o: DayOptions, log: (line: string) => void): Promis
       await all("rate", { perSec: (o.rate * f) / workers.length });
     };
 
-    const adminToken = await tokenSigner(c.secret)("stormday-ops", "admin");
-    injector = new FaultInjector({ cluster: c, channels: setup.checked, adminToken, log: (l) => log(`injector: ${l}`), record: () => {} });
-    const inj = injector;
     const t0 = Date.now();
     await setRate(1);
     await all("connect");

@@ -28,6 +28,8 @@ export interface SetupOptions {
 }
 
 const OWNER = "stormday-owner";
+/** The two recording clients of the sampled DM. */
+export const RECORDING_DM: readonly [string, string] = ["recdma", "recdmb"];
 const MAX_CREATE_MEMBERS = 1_000;
 
 /**
@@ -40,7 +42,7 @@ export async function setUpDay(o: SetupOptions): Promise<SetupResult> {
   const token = tokenSigner(o.secret);
   const owner = await token(OWNER);
   let next = 0;
-  const call = (path: string, body: unknown, bearer: string) => rest(o.bases[next++ % o.bases.length]!, bearer, path, body);
+  const call = (path: string, body: unknown, bearer: string) => rest(() => o.bases[next++ % o.bases.length]!, bearer, path, body);
   const rooms = o.pop.publicRooms();
   const name = Population.userName;
   const jobs: Array<() => Promise<unknown>> = [];
@@ -66,7 +68,7 @@ export async function setUpDay(o: SetupOptions): Promise<SetupResult> {
     }
     recorders.push(group);
   }
-  const [a, b] = ["recdma", "recdmb"];
+  const [a, b] = RECORDING_DM;
   const [ta, tb] = [await token(a), await token(b)];
   const dm = ((await call(`/users/${b}/dm`, undefined, ta)) as { channel: string }).channel;
   if (dm !== dmName(a, b)) throw new Error(`Cannot set up the recording DM: the server named it ${dm}`);
@@ -98,11 +100,13 @@ async function runAll(jobs: Array<() => Promise<unknown>>, concurrency: number, 
 }
 
 /**
- * One REST call, retried on `unavailable`/`timeout` and network errors (nodes still settling). A
- * retried create answered `409` means an earlier attempt went through (its answer was lost).
+ * One REST call, retried on another node after `unavailable`/`timeout` and network errors (a node
+ * settling, or restarting after it lost its lease on a busy machine). A retried create answered
+ * `409` means an earlier attempt went through (its answer was lost).
  */
-async function rest(base: string, token: string, path: string, body: unknown): Promise<unknown> {
+async function rest(nextBase: () => string, token: string, path: string, body: unknown): Promise<unknown> {
   for (let attempt = 1; ; attempt++) {
+    const base = nextBase();
     let status = 0;
     let text = "";
     try {
@@ -117,9 +121,9 @@ async function rest(base: string, token: string, path: string, body: unknown): P
     } catch (err) {
       text = err instanceof Error ? err.message : String(err);
     }
-    if (attempt >= 5 || (status !== 0 && status !== 503 && status !== 504 && status !== 429)) {
+    if (attempt >= 10 || (status !== 0 && status !== 503 && status !== 504 && status !== 429)) {
       throw new Error(`Cannot POST ${path}: ${status || "no answer"} ${text.slice(0, 300)}`);
     }
-    await new Promise((r) => setTimeout(r, 200 * attempt));
+    await new Promise((r) => setTimeout(r, 250 * attempt));
   }
 }
