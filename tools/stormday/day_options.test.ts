@@ -26,4 +26,10 @@ describe("storm-load stormday options", () => {
   it("options - an unknown flag is refused", () => {
     expect(() => parseDayArgs(["--conections", "10"], "/tmp/x")).toThrow(/Cannot parse arguments/);
   });
+
+  it("options - the ramp opens about 150 connections a second, between 20 s and 5 minutes", () => {
+    expect(parseDayArgs(["--connections", "1000"], "/tmp/x").rampS).toBe(20);
+    expect(parseDayArgs(["--connections", "6000"], "/tmp/x").rampS).toBe(40);
+    expect(parseDayArgs([], "/tmp/x").rampS).toBe(300);
+  });
 });

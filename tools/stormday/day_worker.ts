@@ -47,7 +47,7 @@ export interface DaySample {
 }
 
 const HEALTH_EVERY_MS = 1_000;
-const MAX_IN_FLIGHT = 256;
+const MAX_IN_FLIGHT = 64;
 const newHist = () => build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 2 });
 
 let cfg: DayWorkerInit;
