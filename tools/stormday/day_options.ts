@@ -4,7 +4,7 @@ import { DEFAULT_SLOS, type SloTargets } from "./slo.ts";
 export const USAGE = `storm-load stormday: the seed's viral launch, scaled to this machine (all traffic on 127.0.0.0/8)
 
   storm-load stormday [--quick] [--connections N] [--ramp S] [--steady S] [--nodes K] [--load-procs P]
-                      [--rate R] [--churn PERMILLE] [--lease-ms L] [--out DIR] [--strict] [--note TEXT]
+                      [--rate R] [--churn PERMILLE] [--lease-ms L] [--drain S] [--out DIR] [--strict] [--note TEXT]
 
 A local cluster (PostgreSQL, a Hazelcast member, K Storm nodes), its rooms created over REST (3 huge
 rooms, small rooms of 25, DMs for 20 % of users), then N users ramped up over S seconds from P load
@@ -22,6 +22,8 @@ Recording clients in sampled rooms are checked by the history checker at the end
   --rate          bulk publishes per second (default: connections / 200, at least 20)
   --churn         connections closed and resumed per second, per mille of those ready (default 2)
   --lease-ms      node lease (default 3000)
+  --drain         seconds the recording clients get after the day to have every publish acked and
+                  catch up (default 60; quick 20): past it, "recovered" is a miss
   --out           directory for report.html, postmortem.md, result.json, histories (default: a temp dir)
   --strict        exit 1 on an SLO miss too (default: only a broken invariant fails)
   --note          why this scale, for the report (e.g. why not 100,000)
@@ -40,6 +42,8 @@ export interface DayOptions {
   /** Share of ready connections churned per second. */
   churn: number;
   leaseMs: number;
+  /** After the day: how long the recording clients get to have every publish acked and catch up. */
+  drainS: number;
   out: string;
   strict: boolean;
   note: string;
@@ -57,7 +61,7 @@ export const PER_PROCESS = 18_000;
  * @throws {UsageError} `Cannot read ...` / `Cannot run Storm Day: ...`
  */
 export function parseDayArgs(argv: readonly string[], defaultOut: string): DayOptions & { help: boolean; version: boolean } {
-  const names = ["connections", "ramp", "steady", "nodes", "load-procs", "rate", "churn", "lease-ms", "out", "note"];
+  const names = ["connections", "ramp", "steady", "nodes", "load-procs", "rate", "churn", "lease-ms", "drain", "out", "note"];
   const p = parseFlags(argv, { ...Object.fromEntries(names.map((n) => [n, { type: "string" as const }])), quick: { type: "boolean" }, strict: { type: "boolean" } });
   const v = (n: string) => str(p.values, n);
   const quick = p.values["quick"] === true;
@@ -79,6 +83,7 @@ export function parseDayArgs(argv: readonly string[], defaultOut: string): DayOp
     rate: intValue(v("rate"), "--rate", Math.max(20, Math.round(connections / 200)), 1),
     churn: intValue(v("churn"), "--churn", 2, 0, 1000) / 1000,
     leaseMs: intValue(v("lease-ms"), "--lease-ms", 3_000, 500),
+    drainS: intValue(v("drain"), "--drain", quick ? 20 : 60, 1),
     out: v("out") ?? defaultOut,
     strict: p.values["strict"] === true,
     note: v("note") ?? (connections >= 100_000 ? "the full scale of the seed's Storm Day." : `${connections.toLocaleString("en-US")} connections${quick ? " (the CI quick run)" : ""}.`),

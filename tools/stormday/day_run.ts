@@ -27,7 +27,6 @@ import { measureImpacts, type Point } from "./timeline.ts";
 
 const EXT = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
 const WORKER = join(dirname(fileURLToPath(import.meta.url)), `day_worker${EXT}`);
-const DRAIN_MS = 20_000;
 const newHist = () => build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 2 });
 
 /** Runs one Storm Day; returns the result (the report files are written into `o.out`). */
@@ -144,7 +143,7 @@ export async function runDay(o: DayOptions, log: (line: string) => void): Promis
         publishing = false;
         await all("stop");
         await Promise.race([fleet.stopPublishing(), sleep(5_000)]);
-        drainUntil = Date.now() + DRAIN_MS;
+        drainUntil = Date.now() + o.drainS * 1000;
         log("publishing stopped; healing and draining");
       }
       if (!publishing) {
