@@ -27,7 +27,7 @@ export interface DayResult {
   };
   /** Setup (rooms and memberships created over REST) and ramp figures. */
   setupMs: number;
-  /** ms from the first attempt until `connections` were ready at once (undefined: never all). */
+  /** ms from the first attempt until 99 % of `connections` were ready at once (undefined: never). */
   rampDoneMs?: number;
   peakOpen: number;
   plan: DayPlan;

@@ -29,7 +29,7 @@ export function renderPostmortem(r: DayResult): string {
     "| time | T+ | event |",
     "|---|---|---|",
     `| ${clock(0)} | T+0 s | ramp starts: ${sc.connections.toLocaleString("en-US")} connections planned over ${sec(r.plan.rampMs)} |`,
-    ...(r.rampDoneMs === undefined ? [] : [`| ${clock(r.rampDoneMs)} | ${rel(r.rampDoneMs)} | all ${sc.connections.toLocaleString("en-US")} connections ready |`]),
+    ...(r.rampDoneMs === undefined ? [] : [`| ${clock(r.rampDoneMs)} | ${rel(r.rampDoneMs)} | 99 % of the ${sc.connections.toLocaleString("en-US")} connections ready |`]),
   ];
   const events: Array<[number, string]> = [];
   for (const i of r.impacts) {
