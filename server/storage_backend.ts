@@ -10,6 +10,9 @@ import { PortStore } from "../storage/port_store.ts";
 import { openPostgresStore } from "../storage/postgres_store.ts";
 import type { CommitStatsSnapshot } from "../storage/commit_stats.ts";
 import type { Store } from "../storage/store.ts";
+import type { UserDataStore } from "../storage/user_data_store.ts";
+import type { ApiKeyStore } from "../storage/api_key_store.ts";
+import type { WebhookStore } from "../storage/webhook_store.ts";
 import type { StorePort } from "../storage/store_protocol.ts";
 import type { NodeConfig } from "./config.ts";
 import type { StoreBoot } from "./worker_control.ts";
@@ -18,7 +21,7 @@ const ext = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
 
 /** The store of a node: what the main thread uses, and how each actor worker reaches it. */
 export interface StorageBackend {
-  mainStore: Store;
+  mainStore: Store & UserDataStore & ApiKeyStore & WebhookStore;
   /** The group commit run outside the actor workers: the storage thread's (embedded), the main store's (PostgreSQL). */
   commitStats(): Promise<CommitStatsSnapshot | undefined>;
   workerStore(index: number): { boot: StoreBoot; transfer: unknown[] };
@@ -86,8 +89,8 @@ export async function embeddedBackend(cfg: NodeConfig): Promise<StorageBackend> 
 /**
  * A fresh data directory is created by a process of its own (`pglite_init_main`), so that initdb's
  * memory is never this process's (see `initPgliteDir`): a node's first start costs a second Node
- * start (about 1 s), and its idle footprint is the same as after a restart. Under Deno the storage
- * thread creates it itself (no `node` binary to run).
+ * start and a second opening of the store (1.7 s of CPU, measured), and its idle footprint is the
+ * same as after a restart. Under Deno the storage thread creates it itself (no `node` binary to run).
  */
 async function initEmbeddedStore(dataDir: string): Promise<void> {
   if (existsSync(join(dataDir, "PG_VERSION")) || "Deno" in globalThis) return;
