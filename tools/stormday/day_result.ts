@@ -25,6 +25,8 @@ export interface DayResult {
     /** Why this scale (e.g. why not 100,000): stated in the report. */
     note: string;
   };
+  /** Failed connects and publish errors over the day, by kind (`connect:ECONNREFUSED`, `pub:unavailable`, ...). */
+  errors: Record<string, number>;
   /** Setup (rooms and memberships created over REST) and ramp figures. */
   setupMs: number;
   /** ms from the first attempt until 99 % of `connections` were ready at once (undefined: never). */

@@ -104,6 +104,7 @@ export async function runDay(o: DayOptions, log: (line: string) => void): Promis
     const ackAll = newHist();
     const deliverAll = newHist();
     const sum = { attempts: 0, ready: 0, gaps: 0, dups: 0 };
+    const errors: Record<string, number> = {};
     let rampDoneMs: number | undefined;
     let peakOpen = 0;
     let publishing = true;
@@ -116,11 +117,12 @@ export async function runDay(o: DayOptions, log: (line: string) => void): Promis
       const ack = newHist();
       const del = newHist();
       const p: Point = {
-        t: Date.now() - t0, open: 0, attempts: 0, ready: 0, failed: 0, dropped: 0, pubs: 0, acks: 0, pubErrors: 0, delivered: 0, gaps: 0, dups: 0,
+        t: Date.now() - t0, open: 0, attempts: 0, ready: 0, failed: 0, dropped: 0, churned: 0, pubs: 0, acks: 0, pubErrors: 0, delivered: 0, replayed: 0, gaps: 0, dups: 0,
         ackP99: 0, deliverP99: 0, nodesUp: inj.upNodes().length,
       };
       for (const s of samples) {
-        for (const k of ["open", "attempts", "ready", "failed", "dropped", "pubs", "acks", "pubErrors", "delivered", "gaps", "dups"] as const) p[k] += s[k];
+        for (const k of ["open", "attempts", "ready", "failed", "dropped", "churned", "pubs", "acks", "pubErrors", "delivered", "replayed", "gaps", "dups"] as const) p[k] += s[k];
+        for (const [kind, n] of Object.entries(s.errors)) errors[kind] = (errors[kind] ?? 0) + n;
         ack.add(decodeFromCompressedBase64(s.ackHist));
         del.add(decodeFromCompressedBase64(s.deliverHist));
       }
@@ -183,7 +185,7 @@ export async function runDay(o: DayOptions, log: (line: string) => void): Promis
         hugeSize: hugeSize(o.connections, pop.hugeRooms), smallRooms: setup.rooms - pop.hugeRooms, dms: setup.dms, rate: o.rate,
         recordingClients: setup.recorders.flat().length, note: o.note,
       },
-      setupMs, ...(rampDoneMs === undefined ? {} : { rampDoneMs }), peakOpen, plan, points, impacts, totals, verdicts,
+      errors, setupMs, ...(rampDoneMs === undefined ? {} : { rampDoneMs }), peakOpen, plan, points, impacts, totals, verdicts,
       anomalies: inj.anomalies.map((a) => `T+${((a.at - t0) / 1000).toFixed(1)} s ${a.node}: ${a.what}`),
       ok: verdicts.every((v) => !v.hard || v.ok),
     };

@@ -59,6 +59,8 @@ export function renderPostmortem(r: DayResult): string {
     "",
     ...r.impacts.map((i) => `- ${i.kind}: ${detection(i)}`),
     "",
+    `Errors by kind over the day: ${Object.entries(r.errors).sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${n}`).join(", ") || "none"}.`,
+    "",
     "## SLO verdicts",
     "",
     "| objective | target | measured | seconds meeting it | verdict |",

@@ -9,8 +9,8 @@ import { measureImpacts, type Point } from "./timeline.ts";
 
 const plan = planDay({ rampS: 15, steadyS: 80, leaseMs: 3_000, spikeS: 5 });
 const points: Point[] = Array.from({ length: 95 }, (_, k) => ({
-  t: (k + 1) * 1000, open: 2_000, attempts: 0, ready: 0, failed: 0, dropped: k === 25 ? 600 : 0, pubs: 20, acks: k === 25 ? 0 : 20,
-  pubErrors: 0, delivered: 500, gaps: 0, dups: 0, ackP99: k === 25 ? 3_500 : 30, deliverP99: 40, nodesUp: k === 25 ? 2 : 3,
+  t: (k + 1) * 1000, open: 2_000, attempts: 0, ready: 0, failed: 0, dropped: k === 25 ? 600 : 0, churned: 3, pubs: 20, acks: k === 25 ? 0 : 20,
+  pubErrors: 0, delivered: 500, replayed: 0, gaps: 0, dups: 0, ackP99: k === 25 ? 3_500 : 30, deliverP99: 40, nodesUp: k === 25 ? 2 : 3,
 }));
 const totals = { attempts: 2_600, ready: 2_600, ackP99: 80, deliverP99: 90, gaps: 0, dups: 0, violations: 0, checkedAcked: 900, unacked: 0, behind: 0 };
 
@@ -19,7 +19,7 @@ function result(over: Partial<DayResult> = {}): DayResult {
   return {
     command: "storm-load stormday --quick", date: "2026-12-03T13:00:00.000Z", machine: "2 cores", quick: true,
     scale: { connections: 2_000, nodes: 3, loadProcs: 2, leaseMs: 3_000, hugeRooms: 3, hugeSize: 50, smallRooms: 160, dms: 200, rate: 20, recordingClients: 8, note: "the CI quick run" },
-    setupMs: 9_000, rampDoneMs: 20_000, peakOpen: 2_000, plan, points, impacts: measureImpacts(plan, points, injected, 500),
+    errors: { "connect:ECONNREFUSED": 40, "pub:unavailable": 3 }, setupMs: 9_000, rampDoneMs: 20_000, peakOpen: 2_000, plan, points, impacts: measureImpacts(plan, points, injected, 500),
     totals, verdicts: judgeDay(totals, points), anomalies: ["T+81.0 s n1: exited on its own (75)"], ok: true, ...over,
   };
 }
@@ -38,6 +38,11 @@ describe("Storm Day report", () => {
       expect(html.split(`fill="#c00">${i.kind}</text>`).length - 1).toBe(5);
       expect(html).toContain(`<tr><td>${i.kind}</td>`);
     }
+  });
+
+  it("report - errors by kind, most frequent first, in the report and the post-mortem", () => {
+    expect(renderReport(result())).toContain("connect:ECONNREFUSED 40, pub:unavailable 3");
+    expect(renderPostmortem(result())).toContain("Errors by kind over the day: connect:ECONNREFUSED 40, pub:unavailable 3.");
   });
 
   it("report - text from the run is escaped", () => {

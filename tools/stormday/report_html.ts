@@ -49,6 +49,7 @@ ${verdicts}</table>
 <p>Times in seconds since the first connection; detection = first second with dropped connections, errors, acks under half the rate before, or ack p99 over target; recovery = start of 3 normal seconds; stall = longest run of seconds with acks under half the rate before (1 s resolution).</p>
 <table><tr><th>kind</th><th>what</th><th>at</th><th>detected</th><th>recovered</th><th>stall</th><th>dropped</th><th>failed connects</th><th>publish errors</th><th>max ack p99 ms</th><th>max deliver p99 ms</th><th>outcome</th></tr>
 ${incidents}</table>
+<p><b>Errors by kind:</b> ${Object.entries(r.errors).sort((a, b) => b[1] - a[1]).map(([k, n]) => `${esc(k)} ${n}`).join(", ") || "none"}</p>
 ${r.anomalies.length > 0 ? `<h2>Anomalies</h2><ul>${r.anomalies.map((a) => `<li>${esc(a)}</li>`).join("")}</ul>` : ""}
 <h2>Over time</h2>
 ${plots.join("\n")}

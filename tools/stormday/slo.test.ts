@@ -5,7 +5,7 @@ import type { Point } from "./timeline.ts";
 const GOOD: DayTotals = { attempts: 1_000, ready: 1_000, ackP99: 50, deliverP99: 80, gaps: 0, dups: 0, violations: 0, checkedAcked: 500, unacked: 0, behind: 0 };
 
 function point(over: Partial<Point>): Point {
-  return { t: 1_000, open: 1, attempts: 0, ready: 0, failed: 0, dropped: 0, pubs: 1, acks: 1, pubErrors: 0, delivered: 1, gaps: 0, dups: 0, ackP99: 10, deliverP99: 10, nodesUp: 3, ...over };
+  return { t: 1_000, open: 1, attempts: 0, ready: 0, failed: 0, dropped: 0, churned: 0, pubs: 1, acks: 1, pubErrors: 0, delivered: 1, replayed: 0, gaps: 0, dups: 0, ackP99: 10, deliverP99: 10, nodesUp: 3, ...over };
 }
 
 const verdict = (t: DayTotals, name: string, points: Point[] = []) => judgeDay(t, points).find((v) => v.name.startsWith(name))!;

@@ -5,7 +5,7 @@ import { measureImpacts, type Point } from "./timeline.ts";
 /** A calm second: 100 acks, nothing dropped. */
 function calm(t: number, over: Partial<Point> = {}): Point {
   return {
-    t, open: 1_000, attempts: 0, ready: 0, failed: 0, dropped: 0, pubs: 100, acks: 100, pubErrors: 0, delivered: 2_000,
+    t, open: 1_000, attempts: 0, ready: 0, failed: 0, dropped: 0, churned: 0, pubs: 100, acks: 100, pubErrors: 0, delivered: 2_000, replayed: 0,
     gaps: 0, dups: 0, ackP99: 20, deliverP99: 25, nodesUp: 3, ...over,
   };
 }

@@ -13,11 +13,15 @@ export interface Point {
   failed: number;
   /** Ready connections lost (closed by the server, a dead node, a health check, a reconnect). */
   dropped: number;
+  /** Ready connections closed on purpose by churn (they resume at once). */
+  churned: number;
   pubs: number;
   acks: number;
   /** Publishes refused (`err`) or not acked within the timeout. */
   pubErrors: number;
   delivered: number;
+  /** Of them, replayed to a resuming subscription (published before it was made; not in deliver p99). */
+  replayed: number;
   /** Deliveries that skipped seqs / repeated or went back (bulk clients' own order check). */
   gaps: number;
   dups: number;
