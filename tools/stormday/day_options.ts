@@ -13,7 +13,7 @@ while six incidents happen at set times: a node SIGKILLed, a node SIGSTOPped pas
 restarted, the Hazelcast member restarted, a 10x publish spike, 20 % of clients reconnecting at once.
 Recording clients in sampled rooms are checked by the history checker at the end.
 
-  --quick         the CI run: 2,000 connections, 3 nodes, every incident, under 3 minutes
+  --quick         the CI run: 2,000 connections, 3 nodes, every incident, about 3 minutes
   --connections   users, one WebSocket each (default 100000)
   --ramp          seconds to open them all (default: connections / 150, 20 to 300)
   --steady        seconds of load and incidents after the ramp (default 360; quick 105)
