@@ -46,6 +46,9 @@ export async function runDay(o: DayOptions, log: (line: string) => void): Promis
     stopped = true;
     log("interrupted: tearing down");
   };
+  // bench/fanout_procs.ts (the Worker's module) exits at once on a signal, which would leave the
+  // cluster's PostgreSQL (daemonized by pg_ctl) behind: here a signal ends the day and tears down.
+  for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.removeAllListeners(sig);
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
   try {
@@ -154,6 +157,7 @@ export async function runDay(o: DayOptions, log: (line: string) => void): Promis
         if (Date.now() > drainUntil || (f.every((x) => x.outstanding === 0) && lagging(f).length === 0)) break;
       }
     }
+    if (stopped) throw new Error("interrupted: the cluster is torn down, no report is written");
     await running;
     await inj.heal();
     // Measured before finish(): closing a client abandons what it still has outstanding.
