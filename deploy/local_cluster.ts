@@ -38,6 +38,10 @@ export interface LocalCluster {
   nodes: ClusterNodeProcess[];
   /** Starts node `i` again (after a kill), on its port, with a new incarnation. */
   restart(i: number): Promise<ClusterNodeProcess>;
+  /** Restarts the PostgreSQL server on its port and data (`crash`: immediate shutdown, WAL replayed). */
+  restartPostgres(opts: { crash: boolean }): Promise<void>;
+  /** Restarts the Hazelcast member on its port and cluster name; its maps come back empty. */
+  restartHazelcast(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -132,6 +136,8 @@ export async function startLocalCluster(o: LocalClusterOptions): Promise<LocalCl
       nodes[i] = await startOne(i);
       return nodes[i]!;
     },
+    restartPostgres: (opts) => pg.restart(opts),
+    restartHazelcast: () => hz.restart(),
     async stop() {
       await Promise.all(nodes.map(stopNode));
       await hz.stop();

@@ -18,6 +18,11 @@ export interface HazelcastMember {
   clusterName: string;
   /** `127.0.0.1:PORT`. */
   address: string;
+  /**
+   * Stops the member (SIGTERM, SIGKILL after 10 s) and starts it again on the same port and cluster
+   * name, as an operator restarting it would: its in-memory maps start empty.
+   */
+  restart(): Promise<void>;
   /** Kills the member (SIGTERM, SIGKILL after 10 s), waits for it to exit, deletes its files. */
   stop(): Promise<void>;
 }
@@ -68,6 +73,27 @@ export async function startHazelcast(): Promise<HazelcastMember> {
   const port = await freePort();
   const clusterName = `storm-test-${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
   const log = join(dir, "member.log");
+  let member = await launch(port, clusterName, dir, log).catch(async (err: unknown) => {
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  });
+  return {
+    clusterName,
+    address: `127.0.0.1:${port}`,
+    async restart() {
+      await member.kill();
+      member = await launch(port, clusterName, dir, log);
+    },
+    async stop() {
+      await member.kill();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** One run of the member process, ready once its log says `is STARTED` (after `log`'s current end). */
+async function launch(port: number, clusterName: string, dir: string, log: string): Promise<{ kill(): Promise<void> }> {
+  const from = (await readFile(log, "utf8").catch(() => "")).length;
   const fd = openSync(log, "a");
   let child: ChildProcess;
   try {
@@ -87,30 +113,26 @@ export async function startHazelcast(): Promise<HazelcastMember> {
   // If the test process ends without calling stop(), do not leave the member behind.
   const killOnExit = () => child.kill("SIGKILL");
   process.once("exit", killOnExit);
-
-  const stop = async () => {
+  const kill = async () => {
     process.removeListener("exit", killOnExit);
-    if (alive) {
-      child.kill("SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
-      await exited;
-      clearTimeout(timer);
-    }
-    await rm(dir, { recursive: true, force: true });
+    if (!alive) return;
+    child.kill("SIGTERM");
+    const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+    await exited;
+    clearTimeout(timer);
   };
 
   const deadline = Date.now() + START_TIMEOUT_MS;
   for (;;) {
-    const text = await readFile(log, "utf8").catch(() => "");
-    if (text.includes("is STARTED")) break;
+    const text = (await readFile(log, "utf8").catch(() => "")).slice(from);
+    if (text.includes("is STARTED")) return { kill };
     if (!alive || Date.now() > deadline) {
       const why = alive ? `did not start within ${START_TIMEOUT_MS / 1000} s` : `exited (code ${child.exitCode ?? child.signalCode})`;
-      await stop();
+      await kill();
       throw new HazelcastHarnessError(`Hazelcast member on port ${port} ${why}:\n${text.split("\n").slice(-40).join("\n")}`);
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  return { clusterName, address: `127.0.0.1:${port}`, stop };
 }
 
 function freePort(): Promise<number> {

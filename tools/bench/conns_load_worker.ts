@@ -10,6 +10,7 @@ import { SignJWT } from 'jose';
 import { WebSocket } from 'ws';
 import type { ConnsProgress, ConnsWorkerInit, ConnsWorkerReport } from './conns_common.ts';
 import { killGroups, serveCommands } from './load_ipc.ts';
+import { SourcePorts } from './source_ports.ts';
 
 let cfg: ConnsWorkerInit;
 let tokens: string[] = [];
@@ -52,31 +53,11 @@ function url(k: number): string {
   }
 }
 
-// Every socket binds an explicit source port: with port 0, Linux searches its bind table for a
-// free port on every bind-before-connect, which is linear in the ports already bound (measured:
-// 85 % system CPU and ~300 connects/s past 60,000 sockets). The ports are taken BELOW the
-// ephemeral range (32768-60999): Linux never hands out, to any connect() on the machine, a port
-// that some socket bound explicitly, whatever its address, so explicit binds inside that range
-// starve every other program of outgoing connections (seen: curl failing with EADDRNOTAVAIL).
-// Each load process has its own source address, so it owns these ports on it; a port still taken
-// (TIME_WAIT of an earlier run, a listener on 0.0.0.0) is skipped.
-const PORT_LO = 2_000;
-const PORT_HI = 32_000;
-let nextPort = PORT_LO + Math.floor(Math.random() * (PORT_HI - PORT_LO));
-let portsSkipped = 0;
-
-function takePort(): number {
-  const p = nextPort;
-  nextPort = nextPort >= PORT_HI ? PORT_LO : nextPort + 1;
-  return p;
-}
+const ports = new SourcePorts();
 
 /** Opens connection k; resolves when it is ready or has failed (never rejects). */
 async function open(k: number): Promise<void> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    if ((await openFrom(k, takePort())) !== 'port-taken') return;
-    portsSkipped++;
-  }
+  if ((await ports.withPort((p) => openFrom(k, p))) !== 'no-free-port') return;
   failed++;
   count('connect:no-free-port', 'no free source port after 50 attempts');
 }
@@ -202,7 +183,7 @@ async function handle(msg: any): Promise<unknown> {
       let openNow = 0;
       for (const ws of sockets) if (ws.readyState === WebSocket.OPEN) openNow++;
       const r: ConnsWorkerReport = {
-        ...progress(), open: openNow, errors, samples, portsSkipped, hist: encodeIntoCompressedBase64(hist),
+        ...progress(), open: openNow, errors, samples, portsSkipped: ports.skipped, hist: encodeIntoCompressedBase64(hist),
         connectUs: lastReady > 0n ? Number((lastReady - firstAttempt) / 1000n) : 0, rssBytes: process.memoryUsage().rss,
       };
       return r;

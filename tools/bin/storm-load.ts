@@ -46,6 +46,11 @@ export const SCENARIOS: Record<string, Scenario> = {
     about: "(e) the fan-out of (a) with Storm as 3 cluster nodes (PostgreSQL + Hazelcast)",
     defaults: ["--subscribers", "1000", "--channels", "1", "--rate", "200", "--nodes", "3", "--warmup", "3"],
   },
+  stormday: {
+    script: "../stormday/stormday",
+    about: "Storm Day: a ramp to 100,000 users over a cluster with six incidents, SLOs, an HTML report and a post-mortem (--quick: CI)",
+    defaults: [],
+  },
   suite: {
     script: "suite",
     about: "every scenario against its baselines; writes the ratios and a plot into BENCHMARKS.md",

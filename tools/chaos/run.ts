@@ -254,14 +254,18 @@ export async function runChaos(o: RunOptions): Promise<number> {
   }
 }
 
-/** Subscriptions behind their channel's greatest acked seq. */
-function lagging(progress: readonly ClientProgress[]): Lagging[] {
+/**
+ * Subscriptions behind their channel's greatest acked seq. A client follows the channels of its
+ * `lastSeq` (every channel in a chaos run; its group's in a Storm Day).
+ */
+export function lagging(progress: readonly ClientProgress[]): Lagging[] {
   const target = new Map<string, number>();
   for (const c of progress) for (const [ch, seq] of Object.entries(c.maxAck)) target.set(ch, Math.max(target.get(ch) ?? 0, seq));
   const out: Lagging[] = [];
   for (const c of progress) {
     for (const [ch, seq] of target) {
-      const last = c.lastSeq[ch] ?? 0;
+      if (!(ch in c.lastSeq)) continue;
+      const last = c.lastSeq[ch]!;
       if (last < seq) out.push({ client: c.name, ch, lastSeq: last, target: seq });
     }
   }
