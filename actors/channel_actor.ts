@@ -1,7 +1,9 @@
 import { parseActorId } from "../runtime/core/actor_id.ts";
 import type { Actor, ActorContext, Envelope } from "../runtime/core/actor.ts";
 import { FencedError, RejectedError, StormError, UnavailableError } from "../runtime/core/errors.ts";
-import type { AppendOutcome, JournalEntry } from "../storage/store.ts";
+import type { AppendOutcome, JournalEntry, SnapshotEvent } from "../storage/store.ts";
+import { ageCheckMs, KEEP_ALL, overCount, type RetentionPolicy, TRIM_INTERVAL_MS, trimRule } from "./retention.ts";
+import type { Timer } from "../runtime/core/clock.ts";
 import { access, type ChannelState, channelInfo, emptyChannel } from "./channel_state.ts";
 import { changeEntry, changeRef, isChange, type ChangeMsg } from "./change_rules.ts";
 import { ChannelReader } from "./channel_reader.ts";
@@ -18,6 +20,10 @@ export interface ChannelActorOptions {
   historySize: number;
   /** Client ids remembered in memory for duplicate detection (older ones are found in the store). */
   dedupeWindow: number;
+  /** The server-wide retention policy; a channel's own (set by its owner or an admin) replaces it. */
+  retention: RetentionPolicy;
+  /** Entries younger than this are never trimmed: the exactly-once horizon across failovers (G3). */
+  dedupeHorizonMs: number;
 }
 
 /** A batch outstanding at an edge for longer than this holds new work (bounded delivery lag). */
@@ -27,7 +33,7 @@ const FLOW_DROP_AFTER_MS = 3_000;
 /** Messages held at most; past it, publishes get `rate_limited`. */
 const MAX_HELD = 20_000;
 
-export const defaultChannelOptions: ChannelActorOptions = { historySize: 2_000, dedupeWindow: 20_000 };
+export const defaultChannelOptions: ChannelActorOptions = { historySize: 2_000, dedupeWindow: 20_000, retention: KEEP_ALL, dedupeHorizonMs: 60_000 };
 
 /**
  * One channel. The single writer of its journal: it gives each accepted publish the next seq (G1),
@@ -47,8 +53,12 @@ export class ChannelActor implements Actor {
   readonly #name: string;
   #state: ChannelState;
   #last = 0;
+  /** The first seq the journal holds (or `#last + 1` when it holds none): retention trims below it. */
+  #first = 1;
+  #nextTrimAt = 0;
+  #ageTimer: Timer | undefined;
   #history: RecentHistory;
-  readonly #reader: ChannelReader;
+  #reader: ChannelReader;
   /** Edges with at least one subscribed socket: each gets every committed batch once. */
   readonly #edges = new Set<string>();
   readonly #flow = new EdgeFlow(FLOW_MAX_LAG_MS, FLOW_DROP_AFTER_MS);
@@ -85,7 +95,10 @@ export class ChannelActor implements Actor {
     if (snap) this.#state = snap.state as ChannelState;
     // A journal trimmed to nothing reports last 0: the snapshot still knows how far seqs went.
     this.#last = Math.max((await store.bounds(self)).last, snap?.seq ?? 0);
+    const bounds = await store.bounds(self);
+    this.#first = bounds.first || this.#last + 1;
     if (this.#last > 0) this.#history.push(await store.readBefore(self, this.#last + 1, this.#opts.historySize));
+    this.#armAgeCheck();
   }
 
   async receive(batch: readonly Envelope[]): Promise<void> {
@@ -125,7 +138,9 @@ export class ChannelActor implements Actor {
         this.#admitPublish(env as Envelope<typeof msg>, pending);
         continue;
       }
-      if (needsCommittedState(msg) && pending.length > 0) {
+      // A presence change saved as a webhook event is placed after the seqs committed before it.
+      const placed = needsCommittedState(msg) || (msg.type === "presence" && this.#state.hooks !== undefined);
+      if (placed && pending.length > 0) {
         await this.#commit(pending);
         pending = [];
       }
@@ -138,9 +153,11 @@ export class ChannelActor implements Actor {
       }
     }
     if (pending.length > 0) await this.#commit(pending);
+    if (overCount(this.#policy(), this.#first, this.#last) && this.#ctx.clock.now() >= this.#nextTrimAt) await this.#retain();
   }
 
   async passivate(): Promise<void> {
+    this.#ageTimer?.cancel();
     if (this.#state.created) await this.#saveSnapshot();
   }
 
@@ -156,13 +173,16 @@ export class ChannelActor implements Actor {
       subscribedEdges: [...this.#edges],
       online: this.#presence.onlineUsers().length,
       historyHeld: this.#history.size,
+      firstSeq: this.#first,
     };
   }
 
   #admitPublish(env: Envelope<Extract<ChannelMsg, { type: "publish" }>>, pending: Write[]): void {
     const { user, clientId, body } = env.msg;
     try {
-      access.requireCanPost(this.#state, user, this.#ctx.clock.now());
+      // A system publish comes from a backend through the server API: no membership to check.
+      if (env.msg.system) access.requireExists(this.#state);
+      else access.requireCanPost(this.#state, user, this.#ctx.clock.now());
     } catch (err) {
       env.fail(err);
       return;
@@ -279,7 +299,7 @@ export class ChannelActor implements Actor {
           created: true, name: this.#name, visibility: msg.visibility, topic: msg.topic, owner: msg.user,
           createdAt: this.#ctx.clock.now(), members,
         };
-        await this.#saveSnapshot();
+        await this.#saveSnapshot(Object.keys(members).map((m) => joinedEvent(m, true, m === msg.user ? undefined : msg.user)));
         for (const m of Object.keys(members)) {
           this.#ctx.tell(`session:${m}`, { type: "joined", ch: this.#name, ...(m === msg.user ? {} : { by: msg.user }) } satisfies SessionMsg);
         }
@@ -304,7 +324,7 @@ export class ChannelActor implements Actor {
         access.requireMember(s, msg.user);
         await this.#requireCurrentEpoch();
         this.#edges.add(msg.edge);
-        return { ...(await this.#reader.page(msg.after, msg.limit, this.#last)), epoch: this.#ctx.epoch };
+        return { ...(await this.#reader.page(msg.after, msg.limit, this.#last, this.#first)), epoch: this.#ctx.epoch };
       case "unsubscribe":
         this.#dropEdge(msg.edge);
         return true;
@@ -313,8 +333,8 @@ export class ChannelActor implements Actor {
         if (msg.thread !== undefined) return this.#reader.thread(msg.thread, msg.after ?? 0, msg.limit, this.#last);
         // Without a position, history means "the latest page", as a chat window opens.
         const page = msg.after === undefined
-          ? await this.#reader.pageBefore(msg.before ?? Number.MAX_SAFE_INTEGER, msg.limit, this.#last)
-          : await this.#reader.page(msg.after, msg.limit, this.#last);
+          ? await this.#reader.pageBefore(msg.before ?? Number.MAX_SAFE_INTEGER, msg.limit, this.#last, this.#first)
+          : await this.#reader.page(msg.after, msg.limit, this.#last, this.#first);
         return msg.current ? { ...page, msgs: await this.#reader.currentView(page.msgs) } : page;
       }
       case "info":
@@ -325,9 +345,16 @@ export class ChannelActor implements Actor {
         return { members: s.members, online: this.#presence.onlineUsers() };
       case "presence": {
         const changed = this.#presence.update(msg.edge, msg.user, msg.online);
-        if (changed) this.#emit({ type: "presence", ch: this.#name, user: msg.user, online: msg.online });
+        if (!changed) return true;
+        this.#emit({ type: "presence", ch: this.#name, user: msg.user, online: msg.online });
+        if (s.hooks?.presence && s.created) await this.#saveSnapshot([{ type: "presence", payload: { user: msg.user, online: msg.online } }]);
         return true;
       }
+      case "hooks":
+        access.requireExists(s);
+        this.#state = { ...s, hooks: msg.presence ? { presence: true } : undefined };
+        await this.#saveSnapshot();
+        return true;
       case "mark_read":
         access.requireMember(s, msg.user);
         return Math.min(msg.seq, this.#last);
@@ -335,6 +362,29 @@ export class ChannelActor implements Actor {
         access.requireMember(s, msg.user);
         this.#emit({ type: "typing", ch: this.#name, user: msg.user });
         return true;
+      case "retention":
+        access.requireExists(s);
+        if (!msg.admin && s.owner !== msg.user) throw new RejectedError("forbidden", `Only the owner of "${this.#name}" or an admin may set its retention`);
+        this.#state = { ...s, retention: msg.policy ?? undefined };
+        await this.#saveSnapshot();
+        this.#armAgeCheck();
+        await this.#retain();
+        return this.#retentionView();
+      case "retention_get":
+        access.requireCanSee(s, msg.user);
+        return this.#retentionView();
+      case "admin_member":
+        access.requireExists(s);
+        return this.#setMember(msg.member, msg.add ? (s.members[msg.member] ?? "member") : undefined);
+      case "presence_get":
+        access.requireExists(s);
+        return { channel: this.#name, online: this.#presence.onlineUsers(), members: Object.keys(s.members).length };
+      case "retain":
+        if (this.#ctx.clock.now() >= this.#nextTrimAt) await this.#retain();
+        this.#armAgeCheck();
+        return true;
+      case "erase":
+        return this.#erase(msg.user, msg.drop);
       case "wake":
         // A wake comes with a move or a takeover: an activation left over from an older epoch
         // must find out now, not at its next write.
@@ -356,9 +406,9 @@ export class ChannelActor implements Actor {
     if (role) members[user] = role;
     else delete members[user];
     this.#state = { ...this.#state, members };
-    await this.#saveSnapshot();
-    this.#emit({ type: "member", ch: this.#name, user, joined: role !== undefined });
     const by = how.by !== undefined && how.by !== user ? { by: how.by } : {};
+    await this.#saveSnapshot([joinedEvent(user, role !== undefined, by.by)]);
+    this.#emit({ type: "member", ch: this.#name, user, joined: role !== undefined });
     this.#ctx.tell(`session:${user}`, { type: role ? "joined" : "left", ch: this.#name, ...by } satisfies SessionMsg);
     return channelInfo(this.#state, this.#last);
   }
@@ -367,7 +417,7 @@ export class ChannelActor implements Actor {
   async #moderate(msg: Parameters<typeof moderate>[1]): Promise<unknown> {
     const out = moderate(this.#state, msg, this.#ctx.clock.now());
     this.#state = out.state;
-    await this.#saveSnapshot();
+    await this.#saveSnapshot(out.removed ? [{ type: "membership", payload: { user: out.removed.user, joined: false, by: msg.user, reason: out.removed.reason } }] : []);
     if (out.event) this.#emit(out.event);
     if (out.removed) {
       this.#emit({ type: "member", ch: this.#name, user: out.removed.user, joined: false });
@@ -376,8 +426,73 @@ export class ChannelActor implements Actor {
     return channelInfo(this.#state, this.#last);
   }
 
-  async #saveSnapshot(): Promise<void> {
-    const ok = await this.#ctx.store.saveSnapshot(this.#ctx.self, this.#ctx.epoch, { seq: this.#last, state: this.#state });
+  #policy(): RetentionPolicy {
+    return this.#state.retention ?? this.#opts.retention;
+  }
+
+  #retentionView(): { channel: string; policy: RetentionPolicy; own: boolean; first: number; last: number } {
+    return { channel: this.#name, policy: this.#policy(), own: this.#state.retention !== undefined, first: this.#first, last: this.#last };
+  }
+
+  /**
+   * Trims the journal's prefix as the policy says, through the store's conditional trim (never
+   * the last entry, never within the exactly-once horizon), then forgets the same prefix in memory,
+   * so no resume is served a message the store no longer holds.
+   */
+  async #retain(): Promise<void> {
+    const now = this.#ctx.clock.now();
+    this.#nextTrimAt = now + TRIM_INTERVAL_MS;
+    const rule = trimRule(this.#policy(), this.#last, now, this.#opts.dedupeHorizonMs);
+    if (!rule || this.#last === 0) return;
+    const floor = await this.#ctx.store.trim(this.#ctx.self, this.#ctx.epoch, rule);
+    if (floor === null) throw new FencedError(`Channel ${this.#name}: trim fenced at epoch ${this.#ctx.epoch}`);
+    if (floor < this.#first) return;
+    this.#first = floor + 1;
+    this.#history.dropThrough(floor);
+  }
+
+  /** While active, a channel with an age limit checks it on a timer (a passivated one at its next activation). */
+  #armAgeCheck(): void {
+    this.#ageTimer?.cancel();
+    this.#ageTimer = undefined;
+    const every = ageCheckMs(this.#policy());
+    if (every === undefined) return;
+    this.#ageTimer = this.#ctx.clock.setTimeout(() => this.#ctx.tell(this.#ctx.self, { type: "retain" }), every);
+  }
+
+  /**
+   * Erasure of a user: their entries become tombstones in the store and in memory, they leave the
+   * channel (and stop owning it). With `drop` (a direct conversation, named after the user), the
+   * channel is emptied in memory and every member told it is gone; the caller then deletes its rows.
+   */
+  async #erase(user: string, drop: boolean | undefined): Promise<{ erased: number; member: boolean }> {
+    const erased = await this.#ctx.store.eraseSender(this.#ctx.self, this.#ctx.epoch, user);
+    if (erased === null) throw new FencedError(`Channel ${this.#name}: erasure fenced at epoch ${this.#ctx.epoch}`);
+    this.#history.eraseSender(user);
+    const member = this.#state.members[user] !== undefined;
+    if (drop) {
+      for (const m of Object.keys(this.#state.members)) this.#emit({ type: "member", ch: this.#name, user: m, joined: false });
+      this.#state = emptyChannel(this.#name);
+      this.#history = new RecentHistory(this.#opts.historySize, this.#opts.dedupeWindow);
+      this.#reader = new ChannelReader(this.#ctx, this.#history, this.#name);
+      return { erased, member };
+    }
+    const members = { ...this.#state.members };
+    delete members[user];
+    // A ban or mute names the user too: the account is gone, and so is what was held against it.
+    const { banned, muted } = this.#state;
+    const unnamed = (m: Record<string, number> | undefined) => m && Object.fromEntries(Object.entries(m).filter(([u]) => u !== user));
+    this.#state = { ...this.#state, members, owner: this.#state.owner === user ? "" : this.#state.owner, banned: unnamed(banned), muted: unnamed(muted) };
+    if (this.#state.created) await this.#saveSnapshot();
+    if (member) this.#emit({ type: "member", ch: this.#name, user, joined: false });
+    return { erased, member };
+  }
+
+  /** Saves the state, with the webhook events of the change that made it (written together or not at all). */
+  async #saveSnapshot(events: Array<Pick<SnapshotEvent, "type" | "payload">> = []): Promise<void> {
+    const at = this.#ctx.clock.now();
+    const snapshot = { seq: this.#last, state: this.#state, ...(events.length > 0 ? { events: events.map((e) => ({ ...e, afterSeq: this.#last, at })) } : {}) };
+    const ok = await this.#ctx.store.saveSnapshot(this.#ctx.self, this.#ctx.epoch, snapshot);
     if (!ok) throw new FencedError(`Channel ${this.#name}: snapshot fenced at epoch ${this.#ctx.epoch}`);
   }
 
@@ -403,8 +518,14 @@ export class ChannelActor implements Actor {
   }
 }
 
+/** A membership webhook event: `by` another user (an invitation, a creator adding members). */
+function joinedEvent(user: string, joined: boolean, by: string | undefined): Pick<SnapshotEvent, "type" | "payload"> {
+  return { type: "membership", payload: { user, joined, ...(by !== undefined ? { by } : {}) } };
+}
+
 /** Metadata writes and reads of history must see the publishes queued before them committed. */
 function needsCommittedState(msg: ChannelMsg): boolean {
   return msg.type === "create" || msg.type === "join" || msg.type === "leave" || msg.type === "invite" ||
-    msg.type === "topic" || msg.type === "subscribe" || msg.type === "history" || msg.type === "mark_read" || isChange(msg) || isModeration(msg);
+    msg.type === "topic" || msg.type === "subscribe" || msg.type === "history" || msg.type === "mark_read" || isChange(msg) || isModeration(msg) ||
+    msg.type === "retention" || msg.type === "retain" || msg.type === "erase" || msg.type === "admin_member" || msg.type === "hooks";
 }

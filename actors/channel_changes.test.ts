@@ -98,3 +98,34 @@ describe("channel - edits, deletes, reactions, threads", () => {
     expect(journal.at(-1)).toMatchObject({ seq: 8, kind: "edit", ref: 1 });
   });
 });
+
+describe("channel - changes across a retention trim", () => {
+  /**
+   * Messages 1-3, a reaction (4) and a reply (5) to message 1, then a count policy of 2 applied
+   * past the exactly-once horizon: the trim drops 1-3 and keeps 4 and 5, whose message is gone.
+   */
+  async function trimmedUnderChanges() {
+    const h = await channelWith(["root", "two", "three"]);
+    await h.ask(CH, { type: "react", user: "bob", clientId: "r1", ref: 1, emoji: "👍" });
+    await h.ask(CH, { type: "publish", user: "bob", clientId: "t1", body: "in thread", parent: 1 });
+    h.clock.advance(120_000);
+    const view = await h.ask<{ first: number }>(CH, { type: "retention", user: "ann", admin: false, policy: { maxCount: 2 } });
+    expect(view.first).toBe(4);
+    return h;
+  }
+
+  it("channel - a change, reply or thread read naming a trimmed message is not_found", async () => {
+    const h = await trimmedUnderChanges();
+    expect(await code(h.ask(CH, { type: "edit", user: "ann", clientId: "e9", ref: 1, body: "late" }))).toBe("not_found");
+    expect(await code(h.ask(CH, { type: "react", user: "bob", clientId: "r9", ref: 1, emoji: "🎉" }))).toBe("not_found");
+    expect(await code(h.ask(CH, { type: "publish", user: "bob", clientId: "t9", body: "late reply", parent: 1 }))).toBe("not_found");
+    expect(await code(h.ask(CH, { type: "history", user: "bob", thread: 1, limit: 10 }))).toBe("not_found");
+  });
+
+  it("channel - the retained changes of a trimmed message are served as journaled, truncated at first", async () => {
+    const h = await trimmedUnderChanges();
+    const page = await h.ask<HistoryReply>(CH, { type: "history", user: "bob", after: 0, limit: 10, current: true });
+    expect(page).toMatchObject({ first: 4, last: 5, truncated: true });
+    expect(page.msgs.map((e) => [e.seq, e.kind ?? "msg", e.ref, e.body])).toEqual([[4, "react", 1, "👍"], [5, "msg", 1, "in thread"]]);
+  });
+});

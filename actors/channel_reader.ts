@@ -40,30 +40,24 @@ export class ChannelReader {
     return { msgs, last, first: root, more: replies.length > limit, truncated: false };
   }
 
-  /** Entries after `after`, as journaled: from memory when held, else from the store; never silently partial (G4). */
-  async page(after: number, limit: number, last: number): Promise<SubscribeReply> {
-    const { store, self } = this.ctx;
+  /**
+   * Entries after `after`, as journaled: from memory when held, else from the store; never
+   * silently partial (G4). `first` is the first seq retention left (the trim floor + 1).
+   */
+  async page(after: number, limit: number, last: number, first: number): Promise<SubscribeReply> {
     const from = Math.max(0, Math.min(after, last));
-    const memFirst = this.history.firstSeq(last);
-    let msgs: JournalEntry[];
-    let first = memFirst;
-    if (from >= memFirst - 1) {
-      msgs = this.history.after(from, limit);
-    } else {
-      first = (await store.bounds(self)).first || last + 1;
-      msgs = await store.readAfter(self, from, limit);
-    }
+    const msgs = from >= this.history.firstSeq(last) - 1 ? this.history.after(from, limit) : await this.ctx.store.readAfter(this.ctx.self, from, limit);
     const lastReturned = msgs.length > 0 ? msgs[msgs.length - 1]!.seq : from;
     return { last, msgs, more: lastReturned < last, truncated: from + 1 < first, first };
   }
 
-  /** The `limit` entries before `before`, as journaled. */
-  async pageBefore(before: number, limit: number, last: number): Promise<HistoryReply> {
+  /** The `limit` entries before `before`, as journaled; `truncated` when the page reached a trimmed prefix (G4). */
+  async pageBefore(before: number, limit: number, last: number, first: number): Promise<HistoryReply> {
     const { store, self } = this.ctx;
     const upto = Math.min(before, last + 1);
     const memFirst = this.history.firstSeq(last);
     const msgs = upto - limit >= memFirst ? this.history.before(upto, limit) : await store.readBefore(self, upto, limit);
-    const first = msgs.length > 0 ? msgs[0]!.seq : upto;
-    return { msgs, last, first, more: first > 1, truncated: false };
+    const top = msgs.length > 0 ? msgs[0]!.seq : upto;
+    return { msgs, last, first: top, more: top > first, truncated: top <= first && first > 1 };
   }
 }

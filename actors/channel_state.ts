@@ -1,5 +1,6 @@
 import { RejectedError } from "../runtime/core/errors.ts";
 import type { ChannelInfo, Role, Visibility } from "./messages.ts";
+import type { RetentionPolicy } from "./retention.ts";
 
 export type { Role };
 
@@ -14,6 +15,10 @@ export interface ChannelState {
   owner: string;
   createdAt: number;
   members: Record<string, Role>;
+  /** The channel's own retention policy; absent, the server's default applies. */
+  retention?: RetentionPolicy;
+  /** Presence changes are saved as webhook events (membership changes always are). */
+  hooks?: { presence: true };
   /** Banned users (ms of the ban): not members, and may not join or be invited until unbanned. */
   banned?: Record<string, number>;
   /** Muted members: until when (ms) they may not publish, reply, edit or react. */

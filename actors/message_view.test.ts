@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { JournalEntry } from "../storage/store.ts";
+import { type JournalEntry, tombstoneOf } from "../storage/store.ts";
 import { currentView, mentionsIn, messageState, viewTargets } from "./message_view.ts";
 
 const e = (seq: number, over: Partial<JournalEntry> = {}): JournalEntry => ({ seq, clientId: `c${seq}`, sender: "ann", body: `m${seq}`, ts: seq, ...over });
@@ -30,6 +30,19 @@ describe("message view", () => {
   it("view - a thread's root counts its replies", () => {
     const refs = [e(2, { ref: 1 }), e(3, { ref: 1, sender: "bob" })];
     expect(currentView([e(1)], refs)).toEqual([{ ...e(1), replies: 2 }]);
+  });
+
+  it("view - an erased user's reaction counts no more, and their erased delete still deletes", () => {
+    const refs = [e(2, { kind: "react", ref: 1, body: "👍" }), tombstoneOf(e(3, { kind: "react", ref: 1, body: "👍", sender: "zed" })), tombstoneOf(e(6, { kind: "delete", ref: 5, body: "", sender: "zed" }))];
+    expect(currentView([e(1)], refs)).toEqual([{ ...e(1), reactions: { "👍": 1 } }]);
+    expect(currentView([e(5)], refs)).toEqual([{ ...e(5), body: "", deleted: true }]);
+  });
+
+  it("view - an erased message keeps its seq and thread size, and shows no edit or reaction", () => {
+    const gone = tombstoneOf(e(1, { sender: "zed" }));
+    const refs = [tombstoneOf(e(2, { kind: "edit", ref: 1, body: "v2", sender: "zed" })), e(3, { kind: "react", ref: 1, body: "👍" }), e(4, { ref: 1 })];
+    expect(currentView([gone], refs)).toEqual([{ ...gone, replies: 1 }]);
+    expect(refs[0]).toMatchObject({ kind: "edit", ref: 1, sender: "", body: "" });
   });
 
   it("view - targets are the page's messages and what its edits change", () => {

@@ -1,4 +1,4 @@
-import type { JournalEntry } from "../storage/store.ts";
+import { isTombstone, type JournalEntry } from "../storage/store.ts";
 import { type ChannelState, isDm } from "./channel_state.ts";
 import type { SessionMsg, ViewEntry } from "./messages.ts";
 
@@ -29,6 +29,8 @@ export function messageState(msg: JournalEntry, refs: readonly JournalEntry[]): 
         st.deleted = true;
         break;
       case "react": {
+        // An erased user's reaction names no one and no emoji: it no longer counts.
+        if (isTombstone(e)) break;
         const users = st.reactions.get(e.body) ?? new Set<string>();
         st.reactions.set(e.body, users.add(e.sender));
         break;
@@ -75,6 +77,8 @@ export function currentView(page: readonly JournalEntry[], refs: readonly Journa
     if (kind === "edit" && e.ref !== undefined && deleted(e.ref)) return { ...e, body: "" };
     if (kind !== "msg") return e;
     const st = messageState(e, byTarget.get(e.seq) ?? []);
+    // An erased message keeps only its place: its thread's size, no edit flag, no reactions to it.
+    if (isTombstone(e)) return st.replies > 0 ? { ...e, replies: st.replies } : e;
     if (st.deleted) return { ...e, body: "", deleted: true, ...(st.replies > 0 ? { replies: st.replies } : {}) };
     const v: ViewEntry = { ...e, body: st.body };
     if (st.edited) v.edited = true;

@@ -1,4 +1,5 @@
 import type { JournalEntry } from "../storage/store.ts";
+import type { RetentionPolicy } from "./retention.ts";
 import type { SyncItem, SyncRead } from "./sync_queue.ts";
 
 /** Messages a channel actor accepts. `user` is always the authenticated caller, set by the edge. */
@@ -8,8 +9,8 @@ export type ChannelMsg =
   | { type: "leave"; user: string }
   | { type: "invite"; user: string; member: string }
   | { type: "topic"; user: string; topic: string }
-  /** A message; with `parent`, a reply in the thread of that message. */
-  | { type: "publish"; user: string; clientId: string; body: string; parent?: number }
+  /** A message; with `parent`, a reply in the thread of that message; `system`: from a backend (server API), no membership needed. */
+  | { type: "publish"; user: string; clientId: string; body: string; parent?: number; system?: true }
   /** Changes to message `ref`, each a journal entry of its own (a `PublishAck` answers them, G3 by `clientId`). */
   | { type: "edit"; user: string; clientId: string; ref: number; body: string }
   | { type: "delete"; user: string; clientId: string; ref: number }
@@ -34,6 +35,19 @@ export type ChannelMsg =
   /** Checks a read marker before the session stores it: the user must be a member; answers the seq clamped to the last one. */
   | { type: "mark_read"; user: string; seq: number }
   | { type: "edge_down"; edge: string }
+  /** Sets (or with null clears) the channel's retention policy: its owner, or an admin. */
+  | { type: "retention"; user: string; admin: boolean; policy: RetentionPolicy | null }
+  | { type: "retention_get"; user: string }
+  /** Applies the retention policy now (the channel's own age timer). */
+  | { type: "retain" }
+  /** Server API (the backend is trusted): add or remove a member whatever the channel's rules. */
+  | { type: "admin_member"; member: string; add: boolean }
+  /** Server API: who is online, and the member count. */
+  | { type: "presence_get" }
+  /** Whether webhooks want this channel's presence changes (each then costs a statement): the server API sets it. */
+  | { type: "hooks"; presence: boolean }
+  /** Erases a user from the channel (tombstones, membership); `drop` empties a direct conversation. */
+  | { type: "erase"; user: string; drop?: boolean }
   /** Activates the actor without doing anything else (takeover, planned migration). */
   | { type: "wake" }
   /** An edge has handed every batch up to `seq` to its sockets (flow control). */
@@ -107,7 +121,9 @@ export type EdgeEvent =
   | { type: "mute"; ch: string; member: string; until: number; user: string }
   | { type: "user"; user: string; event: UserEvent }
   /** The channel stopped sending to this edge (it lagged too long): its sockets resubscribe from their cursors. */
-  | { type: "dropped"; ch: string };
+  | { type: "dropped"; ch: string }
+  /** Close every connection of `user` on this edge with the close code of `code`. */
+  | { type: "close_user"; user: string; code: "account_erased" | "disconnected" | "token_revoked" };
 
 /** Per-user events, sent to every connection of that user (multi-tab / multi-device sync). */
 export type UserEvent =
@@ -140,7 +156,16 @@ export type SessionMsg =
   /** Reads the sync queue after a position or since a time; answers a `SyncView`. */
   | { type: "sync_read"; after?: number; since?: number }
   | { type: "edge_down"; edge: string }
-  | { type: "wake" };
+  | { type: "wake" }
+  /** Erasure: forget everything about the user and close their connections; answers `{ channels }` held before. */
+  | { type: "erase" }
+  /**
+   * Another user was erased: drop the channels that no longer exist (their direct conversations)
+   * with their read markers, and every `/api/sync` event that names the user.
+   */
+  | { type: "forget"; user: string; channels: string[] }
+  /** Server API: close every connection of the user, on every edge, with this code; answers how many edges. */
+  | { type: "close"; code: "disconnected" | "token_revoked" };
 
 export interface SyncView extends SyncRead {
   channels: string[];

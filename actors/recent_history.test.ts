@@ -60,3 +60,31 @@ describe("recent history", () => {
     );
   });
 });
+
+describe("recent history - retention and erasure", () => {
+  const filled = () => {
+    const h = new RecentHistory(4, 10);
+    h.push([1, 2, 3, 4, 5, 6].map((s) => entry(s, `c${s}`)));
+    return h;
+  };
+
+  it("history - dropThrough forgets a trimmed prefix and keeps taking new entries in order", () => {
+    const h = filled();
+    h.dropThrough(4);
+    expect(h.firstSeq(6)).toBe(5);
+    expect(h.after(0, 10).map((e) => e.seq)).toEqual([5, 6]);
+    h.push([entry(7, "c7"), entry(8, "c8"), entry(9, "c9")]);
+    expect(h.after(0, 10).map((e) => e.seq)).toEqual([6, 7, 8, 9]);
+    expect(h.seqOf("c2")).toBe(2);
+  });
+
+  it("history - eraseSender replaces only that sender's held entries by tombstones", () => {
+    const h = new RecentHistory(4, 10);
+    h.push([entry(1, "a1"), { ...entry(2, "z2"), sender: "zed", body: "secret" }, entry(3, "a3")]);
+    expect(h.eraseSender("zed")).toBe(1);
+    const held = h.after(0, 10);
+    expect(held[1]).toMatchObject({ seq: 2, sender: "", body: "" });
+    expect(held[0]).toEqual(entry(1, "a1"));
+    expect(held[2]).toEqual(entry(3, "a3"));
+  });
+});

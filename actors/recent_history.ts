@@ -1,4 +1,4 @@
-import type { JournalEntry } from "../storage/store.ts";
+import { type JournalEntry, tombstoneOf } from "../storage/store.ts";
 import { IdWindow } from "./id_window.ts";
 
 /**
@@ -63,6 +63,25 @@ export class RecentHistory {
     if (this.#entries.length === 0) return [];
     const end = Math.max(0, Math.min(this.#entries.length, before - this.#at(0).seq));
     return this.#slice(Math.max(0, end - limit), end);
+  }
+
+  /** Forgets the held entries with seq <= `seq` (the journal's prefix was trimmed); the id window stays. */
+  dropThrough(seq: number): void {
+    if (this.#entries.length === 0 || this.#at(0).seq > seq) return;
+    this.#entries = this.#slice(Math.min(this.#entries.length, seq + 1 - this.#at(0).seq), this.#entries.length);
+    this.#head = 0;
+  }
+
+  /** Replaces the held entries of `user` by their tombstones (erasure); returns how many. */
+  eraseSender(user: string): number {
+    let n = 0;
+    for (let i = 0; i < this.#entries.length; i++) {
+      const e = this.#entries[i]!;
+      if (e.sender !== user) continue;
+      this.#entries[i] = tombstoneOf(e);
+      n++;
+    }
+    return n;
   }
 
   /** The i-th oldest held entry. */

@@ -152,6 +152,30 @@ export class SessionActor implements Actor {
       }
       case "get":
         return VIEW;
+      case "erase": {
+        const channels = this.#state.channels;
+        this.#state = EMPTY_STATE;
+        // Nothing to save: the eraser deletes this actor's rows, which fences this activation.
+        this.#dirty = false;
+        for (const edge of Object.keys(this.#edges)) this.#ctx.tell(edge, { type: "close_user", user: this.#user, code: "account_erased" });
+        return { channels };
+      }
+      case "close":
+        for (const edge of Object.keys(this.#edges)) this.#ctx.tell(edge, { type: "close_user", user: this.#user, code: msg.code });
+        return { edges: Object.keys(this.#edges).length };
+      case "forget": {
+        const gone = new Set(msg.channels);
+        const reads = Object.fromEntries(Object.entries(this.#state.reads).filter(([ch]) => !gone.has(ch)));
+        const channels = this.#state.channels.filter((c) => !gone.has(c));
+        const mentions = this.#state.mentions && Object.fromEntries(Object.entries(this.#state.mentions).filter(([ch]) => !gone.has(ch)));
+        // A name is [A-Za-z0-9_.-]: bounded by anything else, it is that user (`dm:bob:zelda` included).
+        const names = new RegExp(`(^|[^A-Za-z0-9_.-])${msg.user.replace(/[.]/g, "\\.")}([^A-Za-z0-9_.-]|$)`);
+        const sync = this.#state.sync && { ...this.#state.sync, items: this.#state.sync.items.filter((i) => !names.test(JSON.stringify(i))) };
+        for (const ch of this.#state.channels) if (gone.has(ch)) events.push({ t: "left", ch });
+        this.#state = { ...this.#state, channels, reads, ...(mentions ? { mentions } : {}), ...(sync ? { sync } : {}) };
+        this.#dirty = true;
+        return true;
+      }
       case "sync_push": {
         // A retried send (same correlation id, still queued) is the same event, not a second one.
         const cid = msg.item.correlationId;

@@ -9,6 +9,7 @@ const USAGE = `storm: a real-time messaging node
 
   storm serve [options]        run a node (storm serve --help lists every option)
   storm inspect COMMAND        look at and move the actors of a node or cluster (storm inspect --help)
+  storm keys COMMAND           create, list and revoke server API keys (storm keys --help)
   storm --version
 
 Every serve option also reads from the environment (STORM_PORT, STORM_DATA_DIR, STORM_POSTGRES_URL, ...);
@@ -17,7 +18,10 @@ under --data-dir.`;
 
 const [cmd, ...rest] = process.argv.slice(2);
 if (cmd === "serve") await serve(rest);
-else if (cmd === "inspect") {
+else if (cmd === "keys") {
+  const { runKeys } = await import("../cli/keys.ts");
+  process.exitCode = await runKeys(rest, { out: (text) => console.log(text), err: (text) => console.error(text), env: process.env });
+} else if (cmd === "inspect") {
   const { runInspect } = await import("../cli/inspect.ts");
   process.exitCode = await runInspect(rest, { out: (text) => console.log(text), err: (text) => console.error(text), env: process.env });
 } else if (cmd === "--version") console.log(`storm ${packageVersion()}`);

@@ -29,7 +29,15 @@ export class Authenticator {
   readonly #sign: (payload: Record<string, unknown>) => string;
   readonly #verify: (token: string) => Record<string, unknown>;
 
-  constructor(secret: Uint8Array, issuer = "storm") {
+  /**
+   * @param revoked tokens for which it returns true are refused (`TokenRevocations`: tokens of a
+   *   user issued before the server API revoked them; `iat` in seconds).
+   */
+  constructor(
+    secret: Uint8Array,
+    issuer = "storm",
+    private readonly revoked: (user: string, issuedAtSeconds: number | undefined) => boolean = () => false,
+  ) {
     if (secret.length < 32) throw new Error("JWT secret must be at least 32 bytes");
     const key = Buffer.from(secret);
     this.#sign = createSigner({ key, algorithm: "HS256", iss: issuer });
@@ -52,6 +60,10 @@ export class Authenticator {
     if (typeof user !== "string" || !USER.test(user)) throw new AuthError(`Token subject "${String(user).slice(0, 40)}" is not a valid nickname`);
     const exp = payload["exp"];
     if (typeof exp !== "number") throw new AuthError("Invalid token: `exp` must be a number of seconds");
+    const iat = payload["iat"];
+    if (this.revoked(user, typeof iat === "number" ? iat : undefined)) {
+      throw new AuthError(`Token revoked: tokens of "${user}" issued before the revocation are refused; get a new one`);
+    }
     return { user, role: payload["role"] === "admin" ? "admin" : "user", exp: exp * 1000 };
   }
 }

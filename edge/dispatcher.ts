@@ -277,7 +277,7 @@ export function replyTo<C extends Command>(f: C, r: ResultOf<C>): string | undef
       return replyFrame("ok", c.id, { ch: r });
     case "hist": {
       const page = r as HistoryReply;
-      return JSON.stringify({ t: "hist", id: c.id, ch: c.ch, ...(c.thread === undefined ? {} : { thread: c.thread }), m: page.msgs.map(toWireMessage), more: page.more, last: page.last });
+      return JSON.stringify({ t: "hist", id: c.id, ch: c.ch, ...(c.thread === undefined ? {} : { thread: c.thread }), m: page.msgs.map(toWireMessage), more: page.more, last: page.last, first: page.first, truncated: page.truncated || undefined });
     }
     case "info":
       return replyFrame("info", c.id, { ch: c.ch, info: r });

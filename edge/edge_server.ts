@@ -5,6 +5,7 @@ import { EdgeWebSocket } from "./edge_socket.ts";
 import type { EdgeEvent, SessionView } from "../actors/messages.ts";
 import type { Clock, Timer } from "../runtime/core/clock.ts";
 import { RejectedError, StormError } from "../runtime/core/errors.ts";
+import { ERROR_CODES } from "../runtime/core/error_codes.ts";
 import type { Authenticator, Principal } from "./auth.ts";
 import { Connection } from "./connection.ts";
 import { DeliveryReporter } from "./delivery_reporter.ts";
@@ -189,6 +190,10 @@ export class EdgeServer {
   /** Entry point for events actors address to this edge. */
   onEvent(ev: EdgeEvent): void {
     if (ev.type === "dropped") return this.#subs.resync(ev.ch);
+    if (ev.type === "close_user") {
+      for (const conn of this.fanout.connectionsOf(ev.user)) conn.close(ERROR_CODES[ev.code].close, ev.code);
+      return;
+    }
     this.fanout.onEvent(ev);
     if (ev.type === "msgs" && ev.m.length > 0) this.#delivered.handed(ev.ch, ev.m[ev.m.length - 1]!.seq);
     if (ev.type === "member" && !ev.joined) this.#subs.userLeft(ev.user, ev.ch);

@@ -111,6 +111,9 @@ export class Fanout {
         for (const c of this.connectionsOf(ev.user)) c.push(frame);
         return;
       }
+      case "close_user":
+        // The edge server closes the sockets; nothing to deliver.
+        return;
       default: {
         const { type, ...rest } = ev;
         const frame = new SharedFrame(JSON.stringify({ t: type, ...rest }));

@@ -2,7 +2,7 @@ import { ERROR_CODES, type ErrorCode } from "../runtime/core/error_codes.ts";
 import { StormError } from "../runtime/core/errors.ts";
 import { jsonString } from "../lib/json_string.ts";
 import type { SessionView, ViewEntry } from "../actors/messages.ts";
-import type { EntryKind, JournalEntry } from "../storage/store.ts";
+import { type EntryKind, isTombstone, type JournalEntry } from "../storage/store.ts";
 
 /** Server-to-client frame encoders. Each returns the JSON text, encoded once and shared by sockets. */
 export interface WireMessage {
@@ -11,6 +11,8 @@ export interface WireMessage {
   from: string;
   cid: string;
   body: string;
+  /** A tombstone: the author's account was erased (`from`, `cid`, `body` empty; `kind` and `ref` kept). */
+  erased?: true;
   /** Absent for a message; else what the entry does to message `ref`. */
   kind?: Exclude<EntryKind, "msg">;
   /** The message an edit, delete or reaction changes; on a message, the root of its thread. */
@@ -24,7 +26,8 @@ export interface WireMessage {
 
 /** An entry on the wire; a plain message has exactly the five fields it always had. */
 export function toWireMessage(e: ViewEntry): WireMessage {
-  const w: WireMessage = { seq: e.seq, ts: e.ts, from: e.sender, cid: e.clientId, body: e.body };
+  // A tombstone's stored client id is longer than any a client may send: not shown.
+  const w: WireMessage = isTombstone(e) ? { seq: e.seq, ts: e.ts, from: "", cid: "", body: "", erased: true } : { seq: e.seq, ts: e.ts, from: e.sender, cid: e.clientId, body: e.body };
   if (e.kind !== undefined && e.kind !== "msg") w.kind = e.kind;
   if (e.ref !== undefined) w.ref = e.ref;
   if (e.edited) w.edited = true;

@@ -139,7 +139,7 @@ export class HttpApi {
     route("GET", "/channels/([^/]+)/messages", ["after", "before", "limit", "thread"], async ({ req, params: [ch], url }) => {
       const q = check(HistoryQuery, numericQuery(url, ["after", "before", "limit", "thread"]), "history query");
       const page = await run(req, { t: "hist", id: 0, ch: name(ch), after: q.after, before: q.before, limit: q.limit, thread: q.thread });
-      return [200, { messages: page.msgs.map(toWireMessage), last: page.last, more: page.more, truncated: page.truncated }];
+      return [200, { messages: page.msgs.map(toWireMessage), last: page.last, first: page.first, more: page.more, truncated: page.truncated }];
     });
     route("POST", "/channels/([^/]+)/messages", [], async ({ req, params: [ch] }) => {
       const b = check(PublishBody, await readJson(req), "message");

@@ -3,12 +3,15 @@ import {
   AddMemberBody, ChannelName, ChannelPatchBody, ClientFrames, CreateChannelBody, DevTokenBody, EditBody, ErrorSchema, LiveReply, MessageSchema, MessageSeq, MuteBody,
   PublishBody, ReactBody, ReadyReply, RoleBody, SearchHitSchema, SearchQuery, SyncBroadcastBody, SyncSendBody, UserName,
 } from "./schemas.ts";
+import { ErasureReport, RetentionBody, RetentionView } from "./data_schemas.ts";
+import { KeyCreateBody, RevokeBody, ServerBroadcastBody, ServerCreateChannelBody, ServerMemberBody, ServerPublishBody, WebhookCreateBody } from "./server_schemas.ts";
 
 const json = (schema: unknown) => ({ content: { "application/json": { schema } } });
 const errors = {
   default: { description: `Typed error; codes: ${Object.keys(ERROR_CODES).join(", ")}`, ...json(ErrorSchema) },
 };
 const auth = [{ bearer: [] }];
+const key = [{ apiKey: [] }, { apiKeyBearer: [] }];
 const chParam = { name: "name", in: "path", required: true, schema: ChannelName };
 const seqParam = { name: "seq", in: "path", required: true, schema: MessageSeq };
 const userParam = { name: "user", in: "path", required: true, schema: UserName };
@@ -27,7 +30,10 @@ export function buildOpenApi(): unknown {
     openapi: "3.1.0",
     info: { title: "Storm REST API", version: "0.1.0", description: "See docs/PROTOCOL.md for the WebSocket protocol." },
     components: {
-      securitySchemes: { bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT" }, token: { type: "apiKey", in: "query", name: "token" } },
+      securitySchemes: {
+        bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT" }, token: { type: "apiKey", in: "query", name: "token" },
+        apiKey: { type: "apiKey", in: "header", name: "X-Api-Key" }, apiKeyBearer: { type: "http", scheme: "bearer", bearerFormat: "sk_ API key" },
+      },
       schemas: { Message: MessageSchema, Error: ErrorSchema },
     },
     paths: {
@@ -92,8 +98,39 @@ export function buildOpenApi(): unknown {
         post: { summary: "Join (user = yourself) or invite (another user)", security: auth, parameters: [chParam], requestBody: json(AddMemberBody), responses: { 200: { description: "info" }, ...errors } },
       },
       "/channels/{name}/members/{user}": { delete: { summary: "Leave (yourself) or kick (another member: moderators and the owner)", security: auth, parameters: [chParam, { name: "user", in: "path", required: true, schema: { type: "string" } }], responses: { 200: { description: "info" }, ...errors } } },
-      "/users/me": { get: { summary: "Your channels, read markers, unread and mention counts", security: auth, responses: { 200: { description: "session" }, ...errors } } },
+      "/users/me": {
+        get: { summary: "Your channels, read markers, unread and mention counts", security: auth, responses: { 200: { description: "session" }, ...errors } },
+        delete: { summary: "Erase your account: messages become tombstones, memberships, markers and session go (see docs/DATA_RIGHTS.md)", security: auth, responses: { 200: { description: "erasure report", ...json(ErasureReport) }, ...errors } },
+      },
       "/users/{user}/dm": { post: { summary: "Open the direct conversation with a user", security: auth, parameters: [{ name: "user", in: "path", required: true, schema: { type: "string" } }], responses: { 200: { description: "{ channel }" }, ...errors } } },
+      "/channels/{name}/retention": {
+        get: { summary: "The retention policy in force and the retained range (first, last)", security: auth, parameters: [chParam], responses: { 200: { description: "retention", ...json(RetentionView) }, ...errors } },
+        put: { summary: "Set the channel's own retention policy (owner or admin); trims at once", security: auth, parameters: [chParam], requestBody: json(RetentionBody), responses: { 200: { description: "retention", ...json(RetentionView) }, ...errors } },
+        delete: { summary: "Back to the server's default policy (owner or admin)", security: auth, parameters: [chParam], responses: { 200: { description: "retention", ...json(RetentionView) }, ...errors } },
+      },
+      "/users/me/export": { get: { summary: "Everything Storm holds about you, as one streamed JSON document (see docs/DATA_RIGHTS.md)", security: auth, responses: { 200: { description: "{ user, exportedAt, session, memberships, messages, counts }" }, ...errors } } },
+      "/admin/users/{user}/export": { get: { summary: "A user's export (admin)", security: auth, parameters: [userParam], responses: { 200: { description: "as /users/me/export" }, ...errors } } },
+      "/admin/users/{user}": { delete: { summary: "Erase a user (admin)", security: auth, parameters: [userParam], responses: { 200: { description: "erasure report", ...json(ErasureReport) }, ...errors } } },
+      "/server/publish": { post: { summary: "Publish as system, or `as` a user (exactly once per channel and clientId); scope publish. docs/SERVER_API.md", security: key, requestBody: json(ServerPublishBody), responses: { 201: { description: "{ channel, seq, duplicate: false }" }, 200: { description: "duplicate clientId: the first seq" }, ...errors } } },
+      "/server/broadcast": { post: { summary: "Publish one message to up to 100 channels; scope broadcast", security: key, requestBody: json(ServerBroadcastBody), responses: { 200: { description: "{ results: [{ channel, seq, duplicate } | { channel, error }] }" }, ...errors } } },
+      "/server/channels": { post: { summary: "Create a channel (owner defaults to system); scope admin", security: key, requestBody: json(ServerCreateChannelBody), responses: { 201: { description: "ChannelInfo" }, ...errors } } },
+      "/server/channels/{name}/members": { post: { summary: "Add a member; scope admin", security: key, parameters: [chParam], requestBody: json(ServerMemberBody), responses: { 200: { description: "ChannelInfo" }, ...errors } } },
+      "/server/channels/{name}/members/{user}": { delete: { summary: "Remove a member; scope admin", security: key, parameters: [chParam, userParam], responses: { 200: { description: "ChannelInfo" }, ...errors } } },
+      "/server/channels/{name}/presence": { get: { summary: "Who is online; scope publish", security: key, parameters: [chParam], responses: { 200: { description: "{ channel, online, members }" }, ...errors } } },
+      "/server/users/{user}/disconnect": { post: { summary: "Close the user's connections with 4003 disconnected; scope admin", security: key, parameters: [userParam], responses: { 200: { description: "{ user, connections }" }, ...errors } } },
+      "/server/users/{user}/revoke": { post: { summary: "Refuse the user's tokens issued before `before` (default now) and close their connections with 4004 token_revoked; scope admin", security: key, parameters: [userParam], requestBody: json(RevokeBody), responses: { 200: { description: "{ user, before }" }, ...errors } } },
+      "/server/webhooks": {
+        post: { summary: "Register a webhook endpoint for events of existing channels; the secret is in this answer only; scope webhooks. docs/SERVER_API.md (delivery, signature, guarantees)", security: key, requestBody: json(WebhookCreateBody), responses: { 201: { description: "{ id, url, events, channels, maxBacklog, timeoutMs, createdAt, secret }" }, ...errors } },
+        get: { summary: "List webhook endpoints (never their secrets); scope webhooks", security: key, responses: { 200: { description: "{ webhooks }" }, ...errors } },
+      },
+      "/server/webhooks/{id}": { delete: { summary: "Delete a webhook endpoint, its positions and dead letters; scope webhooks", security: key, parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }], responses: { 200: { description: "{ id, deleted: true }" }, ...errors } } },
+      "/server/webhooks/{id}/dead": { get: { summary: "Dead letters of an endpoint (events skipped past its backlog bound, or trimmed before delivery), by id after `after`; scope webhooks", security: key, parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }, ...["after", "limit"].map((n) => ({ name: n, in: "query", schema: { type: "integer", minimum: 0 } }))], responses: { 200: { description: "{ deadLetters: [{ id, webhookId, channel, from, to, count, reason, lastError, at }] }" }, ...errors } } },
+      "/admin/keys": {
+        get: { summary: "List API keys (never the keys themselves); admin JWT", security: auth, responses: { 200: { description: "{ keys }" }, ...errors } },
+        post: { summary: "Create an API key; the key is in this answer only; admin JWT", security: auth, requestBody: json(KeyCreateBody), responses: { 201: { description: "{ id, name, scopes, createdAt, revokedAt, key }" }, ...errors } },
+      },
+      "/admin/keys/{id}": { delete: { summary: "Revoke an API key; admin JWT", security: auth, parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }], responses: { 200: { description: "{ id, revoked }" }, ...errors } } },
+      "/admin/audit": { get: { summary: "Audit records (admin), by id after `after`", security: auth, parameters: ["after", "limit"].map((n) => ({ name: n, in: "query", schema: { type: "integer", minimum: 0 } })), responses: { 200: { description: "{ records }" }, ...errors } } },
       "/sse": {
         get: {
           summary: "Server-Sent Events: the WebSocket server frames of the listed channels from their positions, then live; `id:` lines carry the position list, sent back as Last-Event-ID; see docs/PROTOCOL.md",

@@ -24,13 +24,13 @@ export const ChannelName = Type.String({
 });
 /** Text PostgreSQL can store: no NUL, no lone UTF-16 surrogate (else a retry could never succeed). */
 const STORABLE = "^(?:[^\\u0000\\uD800-\\uDFFF]|[\\uD800-\\uDBFF][\\uDC00-\\uDFFF])*$";
-const ClientId = Type.String({ minLength: 1, maxLength: 64, pattern: STORABLE, description: "Client-chosen id, unique per channel: the key of exactly-once publish." });
-const Body = Type.String({ maxLength: LIMITS.maxBodyChars, pattern: STORABLE });
+export const ClientId = Type.String({ minLength: 1, maxLength: 64, pattern: STORABLE, description: "Client-chosen id, unique per channel: the key of exactly-once publish." });
+export const Body = Type.String({ maxLength: LIMITS.maxBodyChars, pattern: STORABLE });
 const Seq = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
 const ReqId = Type.Integer({ minimum: 0, maximum: 2 ** 31, description: "Echoed in the reply." });
 const Limit = Type.Integer({ minimum: 1, maximum: LIMITS.maxHistoryPage });
-const Visibility = Type.Union([Type.Literal("public"), Type.Literal("private")]);
-const Topic = Type.String({ maxLength: 500, pattern: STORABLE });
+export const Visibility = Type.Union([Type.Literal("public"), Type.Literal("private")]);
+export const Topic = Type.String({ maxLength: 500, pattern: STORABLE });
 const Members = Type.Array(UserName, { maxItems: 1000, description: "Users added as members at once." });
 const MsgSeq = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: "The seq of a message." });
 /** One emoji (or any short symbol without spaces): what a reaction counts. */
@@ -123,7 +123,10 @@ export const SyncBroadcastBody = Type.Object(
 export const SyncPollQuery = Type.Object({ since: Type.Optional(Type.String({ maxLength: 8_192, description: "The `cursor` of the last poll, or a millisecond timestamp." })) });
 
 export const MessageSchema = Type.Object({
-  seq: Type.Integer(), ts: Type.Integer(), from: UserName, cid: ClientId, body: Body,
+  seq: Type.Integer(), ts: Type.Integer(),
+  // A tombstone (its author's account was erased) has `erased: true` and empty from, cid and body.
+  from: Type.Union([UserName, Type.Literal("")]), cid: Type.Union([ClientId, Type.Literal("")]), body: Body,
+  erased: Type.Optional(Type.Literal(true)),
   kind: Type.Optional(Type.Union(["edit", "delete", "react", "unreact"].map((k) => Type.Literal(k)), { description: "Absent for a message." })),
   ref: Type.Optional(Type.Integer({ description: "The message an edit, delete or reaction changes; on a message, its thread's root." })),
   edited: Type.Optional(Type.Literal(true)),

@@ -3,6 +3,7 @@ import { ActorHost } from "../runtime/core/actor_host.ts";
 import { FakeClock } from "../runtime/core/clock.ts";
 import type { Store } from "../storage/store.ts";
 import { actorFactories } from "../actors/index.ts";
+import { defaultChannelOptions } from "../actors/channel_actor.ts";
 
 /**
  * The real actors on one `ActorHost` over a memory store, for actor-level tests: `ask` any actor
@@ -12,7 +13,7 @@ export function actorTestHost<S extends Store = MemoryStore>(store: S = new Memo
   const clock = new FakeClock();
   const sent: Array<{ to: string; msg: unknown }> = [];
   const host = new ActorHost({
-    nodeId: "n1", store, clock, factories: actorFactories({ historySize: 4, dedupeWindow: 6 }), idlePassivateMs: 0,
+    nodeId: "n1", store, clock, factories: actorFactories({ ...defaultChannelOptions, historySize: 4, dedupeWindow: 6 }), idlePassivateMs: 0,
     // Sessions are actors of this host too: tells to them are delivered (and recorded).
     send: (to, msg) => {
       sent.push({ to, msg });

@@ -1,6 +1,6 @@
 import type { Buffer } from "node:buffer";
 import { actorFactories } from "../actors/index.ts";
-import type { ChannelActorOptions } from "../actors/channel_actor.ts";
+import { type ChannelActorOptions, defaultChannelOptions } from "../actors/channel_actor.ts";
 import type { EdgeEvent, HistoryReply, PublishAck, SubscribeReply } from "../actors/messages.ts";
 import type { ActorFactory, Envelope } from "../runtime/core/actor.ts";
 import { ActorHost } from "../runtime/core/actor_host.ts";
@@ -14,7 +14,7 @@ import { FaultyStore, fencingAudit, MemoryStore, silencedWhen } from "./memory_s
 import { ChangeModel, type ChangeRequest, type ChangeWhat } from "./change_model.ts";
 
 /** Small windows so that paging, eviction from memory and store fallbacks all get exercised. */
-export const CHANNEL_OPTIONS: ChannelActorOptions = { historySize: 4, dedupeWindow: 6 };
+export const CHANNEL_OPTIONS: ChannelActorOptions = { ...defaultChannelOptions, historySize: 4, dedupeWindow: 6 };
 const PAGE = 3;
 const USERS = ["u1", "u2", "u3"];
 const EDGES = ["edge:e0", "edge:e0", "edge:e1"];

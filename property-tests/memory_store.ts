@@ -1,5 +1,6 @@
 import { StoreClosedError, StoreCommitUnknownError, StoreQueryError } from "../storage/errors.ts";
-import type { AppendOutcome, JournalBounds, JournalEntry, ReadMark, SearchHit, SearchPage, Snapshot, Store, UnreadCount } from "../storage/store.ts";
+import { tombstoneOf } from "../storage/store.ts";
+import type { AppendOutcome, JournalBounds, JournalEntry, ReadMark, SearchHit, SearchPage, Snapshot, Store, TrimRule, UnreadCount } from "../storage/store.ts";
 
 /**
  * A hand-written in-memory `Store` that follows storage/store.ts exactly (same checks, in the same
@@ -23,6 +24,8 @@ interface Journal {
   entries: Committed[];
   /** Highest seq ever committed (trim keeps it). */
   last: number;
+  /** Every seq at or below it was trimmed. */
+  trimmed: number;
 }
 
 export class MemoryStore implements Store {
@@ -97,12 +100,25 @@ export class MemoryStore implements Store {
     return new Map(this.#journal(actorId).entries.filter((e) => want.has(e.clientId)).map((e) => [e.clientId, e.seq]));
   }
 
-  async trim(actorId: string, epoch: number, uptoSeq: number): Promise<boolean> {
+  async trim(actorId: string, epoch: number, rule: TrimRule): Promise<number | null> {
     await this.#open();
-    if (!this.#epochOk(actorId, epoch)) return false;
+    if (!this.#epochOk(actorId, epoch)) return null;
     const j = this.#journal(actorId);
-    j.entries = j.entries.filter((e) => e.seq > uptoSeq);
-    return true;
+    const firstAt = (ts: number) => j.entries.find((e) => e.ts >= ts)?.seq ?? j.last + 1;
+    const aged = rule.olderThan === undefined ? 0 : firstAt(rule.olderThan) - 1;
+    const upto = Math.min(Math.max(rule.uptoSeq, aged), firstAt(rule.keepSince) - 1, (j.entries.at(-1)?.seq ?? 0) - 1);
+    j.entries = j.entries.filter((e) => e.seq > upto);
+    j.trimmed = Math.max(j.trimmed, upto);
+    return j.trimmed;
+  }
+
+  async eraseSender(actorId: string, epoch: number, user: string): Promise<number | null> {
+    await this.#open();
+    if (!this.#epochOk(actorId, epoch)) return null;
+    const j = this.#journal(actorId);
+    let n = 0;
+    j.entries = j.entries.map((e) => (e.sender === user ? (n++, { ...e, ...tombstoneOf(e) }) : e));
+    return n;
   }
 
   async saveSnapshot(actorId: string, epoch: number, snapshot: Snapshot): Promise<boolean> {
@@ -196,7 +212,7 @@ export class MemoryStore implements Store {
 
   #journal(actorId: string): Journal {
     let j = this.#journals.get(actorId);
-    if (!j) this.#journals.set(actorId, (j = { entries: [], last: 0 }));
+    if (!j) this.#journals.set(actorId, (j = { entries: [], last: 0, trimmed: 0 }));
     return j;
   }
 }
@@ -258,7 +274,8 @@ export class FaultyStore implements Store {
   readBefore = (a: string, s: number, l: number) => this.#track(this.inner.readBefore(a, s, l));
   bounds = (a: string) => this.#track(this.inner.bounds(a));
   findClientIds = (a: string, ids: readonly string[]) => this.#track(this.inner.findClientIds(a, ids));
-  trim = (a: string, e: number, s: number) => this.#track(this.inner.trim(a, e, s));
+  trim = (a: string, e: number, r: TrimRule) => this.#track(this.inner.trim(a, e, r));
+  eraseSender = (a: string, e: number, u: string) => this.#track(this.inner.eraseSender(a, e, u));
   saveSnapshot = (a: string, e: number, s: Snapshot) => this.#track(this.inner.saveSnapshot(a, e, s));
   loadSnapshot = (a: string) => this.#track(this.inner.loadSnapshot(a));
   listSnapshots = (p: string, after: string, l: number) => this.#track(this.inner.listSnapshots(p, after, l));

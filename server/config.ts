@@ -49,6 +49,16 @@ export interface NodeConfig {
   heartbeatMs: number;
   /** A socket opened without a token must authenticate within this time. */
   authTimeoutMs: number;
+  /** Server-wide retention (a channel's own policy replaces it): maximum age in ms, maximum count. */
+  retentionMaxAgeMs: number | undefined;
+  retentionMaxCount: number | undefined;
+  /** Entries younger than this are never trimmed, so retries across a failover stay exactly-once. */
+  dedupeHorizonMs: number;
+  /** Webhook delivery (edge/webhook_deliverer.ts): poll period, lease, retry backoff. */
+  webhookPollMs: number;
+  webhookLeaseMs: number;
+  webhookRetryBaseMs: number;
+  webhookRetryMaxMs: number;
   /** Bounds of each user's `/api/sync` queue: events kept, and for how long. */
   syncQueueMax: number;
   syncQueueAgeMs: number;
@@ -100,6 +110,13 @@ const OPTIONS = {
   "write-chunk": { env: "STORM_WRITE_CHUNK", kind: "int", min: 1, help: "socket writes per fan-out chunk (default 100)" },
   "heartbeat-ms": { env: "STORM_HEARTBEAT_MS", kind: "int", min: 1, help: "silent sockets are closed after this (default 45000)" },
   "auth-timeout-ms": { env: "STORM_AUTH_TIMEOUT_MS", kind: "int", min: 1, help: "time to send an auth frame (default 10000)" },
+  "retention-max-age": { env: "STORM_RETENTION_MAX_AGE", kind: "string", help: "server-wide retention: drop messages older than this (90s, 15m, 12h, 30d or ms; default: keep)" },
+  "retention-max-count": { env: "STORM_RETENTION_MAX_COUNT", kind: "int", min: 1, help: "server-wide retention: keep at most this many messages per channel (default: keep all)" },
+  "dedupe-horizon": { env: "STORM_DEDUPE_HORIZON", kind: "string", help: "entries younger than this are never trimmed: retries stay exactly-once (default 60s)" },
+  "webhook-poll-ms": { env: "STORM_WEBHOOK_POLL_MS", kind: "int", min: 10, help: "how often webhook endpoints are looked at for new events (default 500)" },
+  "webhook-lease-ms": { env: "STORM_WEBHOOK_LEASE_MS", kind: "int", min: 100, help: "a node delivers an endpoint under a lease this long (default 10000)" },
+  "webhook-retry-base-ms": { env: "STORM_WEBHOOK_RETRY_BASE_MS", kind: "int", min: 1, help: "first webhook retry after about this long, doubling per failure (default 1000)" },
+  "webhook-retry-max-ms": { env: "STORM_WEBHOOK_RETRY_MAX_MS", kind: "int", min: 1, help: "longest wait between webhook retries (default 300000)" },
   "sync-queue-max": { env: "STORM_SYNC_QUEUE_MAX", kind: "int", min: 1, help: "events kept per user for /api/sync/poll (default 1000)" },
   "sync-queue-age-ms": { env: "STORM_SYNC_QUEUE_AGE_MS", kind: "int", min: 1, help: "how long a /api/sync event is kept (default 300000)" },
   "rate-limits": { env: "STORM_RATE_LIMITS", kind: "string", help: "on (default) or off: every rate limit at once" },
@@ -210,6 +227,13 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
     writeChunk: int("write-chunk", 100),
     heartbeatMs: int("heartbeat-ms", 45_000),
     authTimeoutMs: int("auth-timeout-ms", 10_000),
+    retentionMaxAgeMs: duration(raw("retention-max-age"), what("retention-max-age")),
+    retentionMaxCount: raw("retention-max-count") === undefined ? undefined : int("retention-max-count", 0),
+    dedupeHorizonMs: duration(raw("dedupe-horizon"), what("dedupe-horizon")) ?? 60_000,
+    webhookPollMs: int("webhook-poll-ms", 500),
+    webhookLeaseMs: int("webhook-lease-ms", 10_000),
+    webhookRetryBaseMs: int("webhook-retry-base-ms", 1_000),
+    webhookRetryMaxMs: int("webhook-retry-max-ms", 300_000),
     syncQueueMax: int("sync-queue-max", 1_000),
     syncQueueAgeMs: int("sync-queue-age-ms", 5 * 60_000),
     testBrokenSseResume: bool("test-broken-sse-resume"),
@@ -239,4 +263,14 @@ function rateLimits(raw: (name: OptionName) => string | undefined): RateLimitCon
     }
   }
   return out;
+}
+
+const UNITS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `90s`, `15m`, `12h`, `30d` or plain milliseconds; undefined when unset. `what`: the flag or variable. */
+export function duration(v: string | undefined, what: string): number | undefined {
+  if (v === undefined || v === "") return undefined;
+  const m = /^(\d+)(ms|s|m|h|d)?$/.exec(v);
+  if (!m) throw new UsageError(`Cannot read ${what}: "${v.slice(0, 20)}" is not a duration (e.g. 90s, 15m, 12h, 30d, or ms)`);
+  return Number(m[1]) * UNITS[m[2] ?? "ms"]!;
 }

@@ -15,6 +15,13 @@ import { HttpApi } from "../edge/http_api.ts";
 import { Subscriptions } from "../edge/subscriptions.ts";
 import { RateLimits } from "../edge/rate_limits.ts";
 import { buildOpenApi } from "../edge/openapi.ts";
+import { userDataRoutes } from "../edge/user_data_routes.ts";
+import { ApiKeyAuth } from "../edge/api_keys.ts";
+import { serverApiRoutes } from "../edge/server_api.ts";
+import { TokenRevocations } from "../edge/token_revocations.ts";
+import { UserEraser } from "../edge/user_eraser.ts";
+import { WebhookDeliverer } from "../edge/webhook_deliverer.ts";
+import { webhookRoutes } from "../edge/webhook_routes.ts";
 import { StaticFiles } from "../edge/static_files.ts";
 import { EdgeMetrics } from "../edge/edge_metrics.ts";
 import { Logger } from "../lib/logger.ts";
@@ -82,7 +89,6 @@ async function startLocked(cfg: NodeConfig, hooks: NodeHooks, lock: DataDirLock)
   let ready = false;
   let stopping = false;
   const secret = await loadSecret(cfg);
-  c.register(Authenticator, { useValue: new Authenticator(secret.key) });
   let storage: StorageBackend;
   try {
     storage = cfg.postgresUrl ? await postgresBackend(cfg) : await embeddedBackend(cfg);
@@ -92,6 +98,9 @@ async function startLocked(cfg: NodeConfig, hooks: NodeHooks, lock: DataDirLock)
     const fix = cfg.postgresUrl ? "check that the server runs and --postgres is right" : "check the directory, or move it aside to start afresh";
     throw new StartupError("storeUnavailable", `Cannot open ${where}: ${oneLine(err)} (${fix})`, { cause: err });
   }
+  const revocations = new TokenRevocations(storage.mainStore, secret.key);
+  await revocations.start();
+  c.register(Authenticator, { useValue: new Authenticator(secret.key, "storm", (user, iat) => revocations.isRevoked(user, iat)) });
   const cluster = cfg.cluster ? await joinCluster(cfg, id, log) : undefined;
   c.register<Registry>("Registry", { useValue: cluster?.registry ?? new MemoryRegistry(systemClock) });
 
@@ -108,6 +117,7 @@ async function startLocked(cfg: NodeConfig, hooks: NodeHooks, lock: DataDirLock)
       controls[index] = wrap<WorkerControl>(nodeEndpoint(control.port1 as never));
       const store = storage.workerStore(index);
       const boot: WorkerBoot = { nodeId: id, index, store: store.boot, control: control.port2, idlePassivateMs: cfg.idlePassivateMs, historySize: cfg.historySize, logLevel: cfg.logLevel,
+        retention: { maxAgeMs: cfg.retentionMaxAgeMs, maxCount: cfg.retentionMaxCount }, dedupeHorizonMs: cfg.dedupeHorizonMs,
         syncQueue: { maxEvents: cfg.syncQueueMax, maxAgeMs: cfg.syncQueueAgeMs } };
       return { data: boot, transfer: [control.port2, ...store.transfer] };
     },
@@ -180,6 +190,14 @@ async function startLocked(cfg: NodeConfig, hooks: NodeHooks, lock: DataDirLock)
       };
     },
   });
+  userDataRoutes(api, { actors, store: storage.mainStore, eraser: new UserEraser(actors, storage.mainStore, secret.key), exportPageSize: 1_000 });
+  const keys = new ApiKeyAuth(storage.mainStore);
+  serverApiRoutes(api, { actors, keys, store: storage.mainStore, revocations });
+  webhookRoutes(api, { actors, keys, store: storage.mainStore });
+  const webhooks = new WebhookDeliverer({
+    store: storage.mainStore, nodeId: id, pollMs: cfg.webhookPollMs, leaseMs: cfg.webhookLeaseMs,
+    retryBaseMs: cfg.webhookRetryBaseMs, retryMaxMs: cfg.webhookRetryMaxMs, log,
+  });
   edge = new EdgeServer({
     http, actors, fanout, subscriptions, dispatcher, limits, auth, api, clock: systemClock, defer: turnEnd.late, metrics: counters,
     maxBufferedBytes: cfg.maxBufferedBytes, writeChunk: cfg.writeChunk, heartbeatMs: cfg.heartbeatMs, authTimeoutMs: cfg.authTimeoutMs,
@@ -197,9 +215,11 @@ async function startLocked(cfg: NodeConfig, hooks: NodeHooks, lock: DataDirLock)
     // is closed once its last connection is, and the peers' links into it end with `leave`.
     const edgeClosed = edge!.close();
     await parts?.leave();
+    await webhooks.stop();
     await edgeClosed;
     await system.stop();
     await stopWatch?.();
+    revocations.stop();
     await storage.close();
     await cluster?.registry.close();
     lock.release();
@@ -211,6 +231,7 @@ async function startLocked(cfg: NodeConfig, hooks: NodeHooks, lock: DataDirLock)
       hooks.onLeaseLost?.(reason);
     });
   }
+  webhooks.start();
   ready = true;
   return { id, port, system, edge, controls, stop };
 }

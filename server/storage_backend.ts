@@ -10,6 +10,9 @@ import { PortStore } from "../storage/port_store.ts";
 import { openPostgresStore } from "../storage/postgres_store.ts";
 import type { CommitStatsSnapshot } from "../storage/commit_stats.ts";
 import type { Store } from "../storage/store.ts";
+import type { UserDataStore } from "../storage/user_data_store.ts";
+import type { ApiKeyStore } from "../storage/api_key_store.ts";
+import type { WebhookStore } from "../storage/webhook_store.ts";
 import type { StorePort } from "../storage/store_protocol.ts";
 import type { NodeConfig } from "./config.ts";
 import type { StoreBoot } from "./worker_control.ts";
@@ -18,7 +21,7 @@ const ext = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
 
 /** The store of a node: what the main thread uses, and how each actor worker reaches it. */
 export interface StorageBackend {
-  mainStore: Store;
+  mainStore: Store & UserDataStore & ApiKeyStore & WebhookStore;
   /** The group commit run outside the actor workers: the storage thread's (embedded), the main store's (PostgreSQL). */
   commitStats(): Promise<CommitStatsSnapshot | undefined>;
   workerStore(index: number): { boot: StoreBoot; transfer: unknown[] };

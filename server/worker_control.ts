@@ -1,6 +1,7 @@
 import type { LogLevel } from "../lib/logger.ts";
 import type { CommitStatsSnapshot } from "../storage/commit_stats.ts";
 import type { ActorSummary } from "../runtime/core/actor_host.ts";
+import type { RetentionPolicy } from "../actors/retention.ts";
 
 /** Control-plane calls into an actor worker (over comlink: not on the message path). */
 export interface WorkerControl {
@@ -24,6 +25,8 @@ export interface WorkerBoot {
   control: unknown;
   idlePassivateMs: number;
   historySize: number;
+  retention: RetentionPolicy;
+  dedupeHorizonMs: number;
   logLevel: LogLevel;
   /** Bounds of each user's sync queue (`--sync-queue-max`, `--sync-queue-age-ms`). */
   syncQueue: { maxEvents: number; maxAgeMs: number };

@@ -25,7 +25,7 @@ const host = startWorkerRuntime(parentPort as unknown as PortLike, (fn) => void 
   nodeId: boot.nodeId,
   store,
   clock: systemClock,
-  factories: actorFactories({ ...defaultChannelOptions, historySize: boot.historySize }, boot.syncQueue),
+  factories: actorFactories({ ...defaultChannelOptions, historySize: boot.historySize, retention: boot.retention, dedupeHorizonMs: boot.dedupeHorizonMs }, boot.syncQueue),
   gates: actorGates,
   idlePassivateMs: boot.idlePassivateMs,
   log: new Logger({ node: boot.nodeId, thread: `worker${boot.index}` }, boot.logLevel, (line) => process.stderr.write(`${line}\n`)).report,

@@ -7,6 +7,9 @@ import type { SqlClient, SqlQueryable, SqlRow } from "./sql_client.ts";
 import { abortedByServer } from "./sql_client.ts";
 import { SqlStore } from "./sql_store.ts";
 import type { Store } from "./store.ts";
+import type { UserDataStore } from "./user_data_store.ts";
+import type { ApiKeyStore } from "./api_key_store.ts";
+import type { WebhookStore } from "./webhook_store.ts";
 
 /**
  * The embedded store: PostgreSQL compiled to WebAssembly, in this thread. PGlite runs one
@@ -20,7 +23,7 @@ import type { Store } from "./store.ts";
  * const store = await openPgliteStore(".data/storm");
  * const epoch = await store.acquireEpoch("channel:general", "node-1");
  */
-export async function openPgliteStore(dataDir: string | undefined): Promise<Store> {
+export async function openPgliteStore(dataDir: string | undefined): Promise<Store & UserDataStore & ApiKeyStore & WebhookStore> {
   const db = await PGlite.create(dataDir, { startParams: [...PGLITE_START_PARAMS] });
   // PGlite blocks this thread while a statement runs: let the requests that arrived meanwhile in
   // (port messages, macrotasks) before forming the next group commit.

@@ -8,15 +8,18 @@ import { StoreProtocolError, StoreQueryError } from "./errors.ts";
 import { openPgliteStore } from "./pglite_store.ts";
 import { PortStore } from "./port_store.ts";
 import type { Store } from "./store.ts";
+import type { UserDataStore } from "./user_data_store.ts";
+import type { ApiKeyStore } from "./api_key_store.ts";
+import type { WebhookStore } from "./webhook_store.ts";
 import { runStoreConformance } from "./store_conformance.ts";
 import { serveStore } from "./store_server.ts";
 
 /** A PortStore that also owns its channel and the served store, so the suite can close and reopen it. */
 class OwningPortStore extends PortStore {
-  readonly #served: Store;
+  readonly #served: Store & UserDataStore & ApiKeyStore & WebhookStore;
   readonly #ports: MessagePort[];
 
-  constructor(served: Store) {
+  constructor(served: Store & UserDataStore & ApiKeyStore & WebhookStore) {
     const { port1, port2 } = new MessageChannel();
     serveStore(served, port1);
     super(port2);
@@ -44,7 +47,7 @@ runStoreConformance("port to pglite (directory)", async () => new OwningPortStor
 });
 
 describe("port store", () => {
-  let served: Store;
+  let served: Store & UserDataStore & ApiKeyStore & WebhookStore;
   beforeAll(async () => {
     served = await openPgliteStore(undefined);
   });

@@ -1,5 +1,8 @@
 import { StoreClosedError, storeErrorFromWire } from "./errors.ts";
-import type { AppendOutcome, JournalBounds, JournalEntry, ReadMark, SearchPage, Snapshot, Store, UnreadCount } from "./store.ts";
+import type { AppendOutcome, JournalBounds, JournalEntry, ReadMark, SearchPage, Snapshot, Store, TrimRule, UnreadCount } from "./store.ts";
+import type { ApiKeyRecord, ApiKeyStore } from "./api_key_store.ts";
+import type { AuditInput, AuditRecord, Membership, UserDataStore, UserMessage } from "./user_data_store.ts";
+import type { ChannelEvent, DeadLetter, DeadLetterInput, WebhookCursor, WebhookInput, WebhookRecord, WebhookStore } from "./webhook_store.ts";
 import { TickBatcher } from "./store_protocol.ts";
 import type { StoreOp, StorePort, StoreReply, StoreRequest } from "./store_protocol.ts";
 
@@ -20,7 +23,7 @@ interface Waiter {
  * serveStore(await openPgliteStore(undefined), port1);
  * const store = new PortStore(port2);
  */
-export class PortStore implements Store {
+export class PortStore implements Store, UserDataStore, ApiKeyStore, WebhookStore {
   readonly #requests: TickBatcher;
   readonly #waiters = new Map<number, Waiter>();
   #nextId = 1;
@@ -55,8 +58,50 @@ export class PortStore implements Store {
   findClientIds(actorId: string, clientIds: readonly string[]): Promise<Map<string, number>> {
     return this.#call("findClientIds", [actorId, clientIds]);
   }
-  trim(actorId: string, epoch: number, uptoSeq: number): Promise<boolean> {
-    return this.#call("trim", [actorId, epoch, uptoSeq]);
+  trim(actorId: string, epoch: number, rule: TrimRule): Promise<number | null> {
+    return this.#call("trim", [actorId, epoch, rule]);
+  }
+  eraseSender(actorId: string, epoch: number, user: string): Promise<number | null> {
+    return this.#call("eraseSender", [actorId, epoch, user]);
+  }
+  userMessages(user: string, afterActor: string, afterSeq: number, limit: number): Promise<UserMessage[]> {
+    return this.#call("userMessages", [user, afterActor, afterSeq, limit]);
+  }
+  userChannels(user: string): Promise<string[]> {
+    return this.#call("userChannels", [user]);
+  }
+  sessionsMentioning(user: string): Promise<string[]> {
+    return this.#call("sessionsMentioning", [user]);
+  }
+  memberships(user: string, afterActor: string, limit: number): Promise<Membership[]> {
+    return this.#call("memberships", [user, afterActor, limit]);
+  }
+  dropActors(actorIds: readonly string[]): Promise<{ messages: number; snapshots: number; epochs: number }> {
+    return this.#call("dropActors", [actorIds]);
+  }
+  recordAudit(record: AuditInput): Promise<AuditRecord> {
+    return this.#call("recordAudit", [record]);
+  }
+  listAudit(afterId: number, limit: number): Promise<AuditRecord[]> {
+    return this.#call("listAudit", [afterId, limit]);
+  }
+  createKey(key: { id: string; name: string; scopes: string[]; hash: string }): Promise<ApiKeyRecord> {
+    return this.#call("createKey", [key]);
+  }
+  listKeys(): Promise<ApiKeyRecord[]> {
+    return this.#call("listKeys", []);
+  }
+  revokeKey(id: string): Promise<boolean> {
+    return this.#call("revokeKey", [id]);
+  }
+  findKey(hash: string): Promise<{ id: string; name: string; scopes: string[] } | null> {
+    return this.#call("findKey", [hash]);
+  }
+  revokeTokens(subjectHash: string, before: number): Promise<number> {
+    return this.#call("revokeTokens", [subjectHash, before]);
+  }
+  listRevocations(): Promise<Array<{ subjectHash: string; before: number }>> {
+    return this.#call("listRevocations", []);
   }
   saveSnapshot(actorId: string, epoch: number, snapshot: Snapshot): Promise<boolean> {
     return this.#call("saveSnapshot", [actorId, epoch, snapshot]);
@@ -68,6 +113,36 @@ export class PortStore implements Store {
     return this.#call("listSnapshots", [prefix, afterId, limit]);
   }
 
+  createWebhook(w: WebhookInput): Promise<WebhookRecord> {
+    return this.#call("createWebhook", [w]);
+  }
+  listWebhooks(): Promise<WebhookRecord[]> {
+    return this.#call("listWebhooks", []);
+  }
+  deleteWebhook(id: string): Promise<boolean> {
+    return this.#call("deleteWebhook", [id]);
+  }
+  claimWebhook(id: string, owner: string, now: number, until: number): Promise<boolean> {
+    return this.#call("claimWebhook", [id, owner, now, until]);
+  }
+  webhookCursor(id: string, actorId: string): Promise<WebhookCursor> {
+    return this.#call("webhookCursor", [id, actorId]);
+  }
+  advanceWebhook(id: string, owner: string, actorId: string, to: WebhookCursor): Promise<boolean> {
+    return this.#call("advanceWebhook", [id, owner, actorId, to]);
+  }
+  channelEvents(actorId: string, afterN: number, limit: number): Promise<ChannelEvent[]> {
+    return this.#call("channelEvents", [actorId, afterN, limit]);
+  }
+  pruneChannelEvents(before: number): Promise<number> {
+    return this.#call("pruneChannelEvents", [before]);
+  }
+  recordDeadLetter(d: DeadLetterInput): Promise<DeadLetter> {
+    return this.#call("recordDeadLetter", [d]);
+  }
+  listDeadLetters(id: string, afterId: number, limit: number): Promise<DeadLetter[]> {
+    return this.#call("listDeadLetters", [id, afterId, limit]);
+  }
   readRefs(actorId: string, refs: readonly number[]): Promise<JournalEntry[]> {
     return this.#call("readRefs", [actorId, refs]);
   }

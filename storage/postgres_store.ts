@@ -7,6 +7,9 @@ import type { SqlClient, SqlQueryable, SqlRow } from "./sql_client.ts";
 import { abortedByServer } from "./sql_client.ts";
 import { SqlStore } from "./sql_store.ts";
 import type { Store } from "./store.ts";
+import type { UserDataStore } from "./user_data_store.ts";
+import type { ApiKeyStore } from "./api_key_store.ts";
+import type { WebhookStore } from "./webhook_store.ts";
 
 export interface PostgresStoreOptions {
   /**
@@ -33,7 +36,7 @@ export interface PostgresStoreOptions {
  * @example
  * const store = await openPostgresStore("postgresql://storm@127.0.0.1:5432/storm", { poolSize: 4 });
  */
-export async function openPostgresStore(connectionString: string, opts: PostgresStoreOptions): Promise<Store> {
+export async function openPostgresStore(connectionString: string, opts: PostgresStoreOptions): Promise<Store & UserDataStore & ApiKeyStore & WebhookStore> {
   const pool = new pg.Pool({ connectionString, max: opts.poolSize });
   // An idle connection that dies is dropped by the pool; the next query reports its own error.
   pool.on("error", () => {});

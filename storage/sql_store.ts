@@ -6,8 +6,12 @@ import { migrate } from "./migrations.ts";
 import type { SqlClient, SqlRow } from "./sql_client.ts";
 import { toNumber } from "./sql_client.ts";
 import { SQL } from "./statements.ts";
-import type { AppendOutcome, EntryKind, JournalBounds, JournalEntry, ReadMark, SearchPage, Snapshot, Store, UnreadCount } from "./store.ts";
+import type { AppendOutcome, EntryKind, JournalBounds, JournalEntry, ReadMark, SearchPage, Snapshot, Store, TrimRule, UnreadCount } from "./store.ts";
 import { jsonString } from "../lib/json_string.ts";
+import type { ApiKeyRecord, ApiKeyStore } from "./api_key_store.ts";
+import type { AuditInput, AuditRecord, Membership, UserDataStore, UserMessage } from "./user_data_store.ts";
+import { WEBHOOK_SQL as W } from "./webhook_statements.ts";
+import type { ChannelEvent, DeadLetter, DeadLetterInput, WebhookCursor, WebhookEventType, WebhookInput, WebhookRecord, WebhookStore } from "./webhook_store.ts";
 
 /**
  * The one `Store` implementation, over any `SqlClient` (PGlite, `pg`). Statements and their
@@ -17,7 +21,7 @@ import { jsonString } from "../lib/json_string.ts";
  * Exactly-once (G3) covers the retained journal: a client id whose entry was trimmed can be
  * appended again.
  */
-export class SqlStore implements Store {
+export class SqlStore implements Store, UserDataStore, ApiKeyStore, WebhookStore {
   readonly #client: SqlClient;
   readonly #appends: GroupCommit;
   #closing: Promise<void> | null = null;
@@ -74,15 +78,68 @@ export class SqlStore implements Store {
     return new Map(rows.map((r) => [String(r.client_id), toNumber(r.seq)]));
   }
 
-  async trim(actorId: string, epoch: number, uptoSeq: number): Promise<boolean> {
-    const [row] = await this.#query("trim the journal of", actorId, SQL.trim, [actorId, epoch, uptoSeq]);
-    return toNumber(row!.epoch_ok) > 0;
+  async trim(actorId: string, epoch: number, rule: TrimRule): Promise<number | null> {
+    const params = [actorId, epoch, rule.uptoSeq, rule.olderThan ?? null, rule.keepSince];
+    const [row] = await this.#query("trim the journal of", actorId, SQL.trim, params);
+    return toNumber(row!.epoch_ok) > 0 ? toNumber(row!.trimmed) : null;
+  }
+
+  async eraseSender(actorId: string, epoch: number, user: string): Promise<number | null> {
+    const [row] = await this.#query("erase a user's entries in", actorId, SQL.eraseSender, [actorId, epoch, user]);
+    return toNumber(row!.epoch_ok) > 0 ? toNumber(row!.erased) : null;
+  }
+
+  async userMessages(user: string, afterActor: string, afterSeq: number, limit: number): Promise<UserMessage[]> {
+    const rows = await this.#query("read the messages of", `user:${user}`, SQL.userMessages, [user, afterActor, afterSeq, limit]);
+    return rows.map((r) => {
+      const m: UserMessage = { actorId: String(r.actor_id), seq: toNumber(r.seq), clientId: String(r.client_id), body: String(r.body), ts: toNumber(r.ts) };
+      if (r.kind !== "msg") m.kind = r.kind as EntryKind;
+      if (r.ref !== null && r.ref !== undefined) m.ref = toNumber(r.ref);
+      return m;
+    });
+  }
+
+  async userChannels(user: string): Promise<string[]> {
+    const rows = await this.#query("list the channels of", `user:${user}`, SQL.userChannels, [user]);
+    return rows.map((r) => String(r.actor_id));
+  }
+
+  async sessionsMentioning(user: string): Promise<string[]> {
+    const rows = await this.#query("find the sessions naming", `user:${user}`, SQL.sessionsMentioning, [user]);
+    return rows.map((r) => String(r.actor_id));
+  }
+
+  async memberships(user: string, afterActor: string, limit: number): Promise<Membership[]> {
+    const rows = await this.#query("list the memberships of", `user:${user}`, SQL.memberships, [user, afterActor, limit]);
+    return rows.map((r) => ({ actorId: String(r.actor_id), role: String(r.role), owner: r.owner === user, visibility: String(r.visibility) }));
+  }
+
+  async dropActors(actorIds: readonly string[]): Promise<{ messages: number; snapshots: number; epochs: number }> {
+    if (actorIds.length === 0) return { messages: 0, snapshots: 0, epochs: 0 };
+    const [row] = await this.#query("drop", actorIds.join(","), SQL.dropActors, [JSON.stringify(actorIds)]);
+    return { messages: toNumber(row!.messages), snapshots: toNumber(row!.snapshots), epochs: toNumber(row!.epochs) };
+  }
+
+  async recordAudit(record: AuditInput): Promise<AuditRecord> {
+    const params = [record.action, record.actor, record.subjectHash, JSON.stringify(record.details)];
+    const [row] = await this.#query("record an audit entry for", record.action, SQL.recordAudit, params);
+    return { ...record, id: toNumber(row!.id), at: toNumber(row!.at) };
+  }
+
+  async listAudit(afterId: number, limit: number): Promise<AuditRecord[]> {
+    const rows = await this.#query("list the audit entries after", String(afterId), SQL.listAudit, [afterId, limit]);
+    return rows.map((r) => ({
+      id: toNumber(r.id), at: toNumber(r.at), action: String(r.action), actor: String(r.actor),
+      subjectHash: String(r.subject_hash), details: r.details as AuditRecord["details"],
+    }));
   }
 
   async saveSnapshot(actorId: string, epoch: number, snapshot: Snapshot): Promise<boolean> {
     // JSON has no `undefined`: an undefined state is stored, and loaded, as null.
     const state = JSON.stringify(snapshot.state) ?? null;
-    const [row] = await this.#query("save the snapshot of", actorId, SQL.saveSnapshot, [actorId, epoch, snapshot.seq, state]);
+    const [row] = snapshot.events?.length
+      ? await this.#query("save the snapshot and events of", actorId, SQL.saveSnapshotWithEvents, [actorId, epoch, snapshot.seq, state, JSON.stringify(snapshot.events)])
+      : await this.#query("save the snapshot of", actorId, SQL.saveSnapshot, [actorId, epoch, snapshot.seq, state]);
     return toNumber(row!.epoch_ok) > 0;
   }
 
@@ -98,6 +155,38 @@ export class SqlStore implements Store {
   ): Promise<Array<{ actorId: string; snapshot: Snapshot }>> {
     const rows = await this.#query("list the snapshots of", `${prefix}*`, SQL.listSnapshots, [prefix, afterId, limit]);
     return rows.map((r) => ({ actorId: String(r.actor_id), snapshot: { seq: toNumber(r.seq), state: r.state } }));
+  }
+
+  async createKey(key: { id: string; name: string; scopes: string[]; hash: string }): Promise<ApiKeyRecord> {
+    const [row] = await this.#query("create the API key", key.id, SQL.createKey, [key.id, key.name, key.scopes.join(","), key.hash]);
+    return { id: key.id, name: key.name, scopes: key.scopes, createdAt: toNumber(row!.created_at), revokedAt: null };
+  }
+
+  async listKeys(): Promise<ApiKeyRecord[]> {
+    const rows = await this.#query("list the API keys", "*", SQL.listKeys, []);
+    return rows.map((r) => ({
+      id: String(r.id), name: String(r.name), scopes: String(r.scopes).split(",").filter(Boolean),
+      createdAt: toNumber(r.created_at), revokedAt: r.revoked_at === null ? null : toNumber(r.revoked_at),
+    }));
+  }
+
+  async revokeKey(id: string): Promise<boolean> {
+    return (await this.#query("revoke the API key", id, SQL.revokeKey, [id])).length > 0;
+  }
+
+  async findKey(hash: string): Promise<{ id: string; name: string; scopes: string[] } | null> {
+    const [row] = await this.#query("find an API key", "*", SQL.findKey, [hash]);
+    return row ? { id: String(row.id), name: String(row.name), scopes: String(row.scopes).split(",").filter(Boolean) } : null;
+  }
+
+  async revokeTokens(subjectHash: string, before: number): Promise<number> {
+    const [row] = await this.#query("revoke the tokens of", subjectHash.slice(0, 12), SQL.revokeTokens, [subjectHash, before]);
+    return toNumber(row!.before);
+  }
+
+  async listRevocations(): Promise<Array<{ subjectHash: string; before: number }>> {
+    const rows = await this.#query("list token revocations", "*", SQL.listRevocations, []);
+    return rows.map((r) => ({ subjectHash: String(r.subject_hash), before: toNumber(r.before) }));
   }
 
   async readRefs(actorId: string, refs: readonly number[]): Promise<JournalEntry[]> {
@@ -132,6 +221,61 @@ export class SqlStore implements Store {
   close(): Promise<void> {
     this.#closing ??= this.#appends.drain().then(() => this.#client.close());
     return this.#closing;
+  }
+
+  async createWebhook(w: WebhookInput): Promise<WebhookRecord> {
+    const [row] = await this.#query("create the webhook", w.id, W.createWebhook, [w.id, w.url, w.secret, w.events.join(","), w.channels.join(","), w.maxBacklog, w.timeoutMs]);
+    return { ...w, createdAt: toNumber(row!.created_at) };
+  }
+
+  async listWebhooks(): Promise<WebhookRecord[]> {
+    const rows = await this.#query("list the webhooks", "*", W.listWebhooks, []);
+    return rows.map((r) => ({
+      id: String(r.id), url: String(r.url), secret: String(r.secret), events: String(r.events).split(",").filter(Boolean) as WebhookEventType[],
+      channels: String(r.channels).split(",").filter(Boolean), maxBacklog: toNumber(r.max_backlog), timeoutMs: toNumber(r.timeout_ms), createdAt: toNumber(r.created_at),
+    }));
+  }
+
+  async deleteWebhook(id: string): Promise<boolean> {
+    return (await this.#query("delete the webhook", id, W.deleteWebhook, [id])).length > 0;
+  }
+
+  async claimWebhook(id: string, owner: string, now: number, until: number): Promise<boolean> {
+    return (await this.#query("claim the webhook", id, W.claimWebhook, [id, owner, now, until])).length > 0;
+  }
+
+  async webhookCursor(id: string, actorId: string): Promise<WebhookCursor> {
+    const [row] = await this.#query("read the webhook position in", actorId, W.webhookCursor, [id, actorId]);
+    return row ? { seq: toNumber(row.seq), n: toNumber(row.n) } : { seq: 0, n: 0 };
+  }
+
+  async advanceWebhook(id: string, owner: string, actorId: string, to: WebhookCursor): Promise<boolean> {
+    return (await this.#query("advance the webhook position in", actorId, W.advanceWebhook, [id, owner, actorId, to.seq, to.n])).length > 0;
+  }
+
+  async channelEvents(actorId: string, afterN: number, limit: number): Promise<ChannelEvent[]> {
+    const rows = await this.#query("read the channel events of", actorId, W.channelEvents, [actorId, afterN, limit]);
+    return rows.map((r) => ({
+      n: toNumber(r.n), afterSeq: toNumber(r.after_seq), type: String(r.type) as ChannelEvent["type"], payload: r.payload as Record<string, unknown>, at: toNumber(r.at),
+    }));
+  }
+
+  async pruneChannelEvents(before: number): Promise<number> {
+    const [row] = await this.#query("prune the channel events", "*", W.pruneChannelEvents, [before]);
+    return toNumber(row!.n);
+  }
+
+  async recordDeadLetter(d: DeadLetterInput): Promise<DeadLetter> {
+    const [row] = await this.#query("record a dead letter of", d.webhookId, W.recordDeadLetter, [d.webhookId, d.channel, d.from, d.to, d.count, d.reason, d.lastError]);
+    return { ...d, id: toNumber(row!.id), at: toNumber(row!.at) };
+  }
+
+  async listDeadLetters(id: string, afterId: number, limit: number): Promise<DeadLetter[]> {
+    const rows = await this.#query("list the dead letters of", id, W.listDeadLetters, [id, afterId, limit]);
+    return rows.map((r) => ({
+      id: toNumber(r.id), at: toNumber(r.at), webhookId: String(r.webhook_id), channel: String(r.channel), from: String(r.from_id), to: String(r.to_id),
+      count: toNumber(r.count), reason: String(r.reason) as DeadLetter["reason"], lastError: String(r.last_error),
+    }));
   }
 
   async #query(action: string, actorId: string, text: string, params: readonly unknown[]): Promise<SqlRow[]> {

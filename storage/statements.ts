@@ -14,7 +14,8 @@
 export const SQL = {
   /** $1 actor, $2 owner → epoch. One statement: creating and bumping are the same atomic upsert. */
   acquireEpoch: `
-    INSERT INTO actor_epochs (actor_id, epoch, owner) VALUES ($1, 1, $2)
+    INSERT INTO actor_epochs (actor_id, epoch, owner)
+    VALUES ($1, 1 + coalesce((SELECT epoch FROM epoch_floor WHERE id = 1), 0), $2)
     ON CONFLICT (actor_id) DO UPDATE
       SET epoch = actor_epochs.epoch + 1, owner = EXCLUDED.owner, updated_at = now()
     RETURNING epoch`,
@@ -169,11 +170,38 @@ export const SQL = {
     SELECT client_id, seq FROM journal
     WHERE actor_id = $1 AND client_id IN (SELECT json_array_elements_text($2::text::json))`,
 
-  /** $1 actor, $2 epoch, $3 upto seq → epoch_ok. */
+  /**
+   * Retention. $1 actor, $2 epoch, $3 upto seq, $4 older-than ts (null: no age rule), $5 keep-since
+   * ts → epoch_ok, trimmed. Deletes the journal's prefix up to the greater of $3 and the last seq
+   * before the first entry accepted at or after $4, but never an entry accepted at or after $5
+   * (the exactly-once horizon: a retry younger than it must still find its client id) and never
+   * the last entry (the journal's end stays, so appends' gap checks and the tail memo hold).
+   * Records the floor in `actor_epochs.trimmed` in the same statement, under the epoch's row lock:
+   * the checker and a new activation tell a trimmed prefix from a gap by it.
+   * The tail is read from the statement's snapshot: an append that commits meanwhile only adds
+   * seqs above it, so the cut stays a prefix.
+   */
   trim: `
-    WITH e AS (SELECT 1 FROM actor_epochs WHERE actor_id = $1 AND epoch = $2 FOR SHARE),
-    del AS (DELETE FROM journal WHERE actor_id = $1 AND seq <= $3 AND EXISTS (SELECT 1 FROM e) RETURNING 1)
-    SELECT (SELECT count(*) FROM e) AS epoch_ok, (SELECT count(*) FROM del) AS deleted`,
+    WITH e AS (SELECT trimmed FROM actor_epochs WHERE actor_id = $1 AND epoch = $2 FOR UPDATE),
+    tail AS (SELECT coalesce(max(seq), 0) AS last FROM journal WHERE actor_id = $1),
+    aged AS (SELECT seq FROM journal WHERE actor_id = $1 AND ts >= $4::bigint ORDER BY seq LIMIT 1),
+    young AS (SELECT seq FROM journal WHERE actor_id = $1 AND ts >= $5::bigint ORDER BY seq LIMIT 1),
+    lim AS (
+      SELECT least(
+        greatest($3::bigint, CASE WHEN $4::bigint IS NULL THEN 0 ELSE coalesce((SELECT seq FROM aged), (SELECT last FROM tail) + 1) - 1 END),
+        coalesce((SELECT seq FROM young), (SELECT last FROM tail) + 1) - 1,
+        (SELECT last FROM tail) - 1
+      ) AS upto
+    ),
+    del AS (DELETE FROM journal WHERE actor_id = $1 AND seq <= (SELECT upto FROM lim) AND EXISTS (SELECT 1 FROM e) RETURNING 1),
+    mark AS (
+      UPDATE actor_epochs SET trimmed = (SELECT upto FROM lim)
+      WHERE actor_id = $1 AND epoch = $2 AND EXISTS (SELECT 1 FROM e) AND trimmed < (SELECT upto FROM lim)
+      RETURNING 1
+    )
+    SELECT (SELECT count(*) FROM e) AS epoch_ok,
+           greatest((SELECT upto FROM lim), (SELECT trimmed FROM e), 0) AS trimmed,
+           (SELECT count(*) FROM del) AS deleted`,
 
   /** $1 actor, $2 epoch, $3 seq, $4 state as JSON text → epoch_ok. */
   saveSnapshot: `
@@ -186,6 +214,28 @@ export const SQL = {
       RETURNING 1
     )
     SELECT (SELECT count(*) FROM e) AS epoch_ok, (SELECT count(*) FROM up) AS written`,
+
+  /**
+   * `saveSnapshot` with the channel events it makes ($5: JSON `[{type, afterSeq, payload, at}]`),
+   * inserted in the same statement and under the same epoch check.
+   */
+  saveSnapshotWithEvents: `
+    WITH e AS (SELECT 1 FROM actor_epochs WHERE actor_id = $1 AND epoch = $2 FOR SHARE),
+    up AS (
+      INSERT INTO snapshots (actor_id, epoch, seq, state)
+      SELECT $1::text, $2::bigint, $3::bigint, $4::text::jsonb WHERE EXISTS (SELECT 1 FROM e)
+      ON CONFLICT (actor_id) DO UPDATE
+        SET epoch = EXCLUDED.epoch, seq = EXCLUDED.seq, state = EXCLUDED.state, updated_at = now()
+      RETURNING 1
+    ),
+    ev AS (
+      INSERT INTO channel_events (actor_id, after_seq, type, payload, at)
+      SELECT $1::text, x."afterSeq", x.type, x.payload, x.at
+      FROM json_to_recordset($5::text::json) AS x("afterSeq" bigint, type text, payload jsonb, at bigint)
+      WHERE EXISTS (SELECT 1 FROM e)
+      RETURNING 1
+    )
+    SELECT (SELECT count(*) FROM e) AS epoch_ok, (SELECT count(*) FROM up) AS written, (SELECT count(*) FROM ev) AS events`,
 
   loadSnapshot: `SELECT seq, state FROM snapshots WHERE actor_id = $1`,
 
@@ -244,4 +294,113 @@ export const SQL = {
     SELECT actor_id, seq, state FROM snapshots
     WHERE actor_id >= $1 AND actor_id > $2 AND starts_with(actor_id, $1)
     ORDER BY actor_id LIMIT $3`,
+
+  /**
+   * Erasure. $1 actor, $2 epoch, $3 user → epoch_ok, erased. Every entry of the user becomes a
+   * tombstone: same seq and ts, empty sender and body, and a client id no client can send (longer
+   * than the 64 characters `pub` allows), unique per seq; kind and ref stay (`tombstoneOf`).
+   * Conditional on the epoch, like an append.
+   */
+  eraseSender: `
+    WITH e AS (SELECT 1 FROM actor_epochs WHERE actor_id = $1 AND epoch = $2 FOR SHARE),
+    up AS (
+      UPDATE journal SET sender = '', body = '', client_id = 'erased:' || lpad(seq::text, 64, '0')
+      WHERE actor_id = $1 AND sender = $3 AND EXISTS (SELECT 1 FROM e)
+      RETURNING 1
+    ),
+    -- Webhook events about the user (they joined, left, came online) name them: gone too.
+    ev AS (
+      DELETE FROM channel_events
+      WHERE actor_id = $1 AND (payload->>'user' = $3 OR payload->>'by' = $3) AND EXISTS (SELECT 1 FROM e)
+      RETURNING 1
+    )
+    SELECT (SELECT count(*) FROM e) AS epoch_ok, (SELECT count(*) FROM up) AS erased`,
+
+  /**
+   * $1 user, $2 after actor id, $3 after seq, $4 limit: the user's entries in (actor id, seq)
+   * order after the given position. Keyset paging over the primary key: the pages of one export
+   * read the journal once in all, whatever its size; no index on sender is kept for it (it would
+   * cost every append a second index insert for a rare request).
+   */
+  userMessages: `
+    SELECT actor_id, seq, client_id, body, ts, kind, ref FROM journal
+    WHERE (actor_id, seq) > ($2::text, $3::bigint) AND sender = $1
+    ORDER BY actor_id, seq LIMIT $4`,
+
+  /**
+   * $1 user: the channels where the user has entries, is a member, or is banned or muted (the
+   * moderation state names them too), by actor id.
+   */
+  userChannels: `
+    SELECT actor_id FROM journal WHERE sender = $1
+    UNION
+    SELECT actor_id FROM snapshots WHERE starts_with(actor_id, 'channel:') AND (
+      jsonb_exists(state->'members', $1) OR jsonb_exists(coalesce(state->'banned', '{}'), $1) OR jsonb_exists(coalesce(state->'muted', '{}'), $1))
+    ORDER BY actor_id`,
+
+  /** $1 user: session snapshots whose state holds the text (a scan of the sessions, for erasure). */
+  sessionsMentioning: `
+    SELECT actor_id FROM snapshots
+    WHERE starts_with(actor_id, 'session:') AND strpos(state::text, $1) > 0
+    ORDER BY actor_id`,
+
+  /** $1 user, $2 after actor id, $3 limit: channel snapshots that list the user as a member. */
+  memberships: `
+    SELECT actor_id, state->'members'->>$1 AS role, state->>'owner' AS owner, state->>'visibility' AS visibility
+    FROM snapshots
+    WHERE actor_id > $2 AND starts_with(actor_id, 'channel:') AND jsonb_exists(state->'members', $1)
+    ORDER BY actor_id LIMIT $3`,
+
+  /**
+   * $1 actor ids as a JSON array → messages, snapshots, epochs deleted. Deletes everything stored
+   * under those ids and raises `epoch_floor` to the greatest deleted epoch, so that a later
+   * activation of the same id still fences any activation of the deleted row (G5).
+   */
+  dropActors: `
+    WITH ids AS (SELECT json_array_elements_text($1::text::json) AS id),
+    gone AS (DELETE FROM actor_epochs WHERE actor_id IN (SELECT id FROM ids) RETURNING epoch),
+    fl AS (
+      INSERT INTO epoch_floor (id, epoch) SELECT 1, max(epoch) FROM gone HAVING count(*) > 0
+      ON CONFLICT (id) DO UPDATE SET epoch = greatest(epoch_floor.epoch, EXCLUDED.epoch)
+      RETURNING 1
+    ),
+    j AS (DELETE FROM journal WHERE actor_id IN (SELECT id FROM ids) RETURNING 1),
+    s AS (DELETE FROM snapshots WHERE actor_id IN (SELECT id FROM ids) RETURNING 1),
+    ev AS (DELETE FROM channel_events WHERE actor_id IN (SELECT id FROM ids) RETURNING 1)
+    SELECT (SELECT count(*) FROM j) AS messages, (SELECT count(*) FROM s) AS snapshots,
+           (SELECT count(*) FROM gone) AS epochs, (SELECT count(*) FROM fl) AS floor`,
+
+  /** $1 action, $2 actor, $3 subject hash, $4 details as JSON → id, at (ms). */
+  recordAudit: `
+    INSERT INTO audit (action, actor, subject_hash, details) VALUES ($1, $2, $3, $4::text::jsonb)
+    RETURNING id, (extract(epoch FROM at) * 1000)::bigint AS at`,
+
+  /** $1 after id, $2 limit. */
+  listAudit: `
+    SELECT id, (extract(epoch FROM at) * 1000)::bigint AS at, action, actor, subject_hash, details
+    FROM audit WHERE id > $1 ORDER BY id LIMIT $2`,
+
+  /** $1 id, $2 name, $3 scopes (comma-separated), $4 key hash → created_at (ms). */
+  createKey: `
+    INSERT INTO api_keys (id, name, scopes, key_hash) VALUES ($1, $2, $3, $4)
+    RETURNING (extract(epoch FROM created_at) * 1000)::bigint AS created_at`,
+
+  listKeys: `
+    SELECT id, name, scopes, (extract(epoch FROM created_at) * 1000)::bigint AS created_at,
+           (extract(epoch FROM revoked_at) * 1000)::bigint AS revoked_at
+    FROM api_keys ORDER BY created_at, id`,
+
+  /** $1 id → the rows revoked now (0 when unknown or already revoked). */
+  revokeKey: `UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL RETURNING id`,
+
+  /** $1 key hash: the live key with that hash. */
+  findKey: `SELECT id, name, scopes FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL`,
+
+  /** $1 subject hash, $2 before (ms): revocations only move forward. */
+  revokeTokens: `
+    INSERT INTO token_revocations (subject_hash, before) VALUES ($1, $2)
+    ON CONFLICT (subject_hash) DO UPDATE SET before = greatest(token_revocations.before, EXCLUDED.before)
+    RETURNING before`,
+
+  listRevocations: `SELECT subject_hash, before FROM token_revocations`,
 } as const;

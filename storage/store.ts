@@ -27,8 +27,17 @@ export interface Store {
   bounds(actorId: string): Promise<JournalBounds>;
   /** Seqs under which these client ids were committed (ids never committed are absent). */
   findClientIds(actorId: string, clientIds: readonly string[]): Promise<Map<string, number>>;
-  /** Drops entries with `seq <= uptoSeq` (retention); conditional on the epoch. */
-  trim(actorId: string, epoch: number, uptoSeq: number): Promise<boolean>;
+  /**
+   * Retention: drops a prefix of the journal (see `TrimRule`) and records how far it reaches, in
+   * one conditional statement. Never drops the last entry. Returns the floor (every seq at or below
+   * it is gone, on purpose), or null when fenced (nothing dropped).
+   */
+  trim(actorId: string, epoch: number, rule: TrimRule): Promise<number | null>;
+  /**
+   * Erasure: turns every entry of `user` into a tombstone (seq and ts kept; sender, body and
+   * client id gone), conditional on the epoch. Returns how many, or null when fenced.
+   */
+  eraseSender(actorId: string, epoch: number, user: string): Promise<number | null>;
   /** Writes the actor's snapshot; returns false (and writes nothing) when fenced. */
   saveSnapshot(actorId: string, epoch: number, snapshot: Snapshot): Promise<boolean>;
   loadSnapshot(actorId: string): Promise<Snapshot | null>;
@@ -115,6 +124,35 @@ export type AppendOutcome =
   | { ok: false; reason: "duplicate"; existing: Map<string, number> }
   | { ok: false; reason: "conflict" };
 
+/**
+ * What a trim may drop: entries with `seq <= uptoSeq`, and (when `olderThan` is set) entries
+ * accepted before `olderThan`; but never one accepted at or after `keepSince`, nor the last entry.
+ * Times are ms since epoch, from the entries' `ts`.
+ */
+export interface TrimRule {
+  uptoSeq: number;
+  olderThan?: number;
+  keepSince: number;
+}
+
+/** A tombstone (an erased user's entry) has an empty sender; no nickname is empty. */
+export function isTombstone(e: Pick<JournalEntry, "sender">): boolean {
+  return e.sender === "";
+}
+
+/**
+ * The tombstone of an entry, as `eraseSender` writes it: seq and ts kept, sender and body empty,
+ * and a client id longer than any a client may send (64), unique per seq. Kind and ref are kept:
+ * an erased edit, reaction or reply still says what it was and which seq it was about (no name, no
+ * content), so that a moderator's erased delete still deletes and a thread keeps its shape.
+ */
+export function tombstoneOf(e: JournalEntry): JournalEntry {
+  const t: JournalEntry = { seq: e.seq, clientId: `erased:${String(e.seq).padStart(64, "0")}`, sender: "", body: "", ts: e.ts };
+  if (e.kind !== undefined) t.kind = e.kind;
+  if (e.ref !== undefined) t.ref = e.ref;
+  return t;
+}
+
 export interface JournalBounds {
   first: number;
   last: number;
@@ -124,6 +162,19 @@ export interface Snapshot {
   /** The last journal seq the state includes. */
   seq: number;
   state: unknown;
+  /**
+   * Changes this snapshot makes that webhooks announce (membership, presence): written in the same
+   * statement as the snapshot, so an event exists exactly when its change was saved. Not loaded back.
+   */
+  events?: SnapshotEvent[];
+}
+
+/** A channel event saved with a snapshot, placed after journal seq `afterSeq` (`webhook_store.ts`). */
+export interface SnapshotEvent {
+  type: "membership" | "presence";
+  afterSeq: number;
+  payload: Record<string, unknown>;
+  at: number;
 }
 
 /** One actor's conditional append: its entries, written only while `epoch` is the actor's current one. */

@@ -2,6 +2,12 @@ import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { StoreClosedError } from "./errors.ts";
 import type { JournalEntry, Store } from "./store.ts";
+import { runUserDataConformance } from "./user_data_conformance.ts";
+import { runApiKeyConformance } from "./api_key_conformance.ts";
+import { runWebhookConformance } from "./webhook_conformance.ts";
+import type { UserDataStore } from "./user_data_store.ts";
+import type { ApiKeyStore } from "./api_key_store.ts";
+import type { WebhookStore } from "./webhook_store.ts";
 import { chatStoreCases } from "./store_conformance_chat.ts";
 
 export interface ConformanceOptions {
@@ -20,9 +26,9 @@ export interface ConformanceOptions {
  * @example
  * runStoreConformance("pglite (memory)", () => openPgliteStore(undefined), { durable: false });
  */
-export function runStoreConformance(name: string, open: () => Promise<Store>, opts: ConformanceOptions): void {
+export function runStoreConformance(name: string, open: () => Promise<Store & UserDataStore & ApiKeyStore & WebhookStore>, opts: ConformanceOptions): void {
   describe(`store conformance: ${name}`, () => {
-    let store: Store;
+    let store: Store & UserDataStore & ApiKeyStore & WebhookStore;
     const run = randomUUID().slice(0, 8);
     const actor = (label: string) => `test:${run}:${label}`;
 
@@ -140,36 +146,98 @@ export function runStoreConformance(name: string, open: () => Promise<Store>, op
       expect(await store.findClientIds(id, [])).toEqual(new Map());
     });
 
-    it("store - trim drops entries up to a seq and moves the first bound", async () => {
+    const KEEP_NONE = Number.MAX_SAFE_INTEGER;
+
+    it("store - trim drops a prefix up to a seq and moves the first bound", async () => {
       const id = actor("trim");
       const epoch = await seeded(id, 6);
-      expect(await store.trim(id, epoch, 4)).toBe(true);
+      expect(await store.trim(id, epoch, { uptoSeq: 4, keepSince: KEEP_NONE })).toBe(4);
       expect(await store.bounds(id)).toEqual({ first: 5, last: 6 });
       expect(await store.readAfter(id, 0, 10)).toEqual(entries(5, 2));
       expect(await store.append(id, epoch, entries(7, 1))).toEqual({ ok: true });
     });
 
-    it("store - after a trim, an append that continues the journal commits and one that leaves a gap is a conflict", async () => {
-      const [part, all] = [actor("trim-part"), actor("trim-all")];
-      const partEpoch = await seeded(part, 6);
-      const allEpoch = await seeded(all, 3);
-      expect(await store.trim(part, partEpoch, 4)).toBe(true);
-      // Trimmed to nothing: the journal no longer knows its last seq; the writer (from its snapshot) does.
-      expect(await store.trim(all, allEpoch, 3)).toBe(true);
-      const outcomes = await Promise.all([store.append(part, partEpoch, entries(8, 1)), store.append(all, allEpoch, entries(4, 2))]);
-      expect(outcomes).toEqual([{ ok: false, reason: "conflict" }, { ok: true }]);
-      expect(await store.append(part, partEpoch, entries(7, 1))).toEqual({ ok: true });
-      expect(await store.readAfter(part, 0, 10)).toEqual(entries(5, 3));
-      expect(await store.readAfter(all, 0, 10)).toEqual(entries(4, 2));
+    it("store - trim never drops the last entry, so appends still continue the journal", async () => {
+      const id = actor("trim-tail");
+      const epoch = await seeded(id, 3);
+      expect(await store.trim(id, epoch, { uptoSeq: 10, keepSince: KEEP_NONE })).toBe(2);
+      expect(await store.bounds(id)).toEqual({ first: 3, last: 3 });
+      expect(await store.append(id, epoch, entries(5, 1))).toEqual({ ok: false, reason: "conflict" });
+      expect(await store.append(id, epoch, entries(4, 1))).toEqual({ ok: true });
+    });
+
+    it("store - trim by age drops the entries accepted before olderThan", async () => {
+      const id = actor("trim-age");
+      const epoch = await seeded(id, 6);
+      expect(await store.trim(id, epoch, { uptoSeq: 0, olderThan: entry(4, "x").ts, keepSince: KEEP_NONE })).toBe(3);
+      expect(await store.bounds(id)).toEqual({ first: 4, last: 6 });
+    });
+
+    it("store - trim keeps every entry accepted at or after keepSince, whatever the seq asks", async () => {
+      const id = actor("trim-horizon");
+      const epoch = await seeded(id, 6);
+      expect(await store.trim(id, epoch, { uptoSeq: 6, olderThan: KEEP_NONE, keepSince: entry(3, "x").ts })).toBe(2);
+      expect(await store.bounds(id)).toEqual({ first: 3, last: 6 });
+    });
+
+    it("store - a smaller trim after a larger one reports the larger floor", async () => {
+      const id = actor("trim-floor");
+      const epoch = await seeded(id, 6);
+      expect(await store.trim(id, epoch, { uptoSeq: 4, keepSince: KEEP_NONE })).toBe(4);
+      expect(await store.trim(id, epoch, { uptoSeq: 2, keepSince: KEEP_NONE })).toBe(4);
+      expect(await store.bounds(id)).toEqual({ first: 5, last: 6 });
     });
 
     it("store - a stale epoch's trim drops nothing", async () => {
       const id = actor("stale-trim");
       const old = await seeded(id, 3);
       await store.acquireEpoch(id, "node-b");
-      expect(await store.trim(id, old, 3)).toBe(false);
+      expect(await store.trim(id, old, { uptoSeq: 3, keepSince: KEEP_NONE })).toBeNull();
       expect(await store.bounds(id)).toEqual({ first: 1, last: 3 });
     });
+
+    it("store - trims racing appends of the same actor leave the journal a contiguous suffix", async () => {
+      const id = actor("trim-race");
+      const epoch = await seeded(id, 10);
+      const work: Array<Promise<unknown>> = [];
+      for (let i = 0; i < 20; i++) {
+        work.push(store.append(id, epoch, entries(11 + i, 1)));
+        if (i % 4 === 0) work.push(store.trim(id, epoch, { uptoSeq: 8 + i, keepSince: KEEP_NONE }));
+      }
+      const outcomes = await Promise.all(work);
+      expect(outcomes.filter((o) => typeof o === "object" && o !== null && "ok" in o && o.ok)).toHaveLength(20);
+      const { first, last } = await store.bounds(id);
+      expect(last).toBe(30);
+      expect(first).toBeGreaterThanOrEqual(9);
+      expect(await store.readAfter(id, 0, 100)).toEqual(entries(first, 31 - first));
+    });
+
+    it("store - eraseSender turns one sender's entries into tombstones and leaves the others' intact", async () => {
+      const id = actor("erase");
+      const epoch = await store.acquireEpoch(id, "node-a");
+      const batch = entries(1, 4).map((e) => (e.seq % 2 === 0 ? { ...e, sender: "zed", body: `zed says ${e.seq}` } : e));
+      expect(await store.append(id, epoch, batch)).toEqual({ ok: true });
+      expect(await store.eraseSender(id, epoch, "zed")).toBe(2);
+      const after = await store.readAfter(id, 0, 10);
+      expect(after.filter((e) => e.seq % 2 === 1)).toEqual(batch.filter((e) => e.seq % 2 === 1));
+      for (const t of after.filter((e) => e.seq % 2 === 0)) {
+        expect(t).toMatchObject({ sender: "", body: "", ts: batch[t.seq - 1]!.ts });
+        expect(t.clientId.length).toBeGreaterThan(64);
+      }
+      expect(await store.append(id, epoch, entries(5, 1))).toEqual({ ok: true });
+    });
+
+    it("store - a stale epoch's eraseSender changes nothing", async () => {
+      const id = actor("erase-stale");
+      const old = await seeded(id, 2);
+      await store.acquireEpoch(id, "node-b");
+      expect(await store.eraseSender(id, old, "ann")).toBeNull();
+      expect(await store.readAfter(id, 0, 10)).toEqual(entries(1, 2));
+    });
+
+    runUserDataConformance(() => store);
+    runApiKeyConformance(() => store);
+    runWebhookConformance(() => store);
 
     it("store - a snapshot saved with the current epoch loads back, the latest winning", async () => {
       const id = actor("snapshot");

@@ -1,5 +1,8 @@
 import type { WireStoreError } from "./errors.ts";
 import type { Store } from "./store.ts";
+import type { UserDataStore } from "./user_data_store.ts";
+import type { ApiKeyStore } from "./api_key_store.ts";
+import type { WebhookStore } from "./webhook_store.ts";
 
 /**
  * The wire format between `PortStore` (actor workers) and `serveStore` (the storage worker).
@@ -14,7 +17,7 @@ export interface StorePort {
 }
 
 /** `commitStats` is local to the thread that runs the group commit: it is not served over a port. */
-export type StoreOp = Exclude<keyof Store, "close" | "commitStats">;
+export type StoreOp = Exclude<keyof Store, "close" | "commitStats"> | keyof UserDataStore | keyof ApiKeyStore | keyof WebhookStore;
 
 /** Every operation a port may request; a `Record` so the compiler flags one missing from `Store`. */
 const OPS: Record<StoreOp, true> = {
@@ -26,12 +29,36 @@ const OPS: Record<StoreOp, true> = {
   bounds: true,
   findClientIds: true,
   trim: true,
+  eraseSender: true,
   saveSnapshot: true,
   loadSnapshot: true,
   listSnapshots: true,
+  userMessages: true,
+  userChannels: true,
+  memberships: true,
+  sessionsMentioning: true,
+  dropActors: true,
+  recordAudit: true,
+  listAudit: true,
+  createKey: true,
+  listKeys: true,
+  revokeKey: true,
+  findKey: true,
+  revokeTokens: true,
+  listRevocations: true,
   readRefs: true,
   unread: true,
   search: true,
+  createWebhook: true,
+  listWebhooks: true,
+  deleteWebhook: true,
+  claimWebhook: true,
+  webhookCursor: true,
+  advanceWebhook: true,
+  channelEvents: true,
+  pruneChannelEvents: true,
+  recordDeadLetter: true,
+  listDeadLetters: true,
 };
 
 export function isStoreOp(op: unknown): op is StoreOp {

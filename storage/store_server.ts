@@ -1,5 +1,8 @@
 import { StoreProtocolError, storeErrorToWire } from "./errors.ts";
 import type { Store } from "./store.ts";
+import type { UserDataStore } from "./user_data_store.ts";
+import type { ApiKeyStore } from "./api_key_store.ts";
+import type { WebhookStore } from "./webhook_store.ts";
 import { TickBatcher, isStoreOp } from "./store_protocol.ts";
 import type { StorePort, StoreReply, StoreRequest } from "./store_protocol.ts";
 
@@ -10,7 +13,7 @@ import type { StorePort, StoreReply, StoreRequest } from "./store_protocol.ts";
  * malformed request gets a `StoreProtocolError` reply, never a crash. The port and the store stay
  * owned by the caller: closing either is its job.
  */
-export function serveStore(store: Store, port: StorePort): void {
+export function serveStore(store: Store & UserDataStore & ApiKeyStore & WebhookStore, port: StorePort): void {
   const replies = new TickBatcher(port);
   port.on("message", (batch) => {
     if (!Array.isArray(batch)) return;
@@ -18,7 +21,7 @@ export function serveStore(store: Store, port: StorePort): void {
   });
 }
 
-async function answer(store: Store, req: unknown, replies: TickBatcher): Promise<void> {
+async function answer(store: Store & UserDataStore & ApiKeyStore & WebhookStore, req: unknown, replies: TickBatcher): Promise<void> {
   if (!isRequest(req)) {
     const id = typeof req === "object" && req !== null && "id" in req ? req.id : undefined;
     if (typeof id !== "number") return;

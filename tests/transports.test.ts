@@ -1,4 +1,3 @@
-import pg from "pg";
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import { startTestCluster, type TestCluster } from "./harness/cluster.ts";
 import { type StormProcess, startStorm } from "./harness/storm_process.ts";
@@ -12,13 +11,11 @@ import { CASES, g4ResumeAfterDrop } from "./transport_conformance.ts";
  * successive requests go to different nodes; and the proof that it can fail: a node whose SSE
  * events carry no resume position (`--test-broken-sse-resume`) fails the resume case.
  *
- * "Past retained history" needs a journal with its oldest entries gone. Nothing trims the journal
- * yet (retention is issue 29's), so the cluster case deletes them from PostgreSQL itself, with the
- * channel's in-memory history at 5 messages so the resume reads the store; on one node the
- * embedded store cannot be reached from outside and the case is skipped there.
+ * "Past retained history" trims a channel's journal with a retention policy of its own, on nodes
+ * started with `--dedupe-horizon 0` (else the newest minute is never trimmed) and an in-memory
+ * history of 5 messages, so that a resume reads the store.
  */
 const short = { websocket: "ws", sse: "sse", "long-poll": "lp", "api-sync": "sy" } as Record<string, string>;
-const SKIP_ONE_NODE = new Set(["G4 a position past retained history is reported truncated"]);
 
 function tokens(get: (user: string) => Promise<string>): (user: string) => Promise<string> {
   const cache = new Map<string, Promise<string>>();
@@ -33,7 +30,7 @@ describe("transports on one node", () => {
   let node: StormProcess;
   let env: ConformanceEnv;
   beforeAll(async () => {
-    node = await startStorm({ workers: 1, startTimeoutMs: 120_000 });
+    node = await startStorm({ workers: 1, startTimeoutMs: 120_000, args: ["--dedupe-horizon", "0", "--history", "5"] });
     env = { nodes: 1, url: () => node.url, token: tokens((u) => node.token(u)) };
   }, 180_000);
   afterAll(async () => {
@@ -42,7 +39,7 @@ describe("transports on one node", () => {
 
   for (const t of RECEIVERS) {
     for (const [name, run] of Object.entries(CASES)) {
-      test.skipIf(SKIP_ONE_NODE.has(name))(`${t.name} - ${name}`, () => run(env, t, `n${short[t.name]}${name.slice(0, 2)}`), 60_000);
+      test(`${t.name} - ${name}`, () => run(env, t, `n${short[t.name]}${name.slice(0, 2)}`), 60_000);
     }
   }
 });
@@ -66,22 +63,16 @@ describe("the suite can fail", () => {
 describe("transports on a 3-node cluster", () => {
   let tc: TestCluster;
   let env: ConformanceEnv;
-  let db: pg.Client;
   beforeAll(async () => {
     // Each node enforces a third of a user's connection limit (6 per 10 min): see the last test.
     // A long lease: on this shared machine a node whose renewal runs late exits (crash-only), and
     // these cases are about transports, not failover (tests/cluster_failover.test.ts).
-    tc = await startTestCluster({ nodes: 3, leaseMs: 6_000, args: ["--history", "5", "--rl-connect-user", "6/600"] });
+    tc = await startTestCluster({ nodes: 3, leaseMs: 6_000, args: ["--history", "5", "--dedupe-horizon", "0", "--rl-connect-user", "6/600"] });
     await tc.waitForMembership();
-    db = new pg.Client({ connectionString: tc.c.postgresUrl });
-    await db.connect();
     env = {
       nodes: 3,
       url: (i) => tc.node(i).url,
       token: tokens((u) => tc.token(u)),
-      trim: async (ch, upto) => {
-        await db.query("DELETE FROM journal WHERE actor_id = $1 AND seq <= $2", [`channel:${ch}`, upto]);
-      },
     };
   }, 240_000);
   beforeEach(async () => {
@@ -89,7 +80,6 @@ describe("transports on a 3-node cluster", () => {
     await tc.heal();
   }, 120_000);
   afterAll(async () => {
-    await db?.end();
     await tc?.stop();
   }, 60_000);
 

@@ -25,6 +25,9 @@ export const ERROR_CODES = {
   slow_consumer: { http: 503, retry: "reconnect", description: "The client read too slowly; reconnect and resume.", close: 4100 },
   shutting_down: { http: 503, retry: "reconnect", description: "The node is going away; reconnect (to any node) and resume.", close: 4101 },
   heartbeat_timeout: { http: 408, retry: "reconnect", description: "No frame from the client within the heartbeat window.", close: 4102 },
+  disconnected: { http: 409, retry: "never", description: "A backend disconnected this user through the server API; reconnect only if the application says so.", close: 4003 },
+  token_revoked: { http: 401, retry: "never", description: "The user's tokens issued before a revocation are refused; get a new token, then reconnect.", close: 4004 },
+  account_erased: { http: 410, retry: "never", description: "The user's account was erased (right to erasure); their tokens no longer open anything of theirs.", close: 4005 },
   token_expired: { http: 401, retry: "reconnect", description: "The connection's token expired: reconnect with a fresh token and resume (or send `auth` before `exp`).", close: 4103 },
   internal: { http: 500, retry: "retry", description: "An unexpected server error; nothing acknowledged is lost." },
 } as const satisfies Record<string, ErrorCodeInfo>;

@@ -23,7 +23,7 @@ export const USAGE = `storm chaos: real nodes, Hazelcast and PostgreSQL under lo
 
   node dist-tools/tools/chaos/run.js [--mode faults|rolling] [--seed N] [--duration S] [--faults N] [--nodes 3] [--channels K]
                          [--clients M] [--lease-ms L] [--out DIR] [--json]
-                         [--rate R] [--workers W] [--client-procs P]
+                         [--rate R] [--workers W] [--client-procs P] [--retention-max-count N]
 
   --mode          faults (default): a schedule of random faults; rolling: a rolling restart, each node in
                   turn drained by SIGTERM (as Kubernetes' preStop does), stopped, started, back before the next
@@ -37,6 +37,8 @@ export const USAGE = `storm chaos: real nodes, Hazelcast and PostgreSQL under lo
   --rate          new publishes per second per client (default 5)
   --workers       actor threads per node (default 1)
   --client-procs  processes the clients are spread over (default 2)
+  --retention-max-count  nodes keep at most N messages per channel (\`storm serve --retention-max-count\`;
+                  default 0: no retention); the checker takes the trimmed prefixes as trims, not gaps
   --out           directory for histories, journal, fault log, node logs, report (default: a new temp dir)
   --json          print the summary as JSON on stdout (progress goes to stderr either way)
   --help          print this and exit (starts nothing); --version prints the version
@@ -61,6 +63,8 @@ export interface RunOptions {
   rate: number;
   workers: number;
   clientProcs: number;
+  /** 0: no retention. */
+  retentionMaxCount: number;
   out: string | undefined;
   json: boolean;
 }
@@ -68,6 +72,7 @@ export interface RunOptions {
 const INT_FLAGS: Record<string, [keyof RunOptions, number]> = {
   seed: ["seed", 0], duration: ["durationS", 1], faults: ["faults", 0], nodes: ["nodes", 2], channels: ["channels", 1],
   clients: ["clients", 1], "lease-ms": ["leaseMs", 500], rate: ["rate", 0], workers: ["workers", 1], "client-procs": ["clientProcs", 1],
+  "retention-max-count": ["retentionMaxCount", 0],
 };
 
 /**
@@ -81,7 +86,7 @@ export function parseArgs(argv: readonly string[]): RunOptions & { help: boolean
   const o: RunOptions = {
     mode,
     seed: Math.floor(Math.random() * 1_000_000), durationS: 120, faults: 24, nodes: 3, channels: 4, clients: 6, leaseMs: 2_000,
-    rate: 5, workers: 1, clientProcs: 2, out: str(p.values, "out"), json: p.values["json"] === true,
+    rate: 5, workers: 1, clientProcs: 2, retentionMaxCount: 0, out: str(p.values, "out"), json: p.values["json"] === true,
   };
   for (const [flag, [key, min]] of Object.entries(INT_FLAGS)) {
     (o as unknown as Record<string, number>)[key] = intValue(str(p.values, flag), `--${flag}`, o[key] as number, min);
@@ -157,6 +162,7 @@ export async function runChaos(o: RunOptions): Promise<number> {
     const basePort = await freePortRange(o.nodes);
     starting = startLocalCluster({
       nodes: o.nodes, basePort, workers: o.workers, leaseMs: o.leaseMs,
+      args: o.retentionMaxCount > 0 ? ["--retention-max-count", String(o.retentionMaxCount)] : undefined,
       log: (line) => clusterLog.write(`${new Date().toISOString()} ${line}\n`),
     });
     const up = await starting;

@@ -190,4 +190,30 @@ describe("checker", () => {
     expect(r.violations).toEqual([]);
     expect(r.stats.lastSeq).toEqual({ g: 1 });
   });
+
+  describe("retention", () => {
+    const trimmedAt = (floor: number): EpochRecord => ({ ch, epoch: 1, trimmed: floor });
+
+    test("checker - a prefix trimmed by retention is not a gap, and acks and deliveries of trimmed seqs stand", () => {
+      const events = [...published(5), resume("c3", 1, 1), truncated("c3", 1, 4), deliver("c3", 1, 4, "m4"), deliver("c3", 1, 5, "m5")];
+      const r = checkHistory(events, journal(rows(5).slice(3), [trimmedAt(3)]));
+      expect(r.violations).toEqual([]);
+    });
+
+    test("checker - a missing prefix with no trim on record is a gap", () => {
+      const r = checkHistory(published(5), journal(rows(5).slice(3)));
+      expect(kinds(r)).toContain("journal_gap");
+      expect(kinds(r)).toContain("ack_missing");
+    });
+
+    test("checker - a hole above the trimmed floor is a gap", () => {
+      const r = checkHistory(published(6), journal([row(4, "m4"), row(6, "m6")], [trimmedAt(3)]));
+      expect(r.violations.filter((v) => v.kind === "journal_gap").map((v) => v.message)).toEqual(["the journal has no row at seq 5"]);
+    });
+
+    test("checker - a resume past a trim that was not declared truncated is a delivery gap", () => {
+      const events = [...published(5), resume("c3", 1, 1), deliver("c3", 1, 4, "m4"), deliver("c3", 1, 5, "m5")];
+      expect(kinds(checkHistory(events, journal(rows(5).slice(3), [trimmedAt(3)])))).toEqual(["delivery_gap"]);
+    });
+  });
 });

@@ -85,11 +85,12 @@ export function checkHistory(events: readonly HistoryEvent[], journal: Journal, 
   const stats: CheckStats = { published: 0, acked: 0, errors, unackedCommitted: 0, lostUnacked: 0, delivered, streams: 0, journalRows: 0, lastSeq: {} };
   for (const ch of [...channels.keys()].sort()) {
     const f = channels.get(ch)!;
-    const bySeq = checkJournal(ch, f.rows, f.epochs, violations);
+    const trimmed = Math.max(0, ...f.epochs.map((e) => e.trimmed ?? 0));
+    const bySeq = checkJournal(ch, f.rows, f.epochs, violations, trimmed);
     const byCid = new Map<string, JournalRow>();
     for (const row of bySeq.values()) if (!byCid.has(row.cid)) byCid.set(row.cid, row);
-    checkAcks(ch, f, byCid, violations);
-    checkContents(ch, f, bySeq, byCid, violations);
+    checkAcks(ch, f, byCid, trimmed, violations);
+    checkContents(ch, f, bySeq, byCid, trimmed, violations);
     checkPhantoms(ch, f, byCid, violations);
     stats.published += f.pubs.size;
     stats.acked += f.acks.size;
@@ -107,11 +108,15 @@ export function checkHistory(events: readonly HistoryEvent[], journal: Journal, 
   return { violations, stats };
 }
 
-/** Every ack of a client id must name the seq the journal holds it at. */
-function checkAcks(ch: string, f: ChannelFacts, byCid: Map<string, JournalRow>, out: Violation[]): void {
+/**
+ * Every ack of a client id must name the seq the journal holds it at. An ack at or below the
+ * trimmed floor has no row to compare with: retention removed it.
+ */
+function checkAcks(ch: string, f: ChannelFacts, byCid: Map<string, JournalRow>, trimmed: number, out: Violation[]): void {
   for (const [cid, acks] of f.acks) {
     const row = byCid.get(cid);
     const seqs = [...new Set(acks.map((a) => a.seq))];
+    if (row === undefined && seqs.every((s) => s <= trimmed)) continue;
     if (row === undefined) {
       const message = `"${cid}" was acknowledged at seq ${seqs.join(", ")} but is not in the journal`;
       out.push({ kind: "ack_missing", ch, message, evidence: firstOfEach(acks, (a) => a.seq) });
@@ -136,11 +141,17 @@ function checkContents(
   f: ChannelFacts,
   bySeq: Map<number, JournalRow>,
   byCid: Map<string, JournalRow>,
+  trimmed: number,
   out: Violation[],
 ): void {
   for (const [seq, list] of [...f.deliveries].sort((a, b) => a[0] - b[0])) {
     const variants = firstOfEach(list, (d) => JSON.stringify([d.cid, d.body, d.from, d.kind, d.ref]));
     const row = bySeq.get(seq);
+    if (row === undefined && seq <= trimmed) {
+      // Trimmed since: nothing to compare with, but two contents for one seq are still wrong.
+      if (variants.length > 1) out.push({ kind: "content_mismatch", ch, message: `seq ${seq} was delivered with ${variants.length} different contents`, evidence: variants });
+      continue;
+    }
     if (row === undefined) {
       const message = `seq ${seq} was delivered ("${list[0]!.cid}") but the journal has no row at seq ${seq}`;
       out.push({ kind: "delivery_not_in_journal", ch, message, evidence: variants });

@@ -2,15 +2,16 @@ import type { EpochRecord, JournalRow } from "./journal.ts";
 import type { Violation } from "./violation.ts";
 
 /**
- * The checks of one channel's journal on its own (internal): seqs 1..n, one seq per client id, one
- * content per seq, and no row committed by a fenced activation. Returns the rows by seq, one per
- * seq (the first, when a seq has several).
+ * The checks of one channel's journal on its own (internal): seqs 1..n (or `trimmed`+1..n when
+ * retention trimmed its prefix), one seq per client id, one content per seq, and no row committed
+ * by a fenced activation. Returns the rows by seq, one per seq (the first, when a seq has several).
  */
 export function checkJournal(
   ch: string,
   rows: readonly JournalRow[],
   epochs: readonly EpochRecord[],
   out: Violation[],
+  trimmed = 0,
 ): Map<number, JournalRow> {
   const bySeq = new Map<number, JournalRow>();
   for (const row of [...rows].sort((a, b) => a.seq - b.seq)) {
@@ -22,7 +23,7 @@ export function checkJournal(
     }
   }
   const ordered = [...bySeq.values()];
-  checkGaps(ch, ordered, out);
+  checkGaps(ch, ordered, trimmed, out);
   checkCids(ch, ordered, out);
   checkFencing(ch, ordered, epochs, out);
   checkChanges(ch, bySeq, out);
@@ -32,7 +33,7 @@ export function checkJournal(
 /**
  * Every change (edit, delete, reaction) refers to an earlier message (not to another change) that
  * was not deleted before it. A reference below the journal's first row is not judged: retention may
- * have trimmed its message.
+ * have trimmed its message (a change outlives its message when the trim falls between them).
  */
 function checkChanges(ch: string, bySeq: ReadonlyMap<number, JournalRow>, out: Violation[]): void {
   const first = Math.min(...bySeq.keys());
@@ -57,10 +58,10 @@ function checkChanges(ch: string, bySeq: ReadonlyMap<number, JournalRow>, out: V
   }
 }
 
-function checkGaps(ch: string, ordered: readonly JournalRow[], out: Violation[]): void {
+function checkGaps(ch: string, ordered: readonly JournalRow[], trimmed: number, out: Violation[]): void {
   let prev: JournalRow | undefined;
   for (const row of ordered) {
-    const expected = (prev?.seq ?? 0) + 1;
+    const expected = (prev?.seq ?? trimmed) + 1;
     if (row.seq > expected) {
       const missing = range(expected, row.seq - 1);
       out.push({ kind: "journal_gap", ch, message: `the journal has no row at seq ${missing}`, evidence: prev ? [prev, row] : [row] });

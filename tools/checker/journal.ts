@@ -15,9 +15,10 @@ import { type EntryShape, entryShape } from "./history.ts";
  *
  * - row: `{"ch","seq","cid","body","sender"?,"ts"?,"epoch"?,"kind"?,"ref"?}`, or
  *   `{"actor_id":"channel:g","seq","client_id","body","sender","ts","epoch","kind","ref"}`;
- * - epoch record: `{"ch"|"actor"|"actor_id","epoch","fencedAt"?|"updated_at"?}`: epoch `epoch`
- *   was acquired at `fencedAt` (ms, or ISO-8601), from which every lower epoch of the actor is
- *   fenced. PostgreSQL keeps only each actor's latest epoch, which is enough for the check.
+ * - epoch record: `{"ch"|"actor"|"actor_id","epoch","fencedAt"?|"updated_at"?,"trimmed"?}`: epoch
+ *   `epoch` was acquired at `fencedAt` (ms, or ISO-8601), from which every lower epoch of the actor
+ *   is fenced; PostgreSQL keeps only each actor's latest epoch, which is enough for the check.
+ *   `trimmed`: retention removed every seq up to it (a prefix, not a gap).
  *
  * Actor ids other than `channel:<name>` (sessions) are skipped: only channels have a journal.
  */
@@ -45,6 +46,8 @@ export interface EpochRecord {
   epoch: number;
   /** When this epoch was acquired (ms): from then on every lower epoch's write must be refused. */
   fencedAt?: number;
+  /** Retention: every seq at or below it was trimmed on purpose (`actor_epochs.trimmed`); not a gap. */
+  trimmed?: number;
   at?: string;
 }
 
@@ -96,6 +99,8 @@ export function parseJournalLine(value: unknown): JournalRow | EpochRecord | nul
   const rec: EpochRecord = { ch, epoch: int(o, "epoch", 0) };
   const fencedAt = o.fencedAt !== undefined ? optTime(o, "fencedAt") : optTime(o, "updated_at");
   if (fencedAt !== undefined) rec.fencedAt = fencedAt;
+  const trimmed = optInt(o, "trimmed", 0);
+  if (trimmed !== undefined && trimmed > 0) rec.trimmed = trimmed;
   return rec;
 }
 

@@ -74,6 +74,21 @@ describe.skipIf(skipPostgres)("postgres journal", () => {
     expect(await check()).toEqual({ code: 1, kinds: ["fenced_write"] });
   });
 
+  test("postgres journal - a channel trimmed by retention loads its floor and checks clean, its acks of trimmed seqs included", async () => {
+    const epoch = await store.acquireEpoch("channel:t", "n1");
+    const now = Date.now();
+    expect(await store.append("channel:t", epoch, [1, 2, 3, 4].map((seq) => entry(seq, now)))).toEqual({ ok: true });
+    expect(await store.trim("channel:t", epoch, { uptoSeq: 2, keepSince: Number.MAX_SAFE_INTEGER })).toBe(2);
+    const journal = await loadJournalFromPostgres(server.url, { channels: ["t"] });
+    expect(journal.epochs).toEqual([expect.objectContaining({ ch: "t", trimmed: 2 })]);
+    expect(journal.rows.map((r) => r.seq)).toEqual([3, 4]);
+    const acked = [1, 2, 3, 4].flatMap((seq): HistoryEvent[] => [
+      { k: "pub", client: "c1", ch: "t", cid: `m${seq}`, body: `body ${seq}` },
+      { k: "ack", client: "c1", ch: "t", cid: `m${seq}`, seq },
+    ]);
+    expect(checkHistory(acked, journal).violations).toEqual([]);
+  });
+
   test("postgres journal - an unreachable database is a typed error", async () => {
     await expect(loadJournalFromPostgres("postgresql://storm@127.0.0.1:1/storm")).rejects.toThrow(CheckerReadError);
     await expect(loadJournalFromPostgres("postgresql://storm@127.0.0.1:1/storm")).rejects.toThrow(/^Cannot load the journal from PostgreSQL: /);

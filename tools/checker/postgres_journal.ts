@@ -32,7 +32,7 @@ export async function loadJournalFromPostgres(url: string, opts: PostgresJournal
       [actors],
     );
     const epochs = await client.query<Record<string, string>>(
-      `SELECT actor_id, epoch::text, (extract(epoch FROM updated_at) * 1000)::float8::text AS fenced_at FROM actor_epochs WHERE ${scope} ORDER BY actor_id`,
+      `SELECT actor_id, epoch::text, trimmed::text, (extract(epoch FROM updated_at) * 1000)::float8::text AS fenced_at FROM actor_epochs WHERE ${scope} ORDER BY actor_id`,
       [actors],
     );
     return {
@@ -47,7 +47,10 @@ export async function loadJournalFromPostgres(url: string, opts: PostgresJournal
         ...(r.kind !== "msg" ? { kind: r.kind! } : {}),
         ...(r.ref !== null && r.ref !== undefined ? { ref: Number(r.ref) } : {}),
       })),
-      epochs: epochs.rows.map((r): EpochRecord => ({ ch: channelOfActor(r.actor_id!)!, epoch: Number(r.epoch), fencedAt: Number(r.fenced_at) })),
+      epochs: epochs.rows.map((r): EpochRecord => ({
+        ch: channelOfActor(r.actor_id!)!, epoch: Number(r.epoch), fencedAt: Number(r.fenced_at),
+        ...(Number(r.trimmed) > 0 ? { trimmed: Number(r.trimmed) } : {}),
+      })),
     };
   } catch (err) {
     const why = err instanceof Error ? err.message : String(err);
