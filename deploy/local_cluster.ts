@@ -51,6 +51,16 @@ const root = (() => {
   return dir;
 })();
 
+/**
+ * The environment of a spawned node: this process's, and with `STORM_NODE_COVERAGE=DIR` V8's raw
+ * coverage of the node's code written into DIR (`NODE_V8_COVERAGE`) when it exits, which
+ * `deploy/quality.sh coverage` adds to the tests' own coverage.
+ */
+export function nodeProcessEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+  const dir = process.env["STORM_NODE_COVERAGE"];
+  return { ...process.env, ...(dir ? { NODE_V8_COVERAGE: dir } : {}), ...extra };
+}
+
 /** `n` consecutive free ports on 127.0.0.1 (checked by binding each): nodes keep their port across restarts. */
 export async function freePortRange(n: number): Promise<number> {
   const free = (port: number) =>
@@ -95,7 +105,7 @@ export async function startLocalCluster(o: LocalClusterOptions): Promise<LocalCl
       "--port", String(port), "--node-id", `n${i + 1}`, "--data-dir", join(dataRoot, `n${i + 1}`),
       "--workers", String(o.workers), "--postgres", pg.url, "--cluster", hz.address,
       "--cluster-name", hz.clusterName, "--cluster-secret-file", secretFile, "--jwt-secret-file", secretFile, "--dev-tokens", "--dev-admin",
-      "--lease-ms", String(o.leaseMs), ...(o.args ?? [])], { stdio: ["ignore", "pipe", "pipe"] });
+      "--lease-ms", String(o.leaseMs), ...(o.args ?? [])], { stdio: ["ignore", "pipe", "pipe"], env: nodeProcessEnv() });
     proc.stderr!.on("data", (d: Buffer) => log(`[n${i + 1}] ${d.toString().trimEnd()}`));
     const id = await new Promise<string>((ok, fail) => {
       const lines = createInterface({ input: proc.stdout! });

@@ -65,6 +65,9 @@ export interface EdgeOptions {
   staticFiles?: StaticFiles;
 }
 
+/** How long `close` waits for clients to end their connections before it cuts them. */
+const CLOSE_GRACE_MS = 5_000;
+
 /** What the edge keeps on each socket: its connection, or before authentication the frames waiting for it. */
 const SOCKET_STATE = Symbol("storm.socket");
 interface AwaitingAuth {
@@ -213,7 +216,12 @@ export class EdgeServer {
     this.#sse.close();
     this.#poll.close();
     this.#wss.close();
-    await new Promise<void>((r) => this.http.close(() => r()));
+    const closed = new Promise<void>((r) => this.http.close(() => r()));
+    // A client that never answers the close handshake (or a request still running) holds the
+    // server open: past a grace period its connection is cut, as a rolling restart cannot wait.
+    const grace = this.#o.clock.setTimeout(() => this.http.closeAllConnections(), CLOSE_GRACE_MS);
+    await closed;
+    grace.cancel();
   }
 
   #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {

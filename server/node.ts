@@ -208,10 +208,15 @@ async function startLocked(cfg: NodeConfig, hooks: NodeHooks, lock: DataDirLock)
   const port = (http.address() as AddressInfo).port;
   const stop = async () => {
     if (stopping) return;
+    // Not ready from here on (`/readyz` 503): a load balancer sends no new client here.
     stopping = true;
+    if (parts) await handOff(parts, id, logger);
+    // Clients reconnect (4101) to another node and resume from their positions (G4). The HTTP server
+    // is closed once its last connection is, and the peers' links into it end with `leave`.
+    const edgeClosed = edge!.close();
     await parts?.leave();
     await webhooks.stop();
-    await edge!.close();
+    await edgeClosed;
     await system.stop();
     await stopWatch?.();
     revocations.stop();
@@ -229,6 +234,29 @@ async function startLocked(cfg: NodeConfig, hooks: NodeHooks, lock: DataDirLock)
   webhooks.start();
   ready = true;
   return { id, port, system, edge, controls, stop };
+}
+
+/** How long a stopping node spends moving its actors away before it stops regardless. */
+const HAND_OFF_MS = 20_000;
+
+/**
+ * A graceful stop in a cluster (SIGTERM: Kubernetes' preStop, a rolling restart) first moves every
+ * actor placed on this node to the other live nodes, while its links and its clients are still up:
+ * each actor's new activation fences the old one (its epoch), subscribed sockets here and elsewhere
+ * resubscribe to it from their positions, and requests in flight are retried by their callers
+ * (exactly-once by client id). Actors it could not move, or a stop with no other node, fall back to
+ * the crash path: the lease is given back and the survivors take them over.
+ */
+async function handOff(parts: ClusterParts, self: string, logger: Logger): Promise<void> {
+  parts.router.drain();
+  const started = Date.now();
+  try {
+    const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`not done after ${HAND_OFF_MS} ms`)), HAND_OFF_MS).unref());
+    const { moved, failed } = await Promise.race([parts.admin.drain(self), timeout]);
+    logger.info("stopping: actors handed off", { moved, failed: failed.length, ms: Date.now() - started });
+  } catch (err) {
+    logger.warn("stopping: actors not handed off, the survivors will take them over", { err, ms: Date.now() - started });
+  }
 }
 
 function oneLine(err: unknown): string {

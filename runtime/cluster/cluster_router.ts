@@ -50,6 +50,8 @@ export class ClusterRouter {
   #sweeper: Timer;
   /** Placements this node moved off dead nodes, by its takeover scan or on a message's way (`storm_failovers_total`). */
   takeovers = 0;
+  /** Set by `drain`: this node places no new actor on itself and takes none over. */
+  #draining = false;
 
   constructor(o: ClusterRouterOptions) {
     this.#o = o;
@@ -159,12 +161,21 @@ export class ClusterRouter {
     void this.#takeOver(new Set(dead), this.#o.clock.now()).catch((err) => this.#o.log("takeover scan failed", err));
   }
 
+  /**
+   * This node is leaving (a graceful stop): from now on new placements go to the other live nodes
+   * and dead nodes' actors are left to them, so that moving its actors away is not undone.
+   */
+  drain(): void {
+    this.#draining = true;
+  }
+
   close(): void {
     this.#sweeper.cancel();
     this.#asks.failWhere(() => true, () => new UnavailableError("Node is shutting down"));
   }
 
   async #takeOver(dead: Set<string>, noticed: number): Promise<void> {
+    if (this.#draining) return;
     const ids = [...this.#live.keys()];
     for (const { id, placement } of await this.#o.registry.list()) {
       if (!dead.has(placement.node) || rendezvous(id, ids) !== this.#o.self) continue;
@@ -239,7 +250,7 @@ export class ClusterRouter {
    */
   async #resolve(id: ActorId): Promise<Placement> {
     for (let attempt = 0; attempt < 4; attempt++) {
-      const target = rendezvous(id, [...new Set([...this.#live.keys(), this.#o.self])])!;
+      const target = rendezvous(id, this.#targets())!;
       const cur = await this.#o.registry.claim(id, { node: target, worker: 0, epoch: 0 });
       if (this.#alive(cur.node)) return cur;
       const next: Placement = { node: target, worker: 0, epoch: cur.epoch };
@@ -250,6 +261,12 @@ export class ClusterRouter {
       }
     }
     throw new UnavailableError(`Cannot place ${id}: the registry keeps changing`);
+  }
+
+  /** The nodes a new placement may go to: the live ones, this one unless it drains (and another is live). */
+  #targets(): string[] {
+    const others = [...this.#live.keys()].filter((n) => n !== this.#o.self);
+    return this.#draining && others.length > 0 ? others : [...others, this.#o.self];
   }
 
 }

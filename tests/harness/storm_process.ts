@@ -1,3 +1,4 @@
+import { nodeProcessEnv } from "../../deploy/local_cluster.ts";
 import { type HttpReply, httpJson } from "./http.ts";
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, rmSync } from "node:fs";
@@ -67,7 +68,7 @@ export function runCommand(args: string[], o: { script?: string; cwd?: string; e
   const started = Date.now();
   const script = join(ROOT, o.script ?? "dist/bin/storm.js");
   return new Promise((resolve) => {
-    const p = spawn(process.execPath, [script, ...args], { cwd: o.cwd ?? ROOT, env: { ...process.env, ...o.env }, stdio: ["ignore", "pipe", "pipe"] });
+    const p = spawn(process.execPath, [script, ...args], { cwd: o.cwd ?? ROOT, env: nodeProcessEnv(o.env), stdio: ["ignore", "pipe", "pipe"] });
     live.add(p);
     let stdout = "";
     let stderr = "";
@@ -128,7 +129,7 @@ export async function startStorm(opts: StormOptions = {}): Promise<StormProcess>
 
   const launch = async (): Promise<void> => {
     const args = [ENTRY, "serve", "--port", "0", "--host", "127.0.0.1", "--data-dir", dataDir, "--workers", String(opts.workers ?? 2), ...(opts.args ?? [])];
-    const p = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...opts.env }, stdio: ["ignore", "pipe", "pipe"] });
+    const p = spawn(process.execPath, args, { cwd: ROOT, env: nodeProcessEnv(opts.env), stdio: ["ignore", "pipe", "pipe"] });
     proc = p;
     live.add(p);
     p.once("exit", () => live.delete(p));

@@ -30,9 +30,10 @@ export interface Anomaly {
   node: string;
   /**
    * `exit`: a node exited without a fault (e.g. it missed its lease on a loaded machine): crash-only
-   * behaviour, reported; `pause`: a node stopped past its lease did not exit 75 after SIGCONT.
+   * behaviour, reported; `pause`: a node stopped past its lease did not exit 75 after SIGCONT;
+   * `stop`: a node sent SIGTERM did not drain and exit 0 within `GRACEFUL_STOP_MS`.
    */
-  kind: "exit" | "pause";
+  kind: "exit" | "pause" | "stop";
   what: string;
 }
 
@@ -49,6 +50,11 @@ export interface InjectorOptions {
 const EXIT_AFTER_PAUSE_MS = 10_000;
 /** How long a node fault may wait for an earlier victim to come back before it is skipped. */
 const SLOT_WAIT_MS = 60_000;
+/**
+ * A graceful stop (SIGTERM: hand the actors off, close the sockets, give the lease back) must end
+ * in exit 0 within this: Kubernetes' grace (deploy/k8s/statefulset.yaml, 60 s) less its preStop's wait.
+ */
+const GRACEFUL_STOP_MS = 30_000;
 const HTTP_TIMEOUT_MS = 5_000;
 
 /**
@@ -156,7 +162,13 @@ export class FaultInjector {
         return `SIGSTOP for ${f.holdMs} ms, SIGCONT, ${exit === null ? "did not exit" : `exited ${exit}`}`;
       };
     } else {
-      recovery = async () => "graceful restart (SIGTERM)";
+      n.proc.kill("SIGTERM");
+      recovery = async () => {
+        const stoppedAt = Date.now();
+        const exit = await exited(n.proc, GRACEFUL_STOP_MS);
+        if (exit !== "0") this.#anomaly(n.name, "stop", `${n.id} ${exit === null ? `still running ${GRACEFUL_STOP_MS} ms after SIGTERM` : `exited ${exit} after SIGTERM, not 0`}`);
+        return `SIGTERM, ${exit === null ? "did not exit" : `exited ${exit} after ${Date.now() - stoppedAt} ms`}, started again`;
+      };
     }
     rec.ok = true;
     rec.outcome = `${f.kind} injected`;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { FAULT_KINDS, type Fault, maxDown, NODE_DOWN_KINDS, planEndMs, planFaults, type PlanOptions } from "./nemesis.ts";
+import { FAULT_KINDS, type Fault, maxDown, NODE_DOWN_KINDS, planEndMs, planFaults, planRolling, type PlanOptions } from "./nemesis.ts";
 import { Random } from "./random.ts";
 
 const CI: PlanOptions = { seed: 1, faults: 24, durationMs: 120_000, nodes: 3, channels: 4, leaseMs: 2_000 };
@@ -96,5 +96,12 @@ describe("Random", () => {
     expect(xs).toEqual(Array.from({ length: 1000 }, () => b.next()));
     expect(xs.every((x) => x >= 0 && x < 1)).toBe(true);
     expect(new Set(xs).size).toBeGreaterThan(990);
+  });
+
+  it("nemesis - a rolling restart restarts every node once, in node order, never two at once as modelled", () => {
+    const plan = planRolling({ nodes: 3 });
+    expect(plan.map((f) => [f.kind, f.node])).toEqual([["restart", 0], ["restart", 1], ["restart", 2]]);
+    expect(peakDown(plan)).toBe(1);
+    expect(() => planRolling({ nodes: 1 })).toThrow(RangeError);
   });
 });

@@ -119,6 +119,21 @@ export function planFaults(o: PlanOptions): Fault[] {
   return plan.sort((a, b) => a.atMs - b.atMs).map((f, index) => ({ index, ...f }));
 }
 
+/**
+ * A rolling restart: every node in turn gets a graceful restart (`restart`: SIGTERM, which drains
+ * it, then a start), the next one only once the previous one is back (the injector waits for a
+ * slot: `maxDown` is 1 for 3 nodes), as a Kubernetes StatefulSet's rolling update does.
+ *
+ * @example
+ * planRolling({ nodes: 3 }).map((f) => f.node); // [0, 1, 2]
+ */
+export function planRolling(o: { nodes: number; restartMs?: number; warmupMs?: number }): Fault[] {
+  if (o.nodes < 2) throw new RangeError("Cannot roll a cluster of one node: its actors have nowhere to go");
+  const restartMs = o.restartMs ?? 3_000;
+  const warmup = o.warmupMs ?? 3_000;
+  return range(o.nodes).map((node, index) => ({ index, kind: "restart", atMs: warmup + index * restartMs, node, downMs: restartMs }));
+}
+
 /** The kinds in schedule order: one of each first (when there is room), then by weight, shuffled. */
 function drawKinds(rng: Random, n: number, nodeFaults: boolean): FaultKind[] {
   // A lone node can be neither taken down nor drained (nowhere to move its actors).

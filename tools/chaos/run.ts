@@ -4,7 +4,7 @@ import { mkdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { cliOutcome, intValue, parseFlags, str } from "../../cli/cli_args.ts";
+import { cliOutcome, intValue, parseFlags, str, UsageError } from "../../cli/cli_args.ts";
 import { checkHistory } from "../checker/check.ts";
 import { formatJournal, type Journal } from "../checker/journal.ts";
 import { loadHistoryFiles } from "../checker/load.ts";
@@ -15,16 +15,18 @@ import type { ClientProgress } from "./chaos_client.ts";
 import { type ClientFleet, type ClientProcessConfig, startClientProcesses } from "./clients.ts";
 import { failoverTimes, longestSilences } from "./failover.ts";
 import { FaultInjector } from "./injector.ts";
-import { planEndMs, planFaults } from "./nemesis.ts";
+import { planEndMs, planFaults, planRolling } from "./nemesis.ts";
 import { observeCluster } from "./observer.ts";
 import { formatSummary, type Lagging, summarize } from "./summary.ts";
 
 export const USAGE = `storm chaos: real nodes, Hazelcast and PostgreSQL under load and faults, then the history checker
 
-  node dist-tools/tools/chaos/run.js [--seed N] [--duration S] [--faults N] [--nodes 3] [--channels K]
+  node dist-tools/tools/chaos/run.js [--mode faults|rolling] [--seed N] [--duration S] [--faults N] [--nodes 3] [--channels K]
                          [--clients M] [--lease-ms L] [--out DIR] [--json]
                          [--rate R] [--workers W] [--client-procs P] [--retention-max-count N]
 
+  --mode          faults (default): a schedule of random faults; rolling: a rolling restart, each node in
+                  turn drained by SIGTERM (as Kubernetes' preStop does), stopped, started, back before the next
   --seed          seed of the fault schedule (default: random; printed, to replay a run)
   --duration      seconds of load under faults (default 120; the schedule may run a bit longer)
   --faults        faults to inject: kill -9, SIGSTOP past the lease, graceful restart, migrate, drain (default 24)
@@ -46,9 +48,11 @@ cluster is healed a publish never acked or a subscriber that never caught up, or
 did not exit 75; 2 the run itself failed (bad arguments, a node that does not start again).
 
   npm run chaos:ci                                   # the CI run: seed 1, 24 faults, 120 s
-  npm run chaos -- --faults 120 --duration 600       # the long run`;
+  npm run chaos -- --faults 120 --duration 600       # the long run
+  npm run chaos -- --mode rolling --duration 30      # a rolling restart under load (CI)`;
 
 export interface RunOptions {
+  mode: "faults" | "rolling";
   seed: number;
   durationS: number;
   faults: number;
@@ -76,8 +80,11 @@ const INT_FLAGS: Record<string, [keyof RunOptions, number]> = {
  * @throws {UsageError} `Cannot parse arguments: ...`
  */
 export function parseArgs(argv: readonly string[]): RunOptions & { help: boolean; version: boolean } {
-  const p = parseFlags(argv, { ...Object.fromEntries(Object.keys(INT_FLAGS).map((k) => [k, { type: "string" as const }])), out: { type: "string" }, json: { type: "boolean" } });
+  const p = parseFlags(argv, { ...Object.fromEntries(Object.keys(INT_FLAGS).map((k) => [k, { type: "string" as const }])), out: { type: "string" }, json: { type: "boolean" }, mode: { type: "string" } });
+  const mode = str(p.values, "mode") ?? "faults";
+  if (mode !== "faults" && mode !== "rolling") throw new UsageError(`Cannot read --mode: "${mode.slice(0, 20)}" is not faults or rolling`);
   const o: RunOptions = {
+    mode,
     seed: Math.floor(Math.random() * 1_000_000), durationS: 120, faults: 24, nodes: 3, channels: 4, clients: 6, leaseMs: 2_000,
     rate: 5, workers: 1, clientProcs: 2, retentionMaxCount: 0, out: str(p.values, "out"), json: p.values["json"] === true,
   };
@@ -85,6 +92,8 @@ export function parseArgs(argv: readonly string[]): RunOptions & { help: boolean
     (o as unknown as Record<string, number>)[key] = intValue(str(p.values, flag), `--${flag}`, o[key] as number, min);
   }
   o.clientProcs = Math.min(o.clientProcs, o.clients);
+  // A rolling restart is one graceful restart per node.
+  if (o.mode === "rolling") o.faults = o.nodes;
   return { ...o, help: p.help, version: p.version };
 }
 
@@ -173,7 +182,9 @@ export async function runChaos(o: RunOptions): Promise<number> {
       return { name, token };
     }));
 
-    const plan = planFaults({ seed: o.seed, faults: o.faults, durationMs: o.durationS * 1000, nodes: o.nodes, channels: o.channels, leaseMs: o.leaseMs });
+    const plan = o.mode === "rolling"
+      ? planRolling({ nodes: o.nodes })
+      : planFaults({ seed: o.seed, faults: o.faults, durationMs: o.durationS * 1000, nodes: o.nodes, channels: o.channels, leaseMs: o.leaseMs });
     await writeFile(join(out, "plan.json"), `${JSON.stringify(plan, null, 1)}\n`);
     log(`plan: ${plan.length} faults, last one over at ${(planEndMs(plan) / 1000).toFixed(1)} s`);
 
