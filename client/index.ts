@@ -9,7 +9,7 @@ export { Channel, type ChannelEvents, type HistoryPage, type SubscribeResult } f
 export type { ConnectionState, ConnectionStatus } from "./core/connection_status.ts";
 export { AuthError, ClientClosedError, ReconnectError, RejectedError, RetryableError, StormClientError, errorFromServer, type RetryRule } from "./core/errors.ts";
 export type { PublishResult } from "./core/publisher.ts";
-export type { ChannelInfo, ClientFrame, Message, ServerFrame } from "./core/protocol.ts";
+export type { ChangeKind, ChannelInfo, ClientFrame, Message, ServerFrame } from "./core/protocol.ts";
 export type { HttpExchange, HttpRequest, HttpResponseLike, Platform, SocketLike } from "./core/platform.ts";
 export type { OutboxEntry, OutboxStore } from "./core/outbox.ts";
 export { MemoryOutbox } from "./core/memory_outbox.ts";
@@ -17,3 +17,4 @@ export type { TabBus, TabMessage } from "./core/tab_bus.ts";
 export type { Transport, TransportClosed, TransportHandlers, TransportKind } from "./core/transport.ts";
 export type { TransportFactory } from "./core/transport_factory.ts";
 export type { BackoffOptions } from "./core/backoff.ts";
+export type { WireEvent } from "./core/wire_tap.ts";

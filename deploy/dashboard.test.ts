@@ -1,67 +1,8 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { dashboardExprs, listedNames as exported, metricNames, type Panel, ruleExprs, unknownNames } from "./promql_names.ts";
 
 const here = (name: string) => new URL(name, import.meta.url);
-
-/** Series Prometheus itself makes (not exported by a node) that the rules may use. */
-const PROMETHEUS_SERIES = new Set(["up"]);
-
-const KEYWORDS = new Set(["by", "without", "on", "ignoring", "group_left", "group_right", "and", "or", "unless", "offset", "bool", "inf", "nan"]);
-
-/** The metric names a PromQL expression reads: identifiers left once strings, label matchers, ranges, grouping lists and function names are removed. */
-export function metricNames(expr: string): string[] {
-  const stripped = expr
-    .replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'/g, " ")
-    .replace(/\{[^}]*\}/g, " ")
-    .replace(/\[[^\]]*\]/g, " ")
-    .replace(/\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, " ")
-    .replace(/\$\{?\w+\}?/g, " ");
-  const names = new Set<string>();
-  for (const m of stripped.matchAll(/[A-Za-z_:][A-Za-z0-9_:]*/g)) {
-    const after = stripped.slice(m.index + m[0].length).trimStart();
-    if (after.startsWith("(") || KEYWORDS.has(m[0].toLowerCase())) continue;
-    if (/^\d/.test(stripped.slice(m.index - 1, m.index)) || /[eE]\d/.test(m[0])) continue; // 1.6e9
-    names.add(m[0]);
-  }
-  return [...names];
-}
-
-interface Panel { type: string; id: number; title: string; targets?: Array<{ expr?: string }>; panels?: Panel[] }
-
-function dashboardExprs(json: string): Array<{ where: string; expr: string }> {
-  const dash = JSON.parse(json) as { panels: Panel[] };
-  const all = dash.panels.flatMap((p) => [p, ...(p.panels ?? [])]);
-  return all.flatMap((p) => (p.targets ?? []).map((t) => ({ where: `panel "${p.title}"`, expr: t.expr ?? "" })));
-}
-
-/** `expr:` values of a rules file (single line, or a `|` block indented below it); no YAML library in the project. */
-function ruleExprs(yaml: string): Array<{ where: string; expr: string }> {
-  const lines = yaml.split("\n");
-  const out: Array<{ where: string; expr: string }> = [];
-  let alert = "";
-  for (let i = 0; i < lines.length; i++) {
-    const a = /^\s*- alert:\s*(\S+)/.exec(lines[i]!);
-    if (a) alert = a[1]!;
-    const e = /^(\s*)expr:\s*(.*)$/.exec(lines[i]!);
-    if (!e) continue;
-    if (e[2] !== "|" && e[2] !== ">") {
-      out.push({ where: `alert ${alert}`, expr: e[2]! });
-      continue;
-    }
-    const body: string[] = [];
-    while (i + 1 < lines.length && (lines[i + 1]!.trim() === "" || lines[i + 1]!.search(/\S/) > e[1]!.length)) body.push(lines[++i]!.trim());
-    out.push({ where: `alert ${alert}`, expr: body.join(" ").trim() });
-  }
-  return out;
-}
-
-function exported(): Set<string> {
-  return new Set(readFileSync(here("metric_names.txt"), "utf8").split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("#")));
-}
-
-function unknownNames(exprs: Array<{ where: string; expr: string }>, known: Set<string>): string[] {
-  return exprs.flatMap(({ where, expr }) => metricNames(expr).filter((n) => !known.has(n) && !PROMETHEUS_SERIES.has(n)).map((n) => `${where}: ${n}`));
-}
 
 describe("deploy - dashboard and alert rules", () => {
   const dashboard = readFileSync(here("grafana/storm.json"), "utf8");

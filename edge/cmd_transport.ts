@@ -1,6 +1,7 @@
 import { StormError } from "../runtime/core/errors.ts";
 import type { Principal } from "./auth.ts";
 import { type Command, type Dispatcher, replyTo } from "./dispatcher.ts";
+import type { EdgeMetrics } from "./edge_metrics.ts";
 import { frameId } from "./frame_handler.ts";
 import { errorFrame } from "./frames.ts";
 import { readJson, type RouteContext, type RouteReply } from "./http_api.ts";
@@ -19,6 +20,8 @@ export class CmdTransport {
     private readonly principal: (ctx: RouteContext) => Promise<Principal>,
     /** Refuses a frame before it runs (rate limits); throws the refusal. */
     private readonly admit: (p: Principal, f: Command) => void = () => {},
+    /** Counts the validation errors it answers (the dispatcher counts the commands' own). */
+    private readonly metrics?: EdgeMetrics,
   ) {}
 
   async handle(ctx: RouteContext): Promise<RouteReply> {
@@ -40,6 +43,7 @@ export class CmdTransport {
       f = checkFrame(raw);
       this.admit(p, f);
     } catch (err) {
+      this.metrics?.error(err);
       return errorFrame(frameId(raw), err);
     }
     const id = "id" in f ? f.id : undefined;

@@ -33,6 +33,18 @@ export interface SocketLike {
 
 const TEXT = { binary: false } as const;
 const SLOW_CONSUMER_FRAME = errorFrame(undefined, new StormError("slow_consumer", "Dropped: the socket had too much unsent data (read faster, then reconnect and resume)"));
+
+/** Where a connection reports the messages of its writes (`EdgeMetrics.sink`, one per transport). */
+export interface DeliverySink {
+  /**
+   * One write carried `count` messages of `msgs` frames. `sampleTs` is the commit time
+   * (`JournalEntry.ts`) of the first live message among them, the write's latency sample; undefined
+   * when the write carried only history pages (their age is the client's absence, not latency).
+   */
+  written(count: number, sampleTs: number | undefined): void;
+}
+
+const NO_SINK: DeliverySink = { written() {} };
 const NO_SUBS: ReadonlyMap<string, Subscription> = new Map();
 
 /** Per-socket, per-channel delivery position. */
@@ -74,6 +86,9 @@ export class Connection {
   expirySlot = 0;
   /** This connection's publish rate limit, from its first publish on (`RateLimits`). */
   pubBucket: TokenBucket | undefined;
+  /** Messages in the `msgs` frames queued this turn, and the commit time of the first live one. */
+  #msgs = 0;
+  #msgsTs: number | undefined;
 
   constructor(
     readonly id: number,
@@ -85,6 +100,7 @@ export class Connection {
     now: number,
     /** The encoding of this socket's `msgs` frames. */
     readonly enc: MsgsEncoding = "json",
+    private readonly sink: DeliverySink = NO_SINK,
   ) {
     this.lastSeen = now;
   }
@@ -121,6 +137,18 @@ export class Connection {
     }
   }
 
+  /**
+   * Queues a `msgs` frame of `count` messages, counted when the frame is written (two field updates
+   * per batch, not per message). `liveTs`: the commit time of its first message when it is a live
+   * batch, not a page of history.
+   */
+  pushMsgs(frame: SharedFrame | string, count: number, liveTs?: number): void {
+    if (this.closed) return;
+    this.#msgsTs ??= liveTs;
+    this.#msgs += count;
+    this.push(frame);
+  }
+
   close(code: number, reason: string): void {
     if (this.closed) return;
     this.closed = true;
@@ -138,7 +166,10 @@ export class Connection {
     const out = this.#out;
     this.#out = undefined;
     try {
-      if (out) this.#write(out);
+      if (out) {
+        this.#write(out);
+        this.#written();
+      }
       this.#write([lastFrame]);
     } catch {
       // The socket is already gone: closing is all there is left to do.
@@ -151,19 +182,31 @@ export class Connection {
     this.#scheduled = false;
     const out = this.#out;
     this.#out = undefined;
-    if (this.closed || !out) return;
+    if (this.closed || !out) return this.#forget();
     if (this.socket.bufferedAmount > this.maxBuffered) {
+      this.#forget();
       this.closeWith(4100, "slow_consumer", SLOW_CONSUMER_FRAME);
       return;
     }
     try {
       this.#write(out);
+      this.#written();
     } catch {
       // The frames are lost to this socket only: closing it makes the client resume from its cursor.
       this.close(1011, "internal");
     }
   }
 
+  /** Reports the messages of the frames just written (`DeliverySink`). */
+  #written(): void {
+    if (this.#msgs > 0) this.sink.written(this.#msgs, this.#msgsTs);
+    this.#forget();
+  }
+
+  #forget(): void {
+    this.#msgs = 0;
+    this.#msgsTs = undefined;
+  }
 
   #write(out: Array<SharedFrame | string>): void {
     // A sink that takes frames (SSE, long-poll) encodes them itself.

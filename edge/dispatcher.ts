@@ -4,6 +4,7 @@ import type { SearchPage } from "../storage/store.ts";
 import { RejectedError } from "../runtime/core/errors.ts";
 import type { Principal } from "./auth.ts";
 import type { Connection } from "./connection.ts";
+import type { EdgeMetrics } from "./edge_metrics.ts";
 import { ackFrame, replyFrame, toWireMessage } from "./frames.ts";
 import { type ActorGateway, channelActor, dmChannel, sessionActor } from "./gateway.ts";
 import type { ClientFrame } from "./schemas.ts";
@@ -79,16 +80,25 @@ export class Dispatcher {
     private readonly subs: Subscriptions,
     private readonly directory: ChannelDirectory,
     private readonly limits?: RateLimits,
+    /** Counts acknowledged publishes and every command's errors by code, whatever the transport. */
+    private readonly metrics?: EdgeMetrics,
   ) {}
 
   /** Runs a command for `p`, after its rate limit (per user, and per connection for publishes on a stream). */
   async execute<C extends Command>(p: Principal, f: C, conn?: Connection): Promise<ResultOf<C>> {
-    if (this.limits) {
-      // Edits, deletes and reactions are journal entries too: they spend the publish budget.
-      if (JOURNAL_WRITES.has(f.t)) this.limits.publish(p.user, conn);
-      else this.limits.request(p.user);
+    try {
+      if (this.limits) {
+        // Edits, deletes and reactions are journal entries too: they spend the publish budget.
+        if (JOURNAL_WRITES.has(f.t)) this.limits.publish(p.user, conn);
+        else this.limits.request(p.user);
+      }
+      const r = (await this.#run(p, f as Command, conn)) as ResultOf<C>;
+      if (f.t === "pub" && this.metrics) this.metrics.publishes.value++;
+      return r;
+    } catch (err) {
+      this.metrics?.error(err);
+      throw err;
     }
-    return (await this.#run(p, f as Command, conn)) as ResultOf<C>;
   }
 
   async #run(p: Principal, f: Command, conn: Connection | undefined): Promise<unknown> {

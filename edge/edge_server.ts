@@ -21,6 +21,7 @@ import { SyncApi } from "./sync_api.ts";
 import type { RateLimits } from "./rate_limits.ts";
 import type { StreamDeps } from "./http_stream.ts";
 import { SseTransport } from "./sse_transport.ts";
+import type { EdgeMetrics } from "./edge_metrics.ts";
 import { errorFields, errorFrame, MSGS_ENCODINGS, type MsgsEncoding, replyFrame, welcomeFrame } from "./frames.ts";
 import { type ActorGateway, channelActor, sessionActor } from "./gateway.ts";
 import type { HttpApi } from "./http_api.ts";
@@ -52,6 +53,8 @@ export interface EdgeOptions {
   heartbeatMs: number;
   /** A socket connected without a token must send `auth` within this time. */
   authTimeoutMs: number;
+  /** Counters of `GET /metrics` (deliveries, their latency, errors, upgrades), shared with the HTTP routes. */
+  metrics: EdgeMetrics;
   /** Rate limits of connections, requests and publishes (none when absent). */
   limits?: RateLimits;
   /** Test-only: SSE events carry no resume position (proves the transport conformance suite can fail). */
@@ -132,16 +135,17 @@ export class EdgeServer {
       retryMs: 2,
       minIntervalMs: 20,
     });
-    this.#frames = new FrameHandler(o.dispatcher, (conn, token, id) => this.#reauth(conn, token, id));
+    this.#frames = new FrameHandler(o.dispatcher, (conn, token, id) => this.#reauth(conn, token, id), o.metrics);
     this.#expiry = new TokenExpiry(o.clock, {
       notice: (conn) => conn.push(JSON.stringify({ t: "reauth", exp: conn.principal.exp })),
       expired: (conn) =>
-        conn.closeWith(4103, "token_expired", errorFrame(undefined, new StormError("token_expired", "The token of this connection expired: reconnect with a fresh token and resume"))),
+        conn.closeWith(4103, "token_expired", this.#errorFrame(undefined, new StormError("token_expired", "The token of this connection expired: reconnect with a fresh token and resume"))),
     });
     const streams: StreamDeps = {
       actors: o.actors, auth: o.auth, fanout: this.fanout, subs: this.#subs, turn: this.#turn, clock: o.clock,
       maxBufferedBytes: o.maxBufferedBytes,
       limits: o.limits,
+      metrics: o.metrics,
       nextId: () => this.#nextId++,
       onClosed: (conn, session) => {
         this.#delivered.closed(conn);
@@ -152,7 +156,7 @@ export class EdgeServer {
     o.api.route("GET", "/sse", ["ch", "token"], (ctx) => this.#sse.open(ctx));
     this.#poll = new PollTransport(streams);
     o.api.route("GET", "/poll", ["ch", "token", "wait"], (ctx) => this.#poll.handle(ctx));
-    new SyncApi(o.dispatcher, (req) => o.api.principal(req), () => ({
+    new SyncApi(o.dispatcher, (req) => o.api.principal(req), o.metrics.sink("sync"), () => ({
       connections: this.#conns.size, totalConnections: this.#nextId - 1, subscriptions: this.fanout.subscriptions(), sse: this.#sse.count, polls: this.#poll.count,
     })).register(o.api);
     const limits = o.limits;
@@ -162,12 +166,15 @@ export class EdgeServer {
         if (url.pathname.startsWith("/api/")) limits.api((await o.api.principal(req)).user);
       });
     }
-    const cmd = new CmdTransport(o.dispatcher, (ctx) => o.api.principal(ctx.req));
+    const cmd = new CmdTransport(o.dispatcher, (ctx) => o.api.principal(ctx.req), undefined, o.metrics);
     o.api.route("POST", "/cmd", [], (ctx) => cmd.handle(ctx));
     chatRoutes(o.api, o.dispatcher);
     this.http = o.http;
     this.http.removeAllListeners("request").removeAllListeners("upgrade");
-    this.http.on("request", (req, res) => o.staticFiles?.serve(req, res) || void o.api.handle(req, res));
+    this.http.on("request", (req, res) => {
+      if (o.staticFiles?.serve(req, res)) o.metrics.http.inc(["static", String(res.statusCode)]);
+      else void o.api.handle(req, res);
+    });
     // The hard cap only protects memory; messages between the protocol limit and it get a typed
     // `too_large` error and the connection survives (G7).
     this.#wss = new WebSocketServer({
@@ -219,25 +226,28 @@ export class EdgeServer {
     const enc = url.searchParams.get("enc") ?? "json";
     if (!(MSGS_ENCODINGS as readonly string[]).includes(enc)) {
       const err = new StormError("bad_request", `Cannot use enc "${enc.slice(0, 40)}": expected one of ${MSGS_ENCODINGS.join(", ")}`);
-      return refuse(socket, "400 Bad Request", err);
+      return this.#refuse(socket, "400 Bad Request", err);
     }
     const bearer = req.headers.authorization?.startsWith("Bearer ") ? req.headers.authorization.slice(7) : undefined;
     const token = url.searchParams.get("token") ?? bearer;
     try {
       this.#o.limits?.connectFrom(req.socket.remoteAddress ?? "");
     } catch (err) {
-      return refuse(socket, "429 Too Many Requests", err);
+      return this.#refuse(socket, "429 Too Many Requests", err);
     }
     const accept = (principal: Principal | undefined) => {
       try {
         if (principal) this.#o.limits?.connectAs(principal.user);
       } catch (err) {
-        return refuse(socket, "429 Too Many Requests", err);
+        return this.#refuse(socket, "429 Too Many Requests", err);
       }
-      this.#wss.handleUpgrade(req, socket, head, (ws) => this.#accept(ws, principal, enc as MsgsEncoding));
+      this.#wss.handleUpgrade(req, socket, head, (ws) => {
+        this.#o.metrics.http.inc(["/ws", "101"]);
+        this.#accept(ws, principal, enc as MsgsEncoding);
+      });
     };
     if (!token) return accept(undefined);
-    this.#o.auth.verify(token).then(accept, (err: unknown) => refuse(socket, "401 Unauthorized", err));
+    this.#o.auth.verify(token).then(accept, (err: unknown) => this.#refuse(socket, "401 Unauthorized", err));
   }
 
   /**
@@ -251,7 +261,7 @@ export class EdgeServer {
       // A socket has a bounded time to authenticate; it holds resources meanwhile (G6).
       const timer = this.#o.clock.setTimeout(() => {
         if (ws[SOCKET_STATE] instanceof Connection || ws.readyState !== ws.OPEN) return;
-        ws.send(errorFrame(undefined, new StormError("unauthenticated", "No auth frame within the authentication window")));
+        ws.send(this.#errorFrame(undefined, new StormError("unauthenticated", "No auth frame within the authentication window")));
         ws.close(4001, "unauthenticated");
       }, this.#o.authTimeoutMs);
       ws[SOCKET_STATE] = { frames: [], timer, enc };
@@ -265,14 +275,14 @@ export class EdgeServer {
   #start(ws: EdgeSocket, p: Principal, enc: MsgsEncoding): Connection {
     const pending = ws[SOCKET_STATE];
     if (pending && !(pending instanceof Connection)) pending.timer.cancel();
-    const conn = new Connection(this.#nextId++, p, ws, this.#turn, this.#o.maxBufferedBytes, this.#o.clock.now(), enc);
+    const conn = new Connection(this.#nextId++, p, ws, this.#turn, this.#o.maxBufferedBytes, this.#o.clock.now(), enc, this.#o.metrics.sink("ws"));
     ws[SOCKET_STATE] = conn;
     this.#conns.add(conn);
     this.#expiry.track(conn);
     this.fanout.addUser(conn);
     this.#o.actors.ask<SessionView>(sessionActor(p.user), { type: "connect", edge: this.#o.actors.edgeId }).then(
       (view) => conn.push(welcomeFrame(p, view)),
-      (err) => conn.push(errorFrame(undefined, err)),
+      (err) => conn.push(this.#errorFrame(undefined, err)),
     );
     return conn;
   }
@@ -281,7 +291,7 @@ export class EdgeServer {
     const state = ws[SOCKET_STATE];
     if (state instanceof Connection) {
       state.lastSeen = this.#o.clock.now();
-      if (isBinary) return state.push(errorFrame(undefined, new StormError("bad_request", "Cannot parse frame: binary frames are not supported yet")));
+      if (isBinary) return state.push(this.#errorFrame(undefined, new StormError("bad_request", "Cannot parse frame: binary frames are not supported yet")));
       return this.#frames.onData(state, data);
     }
     if (!state) return;
@@ -312,13 +322,13 @@ export class EdgeServer {
         this.#o.limits?.connectAs(p.user);
       } catch (err) {
         // 1013: "try again later"; the err frame before it says when.
-        ws.send(errorFrame(undefined, err));
+        ws.send(this.#errorFrame(undefined, err));
         ws.close(1013, "rate_limited");
         return undefined;
       }
       return this.#start(ws, p, enc);
     } catch (err) {
-      ws.send(errorFrame(undefined, err instanceof StormError ? err : new StormError("unauthenticated", String(err))));
+      ws.send(this.#errorFrame(undefined, err instanceof StormError ? err : new StormError("unauthenticated", String(err))));
       ws.close(4001, "unauthenticated");
       return undefined;
     }
@@ -334,6 +344,19 @@ export class EdgeServer {
     conn.principal = p;
     this.#expiry.track(conn);
     return replyFrame("ok", id, { exp: p.exp });
+  }
+
+  /** `errorFrame`, counted by code. */
+  #errorFrame(id: number | undefined, err: unknown): string {
+    this.#o.metrics.error(err);
+    return errorFrame(id, err);
+  }
+
+  /** `refuse`, counted: the error by code, the upgrade by status. */
+  #refuse(socket: Duplex, status: string, err: unknown): void {
+    this.#o.metrics.error(err);
+    this.#o.metrics.http.inc(["/ws", status.slice(0, 3)]);
+    refuse(socket, status, err);
   }
 
   #checkHeartbeats(): void {

@@ -160,10 +160,12 @@ export class Fanout {
       }
       if (sub.cursor >= last) continue;
       if (sub.cursor === first - 1) {
-        conn.push(
+        conn.pushMsgs(
           conn.enc === "compact"
             ? (compact ??= new SharedFrame(compactMsgsFrame(ch, entries)))
             : (shared ??= new SharedFrame(msgsFrame(ch, entries))),
+          entries.length,
+          entries[0]!.ts,
         );
         sub.cursor = last;
         this.delivered += entries.length;
@@ -193,7 +195,7 @@ export class Fanout {
     const start = sub.cursor + 1 - entries[0]!.seq;
     if (start < 0) return false;
     const part = start === 0 ? entries : entries.slice(start);
-    conn.push(msgsFrameIn(conn.enc, ch, part));
+    conn.pushMsgs(msgsFrameIn(conn.enc, ch, part), part.length, part[0]!.ts);
     sub.cursor = last;
     this.delivered += part.length;
     return true;

@@ -1,10 +1,13 @@
-import type { Buffer } from "node:buffer";
+import { Buffer } from "node:buffer";
 import { describe, expect, it } from "vitest";
 import type { SubscribeReply } from "../actors/messages.ts";
 import type { JournalEntry } from "../storage/store.ts";
 import { Connection } from "./connection.ts";
 import { Fanout } from "./fanout.ts";
 import { Dispatcher } from "./dispatcher.ts";
+import { RejectedError } from "../runtime/core/errors.ts";
+import { FakeClock } from "../runtime/core/clock.ts";
+import { EdgeMetrics } from "./edge_metrics.ts";
 import { FrameHandler } from "./frame_handler.ts";
 import { Subscriptions } from "./subscriptions.ts";
 import { SendTurn } from "./send_turn.ts";
@@ -14,6 +17,7 @@ interface PendingAsk {
   to: string;
   msg: { type: string; after?: number };
   resolve(v: unknown): void;
+  reject(err: unknown): void;
 }
 
 /** A gateway whose asks wait until the test answers them, in any order it likes. */
@@ -22,7 +26,8 @@ function gateway() {
   const g: ActorGateway = {
     edgeId: "edge:n1",
     tell: () => {},
-    ask: <T>(to: string, msg: unknown) => new Promise<T>((resolve) => asks.push({ to, msg: msg as PendingAsk["msg"], resolve: resolve as (v: unknown) => void })),
+    ask: <T>(to: string, msg: unknown) =>
+      new Promise<T>((resolve, reject) => asks.push({ to, msg: msg as PendingAsk["msg"], resolve: resolve as (v: unknown) => void, reject })),
   };
   return { g, asks };
 }
@@ -32,9 +37,9 @@ const noReauth = async (): Promise<string> => {
   throw new Error("not used by these tests");
 };
 
-function transport(g: ActorGateway, fanout = new Fanout()) {
+function transport(g: ActorGateway, fanout = new Fanout(), metrics?: EdgeMetrics) {
   const subs = new Subscriptions(g, fanout);
-  const frames = new FrameHandler(new Dispatcher(g, subs, { list: async () => [], search: async () => ({ hits: [] }) }), noReauth);
+  const frames = new FrameHandler(new Dispatcher(g, subs, { list: async () => [], search: async () => ({ hits: [] }) }, undefined, metrics), noReauth, metrics);
   return { subs, frames, fanout };
 }
 
@@ -133,5 +138,48 @@ describe("frame handler", () => {
     await tick();
     const seqs = frames.filter((f) => f.t === "msgs").flatMap((f) => f.m!.map((m) => m.seq));
     expect(seqs).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it("metrics - a socket write counts its messages and samples the age of its first live one, not of history", async () => {
+    const { g, asks } = gateway();
+    const clock = new FakeClock(10_000);
+    const metrics = new EdgeMetrics(clock);
+    const fanout = new Fanout();
+    const { frames: handler } = transport(g, fanout, metrics);
+    const { frames, socket } = socketFrames();
+    const conn = new Connection(1, { user: "a", role: "user", exp: Infinity }, socket, new SendTurn((fn) => fn()), 1 << 20, 0, "json", metrics.sink("ws"));
+    handler.handle(conn, { t: "sub", id: 1, ch: "g", after: 0 });
+    await tick();
+    asks[0]!.resolve(page(1, 3));
+    await tick();
+    // Three messages of history: delivered, but their age is not a latency.
+    expect(metrics.deliveries.get(["ws"])).toBe(3);
+    expect(metrics.publishDeliver.count).toBe(0);
+    const live = entries(4, 5).map((e) => ({ ...e, ts: 9_750 }));
+    fanout.onEvent({ type: "msgs", ch: "g", m: live });
+    expect(frames.filter((f) => f.t === "msgs").flatMap((f) => f.m!.map((m) => m.seq))).toEqual([1, 2, 3, 4, 5]);
+    expect(metrics.deliveries.get(["ws"])).toBe(5);
+    expect(metrics.deliveries.get(["sse"])).toBe(0);
+    expect(metrics.publishDeliver.count).toBe(1);
+    expect(metrics.publishDeliver.sum).toBeCloseTo(0.25);
+  });
+
+  it("metrics - an error that crosses the dispatcher and then the transport counts once, by code; an acked publish counts", async () => {
+    const { g, asks } = gateway();
+    const metrics = new EdgeMetrics(new FakeClock());
+    const { frames: handler } = transport(g, new Fanout(), metrics);
+    const { frames, socket } = socketFrames();
+    const conn = new Connection(1, { user: "a", role: "user", exp: Infinity }, socket, new SendTurn((fn) => fn()), 1 << 20, 0, "json", metrics.sink("ws"));
+    handler.handle(conn, { t: "pub", id: 1, ch: "g", cid: "c1", body: "x" });
+    handler.handle(conn, { t: "pub", id: 2, ch: "h", cid: "c2", body: "x" });
+    handler.onData(conn, Buffer.from("not json"));
+    await tick();
+    asks[0]!.resolve({ seq: 1, duplicate: false });
+    asks[1]!.reject(new RejectedError("not_member", "Cannot publish to h: not a member"));
+    await tick();
+    expect(frames.filter((f) => f.t === "err").length).toBe(2);
+    expect(metrics.publishes.value).toBe(1);
+    expect(metrics.errors.get(["not_member"])).toBe(1);
+    expect(metrics.errors.get(["bad_request"])).toBe(1);
   });
 });

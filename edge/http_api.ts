@@ -1,10 +1,13 @@
 import { Buffer } from "node:buffer";
+import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Logger } from "../lib/logger.ts";
 import { ERROR_CODES } from "../runtime/core/error_codes.ts";
 import { RejectedError, StormError } from "../runtime/core/errors.ts";
 import type { AdminApi } from "./admin_api.ts";
 import type { Authenticator, Principal } from "./auth.ts";
 import type { Command, Dispatcher } from "./dispatcher.ts";
+import type { EdgeMetrics } from "./edge_metrics.ts";
 import { errorFields, toWireMessage } from "./frames.ts";
 import { AddMemberBody, ChannelListQuery, ChannelName, DrainBody, MigrateBody, CreateChannelBody, DevTokenBody, HistoryQuery, LIMITS, PublishBody, UserName } from "./schemas.ts";
 import { check } from "./validate.ts";
@@ -24,7 +27,14 @@ export interface HttpApiOptions {
   metrics?: () => Promise<{ contentType: string; body: string }>;
   /** Cluster operator actions (cluster mode only). */
   admin?: AdminApi;
+  /** Counts requests by route and status, errors by code. */
+  counters: EdgeMetrics;
+  /** Each request is logged at `debug`, a 5xx at `error`, with its request id. */
+  log: Logger;
 }
+
+/** An `x-request-id` sent by a client or proxy is kept when it looks like an id; else one is made. */
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
 /** What a route handler gets: the request, its URL, the path's decoded parts and the response. */
 export interface RouteContext {
@@ -44,6 +54,8 @@ export type Handler = (ctx: RouteContext) => Promise<RouteReply>;
 interface Route {
   method: string;
   re: RegExp;
+  /** Its label in `storm_http_requests_total`: the path with `{}` for each part (`/channels/{}/messages`). */
+  label: string;
   query: ReadonlySet<string>;
   handler: Handler;
 }
@@ -151,7 +163,7 @@ export class HttpApi {
 
   /** Adds a route: `path` is a regular expression over the whole path; `query` the parameters it accepts. */
   route(method: string, path: string, query: readonly string[], handler: Handler): void {
-    this.#routes.push({ method, re: new RegExp(`^${path}$`), query: new Set(query), handler });
+    this.#routes.push({ method, re: new RegExp(`^${path}$`), label: path.replaceAll("([^/]+)", "{}"), query: new Set(query), handler });
   }
 
   /** Sets the check every request passes before its handler (rate limits). */
@@ -170,22 +182,42 @@ export class HttpApi {
   }
 
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const given = req.headers["x-request-id"];
+    const requestId = typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
+    res.setHeader("x-request-id", requestId);
     let reply: RouteReply;
+    let route = "unmatched";
+    let failure: unknown;
     try {
       const url = new URL(req.url ?? "/", "http://edge");
       const match = this.#match(req.method ?? "GET", url.pathname);
+      route = match.route.label;
       for (const k of url.searchParams.keys()) {
         if (!match.route.query.has(k)) throw new RejectedError("bad_request", `Cannot accept query parameter "${k.slice(0, 40)}" on ${match.route.method} ${url.pathname.slice(0, 100)}`);
       }
       await this.#admission?.(req, url);
       reply = await match.route.handler({ req, res, url, params: match.params });
     } catch (err) {
-      if (res.headersSent) return void res.end();
+      this.#o.counters.error(err);
+      failure = err;
+      if (res.headersSent) {
+        this.#answered(route, res.statusCode, req, requestId, err);
+        return void res.end();
+      }
       reply = errorReply(err);
     }
+    // A stream (SSE, a long-poll) wrote its own status.
+    this.#answered(route, reply ? reply[0] : res.statusCode, req, requestId, failure);
     if (!reply) return;
     const [status, body, headers] = reply;
     res.writeHead(status, { "content-type": "application/json", ...headers }).end(JSON.stringify(body));
+  }
+
+  /** Counts a request answered (or a stream opened) and logs it. */
+  #answered(route: string, status: number, req: IncomingMessage, requestId: string, err?: unknown): void {
+    this.#o.counters.http.inc([route, String(status)]);
+    const level = status >= 500 ? "error" : "debug";
+    if (this.#o.log.enabled(level)) this.#o.log.log(level, "http request", { requestId, method: req.method, route, status, err });
   }
 
   #match(method: string, path: string): { route: Route; params: string[] } {

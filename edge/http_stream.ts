@@ -2,6 +2,7 @@ import type { IncomingMessage } from "node:http";
 import type { Clock } from "../runtime/core/clock.ts";
 import type { Authenticator, Principal } from "./auth.ts";
 import type { Connection } from "./connection.ts";
+import type { EdgeMetrics } from "./edge_metrics.ts";
 import type { Fanout } from "./fanout.ts";
 import { errorFields } from "./frames.ts";
 import type { ActorGateway } from "./gateway.ts";
@@ -20,6 +21,7 @@ export interface StreamDeps {
   clock: Clock;
   maxBufferedBytes: number;
   limits?: RateLimits;
+  metrics: EdgeMetrics;
   nextId(): number;
   /** Called once when a stream's connection ends, however it ends. */
   onClosed(conn: Connection, session: boolean): void;

@@ -69,7 +69,7 @@ export class PollTransport {
     if (positions.size === 0) throw new RejectedError("bad_request", "Cannot poll nothing: name at least one channel (ch=<channel>:<seq>)");
     const wait = waitSeconds(url.searchParams.get("wait"));
     const sink = new PollSink(new Map(positions));
-    const conn = new Connection(d.nextId(), p, sink, d.turn, d.maxBufferedBytes, d.clock.now(), "json");
+    const conn = new Connection(d.nextId(), p, sink, d.turn, d.maxBufferedBytes, d.clock.now(), "json", d.metrics.sink("poll"));
     let timer: Timer | undefined;
     let done = false;
     let answer: () => void = () => {};

@@ -9,6 +9,9 @@ export class RateLimitedError extends StormError {
   }
 }
 
+/** Which limit refused (`storm_rate_limited_total{scope}`). */
+export type RateLimitScope = "publish_user" | "publish_conn" | "request_user" | "api_user" | "request_ip" | "connect_ip" | "connect_user";
+
 /** Every limit, each `undefined` when off (`--rl-<name> off`). */
 export interface RateLimitConfig {
   /** `/api/*` requests per user (seed 004: 1,000 per 15 minutes). */
@@ -55,7 +58,12 @@ export class RateLimits {
   readonly #publishConn: Rate | undefined;
   #share = 1;
 
-  constructor(cfg: RateLimitConfig, private readonly clock: Clock) {
+  constructor(
+    cfg: RateLimitConfig,
+    private readonly clock: Clock,
+    /** Told of every refusal, with its limit (metrics). */
+    private readonly onRefused: (scope: RateLimitScope) => void = () => {},
+  ) {
     const keyed = (r: Rate | undefined) => (r ? new KeyedBuckets(r) : undefined);
     this.#apiUser = keyed(cfg.apiUser);
     this.#requestUser = keyed(cfg.requestUser);
@@ -77,34 +85,37 @@ export class RateLimits {
     const now = conn ? conn.lastSeen : this.clock.now();
     if (conn && this.#publishConn) {
       const wait = (conn.pubBucket ??= new TokenBucket(this.#publishConn.count, now)).take(this.#publishConn, 1, now);
-      if (wait > 0) throw new RateLimitedError("publishes on this connection", wait);
+      if (wait > 0) {
+        this.onRefused("publish_conn");
+        throw new RateLimitedError("publishes on this connection", wait);
+      }
     }
-    this.#take(this.#publishUser, user, "publishes by this user", now);
+    this.#take(this.#publishUser, "publish_user", user, "publishes by this user", now);
   }
 
   /** A request other than a publish (a frame, a REST route, a long-poll). */
   request(user: string): void {
-    this.#take(this.#requestUser, user, "requests by this user", this.clock.now());
+    this.#take(this.#requestUser, "request_user", user, "requests by this user", this.clock.now());
   }
 
   /** An `/api/*` request (seed 004's limit). */
   api(user: string): void {
-    this.#take(this.#apiUser, user, "/api requests by this user", this.clock.now());
+    this.#take(this.#apiUser, "api_user", user, "/api requests by this user", this.clock.now());
   }
 
   /** Any HTTP request, before anything else is read. */
   httpFrom(ip: string): void {
-    this.#take(this.#requestIp, ip, "requests from this address", this.clock.now());
+    this.#take(this.#requestIp, "request_ip", ip, "requests from this address", this.clock.now());
   }
 
   /** A connection attempt, before authentication. */
   connectFrom(ip: string): void {
-    this.#take(this.#connectIp, ip, "connections from this address", this.clock.now());
+    this.#take(this.#connectIp, "connect_ip", ip, "connections from this address", this.clock.now());
   }
 
   /** An authenticated connection attempt. */
   connectAs(user: string): void {
-    this.#take(this.#connectUser, user, "connections by this user", this.clock.now());
+    this.#take(this.#connectUser, "connect_user", user, "connections by this user", this.clock.now());
   }
 
   /** Forgets full buckets (call now and then: idle users and addresses then cost nothing). */
@@ -113,10 +124,13 @@ export class RateLimits {
     for (const b of [this.#apiUser, this.#requestUser, this.#requestIp, this.#publishUser, this.#connectIp, this.#connectUser]) b?.sweep(this.#share, now);
   }
 
-  #take(b: KeyedBuckets | undefined, key: string, what: string, now: number): void {
+  #take(b: KeyedBuckets | undefined, scope: RateLimitScope, key: string, what: string, now: number): void {
     if (!b) return;
     const wait = b.take(key, this.#share, now);
-    if (wait > 0) throw new RateLimitedError(what, wait);
+    if (wait > 0) {
+      this.onRefused(scope);
+      throw new RateLimitedError(what, wait);
+    }
   }
 }
 

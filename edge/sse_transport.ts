@@ -39,7 +39,7 @@ export class SseTransport {
       for (const [ch, seq] of parsePositionList(lastId, "Last-Event-ID")) if (positions.has(ch)) positions.set(ch, seq);
     }
     const sink = new SseSink(res, new Map(positions), this.brokenResume);
-    const conn = new Connection(d.nextId(), p, sink, d.turn, d.maxBufferedBytes, d.clock.now(), "json");
+    const conn = new Connection(d.nextId(), p, sink, d.turn, d.maxBufferedBytes, d.clock.now(), "json", d.metrics.sink("sse"));
     let ended = false;
     const end = () => {
       if (ended) return;

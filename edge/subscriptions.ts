@@ -115,7 +115,7 @@ export class Subscriptions {
   #sendPage(conn: Connection, ch: string, sub: Subscription, msgs: SubscribeReply["msgs"]): void {
     const fresh = msgs.filter((m) => m.seq > sub.cursor);
     if (fresh.length === 0) return;
-    conn.push(msgsFrameIn(conn.enc, ch, fresh));
+    conn.pushMsgs(msgsFrameIn(conn.enc, ch, fresh), fresh.length);
     sub.cursor = fresh[fresh.length - 1]!.seq;
   }
 

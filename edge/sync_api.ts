@@ -2,6 +2,7 @@ import type { SyncView } from "../actors/messages.ts";
 import type { SyncItem } from "../actors/sync_queue.ts";
 import { RejectedError, StormError } from "../runtime/core/errors.ts";
 import type { Principal } from "./auth.ts";
+import type { DeliverySink } from "./connection.ts";
 import type { Dispatcher } from "./dispatcher.ts";
 import { readJson, type HttpApi } from "./http_api.ts";
 import { formatPositions, parsePositionList, type Positions } from "./positions.ts";
@@ -12,16 +13,8 @@ import { check } from "./validate.ts";
 const MAX_CHANNELS = 100;
 const PAGE = 100;
 
-/** One event of `GET /api/sync/poll`: seed 004's message shape. */
-interface SyncMessage {
-  id: string;
-  type: string;
-  payload: unknown;
-  timestamp: number;
-  userId: string;
-  correlationId?: string;
-  topics?: string[];
-}
+/** One event of `GET /api/sync/poll`: seed 004's message shape (the queue's item without its position). */
+type SyncMessage = Omit<SyncItem, "n">;
 
 /** Node figures for `GET /api/sync/status`. */
 export interface SyncNodeStatus {
@@ -50,6 +43,8 @@ export class SyncApi {
   constructor(
     private readonly dispatcher: Dispatcher,
     private readonly principal: (req: Parameters<HttpApi["principal"]>[0]) => Promise<Principal>,
+    /** Counts the channel messages a poll answers (`storm_deliveries_total{transport="sync"}`): pages, never a latency sample. */
+    private readonly delivered: DeliverySink,
     private readonly node: () => SyncNodeStatus,
     private readonly now: () => number = Date.now,
   ) {}
@@ -116,6 +111,8 @@ export class SyncApi {
       }
     }));
     messages.sort((a, b) => a.timestamp - b.timestamp);
+    const channelMessages = messages.length - view.items.length;
+    if (channelMessages > 0) this.delivered.written(channelMessages, undefined);
     const cursor = `c${view.last}.${now}.${formatPositions(new Map([...positions].sort(([a], [b]) => (a < b ? -1 : 1))))}`;
     return { success: true, messages, timestamp: now, count: messages.length, cursor, dropped: view.dropped, gaps };
   }

@@ -126,7 +126,7 @@ export class FakeTransport implements Transport {
       if (this.node.refuseTokens) return this.#fail(4001, "unauthenticated");
       this.#attached = true;
       this.node.conns.add(this);
-      this.#toClient([{ t: "welcome", user: this.user, role: "user", channels: [], reads: {} }]);
+      this.#toClient([{ t: "welcome", user: this.user, role: "user", channels: [], reads: {}, unread: {}, mentions: {} }]);
     }, 1 + this.#delay());
   }
 

@@ -19,6 +19,8 @@ export interface ClusterParts {
   leave(): Promise<void>;
   /** The lease is held, so the registry answered within the lease's TTL (readiness). */
   leaseHeld(): boolean;
+  /** Successful renewals of this node's lease so far. */
+  leaseRenewals(): number;
 }
 
 /**
@@ -33,9 +35,17 @@ export async function joinCluster(cfg: NodeConfig, self: string, log: (msg: stri
   return {
     registry,
     router: (): ClusterRouter => router!,
-    wire(o: { system: ActorSystem; onEdgeEvent(ev: unknown): void; onPlacement(id: string, p: Placement | null): void; onLiveNodes(n: number): void }): ClusterParts {
+    wire(o: {
+      system: ActorSystem;
+      onEdgeEvent(ev: unknown): void;
+      onPlacement(id: string, p: Placement | null): void;
+      onLiveNodes(n: number): void;
+      onTakenOver(id: string, ms: number): void;
+    }): ClusterParts {
       const links = new NodeLinks({ self, secret, defer: turnEnd.early, onFrames: (from, frames) => r.onFrames(from, frames), onPeerGone: (node) => r.peerGone(node), log });
-      const r = new ClusterRouter({ self, system: o.system, registry, links, clock: systemClock, askTimeoutMs: cfg.askTimeoutMs, onEdgeEvent: o.onEdgeEvent, onPlacement: o.onPlacement, log });
+      const r = new ClusterRouter({
+        self, system: o.system, registry, links, clock: systemClock, askTimeoutMs: cfg.askTimeoutMs, onEdgeEvent: o.onEdgeEvent, onPlacement: o.onPlacement, onTakenOver: o.onTakenOver, log,
+      });
       router = r;
       const admin = new ClusterAdmin(self, registry, r, () => Date.now());
       let keeper: LeaseKeeper | undefined;
@@ -56,6 +66,7 @@ export async function joinCluster(cfg: NodeConfig, self: string, log: (msg: stri
           await keeper.start();
         },
         leaseHeld: () => keeper?.held ?? false,
+        leaseRenewals: () => keeper?.renewals ?? 0,
         async leave() {
           await keeper?.stop();
           await stopWatch?.();

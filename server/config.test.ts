@@ -20,6 +20,13 @@ describe("config", () => {
     expect(() => cfg(["--workers", "two"])).toThrow(/--workers/);
   });
 
+  it("config - --log-level, then STORM_LOG_LEVEL, picks the JSON logs' level; another word is an error", () => {
+    expect(cfg([]).logLevel).toBe("info");
+    expect(cfg(["--log-level", "debug"], { STORM_LOG_LEVEL: "error" }).logLevel).toBe("debug");
+    expect(cfg([], { STORM_LOG_LEVEL: "warn" }).logLevel).toBe("warn");
+    expect(() => cfg(["--log-level", "verbose"])).toThrow(new UsageError('Cannot read --log-level: "verbose" is not one of debug, info, warn, error'));
+  });
+
   it("config - an unknown flag is an error that names the flag it resembles", () => {
     expect(() => cfg(["--jwt-secert", "abc"])).toThrow(new UsageError('Cannot parse arguments: unknown option "--jwt-secert" (did you mean --jwt-secret?)'));
     expect(() => cfg(["--wrokers", "2"])).toThrow(/unknown option "--wrokers" \(did you mean --workers\?\)/);

@@ -1,4 +1,5 @@
 import { availableParallelism } from "node:os";
+import { LOG_LEVELS, type LogLevel } from "../lib/logger.ts";
 import { checkStormEnv, type FlagSpecs, intValue, parseFlags, secretValue, UsageError } from "../cli/cli_args.ts";
 import { DEFAULT_RATE_LIMITS, type RateLimitConfig } from "../edge/rate_limits.ts";
 import { parseRate } from "../edge/token_bucket.ts";
@@ -65,6 +66,8 @@ export interface NodeConfig {
   testBrokenSseResume: boolean;
   /** Token-bucket limits (`--rl-<name> N/SECONDS|off`; `--rate-limits off` turns all off). */
   rateLimits: RateLimitConfig;
+  /** Structured (JSON) logs on stderr at this level and above; `debug` logs every HTTP request. */
+  logLevel: LogLevel;
 }
 
 /** The flag of each rate limit: `--rl-api-user`, `--rl-publish-conn`, ... */
@@ -124,6 +127,7 @@ const OPTIONS = {
   "rl-publish-conn": { env: "STORM_RL_PUBLISH_CONN", kind: "string", help: `publishes per connection (default ${DEFAULT_RATE_LIMITS.publishConn})` },
   "rl-connect-ip": { env: "STORM_RL_CONNECT_IP", kind: "string", help: `new connections per IP (default ${DEFAULT_RATE_LIMITS.connectIp})` },
   "rl-connect-user": { env: "STORM_RL_CONNECT_USER", kind: "string", help: `new connections per user (default ${DEFAULT_RATE_LIMITS.connectUser})` },
+  "log-level": { env: "STORM_LOG_LEVEL", kind: "string", help: "JSON log lines on stderr at this level and above: debug (every HTTP request), info (default), warn, error" },
   "test-broken-sse-resume": { env: "STORM_TEST_BROKEN_SSE_RESUME", kind: "bool", help: "test only: SSE events carry no resume position (proves the conformance suite fails)" },
 } as const satisfies Record<string, { env: string; kind: "int" | "string" | "bool" | "secret"; min?: number; max?: number; help: string }>;
 
@@ -234,10 +238,17 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
     syncQueueAgeMs: int("sync-queue-age-ms", 5 * 60_000),
     testBrokenSseResume: bool("test-broken-sse-resume"),
     rateLimits: rateLimits((name) => raw(name)),
+    logLevel: logLevel(raw("log-level")),
   };
   if (config.cluster && !config.postgresUrl) throw new UsageError("Cannot join a cluster without --postgres: PostgreSQL is the arbiter of ownership");
   if (config.cluster && !config.clusterSecret) throw new UsageError("Cannot join a cluster without a cluster secret (--cluster-secret-file or STORM_CLUSTER_SECRET): node links must authenticate");
   return { help: false, version: false, config, warnings };
+}
+
+function logLevel(v: string | undefined): LogLevel {
+  if (v === undefined) return "info";
+  if ((LOG_LEVELS as readonly string[]).includes(v)) return v as LogLevel;
+  throw new UsageError(`Cannot read --log-level: "${v.slice(0, 20)}" is not one of ${LOG_LEVELS.join(", ")}`);
 }
 
 function rateLimits(raw: (name: OptionName) => string | undefined): RateLimitConfig {

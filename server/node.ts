@@ -23,7 +23,9 @@ import { UserEraser } from "../edge/user_eraser.ts";
 import { WebhookDeliverer } from "../edge/webhook_deliverer.ts";
 import { webhookRoutes } from "../edge/webhook_routes.ts";
 import { StaticFiles } from "../edge/static_files.ts";
-import { commitStatsText, sumCommitStats } from "../storage/commit_stats.ts";
+import { EdgeMetrics } from "../edge/edge_metrics.ts";
+import { Logger } from "../lib/logger.ts";
+import { Histogram } from "../lib/metrics.ts";
 import type { NodeConfig } from "./config.ts";
 import { ActorSystem } from "../runtime/core/actor_system.ts";
 import { MemoryRegistry } from "../runtime/core/memory_registry.ts";
@@ -36,6 +38,7 @@ import { embeddedBackend, loadSecret, postgresBackend, snapshotDirectory, type S
 import { bindHttp } from "./bind_http.ts";
 import { type DataDirLock, lockDataDir } from "./data_dir_lock.ts";
 import { StartupError } from "./startup_error.ts";
+import { FAILOVER_BUCKETS, nodeMetricsText } from "./node_metrics.ts";
 import type { WorkerBoot, WorkerControl } from "./worker_control.ts";
 
 export interface RunningNode {
@@ -54,7 +57,6 @@ export interface NodeHooks {
 }
 
 const ext = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
-const log = (msg: string, err?: unknown) => console.error(`[storm] ${msg}`, err ?? "");
 
 /**
  * The composition root of a node process: the only place that picks concrete backends (PGlite or
@@ -72,6 +74,14 @@ export async function startNode(cfg: NodeConfig, hooks: NodeHooks = {}, held?: D
 
 async function startLocked(cfg: NodeConfig, hooks: NodeHooks, lock: DataDirLock): Promise<RunningNode> {
   const id = cfg.cluster ? `${cfg.nodeId}.${Date.now().toString(36)}` : cfg.nodeId;
+  const logger = new Logger({ node: id }, cfg.logLevel, (line) => process.stderr.write(`${line}\n`));
+  const log = logger.report;
+  const counters = new EdgeMetrics(systemClock);
+  const failoverSeconds = new Histogram(
+    "storm_failover_seconds",
+    "from this node seeing a dead node's lease gone (or its link refused) to an actor it took over answering its first message (activated, epoch fenced)",
+    FAILOVER_BUCKETS,
+  );
   const c = container.createChildContainer();
   // The port is bound before the store is opened: a taken port fails in milliseconds, not after
   // the store's start-up; until the node is ready the port answers 503 (and /livez 200).
@@ -106,7 +116,7 @@ async function startLocked(cfg: NodeConfig, hooks: NodeHooks, lock: DataDirLock)
       const control = new MessageChannel();
       controls[index] = wrap<WorkerControl>(nodeEndpoint(control.port1 as never));
       const store = storage.workerStore(index);
-      const boot: WorkerBoot = { nodeId: id, index, store: store.boot, control: control.port2, idlePassivateMs: cfg.idlePassivateMs, historySize: cfg.historySize,
+      const boot: WorkerBoot = { nodeId: id, index, store: store.boot, control: control.port2, idlePassivateMs: cfg.idlePassivateMs, historySize: cfg.historySize, logLevel: cfg.logLevel,
         retention: { maxAgeMs: cfg.retentionMaxAgeMs, maxCount: cfg.retentionMaxCount }, dedupeHorizonMs: cfg.dedupeHorizonMs,
         syncQueue: { maxEvents: cfg.syncQueueMax, maxAgeMs: cfg.syncQueueAgeMs } };
       return { data: boot, transfer: [control.port2, ...store.transfer] };
@@ -125,16 +135,21 @@ async function startLocked(cfg: NodeConfig, hooks: NodeHooks, lock: DataDirLock)
     if (p && p.epoch > 0 && actor.startsWith("channel:")) edge?.placementChanged(actor.slice("channel:".length), p.epoch);
   };
   // In a cluster each node enforces its share of a user's limit: limit / live nodes (lease table).
-  const limits = new RateLimits(cfg.rateLimits, systemClock);
+  const limits = new RateLimits(cfg.rateLimits, systemClock, (scope) => counters.rateLimit(scope));
   let parts: ClusterParts | undefined;
-  if (cluster) parts = cluster.wire({ system, onEdgeEvent: (ev) => edge?.onEvent(ev as EdgeEvent), onPlacement, onLiveNodes: (n) => limits.setLiveNodes(n) });
+  if (cluster) {
+    parts = cluster.wire({
+      system, onEdgeEvent: (ev) => edge?.onEvent(ev as EdgeEvent), onPlacement, onLiveNodes: (n) => limits.setLiveNodes(n),
+      onTakenOver: (_id, ms) => failoverSeconds.observe(ms / 1000),
+    });
+  }
   const stopWatch = parts ? undefined : await c.resolve<Registry>("Registry").watch(onPlacement);
   const actors: ActorGateway = parts?.router ?? system;
 
   const auth = c.resolve(Authenticator);
   const fanout = new Fanout();
   const subscriptions = new Subscriptions(actors, fanout);
-  const dispatcher = new Dispatcher(actors, subscriptions, snapshotDirectory(storage.mainStore), limits);
+  const dispatcher = new Dispatcher(actors, subscriptions, snapshotDirectory(storage.mainStore), limits, counters);
   const api = new HttpApi({
     dispatcher,
     auth,
@@ -149,29 +164,19 @@ async function startLocked(cfg: NodeConfig, hooks: NodeHooks, lock: DataDirLock)
     },
     openapi: buildOpenApi,
     admin: parts?.admin,
-    // Aggregate gauges only (no actor or user ids), so no token is needed, as Prometheus scrapes.
+    // Aggregate figures only (no actor or user ids), so no token is needed, as Prometheus scrapes.
+    counters,
+    log: logger,
     metrics: async () => {
-      const [stats, storageCommits] = await Promise.all([Promise.all(controls.map((w) => w.stats())), storage.commitStats()]);
-      const commits = sumCommitStats([...stats.flatMap((st) => (st.commits ? [st.commits] : [])), ...(storageCommits ? [storageCommits] : [])]);
+      const [workers, storageCommits] = await Promise.all([Promise.all(controls.map((w) => w.stats())), storage.commitStats()]);
       const e = edge!.stats();
-      const gauges: Array<[string, string, number]> = [
-        ["storm_connections", "WebSocket connections open on this node", e.connections],
-        ["storm_channels", "channels with local subscribers", e.channels],
-        ["storm_actors", "actor activations on this node's workers", stats.reduce((a, s) => a + s.actors, 0)],
-        ["storm_rss_bytes", "resident set size of the node process", process.memoryUsage.rss()],
-      ];
-      const main = process.memoryUsage();
-      const heap = `# HELP storm_heap_used_bytes V8 heap used, by thread\n# TYPE storm_heap_used_bytes gauge\n` +
-        `storm_heap_used_bytes{thread="main"} ${main.heapUsed}\n` +
-        stats.map((st, i) => `storm_heap_used_bytes{thread="worker${i}"} ${st.memory}\n`).join("") +
-        `# HELP storm_heap_committed_bytes V8 heap committed, by thread\n# TYPE storm_heap_committed_bytes gauge\n` +
-        `storm_heap_committed_bytes{thread="main"} ${main.heapTotal}\n` +
-        stats.map((st, i) => `storm_heap_committed_bytes{thread="worker${i}"} ${st.heapTotal}\n`).join("") +
-        `# HELP storm_external_bytes memory of the main thread's Buffers and other V8-external objects\n# TYPE storm_external_bytes gauge\n` +
-        `storm_external_bytes ${main.external}\n`;
       return {
         contentType: "text/plain; version=0.0.4",
-        body: gauges.map(([name, help, v]) => `# HELP ${name} ${help}\n# TYPE ${name} gauge\n${name} ${v}\n`).join("") + heap + commitStatsText(commits),
+        body: nodeMetricsText({
+          workers, storageCommits, connections: { ws: e.connections, sse: e.sse, poll: e.polls }, channels: e.channels, edge: counters,
+          activations: system.activations, leaseRenewals: parts?.leaseRenewals() ?? 0, failovers: parts?.router.takeovers ?? 0, failoverSeconds,
+          memory: process.memoryUsage(),
+        }),
       };
     },
     status: async () => {
@@ -194,7 +199,7 @@ async function startLocked(cfg: NodeConfig, hooks: NodeHooks, lock: DataDirLock)
     retryBaseMs: cfg.webhookRetryBaseMs, retryMaxMs: cfg.webhookRetryMaxMs, log,
   });
   edge = new EdgeServer({
-    http, actors, fanout, subscriptions, dispatcher, limits, auth, api, clock: systemClock, defer: turnEnd.late,
+    http, actors, fanout, subscriptions, dispatcher, limits, auth, api, clock: systemClock, defer: turnEnd.late, metrics: counters,
     maxBufferedBytes: cfg.maxBufferedBytes, writeChunk: cfg.writeChunk, heartbeatMs: cfg.heartbeatMs, authTimeoutMs: cfg.authTimeoutMs,
     testBrokenSseResume: cfg.testBrokenSseResume,
     onClusterUpgrade: parts ? (req, socket, head) => parts!.links.handleUpgrade(req, socket, head) : undefined,
@@ -216,7 +221,7 @@ async function startLocked(cfg: NodeConfig, hooks: NodeHooks, lock: DataDirLock)
   };
   if (parts) {
     await parts.start(cfg.advertise ?? `ws://${cfg.host}:${port}`, async (reason) => {
-      log(`lease lost (${reason}): stopping every actor`);
+      logger.error("lease lost: stopping every actor", { reason });
       await system.stop();
       hooks.onLeaseLost?.(reason);
     });

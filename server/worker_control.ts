@@ -1,3 +1,4 @@
+import type { LogLevel } from "../lib/logger.ts";
 import type { CommitStatsSnapshot } from "../storage/commit_stats.ts";
 import type { ActorSummary } from "../runtime/core/actor_host.ts";
 import type { RetentionPolicy } from "../actors/retention.ts";
@@ -26,6 +27,7 @@ export interface WorkerBoot {
   historySize: number;
   retention: RetentionPolicy;
   dedupeHorizonMs: number;
+  logLevel: LogLevel;
   /** Bounds of each user's sync queue (`--sync-queue-max`, `--sync-queue-age-ms`). */
   syncQueue: { maxEvents: number; maxAgeMs: number };
 }

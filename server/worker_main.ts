@@ -2,6 +2,7 @@ import "reflect-metadata";
 import { expose } from "comlink";
 import nodeEndpoint from "comlink/dist/esm/node-adapter.mjs";
 import { parentPort, workerData } from "node:worker_threads";
+import { Logger } from "../lib/logger.ts";
 import { actorFactories, actorGates } from "../actors/index.ts";
 import { actorsWireCodec } from "../actors/wire_codec.ts";
 import type { Store } from "../storage/store.ts";
@@ -27,7 +28,7 @@ const host = startWorkerRuntime(parentPort as unknown as PortLike, (fn) => void 
   factories: actorFactories({ ...defaultChannelOptions, historySize: boot.historySize, retention: boot.retention, dedupeHorizonMs: boot.dedupeHorizonMs }, boot.syncQueue),
   gates: actorGates,
   idlePassivateMs: boot.idlePassivateMs,
-  log: (msg, err) => console.error(`[worker ${boot.index}] ${msg}`, err ?? ""),
+  log: new Logger({ node: boot.nodeId, thread: `worker${boot.index}` }, boot.logLevel, (line) => process.stderr.write(`${line}\n`)).report,
 }, actorsWireCodec);
 
 const control: WorkerControl = {

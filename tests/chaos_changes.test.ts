@@ -4,7 +4,8 @@ import { checkHistory } from "../tools/checker/check.ts";
 import { parseHistoryEvent } from "../tools/checker/history.ts";
 import type { JournalRow } from "../tools/checker/journal.ts";
 import { type StormProcess, startStorm } from "./harness/storm_process.ts";
-import { WsClient } from "./harness/ws_client.ts";
+import { type Message, StormClient } from "../client/index.ts";
+import { nodePlatform } from "../client/platform/node.ts";
 
 /**
  * The chaos clients edit, delete and react as well as publish, and the history checker verifies
@@ -43,14 +44,14 @@ test("chaos - clients that edit, delete and react leave a history the checker fi
   for (const c of clients) c.close();
 
   // The channel as journaled: a subscriber from 0 receives every entry.
-  const reader = await WsClient.connect(node.wsUrl, owner);
-  const sub = await reader.ask({ t: "sub", ch: "chaos-changes", after: 0 });
-  await reader.waitForCount("chaos-changes", sub["last"] as number);
-  const rows: JournalRow[] = reader.messages("chaos-changes").map((m) => {
-    const w = m as unknown as { seq: number; cid: string; body: string; from: string; kind?: string; ref?: number };
-    return { ch: "chaos-changes", seq: w.seq, cid: w.cid, body: w.body, sender: w.from, ...(w.kind ? { kind: w.kind } : {}), ...(w.ref ? { ref: w.ref } : {}) };
-  });
-  await reader.close();
+  const reader = new StormClient({ url: node.url, token: owner, platform: nodePlatform() });
+  await reader.connect();
+  const entries: Message[] = [];
+  reader.channel("chaos-changes").on("message", (m) => entries.push(m));
+  const { last } = await reader.channel("chaos-changes").subscribe(0);
+  await until(() => entries.length >= last, "the whole channel read");
+  reader.close();
+  const rows: JournalRow[] = entries.map((w) => ({ ch: "chaos-changes", seq: w.seq, cid: w.cid, body: w.body, sender: w.from, ...(w.kind ? { kind: w.kind } : {}), ...(w.ref ? { ref: w.ref } : {}) }));
 
   const kinds = new Set(rows.map((r) => r.kind ?? "msg"));
   expect([...kinds].sort()).toEqual(["delete", "edit", "msg", "react"]);

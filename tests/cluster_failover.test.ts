@@ -113,6 +113,13 @@ describe("cluster failover", () => {
     expect(replacedMs, "kill -> new placement visible").toBeLessThan(4 * LEASE_MS + 1_000);
     const after = (await tc.placement(ch, p))!;
     expect([tc.node(p).id, tc.node(q).id]).toContain(after.node);
+    // Seen from the refused link, not the lease: both survivors log it, and count the moves off it.
+    const victimId = before.node;
+    await until(() => tc.logs().filter((l) => l.includes(`node ${victimId} refuses connections`)).length >= 2, 10_000, "both survivors seeing the refused link");
+    const scrapes = await Promise.all([p, q].map(async (i) => String((await tc.http(i, "GET", "/metrics")).body).split("\n")));
+    const sample = (lines: string[], name: string) => Number(lines.find((l) => l.startsWith(`${name} `))?.split(" ")[1]);
+    expect(scrapes.reduce((n, lines) => n + sample(lines, "storm_failovers_total"), 0)).toBeGreaterThanOrEqual(1);
+    for (const lines of scrapes) expect(sample(lines, "storm_lease_renewals_total")).toBeGreaterThan(0);
 
     const mark = pub.acks.length;
     await pub.waitFor(() => pub.acks.length >= mark + 100, 20_000, "100 acks after the failover");

@@ -1,6 +1,6 @@
 import { Emitter } from "./emitter.ts";
 import type { StormClientError } from "./errors.ts";
-import type { ChannelInfo, Message, RequestFrame, ServerFrame } from "./protocol.ts";
+import type { ChangeKind, ChannelInfo, Message, RequestFrame, ServerFrame } from "./protocol.ts";
 import type { PublishResult } from "./publisher.ts";
 
 /** Events of one channel. */
@@ -9,8 +9,11 @@ export interface ChannelEvents {
   message(msg: Message): void;
   /** Messages `lastSeen+1 … first-1` are gone from the server's history: show the gap. */
   truncated(gap: { lastSeen: number; first: number }): void;
-  /** A publish of this user waits for its ack (made in this tab or another; `cid` identifies it). */
-  pending(p: { cid: string; body: string; from: string | undefined }): void;
+  /**
+   * A publish of this user waits for its ack (made in this tab or another; `cid` identifies it);
+   * with `change`, an edit, delete or reaction of message `change.ref`.
+   */
+  pending(p: { cid: string; body: string; from: string | undefined; change?: { kind: ChangeKind; ref: number } }): void;
   /** A pending publish was committed as `seq`. */
   committed(c: { cid: string; seq: number }): void;
   /** A publish was refused for good (e.g. `not_member`): it left the queue. */
@@ -36,7 +39,7 @@ export interface HistoryPage {
 /** What a channel handle needs from its client (internal). */
 export interface ChannelHost {
   request(frame: RequestFrame): Promise<ServerFrame>;
-  publish(ch: string, body: string): Promise<PublishResult>;
+  publish(ch: string, body: string, change?: { kind: ChangeKind; ref: number }): Promise<PublishResult>;
   subscribe(ch: string): void;
   unsubscribe(ch: string): void;
   typing(ch: string): void;
@@ -86,6 +89,29 @@ export class Channel extends Emitter<ChannelEvents> {
   /** Publishes `body`; resolves with the committed seq. Made offline, it waits in the outbox. */
   publish(body: string): Promise<PublishResult> {
     return this.host.publish(this.name, body);
+  }
+
+  /**
+   * Replaces the text of this user's message `seq`. Like a publish, the edit goes through the
+   * offline queue with a client id of its own and commits exactly once, as an entry with `kind: "edit"`.
+   */
+  edit(seq: number, body: string): Promise<PublishResult> {
+    return this.host.publish(this.name, body, { kind: "edit", ref: seq });
+  }
+
+  /** Deletes message `seq` (its author, a moderator or the owner), through the offline queue. */
+  delete(seq: number): Promise<PublishResult> {
+    return this.host.publish(this.name, "", { kind: "delete", ref: seq });
+  }
+
+  /** Reacts to message `seq` with `emoji` (once per user and emoji), through the offline queue. */
+  react(seq: number, emoji: string): Promise<PublishResult> {
+    return this.host.publish(this.name, emoji, { kind: "react", ref: seq });
+  }
+
+  /** Takes this user's reaction `emoji` to message `seq` back, through the offline queue. */
+  unreact(seq: number, emoji: string): Promise<PublishResult> {
+    return this.host.publish(this.name, emoji, { kind: "unreact", ref: seq });
   }
 
   /** A page of history: the newest `limit` before `before`, or (with `after`) the next `limit` after it. */

@@ -4,12 +4,15 @@ import type { ConnectionStatus } from "./connection_status.ts";
 import { AuthError, ClientClosedError, errorFromServer, ReconnectError, type StormClientError } from "./errors.ts";
 import type { OutboxStore } from "./outbox.ts";
 import type { Platform } from "./platform.ts";
-import type { ClientFrame, RequestFrame, ServerFrame } from "./protocol.ts";
+import type { ChangeKind, ClientFrame, RequestFrame, ServerFrame } from "./protocol.ts";
 import { Heartbeat } from "./heartbeat.ts";
-import { Publisher, type PublishResult } from "./publisher.ts";
+import { publishFrame, Publisher, type PublishResult } from "./publisher.ts";
 import { Requests } from "./requests.ts";
 import { dispatchServerEvent } from "./server_events.ts";
+import { SubRequests } from "./sub_requests.ts";
 import { TabSync } from "./tab_sync.ts";
+import { TokenKeeper } from "./token_keeper.ts";
+import { UpgradeProbe } from "./upgrade_probe.ts";
 import { TransportChooser } from "./transport_chooser.ts";
 import type { StormClientEvents } from "./storm_client_events.ts";
 import type { TransportFactory } from "./transport_factory.ts";
@@ -28,6 +31,7 @@ export interface SessionConfig {
   heartbeatMs: number;
   degradedRttMs: number;
   requestTimeoutMs: number;
+  connectTimeoutMs: number;
   createTransport: TransportFactory;
   channel(ch: string): Channel | undefined;
   channels(): Iterable<Channel>;
@@ -48,20 +52,19 @@ export class ClientSession {
   readonly #requests: Requests;
   readonly #publisher: Publisher;
   readonly #tabs: TabSync;
-  readonly #subIds = new Map<number, string>();
+  readonly #subs: SubRequests;
   readonly #chooser: TransportChooser;
   readonly #unsentReads = new Map<string, number>();
   readonly #typingAt = new Map<string, number>();
+  readonly #upgrade: UpgradeProbe;
+  readonly #tokens: TokenKeeper;
   #current: Transport | undefined;
-  #probe: Transport | undefined;
   #open = false;
   #stopped = true;
   /** The platform said the network is down: no attempts until it says it is back. */
   #networkDown = false;
-  #token: string | undefined;
-  #authRefreshes = 0;
   #heartbeat: Heartbeat | undefined;
-  #timers = { reconnect: undefined as unknown, probe: undefined as unknown };
+  #timers = { reconnect: undefined as unknown, open: undefined as unknown };
   #openWaiters: Array<{ resolve(): void; reject(e: StormClientError): void }> = [];
   #untabs: (() => void) | undefined;
   #unnet: (() => void) | undefined;
@@ -70,6 +73,17 @@ export class ClientSession {
     this.#c = c;
     this.#p = c.platform;
     this.#requests = new Requests(c.platform);
+    this.#subs = new SubRequests(c.platform);
+    this.#tokens = new TokenKeeper(c.token, c.refreshToken);
+    this.#upgrade = new UpgradeProbe(c.platform, c.upgradeProbeMs, () => {
+      const token = this.#tokens.current;
+      if (this.#stopped || !this.#open || this.#current?.kind === "websocket" || token === undefined) return undefined;
+      const p: Transport = this.#c.createTransport("websocket", this.#base(), token, this.#p, {
+        onFrames: (fs) => this.#onFrames(p, fs),
+        onClose: (c) => this.#onClose(p, c),
+      });
+      return p;
+    });
     this.#chooser = new TransportChooser(c.transports, c.fallbackAfter);
     this.status = { state: "offline", transport: c.transports[0]!, rtt: undefined, attempt: 0 };
     this.#tabs = new TabSync(this.#p.tabs, () => this.user);
@@ -78,11 +92,11 @@ export class ClientSession {
       setTimeout: (fn, ms) => this.#p.setTimeout(fn, ms),
       ready: () => this.#open && !this.#stopped,
       send: async (e) => {
-        const ack = (await this.#send({ t: "pub", ch: e.ch, cid: e.cid, body: e.body })) as Extract<ServerFrame, { t: "ack" }>;
+        const ack = (await this.#send(publishFrame(e))) as Extract<ServerFrame, { t: "ack" }>;
         return { seq: ack.seq, dup: ack.dup === true };
       },
       queued: (e) => {
-        this.#c.channel(e.ch)?.dispatch("pending", { cid: e.cid, body: e.body, from: this.user });
+        this.#c.channel(e.ch)?.dispatch("pending", { cid: e.cid, body: e.body, from: this.user, ...(e.change ? { change: e.change } : {}) });
         this.#tabs.queued(e);
       },
       committed: (e, r) => {
@@ -110,10 +124,12 @@ export class ClientSession {
   close(): void {
     this.#stopped = true;
     this.#stopConnectionTimers();
+    this.#clearOpenTimer();
+    this.#subs.clear();
     if (this.#timers.reconnect !== undefined) this.#p.clearTimeout(this.#timers.reconnect);
     this.#current?.close();
-    this.#probe?.close();
-    this.#current = this.#probe = undefined;
+    this.#upgrade.stop();
+    this.#current = undefined;
     this.#open = false;
     this.#requests.failAll(undefined, new ClientClosedError());
     this.#untabs?.();
@@ -127,10 +143,10 @@ export class ClientSession {
     return this.#whenOpen().then(() => this.#send(frame));
   }
 
-  publish(ch: string, body: string): Promise<PublishResult> {
+  publish(ch: string, body: string, change?: { kind: ChangeKind; ref: number }): Promise<PublishResult> {
     // A sent message ends the typing: the next keystroke announces typing again at once.
     this.#typingAt.delete(ch);
-    return this.#publisher.publish(ch, body, this.user);
+    return this.#publisher.publish(ch, body, this.user, change);
   }
 
   subscribe(ch: string): void {
@@ -211,29 +227,35 @@ export class ClientSession {
     if (this.#stopped || this.#networkDown) return;
     const kind = this.#chooser.current;
     this.#setStatus({ state: "connecting", transport: kind });
+    let token: string;
     try {
-      this.#token ??= await this.#c.token();
+      token = await this.#tokens.get();
     } catch (err) {
       return this.#failAuth(`Cannot get a token: ${(err as Error).message}`);
     }
     if (this.#stopped || this.#current) return;
-    const t: Transport = this.#c.createTransport(kind, this.#base(), this.#token, this.#p, {
+    const t: Transport = this.#c.createTransport(kind, this.#base(), token, this.#p, {
       onFrames: (fs) => this.#onFrames(t, fs),
       onClose: (c) => this.#onClose(t, c),
     });
     this.#current = t;
     this.#open = false;
     t.start();
+    // A node that accepts connections but never answers (paused, overloaded) must not hold the client.
+    this.#timers.open = this.#p.setTimeout(() => {
+      if (!this.#open) this.#drop(t, `no welcome within ${this.#c.connectTimeoutMs} ms`);
+    }, this.#c.connectTimeoutMs);
   }
 
   #onFrames(t: Transport, frames: ServerFrame[]): void {
-    if (t === this.#probe) {
-      const welcome = frames.find((f) => f.t === "welcome");
-      if (!welcome) return;
-      this.#promote(t);
+    if (this.#upgrade.is(t)) {
+      if (!frames.some((f) => f.t === "welcome")) return;
+      this.#promote(this.#upgrade.take());
     }
     if (t !== this.#current) return;
     for (const f of frames) {
+      // A frame earlier in this batch may have made the client give up on `t`: the rest is stale.
+      if (t !== this.#current) return;
       if (this.#requests.answer(f)) continue;
       this.#onFrame(t, f);
     }
@@ -244,7 +266,8 @@ export class ClientSession {
       case "welcome":
         return this.#onWelcome(t, f);
       case "subbed":
-        if (f.id !== undefined) this.#subIds.delete(f.id);
+        this.#subs.answered(f.id);
+        this.#subs.confirmed(f.ch);
         return this.#c.channel(f.ch)?.onSubbed(f);
       case "msgs": {
         const ch = this.#c.channel(f.ch);
@@ -253,10 +276,17 @@ export class ClientSession {
       }
       case "err": {
         const err = errorFromServer(f.code, f.message, f.retry);
-        const ch = f.id === undefined ? undefined : this.#subIds.get(f.id);
+        const ch = this.#subs.answered(f.id);
         if (ch === undefined) return this.#c.emit("error", err);
-        this.#subIds.delete(f.id!);
-        return this.#c.channel(ch)?.onSubFailed(err);
+        // Refused for good (`not_member`, ...): the handle stops asking. For a while (the channel
+        // moving between nodes): asked again. Anything else: resumed on a fresh connection.
+        if (err.retry === "never") return this.#c.channel(ch)?.onSubFailed(err);
+        if (err.retry === "retry") {
+          return this.#subs.retryLater(ch, () => {
+            if (t === this.#current && this.#c.channel(ch)?.subscribed) this.#sendSub(ch);
+          });
+        }
+        return this.#drop(t, `sub ${ch} failed: ${err.code}`);
       }
       case "reauth":
         return void this.#renewOnOpenConnection(t);
@@ -269,12 +299,13 @@ export class ClientSession {
     // An HTTP stream opened again for a new channel set says welcome again: nothing to redo.
     if (this.#open) return;
     this.#open = true;
+    this.#clearOpenTimer();
     this.user = f.user;
-    this.#authRefreshes = 0;
+    this.#tokens.accepted();
     this.#chooser.opened(t.kind);
     this.#c.backoff.reset();
     this.#setStatus({ state: "connected", transport: t.kind, attempt: 0 });
-    this.#c.emit("welcome", { user: f.user, channels: f.channels, reads: f.reads });
+    this.#c.emit("welcome", { user: f.user, channels: f.channels, reads: f.reads, unread: f.unread ?? {}, mentions: f.mentions ?? {} });
     for (const ch of this.#c.channels()) if (ch.subscribed) this.#sendSub(ch.name);
     for (const [ch, seq] of this.#unsentReads) t.send([{ t: "read", ch, seq }]);
     this.#unsentReads.clear();
@@ -285,24 +316,20 @@ export class ClientSession {
       platform: this.#p, intervalMs: this.#c.heartbeatMs, degradedRttMs: this.#c.degradedRttMs,
       ping: async (timeoutMs) => void (await this.#send({ t: "ping" }, timeoutMs)),
       quality: (q) => this.#setStatus(q),
-      dead: () => {
-        t.close();
-        this.#onClose(t, { code: 4102, reason: "no answer to two pings" });
-      },
+      dead: () => this.#drop(t, "no answer to two pings"),
     });
-    if (this.#chooser.onFallback(t.kind)) this.#scheduleProbe();
+    if (this.#chooser.onFallback(t.kind)) this.#upgrade.schedule();
   }
 
   #onClose(t: Transport, c: TransportClosed): void {
-    if (t === this.#probe) {
-      this.#probe = undefined;
-      return this.#scheduleProbe();
-    }
+    if (this.#upgrade.is(t)) return this.#upgrade.failed();
     if (t !== this.#current) return;
     const wasOpen = this.#open;
     this.#current = undefined;
     this.#open = false;
     this.#requests.failAll(t);
+    this.#subs.clear();
+    this.#clearOpenTimer();
     this.#stopConnectionTimers();
     if (this.#stopped) return;
     if (this.#networkDown) return;
@@ -325,22 +352,18 @@ export class ClientSession {
   }
 
   async #renewAndReconnect(c: TransportClosed): Promise<void> {
-    // Two refused tokens in a row without a welcome between them: the refresh does not help.
-    if (!this.#c.refreshToken || this.#authRefreshes >= 2) return this.#failAuth(`The server refused the token (${c.code} ${c.reason})`);
-    this.#authRefreshes++;
     try {
-      this.#token = await this.#c.refreshToken();
+      await this.#tokens.afterRefusal(`${c.code} ${c.reason}`);
     } catch (err) {
-      return this.#failAuth(`Cannot refresh the token: ${(err as Error).message}`);
+      return this.#failAuth((err as Error).message);
     }
     void this.#openTransport();
   }
 
   async #renewOnOpenConnection(t: Transport): Promise<void> {
-    if (!this.#c.refreshToken) return;
     try {
-      this.#token = await this.#c.refreshToken();
-      if (t === this.#current) t.reauth(this.#token);
+      const token = await this.#tokens.renew();
+      if (token !== undefined && t === this.#current) t.reauth(token);
     } catch (err) {
       this.#c.emit("error", new AuthError("unauthenticated", `Cannot refresh the token: ${(err as Error).message}`));
     }
@@ -355,29 +378,22 @@ export class ClientSession {
   }
 
   #sendSub(ch: string): void {
+    const t = this.#current!;
     const id = this.#requests.nextId();
-    this.#subIds.set(id, ch);
-    this.#current!.subscribe(ch, this.#c.channel(ch)?.lastSeq ?? 0, id);
+    this.#subs.sent(id, ch, t.kind === "websocket" ? this.#c.requestTimeoutMs : undefined, () => this.#drop(t, `no answer to sub ${ch}`));
+    t.subscribe(ch, this.#c.channel(ch)?.lastSeq ?? 0, id);
   }
 
-  #scheduleProbe(): void {
-    if (this.#stopped || this.#timers.probe !== undefined) return;
-    this.#timers.probe = this.#p.setTimeout(() => {
-      this.#timers.probe = undefined;
-      if (this.#stopped || !this.#open || this.#current?.kind === "websocket" || !this.#token) return;
-      const p: Transport = this.#c.createTransport("websocket", this.#base(), this.#token, this.#p, {
-        onFrames: (fs) => this.#onFrames(p, fs),
-        onClose: (c) => this.#onClose(p, c),
-      });
-      this.#probe = p;
-      p.start();
-    }, this.#c.upgradeProbeMs);
+  /** Gives up on connection `t` (if still the current one) and reconnects. */
+  #drop(t: Transport, reason: string): void {
+    if (t !== this.#current) return;
+    t.close();
+    this.#onClose(t, { code: 1006, reason });
   }
 
   /** WebSocket works again: it replaces the fallback; what was unanswered there is sent again. */
   #promote(p: Transport): void {
     const old = this.#current;
-    this.#probe = undefined;
     old?.close();
     if (old) this.#requests.failAll(old);
     this.#stopConnectionTimers();
@@ -386,13 +402,15 @@ export class ClientSession {
     this.#chooser.useWebSocket();
   }
 
+  #clearOpenTimer(): void {
+    if (this.#timers.open !== undefined) this.#p.clearTimeout(this.#timers.open);
+    this.#timers.open = undefined;
+  }
+
   #stopConnectionTimers(): void {
     this.#heartbeat?.stop();
     this.#heartbeat = undefined;
-    if (this.#timers.probe !== undefined) this.#p.clearTimeout(this.#timers.probe);
-    this.#timers.probe = undefined;
-    this.#probe?.close();
-    this.#probe = undefined;
+    this.#upgrade.stop();
   }
 
   #base(): string {

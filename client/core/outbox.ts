@@ -1,9 +1,14 @@
 /** A publish waiting for its ack: kept until the server committed it (G3: its `cid` never changes). */
+import type { ChangeKind } from "./protocol.ts";
+
 export interface OutboxEntry {
   /** The client id: a random UUID chosen once, reused by every retry, so the message commits once. */
   cid: string;
   ch: string;
+  /** The text; for a reaction its emoji; `""` for a delete. */
   body: string;
+  /** A change of message `ref` (edit, delete, reaction) instead of a new message. */
+  change?: { kind: ChangeKind; ref: number };
   /** Order of creation across the whole outbox: entries are sent in this order. */
   n: number;
   /** Who sends it: the tab (or process) that created it, until another adopts it. */

@@ -74,13 +74,11 @@ export class PollTransport implements Transport {
       const res = await x.response;
       const text = await res.text();
       if (res.status !== 200) return this.#end(res.status === 401 ? 4001 : 1006, `GET /users/me: HTTP ${res.status} ${text.slice(0, 200)}`);
-      const me = JSON.parse(text) as { user: string; channels: string[]; reads: Record<string, number> };
-      this.#welcomeFrame = { t: "welcome", user: me.user, role: "user", channels: me.channels, reads: me.reads };
+      const me = JSON.parse(text) as { user: string; channels: string[]; reads: Record<string, number>; unread?: Record<string, number>; mentions?: Record<string, number> };
+      const welcome: ServerFrame = { t: "welcome", user: me.user, role: "user", channels: me.channels, reads: me.reads, unread: me.unread ?? {}, mentions: me.mentions ?? {} };
       // A poll must name a channel: with none yet, the first subscription's poll is the check.
-      if (this.#positions.size === 0) {
-        this.#welcomeFrame = undefined;
-        return this.#deliver([{ t: "welcome", user: me.user, role: "user", channels: me.channels, reads: me.reads }]);
-      }
+      if (this.#positions.size === 0) return this.#deliver([welcome]);
+      this.#welcomeFrame = welcome;
       void this.#pollOnce(0);
     } catch (err) {
       this.#end(1006, `GET /users/me failed: ${(err as Error).message}`);

@@ -3,13 +3,27 @@
  * the types (not the server's `edge/` modules) so that its core depends on nothing platform-bound.
  */
 
-/** A committed message, as `msgs` and `hist` frames carry it. */
+/** What a journal entry does to the earlier message `ref` (PROTOCOL.md "Chat"). */
+export type ChangeKind = "edit" | "delete" | "react" | "unreact";
+
+/**
+ * A committed journal entry, as `msgs` and `hist` frames carry it. A change of an earlier message
+ * has `kind` and `ref` (an edit's `body` is the new text, a reaction's its emoji, a delete's `""`);
+ * a thread reply has `ref` alone. `hist` shows each message in its current version (`edited`,
+ * `deleted`, `reactions`, `replies`).
+ */
 export interface Message {
   seq: number;
   ts: number;
   from: string;
   cid: string;
   body: string;
+  kind?: ChangeKind;
+  ref?: number;
+  edited?: true;
+  deleted?: true;
+  reactions?: Record<string, number>;
+  replies?: number;
 }
 
 export interface ChannelInfo {
@@ -32,6 +46,9 @@ export type ClientFrame =
   | { t: "dm"; id: number; user: string }
   | { t: "sub"; id: number; ch: string; after: number }
   | { t: "pub"; id: number; ch: string; cid: string; body: string }
+  | { t: "edit"; id: number; ch: string; seq: number; cid: string; body: string }
+  | { t: "delete"; id: number; ch: string; seq: number; cid: string }
+  | { t: "react" | "unreact"; id: number; ch: string; seq: number; cid: string; emoji: string }
   | { t: "hist"; id: number; ch: string; before?: number; after?: number; limit?: number }
   | { t: "topic"; id: number; ch: string; topic: string }
   | { t: "typing"; ch: string }
@@ -39,7 +56,7 @@ export type ClientFrame =
 
 /** A frame the server sends. Fields by `t` as in PROTOCOL.md's server-frame table. */
 export type ServerFrame =
-  | { t: "welcome"; user: string; role: "user" | "admin"; channels: string[]; reads: Record<string, number> }
+  | { t: "welcome"; user: string; role: "user" | "admin"; channels: string[]; reads: Record<string, number>; unread: Record<string, number>; mentions: Record<string, number> }
   | { t: "ok"; id: number; ch: string; info?: ChannelInfo }
   | { t: "ack"; id: number; ch: string; seq: number; dup?: true }
   | { t: "subbed"; id?: number; ch: string; last: number; first: number; truncated?: true }

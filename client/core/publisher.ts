@@ -1,6 +1,7 @@
 import { Backoff } from "./backoff.ts";
 import { RejectedError, RetryableError, type StormClientError } from "./errors.ts";
 import type { OutboxEntry, OutboxStore } from "./outbox.ts";
+import type { ChangeKind, RequestFrame } from "./protocol.ts";
 
 export interface PublishResult {
   ch: string;
@@ -55,9 +56,9 @@ export class Publisher {
     return (this.#queues.get(ch) ?? []).map((q) => q.entry);
   }
 
-  /** Queues a new message; resolves when it is committed. */
-  publish(ch: string, body: string, user: string | undefined): Promise<PublishResult> {
-    const entry: OutboxEntry = { cid: this.d.uuid(), ch, body, n: this.#n++, owner: this.d.owner, createdAt: this.d.now(), ...(user ? { user } : {}) };
+  /** Queues a new message (or, with `change`, a change of message `change.ref`); resolves when it is committed. */
+  publish(ch: string, body: string, user: string | undefined, change?: { kind: ChangeKind; ref: number }): Promise<PublishResult> {
+    const entry: OutboxEntry = { cid: this.d.uuid(), ch, body, n: this.#n++, owner: this.d.owner, createdAt: this.d.now(), ...(user ? { user } : {}), ...(change ? { change } : {}) };
     const done = new Promise<PublishResult>((resolve, reject) => {
       this.#enqueue({ entry, stored: this.d.outbox.put(entry), waiter: { resolve, reject } });
     });
@@ -139,4 +140,14 @@ export class Publisher {
     if (!b) this.#retry.set(ch, (b = new Backoff({ baseMs: 100, maxMs: 5_000 }, this.d.random)));
     return b;
   }
+}
+
+/** The request that sends an outbox entry: a `pub`, or the `edit`/`delete`/`react`/`unreact` it stands for. */
+export function publishFrame(e: OutboxEntry): RequestFrame {
+  const { ch, cid, body } = e;
+  if (!e.change) return { t: "pub", ch, cid, body };
+  const { kind, ref: seq } = e.change;
+  if (kind === "edit") return { t: "edit", ch, seq, cid, body };
+  if (kind === "delete") return { t: "delete", ch, seq, cid };
+  return { t: kind, ch, seq, cid, emoji: body };
 }

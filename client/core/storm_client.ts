@@ -5,11 +5,12 @@ import type { ConnectionStatus } from "./connection_status.ts";
 import { Emitter } from "./emitter.ts";
 import { MemoryOutbox } from "./memory_outbox.ts";
 import type { Platform } from "./platform.ts";
-import type { ChannelInfo, RequestFrame, ServerFrame } from "./protocol.ts";
+import type { ChangeKind, ChannelInfo, RequestFrame, ServerFrame } from "./protocol.ts";
 import type { PublishResult } from "./publisher.ts";
 import type { StormClientEvents } from "./storm_client_events.ts";
 import { createTransport, type TransportFactory } from "./transport_factory.ts";
 import type { TransportKind } from "./transport.ts";
+import { tapTransports } from "./wire_tap.ts";
 
 export interface StormClientOptions {
   /**
@@ -37,6 +38,8 @@ export interface StormClientOptions {
   degradedRttMs?: number;
   /** A request without a reply within this is failed with `request_timeout`, ms. Default 10 000. */
   requestTimeoutMs?: number;
+  /** A connection without a `welcome` within this is dropped and tried again, ms. Default 10 000. */
+  connectTimeoutMs?: number;
   /** Replaces how transports are made (tests use a fake one). */
   createTransport?: TransportFactory;
 }
@@ -81,7 +84,8 @@ export class StormClient extends Emitter<StormClientEvents> implements ChannelHo
       heartbeatMs: o.heartbeatMs ?? 15_000,
       degradedRttMs: o.degradedRttMs ?? 1_500,
       requestTimeoutMs: o.requestTimeoutMs ?? 10_000,
-      createTransport: o.createTransport ?? createTransport,
+      connectTimeoutMs: o.connectTimeoutMs ?? 10_000,
+      createTransport: tapTransports(o.createTransport ?? createTransport, (e) => this.emit("wire", e)),
       channel: (ch) => this.#channels.get(ch),
       channels: () => this.#channels.values(),
       emit: (event, ...args) => this.emit(event, ...args),
@@ -134,8 +138,8 @@ export class StormClient extends Emitter<StormClientEvents> implements ChannelHo
   }
 
   /** @internal */
-  publish(ch: string, body: string): Promise<PublishResult> {
-    return this.#session.publish(ch, body);
+  publish(ch: string, body: string, change?: { kind: ChangeKind; ref: number }): Promise<PublishResult> {
+    return this.#session.publish(ch, body, change);
   }
 
   /** @internal */

@@ -1,6 +1,8 @@
+import type { ChangeKind } from "./protocol.ts";
+
 /** What one tab tells the others (BroadcastChannel in browsers); tabs of another user ignore it. */
 export type TabMessage = { tab: string; user: string } & (
-  | { k: "queued"; ch: string; cid: string; body: string }
+  | { k: "queued"; ch: string; cid: string; body: string; change?: { kind: ChangeKind; ref: number } }
   | { k: "committed"; ch: string; cid: string; seq: number }
   | { k: "read"; ch: string; seq: number }
 );

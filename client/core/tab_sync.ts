@@ -22,7 +22,7 @@ export class TabSync {
   }
 
   queued(e: OutboxEntry): void {
-    this.tabs?.post({ k: "queued", tab: this.owner, user: this.user() ?? "", ch: e.ch, cid: e.cid, body: e.body });
+    this.tabs?.post({ k: "queued", tab: this.owner, user: this.user() ?? "", ch: e.ch, cid: e.cid, body: e.body, ...(e.change ? { change: e.change } : {}) });
   }
 
   committed(e: OutboxEntry, seq: number): void {
@@ -37,7 +37,7 @@ export class TabSync {
   listen(channel: (ch: string) => Channel | undefined, emit: Emit): (() => void) | undefined {
     return this.tabs?.onMessage((m) => {
       if (m.user !== this.user()) return;
-      if (m.k === "queued") channel(m.ch)?.dispatch("pending", { cid: m.cid, body: m.body, from: m.user });
+      if (m.k === "queued") channel(m.ch)?.dispatch("pending", { cid: m.cid, body: m.body, from: m.user, ...(m.change ? { change: m.change } : {}) });
       else if (m.k === "committed") channel(m.ch)?.dispatch("committed", { cid: m.cid, seq: m.seq });
       else emit("read", { ch: m.ch, seq: m.seq });
     });

@@ -3,18 +3,23 @@ import type { ActorId } from "../core/actor_id.ts";
 import type { ActorSystem } from "../core/actor_system.ts";
 import { FakeClock } from "../core/clock.ts";
 import { MemoryRegistry } from "../core/memory_registry.ts";
-import type { NodeLease } from "../core/registry.ts";
+import type { NodeLease, Placement } from "../core/registry.ts";
 import { ClusterRouter } from "./cluster_router.ts";
 import { rendezvous } from "./rendezvous.ts";
 import type { NodeLinks } from "./node_links.ts";
 
-/** A router for node n1 with n2 and n3 live, over an in-memory registry that counts lookups. */
+/**
+ * A router for node n1 with n2 and n3 live, over an in-memory registry that counts lookups: the
+ * round trips that read a placement (`lookup`, or `claim`, which answers with the one in force).
+ */
 function setup() {
   const clock = new FakeClock();
   const registry = new MemoryRegistry(clock);
   let lookups = 0;
   const lookup = registry.lookup.bind(registry);
+  const claim = registry.claim.bind(registry);
   registry.lookup = (id: ActorId) => (lookups++, lookup(id));
+  registry.claim = (id: ActorId, p: Placement) => (lookups++, claim(id, p));
   const sent: Array<{ node: string; to: unknown }> = [];
   const evicted: string[] = [];
   const local: string[] = [];

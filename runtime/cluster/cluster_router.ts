@@ -48,7 +48,7 @@ export class ClusterRouter {
   /** Nodes whose link was refused while their lease was still listed (`peerGone`). */
   readonly #gone = new Set<string>();
   #sweeper: Timer;
-  /** Actors this node took over from dead nodes (`storm_failovers_total`). */
+  /** Placements this node moved off dead nodes, by its takeover scan or on a message's way (`storm_failovers_total`). */
   takeovers = 0;
 
   constructor(o: ClusterRouterOptions) {
@@ -231,17 +231,21 @@ export class ClusterRouter {
     );
   }
 
-  /** The placement in force, claiming or taking over one when there is none or its node is dead. */
+  /**
+   * The placement in force, claiming or taking over one when there is none or its node is dead.
+   * A claim answers with the placement in force whether or not it stored ours, so one round trip
+   * to the registry both looks up and claims: a connect storm activates a session actor per user,
+   * and a lookup before each claim doubled the registry's share of admission.
+   */
   async #resolve(id: ActorId): Promise<Placement> {
     for (let attempt = 0; attempt < 4; attempt++) {
-      const cur = await this.#o.registry.lookup(id);
-      if (cur && this.#alive(cur.node)) return cur;
       const target = rendezvous(id, [...new Set([...this.#live.keys(), this.#o.self])])!;
-      const next: Placement = { node: target, worker: 0, epoch: cur?.epoch ?? 0 };
-      if (!cur) {
-        const won = await this.#o.registry.claim(id, next);
-        if (this.#alive(won.node)) return won;
-      } else if (await this.#o.registry.replace(id, cur, next)) {
+      const cur = await this.#o.registry.claim(id, { node: target, worker: 0, epoch: 0 });
+      if (this.#alive(cur.node)) return cur;
+      const next: Placement = { node: target, worker: 0, epoch: cur.epoch };
+      if (await this.#o.registry.replace(id, cur, next)) {
+        // A message got here before the takeover scan: this node moved the actor off the dead node.
+        this.takeovers++;
         return next;
       }
     }

@@ -28,6 +28,8 @@ export class LeaseKeeper {
   #timer: Timer | undefined;
   #renewing = false;
   #lost = false;
+  /** Successful renewals (`storm_lease_renewals_total`). */
+  renewals = 0;
 
   constructor(o: LeaseKeeperOptions) {
     this.#o = o;
@@ -73,6 +75,7 @@ export class LeaseKeeper {
     const lease: NodeLease = { node: this.#o.node, address: this.#o.address, renewedAt: started, load: this.#o.load() };
     await this.#o.registry.renewLease(lease, this.#o.ttlMs);
     if (this.#lost) return;
+    this.renewals++;
     this.#validUntil = started + this.#o.ttlMs;
     this.#o.onLiveNodes(await this.#o.registry.liveNodes());
   }

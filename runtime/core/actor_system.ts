@@ -50,6 +50,8 @@ export class ActorSystem {
   #stopping = false;
   readonly edgeId: string;
   readonly #codec: WireCodec;
+  /** Activations started on this node's workers (`storm_activations_total`). */
+  activations = 0;
 
   constructor(opts: ActorSystemOptions) {
     this.#o = opts;
@@ -140,8 +142,10 @@ export class ActorSystem {
         }
         case Op.Life: {
           const ev = b[i + 1] as LifecycleEvent;
-          if (ev.type === "activated") this.#active.add(ev.id);
-          else this.#active.delete(ev.id);
+          if (ev.type === "activated") {
+            this.#active.add(ev.id);
+            this.activations++;
+          } else this.#active.delete(ev.id);
           void this.#recordPlacement(worker, ev).catch((err) => this.#o.log("registry update failed", err));
           i += 2;
           break;

@@ -1,6 +1,8 @@
 import { existsSync } from "node:fs";
 import { createServer } from "node:net";
 import { type Browser, chromium, type Page } from "playwright-core";
+import { afterAll, beforeAll } from "vitest";
+import { startStorm, type StormProcess } from "../harness/storm_process.ts";
 
 /** The part of the page's `document` that functions passed to `page.waitForFunction` use (they run in the page, not in Node). */
 export interface PageDocument {
@@ -84,4 +86,35 @@ export async function unread(page: Page, ch: string): Promise<number> {
 
 export async function waitUnread(page: Page, ch: string, n: number, timeout = 20_000): Promise<void> {
   await page.waitForFunction(([c, want]) => Number(document.querySelector(`li[data-ch="${c}"] .badge`)?.textContent ?? "0") === want && !!document.querySelector(`li[data-ch="${c}"]`), [ch, n] as const, { timeout });
+}
+
+/** A node serving the app and a headless Chromium, for the tests of one file (read them inside the tests). */
+export function nodeAndBrowser(): { node(): StormProcess; browser(): Browser } {
+  let node: StormProcess | undefined;
+  let browser: Browser | undefined;
+  beforeAll(async () => {
+    node = await startStorm();
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await node?.stop();
+  });
+  return { node: () => node!, browser: () => browser! };
+}
+
+/** Signs each page in (as its nickname) and joins `ch` there, creating it on the first. */
+export async function signInAndJoin(base: string, ch: string, users: Array<[Page, string]>): Promise<void> {
+  for (const [page, nick] of users) {
+    await signIn(page, base, nick);
+    await say(page, `/join #${ch}`);
+    await page.waitForSelector(`li[data-ch="${ch}"].active`);
+  }
+}
+
+/** Hovers the committed message with `body` and clicks its action button (`edit`, `delete`, `react`). */
+export async function action(page: Page, body: string, button: "edit" | "delete" | "react"): Promise<void> {
+  const row = page.locator("#messages .msg.committed", { has: page.locator(".body", { hasText: body }) });
+  await row.hover();
+  await row.locator(`.actions button.${button}`).click();
 }

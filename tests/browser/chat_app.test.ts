@@ -3,7 +3,7 @@ import { fileURLToPath } from "node:url";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startStorm, type StormProcess } from "../harness/storm_process.ts";
-import { connected, freePort, launchChromium, lines, open, type PageDocument, say, showsExactly, signIn, unread, waitUnread } from "./browser_harness.ts";
+import { action, connected, freePort, launchChromium, lines, open, type PageDocument, say, showsExactly, signIn, unread, waitUnread } from "./browser_harness.ts";
 
 declare const document: PageDocument;
 
@@ -53,6 +53,8 @@ describe("web app in Chromium", () => {
     if (process.env["STORM_SCREENSHOT"]) {
       await open(alice, "general");
       await say(bob, "typing indicators, presence, read markers: all live");
+      await action(bob, "hello bob", "react");
+      await alice.waitForFunction(() => document.querySelector('#messages .msg .reaction[data-emoji="👍"]')?.textContent === "👍 1");
       await showsExactly(alice, ["hello bob", "hi alice! the new client works", "* alice waves", "typing indicators, presence, read markers: all live"]);
       await bob.type("#composer", "looks good");
       await alice.waitForFunction(() => document.querySelector("#typing")?.textContent?.includes("bob is typing"));

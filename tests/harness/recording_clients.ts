@@ -1,9 +1,12 @@
 import WebSocket from "ws";
+import { StormClient, type WireEvent } from "../../client/index.ts";
+import { nodePlatform } from "../../client/platform/node.ts";
 import type { HistoryEvent } from "../../tools/checker/history.ts";
 
 /**
- * WebSocket clients that record what happens to them as history-checker events (checker/history.ts):
- * `resume`/`deliver` for subscribers (here), `pub`/`ack`/`err` for publishers (recording_publisher.ts).
+ * Clients that record what happens to them as history-checker events (checker/history.ts):
+ * `resume`/`deliver` for subscribers (here, on the SDK), `pub`/`ack`/`err` for publishers
+ * (recording_publisher.ts, on the raw `Conn` below).
  * Events are pushed the moment they happen, so each client's events are in its own order, as the
  * checker requires.
  */
@@ -20,7 +23,11 @@ export class History {
   }
 }
 
-/** One socket: replies matched by `id`, every frame handed to `onFrame`, `onClose` once. */
+/**
+ * One raw socket: replies matched by `id`, every frame handed to `onFrame`, `onClose` once. Raw on
+ * purpose: the recording publisher keeps many publishes in flight on one channel, which the SDK's
+ * ordered queue (one at a time per channel) never does.
+ */
 export class Conn {
   closeInfo: { code: number; reason: string } | undefined;
   readonly #ws: WebSocket;
@@ -116,23 +123,21 @@ export class Conn {
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Close codes after which a client reconnects and resumes (docs/PROTOCOL.md): 4100-4199, abnormal closes. */
-const resumable = (code: number) => (code >= 4100 && code < 4200) || code === 1006 || code === 1001;
-
 export interface SubscriberOptions {
   client: string;
   user: string;
   ch: string;
   token: string;
   history: History;
-  /** The URL to (re)connect to; called for every connection, so a test can steer reconnects to live nodes. */
+  /** The URL to (re)connect to (`ws://…/ws`); called for every connection, so a test can steer reconnects to live nodes. */
   url(): string;
 }
 
 /**
- * A subscriber that joins `ch`, subscribes from 0 and, whenever its socket closes with a resumable
- * code, reconnects (to `url()`) and resumes with `sub after=lastSeq`, as docs/PROTOCOL.md tells
- * clients to. Every stream it receives is recorded.
+ * A subscriber on the SDK: it joins `ch` and subscribes from 0, and the SDK reconnects (to
+ * `url()`) and resumes with `sub after` = its last seq, as docs/PROTOCOL.md tells clients to.
+ * Every stream is recorded from the SDK's `wire` event, raw (a repeat the channel handle would
+ * drop is still recorded: the checker judges the server).
  */
 export class RecordingSubscriber {
   /** Every delivery, over all connections, in arrival order. */
@@ -141,56 +146,58 @@ export class RecordingSubscriber {
   readonly closes: number[] = [];
   lastSeq = 0;
   #conns = 0;
-  #conn: Conn | undefined;
   #stopped = false;
   #waiters = new Set<() => void>();
+  readonly #client: StormClient;
+  /** `sub` requests on the wire: their `after`, by id. */
+  readonly #subs = new Map<number, number>();
 
-  constructor(readonly o: SubscriberOptions) {}
+  constructor(readonly o: SubscriberOptions) {
+    this.#client = new StormClient({
+      url: () => o.url().replace(/^ws/, "http").replace(/\/ws\/?$/, ""),
+      token: o.token,
+      platform: nodePlatform(),
+      transports: ["websocket"],
+      backoff: { baseMs: 100, maxMs: 1_000 },
+    });
+    this.#client.on("wire", (e) => this.#onWire(e));
+  }
 
   get connections(): number {
     return this.#conns;
   }
 
   async start(): Promise<this> {
-    await this.#connect(true);
+    await this.#client.connect();
+    const ch = this.#client.channel(this.o.ch);
+    await ch.join();
+    await ch.subscribe(0);
     return this;
   }
 
-  async #connect(first: boolean): Promise<void> {
-    const n = ++this.#conns;
+  #onWire(e: WireEvent): void {
     const { ch, client, history } = this.o;
-    // One `sub` per connection: its `subbed` starts the stream (recorded before the msgs that follow it).
-    let after = this.lastSeq;
-    const conn = await Conn.open(this.o.url(), this.o.token, (f) => {
-      if (f.t === "subbed" && f.ch === ch) history.push({ k: "resume", client, ch, after, conn: n });
-      if (f.t !== "msgs" || f.ch !== ch) return;
-      for (const m of f["m"] as Array<{ seq: number; cid: string; body: string; from: string }>) {
-        history.push({ k: "deliver", client, ch, seq: m.seq, cid: m.cid, body: m.body, from: m.from, conn: n });
-        this.delivered.push({ seq: m.seq, cid: m.cid, conn: n });
+    this.#conns = Math.max(this.#conns, e.conn);
+    if (e.dir === "closed") {
+      if (!this.#stopped) this.closes.push(e.code);
+      return;
+    }
+    if (e.dir === "out") {
+      for (const f of e.frames) if (f.t === "sub" && f.ch === ch) this.#subs.set(f.id, f.after);
+      return;
+    }
+    for (const f of e.frames) {
+      if (f.t === "subbed" && f.ch === ch && f.id !== undefined && this.#subs.has(f.id)) {
+        history.push({ k: "resume", client, ch, after: this.#subs.get(f.id)!, conn: e.conn });
+        this.#subs.delete(f.id);
+      }
+      if (f.t !== "msgs" || f.ch !== ch) continue;
+      for (const m of f.m) {
+        history.push({ k: "deliver", client, ch, seq: m.seq, cid: m.cid, body: m.body, from: m.from, conn: e.conn });
+        this.delivered.push({ seq: m.seq, cid: m.cid, conn: e.conn });
         if (m.seq > this.lastSeq) this.lastSeq = m.seq;
       }
       for (const w of [...this.#waiters]) w();
-    }, (code) => {
-      if (this.#stopped) return;
-      this.closes.push(code);
-      if (resumable(code)) void this.#reconnect();
-    });
-    this.#conn = conn;
-    if (first) await conn.ask({ t: "join", ch });
-    after = this.lastSeq;
-    await conn.ask({ t: "sub", ch, after });
-  }
-
-  async #reconnect(): Promise<void> {
-    for (let attempt = 0; !this.#stopped; attempt++) {
-      await sleep(Math.min(1_000, 100 * 2 ** attempt));
-      if (this.#stopped) return;
-      try {
-        await this.#connect(false);
-        return;
-      } catch {
-        this.#conn?.close();
-      }
     }
   }
 
@@ -218,6 +225,6 @@ export class RecordingSubscriber {
 
   stop(): void {
     this.#stopped = true;
-    this.#conn?.close();
+    this.#client.close();
   }
 }

@@ -10,6 +10,7 @@ export interface SseEvent {
  * A Server-Sent Events client for tests (what a browser's EventSource does, minus reconnecting:
  * tests reconnect explicitly with `lastEventId`). Records every event and comment line; a test
  * waits on a condition checked at every event and at the end of the stream, never on a timer.
+ * Raw on purpose (not the SDK): tests use it to check the server's SSE framing, ids and `Last-Event-ID` resume.
  */
 export class SseClient {
   readonly events: SseEvent[] = [];

@@ -1,3 +1,5 @@
+import { StormClient, type StormClientError, type Platform, type TransportKind } from "../../client/index.ts";
+import { nodePlatform } from "../../client/platform/node.ts";
 import { httpJson } from "./http.ts";
 import { SseClient } from "./sse_client.ts";
 import { type Frame, WsClient } from "./ws_client.ts";
@@ -24,8 +26,8 @@ export async function trimThrough(env: ConformanceEnv, owner: string, ch: string
 
 /**
  * A client receiving one channel over one transport. It keeps its own position (what a real client
- * keeps) and resumes from it after a drop, by its transport's own mechanism: `sub after` (WebSocket),
- * `Last-Event-ID` (SSE), `pos` (long-poll), `cursor` (`/api/sync`).
+ * keeps) and resumes from it after a drop, by its transport's own mechanism: the SDK's `sub after`
+ * (WebSocket) and `ch=<name>:<seq>` positions (long-poll), `Last-Event-ID` (SSE), `cursor` (`/api/sync`).
  */
 export interface Receiver {
   /** Seqs received, in arrival order, duplicates kept. */
@@ -33,7 +35,7 @@ export interface Receiver {
   /** Whether the server said the position was older than retained history. */
   truncated(): boolean;
   waitFor(cond: () => boolean, what: string, timeoutMs?: number): Promise<void>;
-  /** Drops the connection (or stops polling) without telling the server. */
+  /** Drops the connection (or stops polling). */
   drop(): Promise<void>;
   /** Reconnects (polls again) from its own position, through node `via`. */
   resume(via: number): Promise<void>;
@@ -69,41 +71,77 @@ class Waiters {
   }
 }
 
-export const wsTransport: ReceiverTransport = {
-  name: "websocket",
-  async open(env, user, ch, after, via) {
-    const token = await env.token(user);
-    let c: WsClient;
-    const seqs: number[] = [];
-    let truncated = false;
-    let pos = after;
-    const waiters = new Waiters();
-    const attach = async (i: number) => {
-      c = await WsClient.connect(env.url(i).replace("http", "ws") + "/ws", token);
-      c.onFrame = (f) => {
-        if (f.t === "msgs" && f.ch === ch) for (const m of f["m"] as Array<{ seq: number }>) {
-          seqs.push(m.seq);
-          pos = m.seq;
+/**
+ * A receiver on the SDK (the repo's protocol client): the channel handle keeps the position, and
+ * `resume` opens a new client that subscribes from it. Seqs are taken from the SDK's `wire` event,
+ * raw, so a duplicate the handle would drop is still counted: the server is what is judged.
+ * `platformFor` may reroute requests (long-poll: each to the next node, no sticky sessions).
+ */
+function sdkTransport(name: string, kind: TransportKind, platformFor: (env: ConformanceEnv, via: number) => Platform): ReceiverTransport {
+  return {
+    name,
+    async open(env, user, ch, after, via) {
+      const token = await env.token(user);
+      const seqs: number[] = [];
+      let truncated = false;
+      let pos = after;
+      let client: StormClient | undefined;
+      const waiters = new Waiters();
+      const attach = async (i: number) => {
+        const c = (client = new StormClient({ url: env.url(i), token, platform: platformFor(env, i), transports: [kind], backoff: { baseMs: 50, maxMs: 500 } }));
+        c.on("wire", (e) => {
+          if (e.dir !== "in") return;
+          for (const f of e.frames) {
+            if (f.t === "msgs" && f.ch === ch) for (const m of f.m) seqs.push(m.seq);
+            if (f.t === "subbed" && f.ch === ch && f.truncated) truncated = true;
+          }
+          waiters.notify();
+        });
+        try {
+          await c.connect();
+          await c.channel(ch).subscribe(pos);
+        } catch (err) {
+          c.close();
+          const code = (err as StormClientError).code;
+          throw Object.assign(new Error(`sub refused: ${code}`), { code });
         }
-        if (f.t === "subbed" && f.ch === ch && f["truncated"]) truncated = true;
-        waiters.notify();
       };
-      const r = await c.request({ t: "sub", ch, after: pos });
-      if (r.t === "err") throw Object.assign(new Error(`sub refused: ${r["code"]}`), { code: r["code"] });
-    };
-    await attach(via);
-    return {
-      seqs: () => seqs,
-      truncated: () => truncated,
-      waitFor: (cond, what, ms = 20_000) => waiters.wait(cond, what, ms, () => `seqs ${JSON.stringify(seqs)}`),
-      drop: async () => c.terminate(),
-      resume: (i) => attach(i),
-      close: () => c.close(),
-    };
-  },
-};
+      const detach = async () => {
+        pos = client!.channel(ch).lastSeq;
+        client!.close();
+      };
+      await attach(via);
+      return {
+        seqs: () => seqs,
+        truncated: () => truncated,
+        waitFor: (cond, what, ms = 20_000) => waiters.wait(cond, what, ms, () => `seqs ${JSON.stringify(seqs)}`),
+        drop: detach,
+        resume: (i) => attach(i),
+        close: detach,
+      };
+    },
+  };
+}
 
-/** SSE, resuming as EventSource does: the same URL again, with `Last-Event-ID`. */
+export const wsTransport = sdkTransport("websocket", "websocket", () => nodePlatform());
+
+/** The SDK's long-poll transport, each of its requests (`/users/me`, `/poll`, `/cmd`) to the next node in turn. */
+export const pollTransport = sdkTransport("long-poll", "poll", (env, via) => {
+  const p = nodePlatform();
+  let node = via;
+  return {
+    ...p,
+    request: (req) => {
+      node = (node + 1) % env.nodes;
+      return p.request({ ...req, url: req.url.replace(/^http:\/\/[^/]+/, env.url(node)) });
+    },
+  };
+});
+
+/**
+ * SSE, resuming as EventSource does: the same URL again, with `Last-Event-ID`. Raw on purpose: it
+ * tests the server's `Last-Event-ID` resume, which the SDK (positions in the URL) does not use.
+ */
 export const sseTransport: ReceiverTransport = {
   name: "sse",
   async open(env, user, ch, after, via) {
@@ -167,44 +205,7 @@ function pollingReceiver(env: ConformanceEnv, via: number, step: (node: number) 
   };
 }
 
-export const pollTransport: ReceiverTransport = {
-  name: "long-poll",
-  async open(env, user, ch, after, via) {
-    const token = await env.token(user);
-    const seqs: number[] = [];
-    let truncated = false;
-    let pos = `${ch}:${after}`;
-    const waiters = new Waiters();
-    // The first poll answers at once (wait=0) so an access refusal is reported by `open`.
-    const first = await httpJson(`${env.url(via)}/poll?ch=${encodeURIComponent(pos)}&wait=0`, "GET", { token });
-    if (first.status !== 200) throw Object.assign(new Error(`poll refused: ${first.status}`), { status: first.status });
-    const take = (body: { frames: Frame[]; pos: string }) => {
-      for (const f of body.frames) {
-        if (f.t === "msgs" && f.ch === ch) for (const m of f["m"] as Array<{ seq: number }>) seqs.push(m.seq);
-        if (f.t === "subbed" && f.ch === ch && f["truncated"]) truncated = true;
-      }
-      pos = body.pos;
-      waiters.notify();
-    };
-    take(first.body);
-    const loop = pollingReceiver(env, via, async (node) => {
-      const r = await httpJson(`${env.url(node)}/poll?ch=${encodeURIComponent(pos)}&wait=1`, "GET", { token, timeoutMs: 10_000 });
-      if (r.status !== 200) throw new Error(`poll: ${r.status} ${JSON.stringify(r.body)}`);
-      take(r.body);
-    });
-    loop.start((via + 1) % env.nodes);
-    return {
-      seqs: () => seqs,
-      truncated: () => truncated,
-      waitFor: (cond, what, ms = 20_000) => waiters.wait(cond, what, ms, () => `seqs ${JSON.stringify(seqs)} errors ${String(loop.errors.slice(-2))}`),
-      drop: () => loop.stop(),
-      resume: async (i) => loop.start(i),
-      close: () => loop.stop(),
-    };
-  },
-};
-
-/** Seed 004's polling: `GET /api/sync/poll?since=<cursor>`, every 100 ms (the client's interval), on each node in turn. */
+/** Raw on purpose: the sync API (`/api/sync`) is seed 004's polling, not the protocol the SDK speaks. Seed 004's polling: `GET /api/sync/poll?since=<cursor>`, every 100 ms (the client's interval), on each node in turn. */
 export const syncTransport: ReceiverTransport = {
   name: "api-sync",
   async open(env, user, ch, after, via) {
@@ -243,7 +244,7 @@ export const syncTransport: ReceiverTransport = {
 
 export const RECEIVERS: readonly ReceiverTransport[] = [wsTransport, sseTransport, pollTransport, syncTransport];
 
-/** Publishing over the three command transports: a WebSocket `pub`, `POST /cmd`, REST. */
+/** Publishing over the three command transports: a WebSocket `pub`, `POST /cmd`, REST (raw on purpose: each transport's own request is what is tested). */
 export type PublishVia = "ws" | "cmd" | "rest";
 
 export async function publish(env: ConformanceEnv, how: PublishVia, node: number, user: string, ch: string, cid: string, body: string, ws?: WsClient): Promise<{ seq: number; dup: boolean }> {

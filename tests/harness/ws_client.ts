@@ -27,6 +27,7 @@ export interface Msg {
  * message is one frame or an array of frames), matches replies to requests by `id`, keeps the
  * `msgs` deliveries of each channel in arrival order, and lets a test wait for a condition: the
  * condition is checked again on every frame and on close, never on a timer.
+ * Raw on purpose (not the SDK): the server tests using it send exact, pipelined or malformed frames and check each frame the server sends.
  */
 export class WsClient {
   /** Every frame received, in order. */

@@ -50,19 +50,62 @@ export function describeSdk(kind: TransportKind): void {
       return got;
     };
 
-    it("publish resolves with the committed seq and a subscriber receives each message once, in order", async () => {
+    /** A fresh channel, alice and bob connected, bob subscribed and recording what he receives. */
+    const aliceToBob = async () => {
       const ch = await channel();
       const alice = await client("alice");
       const bob = await client("bob");
       await Promise.all([alice.connect(), bob.connect()]);
-      expect(alice.status.transport).toBe(kind);
       const got = record(bob, ch);
       await bob.channel(ch).subscribe();
+      return { ch, alice, bob, got };
+    };
+
+    it("publish resolves with the committed seq and a subscriber receives each message once, in order", async () => {
+      const { ch, alice, got } = await aliceToBob();
+      expect(alice.status.transport).toBe(kind);
       const acks = [];
       for (let i = 1; i <= 5; i++) acks.push(await alice.channel(ch).publish(`m${i}`));
       expect(acks.map((a) => [a.seq, a.dup])).toEqual([1, 2, 3, 4, 5].map((s) => [s, false]));
       await until(() => got.length >= 5, 10_000, "5 messages");
       expect(got.map((m) => [m.seq, m.body, m.from])).toEqual([1, 2, 3, 4, 5].map((s) => [s, `m${s}`, "alice"]));
+    });
+
+    it("edits, deletes and reactions commit through the queue and reach a subscriber as entries referring to their message", async () => {
+      const { ch, alice, bob, got } = await aliceToBob();
+      const a = alice.channel(ch);
+      const { seq: first } = await a.publish("draft");
+      const { seq: second } = await a.publish("oops");
+      const edit = await a.edit(first, "final");
+      const del = await a.delete(second);
+      const react = await bob.channel(ch).react(first, "👍");
+      expect([edit.seq, del.seq, react.seq]).toEqual([3, 4, 5]);
+      await until(() => got.length >= 5, 10_000, "5 entries");
+      expect(got.map((m) => [m.seq, m.from, m.kind, m.ref, m.body])).toEqual([
+        [1, "alice", undefined, undefined, "draft"],
+        [2, "alice", undefined, undefined, "oops"],
+        [3, "alice", "edit", first, "final"],
+        [4, "alice", "delete", second, ""],
+        [5, "bob", "react", first, "👍"],
+      ]);
+      // History shows the messages in their current version.
+      const page = await alice.channel(ch).history({ limit: 10 });
+      expect(page.messages.filter((m) => m.kind === undefined)).toMatchObject([{ seq: 1, body: "final", edited: true, reactions: { "👍": 1 } }, { seq: 2, body: "", deleted: true }]);
+      // Editing someone else's message is refused for good: a RejectedError, and it leaves the queue.
+      await expect(bob.channel(ch).edit(first, "hijack")).rejects.toBeInstanceOf(RejectedError);
+    });
+
+    it("welcome carries the unread and mention counts of the user's channels", async () => {
+      const ch = await channel();
+      const alice = await client("alice");
+      await alice.connect();
+      await alice.channel(ch).publish("hello @bob");
+      await alice.channel(ch).publish("anyone?");
+      const bob = await client("bob");
+      const welcome = new Promise<{ unread: Record<string, number>; mentions: Record<string, number> }>((resolve) => bob.on("welcome", resolve));
+      await bob.connect();
+      const w = await welcome;
+      expect([w.unread[ch], w.mentions[ch]]).toEqual([2, 1]);
     });
 
     it("history pages backwards from the newest message", async () => {
@@ -160,12 +203,7 @@ export function describeSdk(kind: TransportKind): void {
     });
 
     it("across a node crash (SIGKILL) and restart: queued publishes commit once, in order, and the subscriber sees no gap and no repeat", async () => {
-      const ch = await channel();
-      const alice = await client("alice");
-      const bob = await client("bob");
-      await Promise.all([alice.connect(), bob.connect()]);
-      const got = record(bob, ch);
-      await bob.channel(ch).subscribe();
+      const { ch, alice, got } = await aliceToBob();
       // Subscribed, alice has a request outstanding on every transport (a long-poll too), so she notices the crash.
       await alice.channel(ch).subscribe();
       for (let i = 1; i <= 3; i++) await alice.channel(ch).publish(`before${i}`);

@@ -1,4 +1,5 @@
-import WebSocket from "ws";
+import { type Channel, type ClientFrame, ClientClosedError, type PublishResult, type ServerFrame, StormClient, type WireEvent } from "../../client/index.ts";
+import { nodePlatform } from "../../client/platform/node.ts";
 
 /** One line of a client history, in the checker's format (`checker/history.ts`), without `client` and `t`. */
 /** What a change entry does to message `ref` (absent on a plain message). */
@@ -31,7 +32,7 @@ export interface ChaosClientOptions {
   window: number;
   /** A publish not acked within this is recorded as `timeout` and sent again with its cid. */
   pubTimeoutMs: number;
-  /** A connection silent this long (no frame, no pong to our pings) is presumed dead. */
+  /** A connection silent this long (no answer to our pings) is presumed dead. */
   staleMs: number;
   record(e: Recorded): void;
   log(msg: string): void;
@@ -51,59 +52,38 @@ export interface ClientProgress {
   connections: number;
 }
 
-interface Outstanding extends Change {
-  ch: string;
-  body: string;
-  /** Request id of the attempt in flight on the current connection, if any. */
-  id?: number;
-  timer?: NodeJS.Timeout;
-  retry?: NodeJS.Timeout;
-  attempts: number;
-}
+/** A request seen on the wire, by id: what its answer is recorded as. */
+type Asked = { kind: "pub"; ch: string; cid: string; conn: number; timedOut?: true } | { kind: "sub"; ch: string; after: number; conn: number };
 
-type Request = { kind: "pub"; cid: string } | { kind: "sub"; ch: string; after: number };
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Frame = { t: string; id?: number; ch?: string; [k: string]: any };
-
-const BACKOFF_BASE_MS = 100;
-const BACKOFF_CAP_MS = 2_000;
-const CONNECT_TIMEOUT_MS = 3_000;
-const SUB_TIMEOUT_MS = 10_000;
 const EMOJI = ["👍", "🎉", "👀"];
 
 /**
- * A chaos test client, as PROTOCOL.md ("Resume: what a client must do") asks of a real one, and
- * recording everything that happens to it for the history checker:
- * - one WebSocket at a time, to any node; on close, error or silence it reconnects to a random
- *   node with exponential backoff and full jitter, and subscribes again to every channel with
- *   `after` = the last seq it received there (one new stream per connection and channel);
- * - publishes with unique cids and keeps each until acked: after an `err` that allows a retry, a
- *   timeout or a disconnect, it sends it again with the SAME cid (exactly-once, G3);
- * - a `sub` that fails or gets no answer closes the connection (a fresh connection resubscribes
- *   everything from its positions), so every stream's start is a `resume` event.
- * Nothing is hidden from the recording: every send, ack, error and delivery is written, in order.
+ * A chaos test client: the SDK's `StormClient` (WebSocket only, to a random node at each
+ * reconnect, backoff with full jitter, heartbeat, resume from the last seq, the offline queue that
+ * re-sends each publish with its client id until acked), driven at a steady rate of publishes,
+ * edits, deletes and reactions, and recording everything that happens on its wire for the history
+ * checker. The recording comes from the SDK's `wire` event, so it holds what the server really
+ * sent (a repeat the channel handle drops is still recorded: the checker judges the server):
+ * - `pub` for every attempt of a cid, `ack`/`err` for its answer, `err` `disconnected` when the
+ *   connection ends before the answer and `timeout` when the SDK gave up waiting and re-sends;
+ * - `resume` at every `subbed` (one stream per connection and `sub`), `deliver` per message.
  */
 export class ChaosClient {
   readonly #o: ChaosClientOptions;
-  #ws: WebSocket | undefined;
-  #conn = 0;
-  #attempt = 0;
-  #lastHeard = 0;
-  #nextId = 1;
-  #nextCid = 1;
-  #publishing = true;
-  #closed = false;
-  readonly #lastSeq = new Map<string, number>();
+  readonly #client: StormClient;
+  readonly #handles: Channel[];
+  readonly #asked = new Map<number, Asked>();
+  /** The attempt of each cid on the wire now: its request id. */
+  readonly #inFlight = new Map<string, number>();
+  /** Publishes made and not settled (acked or refused for good), by cid. */
+  readonly #unsettled = new Map<string, string>();
   readonly #maxAck = new Map<string, number>();
   /** Per channel, the seqs of this client's acknowledged messages not deleted by it: what it may change. */
   readonly #mine = new Map<string, number[]>();
-  readonly #outstanding = new Map<string, Outstanding>();
-  readonly #requests = new Map<number, Request>();
-  readonly #subTimers = new Set<NodeJS.Timeout>();
-  #reconnectTimer: NodeJS.Timeout | undefined;
-  readonly #ticker: NodeJS.Timeout;
-  readonly #publisher: NodeJS.Timeout | undefined;
+  readonly #publisher: ReturnType<typeof setInterval> | undefined;
+  #publishing = true;
+  #closed = false;
+  #conns = 0;
   #published = 0;
   #acked = 0;
   #gaveUp = 0;
@@ -111,10 +91,34 @@ export class ChaosClient {
 
   constructor(o: ChaosClientOptions) {
     this.#o = o;
-    for (const ch of o.channels) this.#lastSeq.set(ch, 0);
-    this.#ticker = setInterval(() => this.#heartbeat(), Math.max(200, Math.floor(o.staleMs / 4)));
+    let nextCid = 1;
+    const bases = o.urls.map((u) => u.replace(/^ws/, "http").replace(/\/ws\/?$/, ""));
+    this.#client = new StormClient({
+      url: () => bases[Math.floor(Math.random() * bases.length)]!,
+      token: o.token,
+      platform: { ...nodePlatform(), uuid: () => `${o.name}-${nextCid++}` },
+      transports: ["websocket"],
+      backoff: { baseMs: 100, maxMs: 2_000 },
+      heartbeatMs: Math.max(200, Math.floor(o.staleMs / 3)),
+      requestTimeoutMs: o.pubTimeoutMs,
+      connectTimeoutMs: 3_000,
+    });
+    this.#client.on("wire", (e) => this.#onWire(e));
+    this.#client.on("error", (e) => o.log(`${o.name}: ${e.code}: ${e.message}`));
+    this.#handles = o.channels.map((name) => {
+      const h = this.#client.channel(name);
+      h.on("pending", (p) => void this.#unsettled.set(p.cid, name));
+      h.on("committed", (c) => void this.#unsettled.delete(c.cid));
+      h.on("failed", (f) => {
+        this.#unsettled.delete(f.cid);
+        this.#gaveUp++;
+        o.log(`${o.name}: giving up on ${f.cid}: ${f.error.code}: ${f.error.message}`);
+      });
+      void h.subscribe(0).catch((err: Error) => o.log(`${o.name}: sub ${name} refused: ${err.message}`));
+      return h;
+    });
+    void this.#client.connect().catch((err: Error) => o.log(`${o.name}: ${err.message}`));
     if (o.ratePerSec > 0) this.#publisher = setInterval(() => this.#publishNew(), Math.max(10, Math.round(1000 / o.ratePerSec)));
-    this.#connect();
   }
 
   /** No new publishes from now on; those not yet acked are still retried until acked. */
@@ -125,14 +129,14 @@ export class ChaosClient {
   progress(): ClientProgress {
     return {
       name: this.#o.name,
-      lastSeq: Object.fromEntries(this.#lastSeq),
+      lastSeq: Object.fromEntries(this.#handles.map((h) => [h.name, h.lastSeq])),
       maxAck: Object.fromEntries(this.#maxAck),
-      outstanding: this.#outstanding.size,
+      outstanding: this.#unsettled.size,
       published: this.#published,
       acked: this.#acked,
       gaveUp: this.#gaveUp,
       delivered: this.#delivered,
-      connections: this.#conn,
+      connections: this.#conns,
     };
   }
 
@@ -140,117 +144,29 @@ export class ChaosClient {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    clearInterval(this.#ticker);
     if (this.#publisher) clearInterval(this.#publisher);
-    clearTimeout(this.#reconnectTimer);
-    const ws = this.#ws;
-    this.#down();
-    ws?.close(1000);
-    for (const [cid, p] of this.#outstanding) {
-      clearTimeout(p.retry);
-      this.#o.record({ k: "err", ch: p.ch, cid, code: "abandoned" });
-    }
-    this.#outstanding.clear();
-  }
-
-  #connect(): void {
-    if (this.#closed) return;
-    const url = this.#o.urls[Math.floor(Math.random() * this.#o.urls.length)]!;
-    const conn = ++this.#conn;
-    const ws = new WebSocket(`${url}?token=${encodeURIComponent(this.#o.token)}`);
-    this.#ws = ws;
-    const openTimer = setTimeout(() => ws.terminate(), CONNECT_TIMEOUT_MS);
-    ws.on("open", () => {
-      clearTimeout(openTimer);
-      if (this.#ws !== ws) return;
-      this.#lastHeard = Date.now();
-      this.#attempt = 0;
-      this.#subscribeAll(ws);
-      for (const cid of this.#outstanding.keys()) this.#sendPub(cid);
-    });
-    ws.on("message", (data: Buffer) => {
-      if (this.#ws !== ws) return;
-      this.#lastHeard = Date.now();
-      this.#onMessage(data.toString("utf8"), conn);
-    });
-    ws.on("pong", () => {
-      if (this.#ws === ws) this.#lastHeard = Date.now();
-    });
-    ws.on("error", () => {});
-    ws.on("close", () => {
-      clearTimeout(openTimer);
-      if (this.#ws !== ws) return;
-      this.#down();
-      this.#scheduleReconnect();
-    });
-  }
-
-  /** The current connection is gone: every attempt in flight on it has an unknown outcome. */
-  #down(): void {
-    const ws = this.#ws;
-    this.#ws = undefined;
-    for (const t of this.#subTimers) clearTimeout(t);
-    this.#subTimers.clear();
-    this.#requests.clear();
-    for (const [cid, p] of this.#outstanding) {
-      if (p.id === undefined) continue;
-      clearTimeout(p.timer);
-      p.id = undefined;
-      this.#o.record({ k: "err", ch: p.ch, cid, code: "disconnected" });
-    }
-    if (ws && ws.readyState !== WebSocket.CLOSED) ws.terminate();
-  }
-
-  #scheduleReconnect(): void {
-    if (this.#closed || this.#reconnectTimer) return;
-    const delay = Math.random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** this.#attempt);
-    this.#attempt = Math.min(this.#attempt + 1, 10);
-    this.#reconnectTimer = setTimeout(() => {
-      this.#reconnectTimer = undefined;
-      this.#connect();
-    }, delay);
-  }
-
-  #heartbeat(): void {
-    const ws = this.#ws;
-    if (!ws || ws.readyState !== WebSocket.OPEN) return;
-    if (Date.now() - this.#lastHeard > this.#o.staleMs) {
-      // A paused node keeps its sockets open and silent: give up on it.
-      this.#down();
-      this.#scheduleReconnect();
-      return;
-    }
-    ws.ping();
-  }
-
-  #subscribeAll(ws: WebSocket): void {
-    const frames = this.#o.channels.map((ch) => {
-      const id = this.#nextId++;
-      const after = this.#lastSeq.get(ch) ?? 0;
-      this.#requests.set(id, { kind: "sub", ch, after });
-      const timer = setTimeout(() => {
-        this.#subTimers.delete(timer);
-        if (this.#ws !== ws || !this.#requests.has(id)) return;
-        this.#o.log(`${this.#o.name}: no answer to sub ${ch} within ${SUB_TIMEOUT_MS} ms: reconnecting`);
-        this.#down();
-        this.#scheduleReconnect();
-      }, SUB_TIMEOUT_MS);
-      this.#subTimers.add(timer);
-      return { t: "sub", id, ch, after };
-    });
-    ws.send(JSON.stringify(frames));
+    this.#client.close();
+    for (const [cid, ch] of this.#unsettled) this.#o.record({ k: "err", ch, cid, code: "abandoned" });
+    this.#unsettled.clear();
   }
 
   #publishNew(): void {
-    if (!this.#publishing || this.#closed || this.#outstanding.size >= this.#o.window) return;
-    const cid = `${this.#o.name}-${this.#nextCid++}`;
-    const ch = this.#o.channels[Math.floor(Math.random() * this.#o.channels.length)]!;
-    const change = this.#pickChange(ch);
-    // The body as the journal will hold it: a delete has none, a reaction's is its emoji.
-    const body = change.kind === "delete" ? "" : change.kind === "react" ? EMOJI[Math.floor(Math.random() * EMOJI.length)]! : `${cid} ${Math.random().toString(36).slice(2)}`;
-    this.#outstanding.set(cid, { ch, body, attempts: 0, ...change });
+    if (!this.#publishing || this.#closed || this.#unsettled.size >= this.#o.window) return;
+    const h = this.#handles[Math.floor(Math.random() * this.#handles.length)]!;
+    const change = this.#pickChange(h.name);
+    const emoji = EMOJI[Math.floor(Math.random() * EMOJI.length)]!;
+    const sent: Promise<PublishResult> =
+      change.kind === "delete" ? h.delete(change.ref!)
+      : change.kind === "edit" ? h.edit(change.ref!, `edit ${Math.random().toString(36).slice(2)}`)
+      : change.kind === "react" ? h.react(change.ref!, emoji)
+      : h.publish(`${this.#o.name} ${Math.random().toString(36).slice(2)}`);
     this.#published++;
-    this.#sendPub(cid);
+    sent.then((r) => {
+      this.#acked++;
+      if (change.kind === undefined) this.#mine.set(h.name, [...(this.#mine.get(h.name) ?? []), r.seq].slice(-50));
+    }, (err: Error) => {
+      if (!(err instanceof ClientClosedError)) this.#o.log(`${this.#o.name}: publish failed: ${err.message}`);
+    });
   }
 
   /**
@@ -266,121 +182,81 @@ export class ChaosClient {
     return { kind: r < 0.6 ? "edit" : "react", ref: mine[i]! };
   }
 
-  /** The frame that sends `p` (the body of a reaction is its emoji; a delete has none). */
-  static frameOf(id: number, cid: string, p: Outstanding): Record<string, unknown> {
-    switch (p.kind) {
-      case "edit":
-        return { t: "edit", id, ch: p.ch, seq: p.ref, cid, body: p.body };
-      case "delete":
-        return { t: "delete", id, ch: p.ch, seq: p.ref, cid };
-      case "react":
-        return { t: "react", id, ch: p.ch, seq: p.ref, cid, emoji: p.body };
-      default:
-        return { t: "pub", id, ch: p.ch, cid, body: p.body };
-    }
+  #onWire(e: WireEvent): void {
+    this.#conns = Math.max(this.#conns, e.conn);
+    if (e.dir === "out") for (const f of e.frames) this.#onSent(f, e.conn);
+    else if (e.dir === "in") for (const f of e.frames) this.#onReceived(f, e.conn);
+    else this.#onClosed(e.conn);
   }
 
-  #sendPub(cid: string): void {
-    const p = this.#outstanding.get(cid);
-    const ws = this.#ws;
-    if (!p || !ws || ws.readyState !== WebSocket.OPEN) return;
-    clearTimeout(p.retry);
-    clearTimeout(p.timer);
-    const id = this.#nextId++;
-    p.id = id;
-    p.attempts++;
-    this.#requests.set(id, { kind: "pub", cid });
-    this.#o.record({ k: "pub", ch: p.ch, cid, body: p.body, ...(p.kind ? { kind: p.kind, ref: p.ref } : {}) });
-    ws.send(JSON.stringify(ChaosClient.frameOf(id, cid, p)));
-    p.timer = setTimeout(() => {
-      if (p.id !== id) return;
-      p.id = undefined;
-      this.#o.record({ k: "err", ch: p.ch, cid, code: "timeout" });
-      this.#sendPub(cid);
-    }, this.#o.pubTimeoutMs);
+  #onSent(f: ClientFrame, conn: number): void {
+    if (f.t === "sub") return void this.#asked.set(f.id, { kind: "sub", ch: f.ch, after: f.after, conn });
+    if (f.t !== "pub" && f.t !== "edit" && f.t !== "delete" && f.t !== "react") return;
+    const earlier = this.#inFlight.get(f.cid);
+    const stale = earlier === undefined ? undefined : this.#asked.get(earlier);
+    // Sent again while the last attempt is unanswered: the SDK stopped waiting for it (a late
+    // answer to it is still recorded).
+    if (stale?.kind === "pub") {
+      stale.timedOut = true;
+      this.#o.record({ k: "err", ch: f.ch, cid: f.cid, code: "timeout" });
+    }
+    this.#inFlight.set(f.cid, f.id);
+    this.#asked.set(f.id, { kind: "pub", ch: f.ch, cid: f.cid, conn });
+    const body = f.t === "delete" ? "" : "emoji" in f ? f.emoji : f.body;
+    this.#o.record({ k: "pub", ch: f.ch, cid: f.cid, body, ...(f.t === "pub" ? {} : { kind: f.t, ref: f.seq }) });
   }
 
-  #onMessage(text: string, conn: number): void {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      this.#o.log(`${this.#o.name}: unparsable server message ${text.slice(0, 100)}`);
-      return;
-    }
-    for (const f of (Array.isArray(parsed) ? parsed : [parsed]) as Frame[]) {
-      // A frame earlier in this message may have made us drop the connection (a failed sub): the
-      // rest belongs to a connection we no longer follow, and must not be recorded as a stream.
-      if (this.#ws === undefined || conn !== this.#conn) return;
-      this.#onFrame(f, conn);
-    }
-  }
-
-  #onFrame(f: Frame, conn: number): void {
+  #onReceived(f: ServerFrame, conn: number): void {
     switch (f.t) {
       case "msgs":
-        for (const m of f["m"] as Array<{ seq: number; cid: string; body: string; from: string } & Change>) {
-          const change = m.ref === undefined ? {} : { ...(m.kind ? { kind: m.kind } : {}), ref: m.ref };
-          this.#o.record({ k: "deliver", ch: f.ch!, seq: m.seq, cid: m.cid, body: m.body, from: m.from, ...change, conn });
-          this.#lastSeq.set(f.ch!, m.seq);
+        for (const m of f.m) {
+          const change = m.ref === undefined ? {} : { ...(m.kind ? { kind: m.kind as Change["kind"] } : {}), ref: m.ref };
+          this.#o.record({ k: "deliver", ch: f.ch, seq: m.seq, cid: m.cid, body: m.body, from: m.from, ...change, conn });
           this.#delivered++;
         }
         return;
       case "subbed": {
-        const req = this.#requests.get(f.id!);
-        if (req?.kind !== "sub") return;
-        this.#requests.delete(f.id!);
-        this.#o.record({ k: "resume", ch: req.ch, after: req.after, conn });
-        if (f["truncated"] === true) this.#o.record({ k: "truncated", ch: req.ch, first: f["first"] as number, conn });
+        const asked = f.id === undefined ? undefined : this.#asked.get(f.id);
+        if (asked?.kind !== "sub") return;
+        this.#asked.delete(f.id!);
+        this.#o.record({ k: "resume", ch: asked.ch, after: asked.after, conn });
+        if (f.truncated === true) this.#o.record({ k: "truncated", ch: asked.ch, first: f.first, conn });
         return;
       }
       case "ack": {
-        const req = this.#requests.get(f.id!);
-        if (req?.kind !== "pub") return;
-        this.#requests.delete(f.id!);
-        const p = this.#outstanding.get(req.cid);
-        const ch = f.ch ?? p?.ch;
-        const seq = f["seq"] as number;
-        this.#o.record({ k: "ack", ch: ch!, cid: req.cid, seq, ...(f["dup"] === true ? { dup: true as const } : {}) });
-        this.#maxAck.set(ch!, Math.max(this.#maxAck.get(ch!) ?? 0, seq));
-        if (p) {
-          clearTimeout(p.timer);
-          clearTimeout(p.retry);
-          this.#outstanding.delete(req.cid);
-          if (p.kind === undefined) this.#mine.set(ch!, [...(this.#mine.get(ch!) ?? []), seq].slice(-50));
-          this.#acked++;
-        }
+        const asked = this.#asked.get(f.id);
+        if (asked?.kind !== "pub") return;
+        this.#answered(f.id, asked.cid);
+        this.#o.record({ k: "ack", ch: f.ch ?? asked.ch, cid: asked.cid, seq: f.seq, ...(f.dup === true ? { dup: true as const } : {}) });
+        this.#maxAck.set(asked.ch, Math.max(this.#maxAck.get(asked.ch) ?? 0, f.seq));
         return;
       }
-      case "err":
-        return this.#onErr(f);
+      case "err": {
+        const asked = f.id === undefined ? undefined : this.#asked.get(f.id);
+        if (asked === undefined) return;
+        this.#asked.delete(f.id!);
+        if (asked.kind === "sub") return this.#o.log(`${this.#o.name}: sub ${asked.ch} failed (${f.code})`);
+        this.#answered(f.id!, asked.cid);
+        this.#o.record({ k: "err", ch: asked.ch, cid: asked.cid, code: f.code });
+        return;
+      }
       default:
     }
   }
 
-  #onErr(f: Frame): void {
-    const req = f.id === undefined ? undefined : this.#requests.get(f.id);
-    if (req === undefined) return this.#o.log(`${this.#o.name}: ${f["code"]}: ${f["message"]}`);
-    this.#requests.delete(f.id!);
-    if (req.kind === "sub") {
-      this.#o.log(`${this.#o.name}: sub ${req.ch} failed (${f["code"]}): reconnecting`);
-      this.#down();
-      this.#scheduleReconnect();
-      return;
+  #answered(id: number, cid: string): void {
+    this.#asked.delete(id);
+    if (this.#inFlight.get(cid) === id) this.#inFlight.delete(cid);
+  }
+
+  /** Connection `conn` ended: every attempt in flight on it has an unknown outcome. */
+  #onClosed(conn: number): void {
+    for (const [id, asked] of this.#asked) {
+      if (asked.conn !== conn) continue;
+      this.#asked.delete(id);
+      if (asked.kind !== "pub") continue;
+      this.#answered(id, asked.cid);
+      if (!asked.timedOut) this.#o.record({ k: "err", ch: asked.ch, cid: asked.cid, code: "disconnected" });
     }
-    const p = this.#outstanding.get(req.cid);
-    if (!p) return;
-    this.#o.record({ k: "err", ch: p.ch, cid: req.cid, code: String(f["code"]) });
-    if (p.id !== f.id) return;
-    clearTimeout(p.timer);
-    p.id = undefined;
-    if (f["retry"] === "never") {
-      this.#o.log(`${this.#o.name}: giving up on ${req.cid}: ${f["code"]}: ${f["message"]}`);
-      this.#outstanding.delete(req.cid);
-      this.#gaveUp++;
-      return;
-    }
-    const delay = Math.random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** Math.min(p.attempts, 5));
-    p.retry = setTimeout(() => this.#sendPub(req.cid), delay);
   }
 }

@@ -11,6 +11,8 @@ const PAGE = 50;
  */
 export class ChatApp {
   readonly store: ChatStore;
+  /** The seq of the open channel's message the composer edits (undefined: it writes a new one). */
+  editing: number | undefined;
   readonly #wired = new Set<string>();
 
   constructor(readonly client: StormClient) {
@@ -20,6 +22,7 @@ export class ChatApp {
       for (const ch of w.channels) void this.#load(ch);
       for (const ch of [...this.store.channels.keys()]) if (!w.channels.includes(ch)) this.store.remove(ch);
       for (const [ch, seq] of Object.entries(w.reads)) this.store.setRead(ch, seq);
+      for (const ch of w.channels) this.store.setCounts(ch, w.unread[ch] ?? 0, w.mentions[ch] ?? 0);
       this.store.changed();
     });
     client.on("channels", ({ ch, joined }) => {
@@ -38,6 +41,7 @@ export class ChatApp {
   }
 
   select(ch: string): void {
+    this.editing = undefined;
     this.store.current = ch;
     this.store.notice = "";
     this.markCurrentRead();
@@ -60,9 +64,25 @@ export class ChatApp {
     const first = this.store.firstSeq(ch);
     if (first === undefined || first <= 1) return;
     const page = await this.client.channel(ch).history({ before: first, limit: PAGE });
-    this.store.addMessages(ch, page.messages);
+    this.store.addMessages(ch, page.messages, false);
     this.store.channels.get(ch)!.more = page.more;
     this.store.changed();
+  }
+
+  /**
+   * Edits, deletes or reacts to message `seq` of the open channel. Like a publish, the change
+   * waits in the offline queue while disconnected and commits once; the list shows it when its
+   * entry arrives, like everyone else's.
+   */
+  change(seq: number, what: { kind: "edit"; body: string } | { kind: "delete" } | { kind: "react" | "unreact"; emoji: string }): void {
+    const ch = this.store.current;
+    if (!ch) return;
+    const channel = this.client.channel(ch);
+    const done = what.kind === "edit" ? channel.edit(seq, what.body) : what.kind === "delete" ? channel.delete(seq) : channel[what.kind](seq, what.emoji);
+    done.catch((err: Error) => {
+      this.store.notice = `Cannot ${what.kind}: ${err.message}`;
+      this.store.changed();
+    });
   }
 
   typing(): void {
@@ -71,6 +91,12 @@ export class ChatApp {
 
   /** Runs one composer line; problems end up in `store.notice`. */
   async submit(line: string): Promise<void> {
+    if (this.editing !== undefined) {
+      const seq = this.editing;
+      this.editing = undefined;
+      if (line.trim()) this.change(seq, { kind: "edit", body: line });
+      return this.store.changed();
+    }
     const cmd = parseCommand(line);
     const ch = this.store.current;
     this.store.notice = "";
@@ -144,8 +170,9 @@ export class ChatApp {
     view.loaded = true;
     try {
       const page = await channel.history({ limit: PAGE });
-      this.store.addMessages(name, page.messages);
+      this.store.addMessages(name, page.messages, false);
       view.more = page.more;
+      view.fetched = true;
       await channel.subscribe(page.last);
       const [info, members] = await Promise.all([channel.info(), channel.members()]);
       view.topic = info.topic;
@@ -165,12 +192,14 @@ export class ChatApp {
     const ch = channel.name;
     const s = this.store;
     channel.on("message", (m) => {
-      s.addMessages(ch, [m]);
+      s.addMessages(ch, [m], true);
       s.channels.get(ch)?.typing.delete(m.from);
       if (ch === s.current) this.markCurrentRead();
       s.changed();
     });
     channel.on("pending", (p) => {
+      // A change shows once committed, on the message it changes.
+      if (p.change) return;
       s.addPending(ch, p.cid, p.from ?? s.me, p.body);
       s.changed();
     });

@@ -55,6 +55,12 @@ function wire(app: ChatApp): void {
     void app.submit(line);
   });
   composer.addEventListener("input", () => app.typing());
+  composer.addEventListener("keydown", (ev) => {
+    if (ev.key !== "Escape" || app.editing === undefined) return;
+    app.editing = undefined;
+    composer.value = "";
+    app.store.changed();
+  });
   const mini = (form: string, input: string, run: (v: string) => Promise<void>) =>
     byId(form).addEventListener("submit", (ev) => {
       ev.preventDefault();

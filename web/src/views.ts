@@ -29,10 +29,13 @@ export function render(app: ChatApp): void {
   const s = app.store;
   const rooms = [...s.channels.keys()].sort();
   for (const [id, names] of [["channels", rooms.filter((r) => !r.startsWith("dm:"))], ["dms", rooms.filter((r) => r.startsWith("dm:"))]] as const) {
-    replaceIfChanged(byId(id), JSON.stringify([s.current, names.map((ch) => [ch, s.unread(ch)])]), () => names.map((ch) => {
+    replaceIfChanged(byId(id), JSON.stringify([s.current, names.map((ch) => [ch, s.unread(ch), s.mentions(ch)])]), () => names.map((ch) => {
       const unread = s.unread(ch);
+      const mentions = s.mentions(ch);
       return h("li", { "data-ch": ch, class: ch === s.current ? "active" : undefined, onclick: () => app.select(ch) },
-        h("span", { class: "name" }, s.label(ch)), unread > 0 && h("span", { class: "badge" }, String(unread)));
+        h("span", { class: "name" }, s.label(ch)),
+        mentions > 0 && h("span", { class: "mention", title: "mentions of you" }, `@${mentions}`),
+        unread > 0 && h("span", { class: "badge" }, String(unread)));
     }));
   }
   renderStatus(app.client.status);
@@ -46,7 +49,9 @@ export function render(app: ChatApp): void {
   const typing = view ? [...view.typing.keys()] : [];
   byId("typing").textContent = typing.length ? `${typing.join(", ")} ${typing.length > 1 ? "are" : "is"} typing…` : "";
   byId("notice").textContent = s.notice;
-  byId("composer").setAttribute("placeholder", ch ? `Message ${s.label(ch)} — /join #chan, /msg nick text, /me, /topic, /leave` : "/join #general to start");
+  const composer = byId("composer");
+  composer.classList.toggle("editing", app.editing !== undefined);
+  composer.setAttribute("placeholder", app.editing !== undefined ? "Edit the message — Enter saves, Escape cancels" : ch ? `Message ${s.label(ch)} — /join #chan, /msg nick text, /me, /topic, /leave` : "/join #general to start");
 }
 
 function renderStatus(st: ConnectionStatus): void {
@@ -62,9 +67,9 @@ function renderMessages(app: ChatApp, msgs: ChatMessage[], more: boolean): void 
   const firstBefore = list.querySelector<HTMLElement>(".msg[data-seq]");
   const anchor = firstBefore ? { seq: firstBefore.dataset["seq"], top: firstBefore.offsetTop - list.scrollTop } : undefined;
   const ch = app.store.current;
-  const changed = replaceIfChanged(list, JSON.stringify([ch, more, msgs.map((m) => [m.seq, m.cid, m.state])]), () => [
+  const changed = replaceIfChanged(list, JSON.stringify([ch, more, msgs.map((m) => [m.seq, m.cid, m.state, m.body, m.edited, m.deleted, m.reactions])]), () => [
     ...(more && ch ? [h("button", { id: "older", class: "older", onclick: () => void app.loadOlder(ch) }, "Load older messages")] : []),
-    ...msgs.map((m) => messageRow(m, app.store.me)),
+    ...msgs.map((m) => messageRow(m, app)),
   ]);
   if (!changed) return;
   if (atBottom) list.scrollTop = list.scrollHeight;
@@ -75,14 +80,33 @@ function renderMessages(app: ChatApp, msgs: ChatMessage[], more: boolean): void 
   }
 }
 
-function messageRow(m: ChatMessage, me: string): HTMLElement {
-  const action = actionText(m.body);
+function messageRow(m: ChatMessage, app: ChatApp): HTMLElement {
+  const mine = m.from === app.store.me;
+  const action = m.deleted ? undefined : actionText(m.body);
   const time = new Date(m.ts).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hour12: false });
-  return h("div", { class: `msg ${m.state}${m.from === me ? " mine" : ""}${action !== undefined ? " action" : ""}`, "data-seq": m.seq, "data-cid": m.cid },
+  const seq = m.seq;
+  const live = seq !== undefined && !m.deleted;
+  return h("div", { class: `msg ${m.state}${mine ? " mine" : ""}${action !== undefined ? " action" : ""}${m.deleted ? " deleted" : ""}`, "data-seq": seq, "data-cid": m.cid },
     h("span", { class: "time" }, m.state === "pending" ? "sending…" : m.state === "failed" ? "not sent" : time),
     action !== undefined
       ? h("span", { class: "body" }, `* ${m.from} ${action}`)
-      : h("span", { class: "line" }, h("span", { class: "from" }, m.from), h("span", { class: "body" }, m.body)));
+      : h("span", { class: "line" }, h("span", { class: "from" }, m.from), h("span", { class: "body" }, m.deleted ? "message deleted" : m.body)),
+    m.edited && !m.deleted && h("span", { class: "edited" }, "(edited)"),
+    Object.keys(m.reactions).length > 0 && h("span", { class: "reactions" }, ...Object.entries(m.reactions).map(([emoji, n]) =>
+      h("button", { class: "reaction", "data-emoji": emoji, title: "React too", onclick: () => live && app.change(seq, { kind: "react", emoji }) }, `${emoji} ${n}`))),
+    live && h("span", { class: "actions" },
+      h("button", { class: "react", title: "React with 👍", onclick: () => app.change(seq, { kind: "react", emoji: "👍" }) }, "👍"),
+      mine && h("button", { class: "edit", title: "Edit", onclick: () => startEdit(app, seq, m.body) }, "Edit"),
+      mine && h("button", { class: "delete", title: "Delete", onclick: () => app.change(seq, { kind: "delete" }) }, "Delete")));
+}
+
+/** Puts the composer in edit mode for message `seq`: the next Enter saves the new text. */
+function startEdit(app: ChatApp, seq: number, body: string): void {
+  const composer = byId<HTMLInputElement>("composer");
+  app.editing = seq;
+  composer.value = body;
+  composer.focus();
+  app.store.changed();
 }
 
 /** Rebuilds `el`'s children only when `key` (what they show) changed, so nothing flickers or moves under the pointer. */
