@@ -347,7 +347,8 @@ export class ChannelActor implements Actor {
         const changed = this.#presence.update(msg.edge, msg.user, msg.online);
         if (!changed) return true;
         this.#emit({ type: "presence", ch: this.#name, user: msg.user, online: msg.online });
-        if (s.hooks?.presence && s.created) await this.#saveSnapshot([{ type: "presence", payload: { user: msg.user, online: msg.online } }]);
+        // Members only: a socket closed by an erasure reports its user offline after they left.
+        if (s.hooks?.presence && s.members[msg.user]) await this.#saveSnapshot([{ type: "presence", payload: { user: msg.user, online: msg.online } }]);
         return true;
       }
       case "hooks":

@@ -9,7 +9,7 @@ import { StartupError } from "../server/startup_error.ts";
 
 export const KEYS_USAGE = `storm keys: server API keys, on the node's store
 
-  storm keys create --scope publish[,broadcast,admin] [--scope ...] [--name NAME]
+  storm keys create --scope publish[,broadcast,webhooks,admin] [--scope ...] [--name NAME]
   storm keys list [--json]
   storm keys revoke ID
       [--data-dir .data | --postgres URL]   (as storm serve; STORM_DATA_DIR, STORM_POSTGRES_URL)
@@ -50,7 +50,7 @@ export async function runKeys(argv: readonly string[], io: KeysIo): Promise<numb
     store = await openStore(flags.get("postgres")?.[0] ?? io.env["STORM_POSTGRES_URL"], flags.get("data-dir")?.[0] ?? io.env["STORM_DATA_DIR"] ?? ".data");
     if (cmd === "create") {
       const scopes = (flags.get("scope") ?? []).flatMap((s) => s.split(",")).map((s) => s.trim()).filter(Boolean);
-      if (scopes.length === 0 || !scopes.every(isScope)) return usage(io, "--scope must name publish, broadcast or admin");
+      if (scopes.length === 0 || !scopes.every(isScope)) return usage(io, "--scope must name publish, broadcast, webhooks or admin");
       const k = newApiKey();
       const rec = await store.createKey({ id: k.id, name: flags.get("name")?.[0] ?? "", scopes: [...new Set(scopes as Scope[])], hash: k.hash });
       io.out(flags.has("json") ? JSON.stringify({ ...rec, key: k.key }) : `${rec.id}  scopes ${rec.scopes.join(",")}\n${k.key}\n(shown once: store it now)`);

@@ -6,6 +6,7 @@ import { migrate } from "./migrations.ts";
 import type { SqlClient, SqlRow } from "./sql_client.ts";
 import { toNumber } from "./sql_client.ts";
 import { SQL } from "./statements.ts";
+import { USER_DATA_SQL as U } from "./user_data_statements.ts";
 import type { AppendOutcome, EntryKind, JournalBounds, JournalEntry, ReadMark, SearchPage, Snapshot, Store, TrimRule, UnreadCount } from "./store.ts";
 import { jsonString } from "../lib/json_string.ts";
 import type { ApiKeyRecord, ApiKeyStore } from "./api_key_store.ts";
@@ -90,7 +91,7 @@ export class SqlStore implements Store, UserDataStore, ApiKeyStore, WebhookStore
   }
 
   async userMessages(user: string, afterActor: string, afterSeq: number, limit: number): Promise<UserMessage[]> {
-    const rows = await this.#query("read the messages of", `user:${user}`, SQL.userMessages, [user, afterActor, afterSeq, limit]);
+    const rows = await this.#query("read the messages of", `user:${user}`, U.userMessages, [user, afterActor, afterSeq, limit]);
     return rows.map((r) => {
       const m: UserMessage = { actorId: String(r.actor_id), seq: toNumber(r.seq), clientId: String(r.client_id), body: String(r.body), ts: toNumber(r.ts) };
       if (r.kind !== "msg") m.kind = r.kind as EntryKind;
@@ -100,34 +101,34 @@ export class SqlStore implements Store, UserDataStore, ApiKeyStore, WebhookStore
   }
 
   async userChannels(user: string): Promise<string[]> {
-    const rows = await this.#query("list the channels of", `user:${user}`, SQL.userChannels, [user]);
+    const rows = await this.#query("list the channels of", `user:${user}`, U.userChannels, [user]);
     return rows.map((r) => String(r.actor_id));
   }
 
   async sessionsMentioning(user: string): Promise<string[]> {
-    const rows = await this.#query("find the sessions naming", `user:${user}`, SQL.sessionsMentioning, [user]);
+    const rows = await this.#query("find the sessions naming", `user:${user}`, U.sessionsMentioning, [user]);
     return rows.map((r) => String(r.actor_id));
   }
 
   async memberships(user: string, afterActor: string, limit: number): Promise<Membership[]> {
-    const rows = await this.#query("list the memberships of", `user:${user}`, SQL.memberships, [user, afterActor, limit]);
+    const rows = await this.#query("list the memberships of", `user:${user}`, U.memberships, [user, afterActor, limit]);
     return rows.map((r) => ({ actorId: String(r.actor_id), role: String(r.role), owner: r.owner === user, visibility: String(r.visibility) }));
   }
 
   async dropActors(actorIds: readonly string[]): Promise<{ messages: number; snapshots: number; epochs: number }> {
     if (actorIds.length === 0) return { messages: 0, snapshots: 0, epochs: 0 };
-    const [row] = await this.#query("drop", actorIds.join(","), SQL.dropActors, [JSON.stringify(actorIds)]);
+    const [row] = await this.#query("drop", actorIds.join(","), U.dropActors, [JSON.stringify(actorIds)]);
     return { messages: toNumber(row!.messages), snapshots: toNumber(row!.snapshots), epochs: toNumber(row!.epochs) };
   }
 
   async recordAudit(record: AuditInput): Promise<AuditRecord> {
     const params = [record.action, record.actor, record.subjectHash, JSON.stringify(record.details)];
-    const [row] = await this.#query("record an audit entry for", record.action, SQL.recordAudit, params);
+    const [row] = await this.#query("record an audit entry for", record.action, U.recordAudit, params);
     return { ...record, id: toNumber(row!.id), at: toNumber(row!.at) };
   }
 
   async listAudit(afterId: number, limit: number): Promise<AuditRecord[]> {
-    const rows = await this.#query("list the audit entries after", String(afterId), SQL.listAudit, [afterId, limit]);
+    const rows = await this.#query("list the audit entries after", String(afterId), U.listAudit, [afterId, limit]);
     return rows.map((r) => ({
       id: toNumber(r.id), at: toNumber(r.at), action: String(r.action), actor: String(r.actor),
       subjectHash: String(r.subject_hash), details: r.details as AuditRecord["details"],
@@ -158,12 +159,12 @@ export class SqlStore implements Store, UserDataStore, ApiKeyStore, WebhookStore
   }
 
   async createKey(key: { id: string; name: string; scopes: string[]; hash: string }): Promise<ApiKeyRecord> {
-    const [row] = await this.#query("create the API key", key.id, SQL.createKey, [key.id, key.name, key.scopes.join(","), key.hash]);
+    const [row] = await this.#query("create the API key", key.id, U.createKey, [key.id, key.name, key.scopes.join(","), key.hash]);
     return { id: key.id, name: key.name, scopes: key.scopes, createdAt: toNumber(row!.created_at), revokedAt: null };
   }
 
   async listKeys(): Promise<ApiKeyRecord[]> {
-    const rows = await this.#query("list the API keys", "*", SQL.listKeys, []);
+    const rows = await this.#query("list the API keys", "*", U.listKeys, []);
     return rows.map((r) => ({
       id: String(r.id), name: String(r.name), scopes: String(r.scopes).split(",").filter(Boolean),
       createdAt: toNumber(r.created_at), revokedAt: r.revoked_at === null ? null : toNumber(r.revoked_at),
@@ -171,21 +172,21 @@ export class SqlStore implements Store, UserDataStore, ApiKeyStore, WebhookStore
   }
 
   async revokeKey(id: string): Promise<boolean> {
-    return (await this.#query("revoke the API key", id, SQL.revokeKey, [id])).length > 0;
+    return (await this.#query("revoke the API key", id, U.revokeKey, [id])).length > 0;
   }
 
   async findKey(hash: string): Promise<{ id: string; name: string; scopes: string[] } | null> {
-    const [row] = await this.#query("find an API key", "*", SQL.findKey, [hash]);
+    const [row] = await this.#query("find an API key", "*", U.findKey, [hash]);
     return row ? { id: String(row.id), name: String(row.name), scopes: String(row.scopes).split(",").filter(Boolean) } : null;
   }
 
   async revokeTokens(subjectHash: string, before: number): Promise<number> {
-    const [row] = await this.#query("revoke the tokens of", subjectHash.slice(0, 12), SQL.revokeTokens, [subjectHash, before]);
+    const [row] = await this.#query("revoke the tokens of", subjectHash.slice(0, 12), U.revokeTokens, [subjectHash, before]);
     return toNumber(row!.before);
   }
 
   async listRevocations(): Promise<Array<{ subjectHash: string; before: number }>> {
-    const rows = await this.#query("list token revocations", "*", SQL.listRevocations, []);
+    const rows = await this.#query("list token revocations", "*", U.listRevocations, []);
     return rows.map((r) => ({ subjectHash: String(r.subject_hash), before: toNumber(r.before) }));
   }
 

@@ -138,6 +138,10 @@ describe.each(stores)("user data on %s", (store, storeArgs) => {
     // Her reaction was the only change to others' messages: bob's own 👍 stays.
     const othersAfter = new Map([...before].map(([ch, msgs]) => [ch, msgs.map((m) => (ch === "plaza" && m.seq === reacted ? { ...m, reactions: { "👍": 1 } } : m))]));
     expect(before.get("plaza")!.find((m) => m.seq === reacted)!.reactions).toEqual({ "👍": 2 });
+    // A webhook wants garden's presence and membership: her presence is then saved as an event too.
+    const key = (await node.http("POST", "/admin/keys", { token: await admin(), body: { scopes: ["webhooks"] } })).body.key as string;
+    const hook = await node.http("POST", "/server/webhooks", { token: key, body: { url: "http://127.0.0.1:9/nowhere", events: ["presence", "membership"], channels: ["garden"] } });
+    expect(hook.status).toBe(201);
     const zelda = await WsClient.connect(node.wsUrl, await token("zelda"));
     clients.push(zelda);
     await zelda.ask({ t: "read", ch: "plaza", seq: 4 });
