@@ -10,10 +10,11 @@ const USAGE = `storm: a real-time messaging node
   storm serve [options]        run a node (storm serve --help lists every option)
   storm inspect COMMAND        look at and move the actors of a node or cluster (storm inspect --help)
   storm keys COMMAND           create, list and revoke server API keys (storm keys --help)
+  storm chat --user NICK       an IRC-like terminal client on the client SDK (storm chat --help)
   storm --version
 
 Every serve option also reads from the environment (STORM_PORT, STORM_DATA_DIR, STORM_POSTGRES_URL, ...);
-inspect reads STORM_URL and STORM_TOKEN. Without --postgres the node stores everything in PGlite
+inspect and chat read STORM_URL and STORM_TOKEN. Without --postgres the node stores everything in PGlite
 under --data-dir.`;
 
 const [cmd, ...rest] = process.argv.slice(2);
@@ -21,6 +22,9 @@ if (cmd === "serve") await serve(rest);
 else if (cmd === "keys") {
   const { runKeys } = await import("../cli/keys.ts");
   process.exitCode = await runKeys(rest, { out: (text) => console.log(text), err: (text) => console.error(text), env: process.env });
+} else if (cmd === "chat") {
+  const { runChat } = await import("../cli/chat.ts");
+  process.exitCode = await runChat(rest, { out: (text) => console.log(text), err: (text) => console.error(text), env: process.env, input: process.stdin });
 } else if (cmd === "inspect") {
   const { runInspect } = await import("../cli/inspect.ts");
   process.exitCode = await runInspect(rest, { out: (text) => console.log(text), err: (text) => console.error(text), env: process.env });

@@ -20,6 +20,7 @@ const version = (JSON.parse(await import("node:fs").then((fs) => fs.readFileSync
 const COMMANDS: Array<[string, string, string[]]> = [
   ["storm serve", "dist/bin/storm.js", ["serve"]],
   ["storm inspect", "dist/bin/storm.js", ["inspect"]],
+  ["storm chat", "dist/bin/storm.js", ["chat"]],
   ["storm-check", "dist-tools/tools/bin/storm-check.js", []],
   ["storm-load", "dist-tools/tools/bin/storm-load.js", []],
   ["storm-load fanout", "dist-tools/tools/bin/storm-load.js", ["fanout"]],

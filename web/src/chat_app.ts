@@ -1,6 +1,6 @@
 import { type Channel, RejectedError, type StormClient } from "../../client/index.ts";
 import { ChatStore } from "./chat_store.ts";
-import { HELP, parseCommand } from "./commands.ts";
+import { HELP, parseCommand } from "../../client/chat_commands.ts";
 
 const PAGE = 50;
 

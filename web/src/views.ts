@@ -1,7 +1,7 @@
 import type { ConnectionStatus } from "../../client/index.ts";
 import type { ChatApp } from "./chat_app.ts";
 import type { ChatMessage } from "./chat_store.ts";
-import { actionText } from "./commands.ts";
+import { actionText } from "../../client/chat_commands.ts";
 import { byId, h } from "./dom.ts";
 
 /** The chat screen's fixed skeleton; `render` fills its parts. */

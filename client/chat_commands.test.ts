@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { actionText, parseCommand } from "./commands.ts";
+import { actionText, parseCommand } from "./chat_commands.ts";
 
 describe("web - composer commands", () => {
   it("plain text is said; a doubled slash sends the slash", () => {

@@ -1,4 +1,4 @@
-/** What a line typed in the composer asks for: plain text, or one of the IRC-style commands. */
+/** What a line typed in a chat client (the web app, `storm chat`) asks for: plain text, or one of the IRC-style commands. */
 export type Command =
   | { kind: "say"; text: string }
   | { kind: "me"; text: string }
