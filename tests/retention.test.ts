@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { type PostgresServer, skipPostgres, startPostgres } from "./harness/postgres.ts";
+import { beforeAll, describe, expect, test } from "vitest";
+import { storeMatrix } from "./harness/store_matrix.ts";
 import { type StormProcess, startStorm } from "./harness/storm_process.ts";
 import { type Msg, pipelined, WsClient } from "./harness/ws_client.ts";
 
@@ -10,24 +10,7 @@ import { type Msg, pipelined, WsClient } from "./harness/ws_client.ts";
  * `--dedupe-horizon 0` lets the tests trim messages just published; the last test keeps the
  * default horizon and shows that it protects young messages.
  */
-let pg: PostgresServer | undefined;
-const nodes: StormProcess[] = [];
-const clients: WsClient[] = [];
-
-beforeAll(async () => {
-  if (!skipPostgres) pg = await startPostgres();
-}, 60_000);
-
-afterAll(async () => {
-  await Promise.all(clients.map((c) => c.close()));
-  await Promise.all(nodes.map((n) => n.stop()));
-  await pg?.stop();
-});
-
-const stores: Array<[string, () => string[]]> = [
-  ["pglite", () => []],
-  ...(skipPostgres ? [] : [["postgres", () => ["--postgres", pg!.url]] as [string, () => string[]]]),
-];
+const { stores, nodes, clients } = storeMatrix();
 
 describe.each(stores)("retention on %s", (_store, storeArgs) => {
   let node: StormProcess;

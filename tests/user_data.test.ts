@@ -1,8 +1,8 @@
 import { PGlite } from "@electric-sql/pglite";
 import { join } from "node:path";
 import pg from "pg";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { type PostgresServer, skipPostgres, startPostgres } from "./harness/postgres.ts";
+import { beforeAll, describe, expect, test } from "vitest";
+import { storeMatrix } from "./harness/store_matrix.ts";
 import { type StormProcess, startStorm } from "./harness/storm_process.ts";
 import { type Msg, WsClient } from "./harness/ws_client.ts";
 
@@ -11,19 +11,7 @@ import { type Msg, WsClient } from "./harness/ws_client.ts";
  * after `DELETE /users/me`, no table (journal, snapshots, epochs, audit, anything) holds the user's
  * name or one of their message bodies, and every other user's history is byte-for-byte what it was.
  */
-let pg_: PostgresServer | undefined;
-const nodes: StormProcess[] = [];
-const clients: WsClient[] = [];
-
-beforeAll(async () => {
-  if (!skipPostgres) pg_ = await startPostgres();
-}, 60_000);
-
-afterAll(async () => {
-  await Promise.all(clients.map((c) => c.close()));
-  await Promise.all(nodes.map((n) => n.stop()));
-  await pg_?.stop();
-});
+const { stores, nodes, clients, postgres } = storeMatrix();
 
 /** Every row of every table of the public schema, as text. */
 async function everyRow(query: (sql: string) => Promise<Array<Record<string, unknown>>>): Promise<string[]> {
@@ -34,11 +22,6 @@ async function everyRow(query: (sql: string) => Promise<Array<Record<string, unk
   }
   return out;
 }
-
-const stores: Array<[string, () => string[]]> = [
-  ["pglite", () => []],
-  ...(skipPostgres ? [] : [["postgres", () => ["--postgres", pg_!.url]] as [string, () => string[]]]),
-];
 
 describe.each(stores)("user data on %s", (store, storeArgs) => {
   let node: StormProcess;
@@ -177,7 +160,7 @@ describe.each(stores)("user data on %s", (store, storeArgs) => {
 
     let rows: string[];
     if (store === "postgres") {
-      const db = new pg.Client(pg_!.url);
+      const db = new pg.Client(postgres().url);
       await db.connect();
       rows = await everyRow(async (sql) => (await db.query(sql)).rows);
       await db.end();

@@ -1,8 +1,8 @@
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { type PostgresServer, skipPostgres, startPostgres } from "./harness/postgres.ts";
+import { beforeAll, describe, expect, test } from "vitest";
+import { storeMatrix } from "./harness/store_matrix.ts";
 import { type StormProcess, startStorm } from "./harness/storm_process.ts";
 import { WebhookReceiver } from "./harness/webhook_receiver.ts";
 import { WsClient } from "./harness/ws_client.ts";
@@ -12,26 +12,9 @@ import { WsClient } from "./harness/ws_client.ts";
  * stalls and restarts; a node killed with SIGKILL resumes from the store; past the backlog bound a
  * dead letter is recorded; bad registrations get typed errors.
  */
-let pg_: PostgresServer | undefined;
-const nodes: StormProcess[] = [];
+const { stores, nodes, clients, cleanups } = storeMatrix();
 const receivers: WebhookReceiver[] = [];
-const clients: WsClient[] = [];
-
-beforeAll(async () => {
-  if (!skipPostgres) pg_ = await startPostgres();
-}, 60_000);
-
-afterAll(async () => {
-  await Promise.all(clients.map((c) => c.close()));
-  await Promise.all(receivers.map((r) => r.stop()));
-  await Promise.all(nodes.map((n) => n.stop()));
-  await pg_?.stop();
-});
-
-const stores: Array<[string, () => string[]]> = [
-  ["pglite", () => []],
-  ...(skipPostgres ? [] : [["postgres", () => ["--postgres", pg_!.url]] as [string, () => string[]]]),
-];
+cleanups.push(() => Promise.all(receivers.map((r) => r.stop())).then(() => undefined));
 
 describe.each(stores)("webhooks on %s", (_store, storeArgs) => {
   let node: StormProcess;

@@ -9,6 +9,7 @@ import { serveCommands } from "../bench/load_ipc.ts";
 import { SourcePorts } from "../bench/source_ports.ts";
 import { type ConnSink, DayConn } from "./day_conn.ts";
 import { Population } from "./population.ts";
+import type { DayCounts } from "./timeline.ts";
 
 export interface DayWorkerInit {
   index: number;
@@ -27,20 +28,7 @@ export interface DayWorkerInit {
 }
 
 /** Reply to `sample`: the counts since the previous sample, histograms in µs (compressed base64). */
-export interface DaySample {
-  open: number;
-  attempts: number;
-  ready: number;
-  failed: number;
-  dropped: number;
-  churned: number;
-  pubs: number;
-  acks: number;
-  pubErrors: number;
-  delivered: number;
-  replayed: number;
-  gaps: number;
-  dups: number;
+export interface DaySample extends DayCounts {
   errors: Record<string, number>;
   ackHist: string;
   deliverHist: string;

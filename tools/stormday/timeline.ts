@@ -1,10 +1,8 @@
 import type { DayPlan, Incident, IncidentKind } from "./schedule.ts";
 import { impactWindow, rateFactorAt } from "./schedule.ts";
 
-/** One second of the day, summed over every load process. Counts are for that second. */
-export interface Point {
-  /** ms after the day starts, at the end of the second. */
-  t: number;
+/** What the load processes count in a second (each reports its own; the day sums them). */
+export interface DayCounts {
   /** Connections ready (authenticated and subscribed) at the end of the second. */
   open: number;
   /** Connection attempts that ended (ready or failed) in the second. */
@@ -25,6 +23,12 @@ export interface Point {
   /** Deliveries that skipped seqs / repeated or went back (bulk clients' own order check). */
   gaps: number;
   dups: number;
+}
+
+/** One second of the day, summed over every load process. Counts are for that second. */
+export interface Point extends DayCounts {
+  /** ms after the day starts, at the end of the second. */
+  t: number;
   /** ms; 0 when nothing was measured in the second. */
   ackP99: number;
   deliverP99: number;
