@@ -22,7 +22,9 @@ SEMGREP_VERSION=1.185.0
 PRODUCT_DIRS="runtime actors edge storage server cli lib client bin"
 
 semgrep_bin() {
-  if [ ! -x "$VENV/bin/semgrep" ] || ! "$VENV/bin/semgrep" --version 2>/dev/null | grep -qx "$SEMGREP_VERSION"; then
+  # Without the switches, even --version asks semgrep.dev for the latest release and waits out a
+  # timeout where that is unreachable (a minute and more per call here).
+  if [ ! -x "$VENV/bin/semgrep" ] || ! SEMGREP_ENABLE_VERSION_CHECK=0 SEMGREP_SEND_METRICS=off "$VENV/bin/semgrep" --version --disable-version-check 2>/dev/null | grep -qx "$SEMGREP_VERSION"; then
     echo "== installing semgrep $SEMGREP_VERSION into $VENV" >&2
     python3 -m venv "$VENV"
     "$VENV/bin/pip" install --quiet --disable-pip-version-check "semgrep==$SEMGREP_VERSION" >&2
