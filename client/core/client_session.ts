@@ -202,7 +202,7 @@ export class ClientSession {
   }
 
   #listen(): void {
-    this.#untabs = this.#tabs.listen((ch) => this.#c.channel(ch), this.#c.emit);
+    this.#untabs = this.#tabs.listen((ch) => this.#c.channel(ch), this.#c.emit, this.#p.outbox, (orphans) => void this.#publisher.restore(orphans));
     this.#unnet = this.#p.onNetworkChange?.((online) => {
       if (this.#stopped) return;
       this.#networkDown = !online;

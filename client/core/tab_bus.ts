@@ -20,5 +20,10 @@ export interface TabBus {
   isLeader(): boolean;
   /** The tabs alive now (their ids), to tell orphaned outbox entries from live ones. */
   liveTabs(): Promise<Set<string>>;
+  /**
+   * Calls `fn` when closed tabs may have left outbox entries to adopt: this tab became the leader,
+   * or a tab it heard from closed. Returns the function that stops it.
+   */
+  onTabsChanged?(fn: () => void): () => void;
   close(): void;
 }

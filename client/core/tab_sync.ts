@@ -33,14 +33,28 @@ export class TabSync {
     this.tabs?.post({ k: "read", tab: this.owner, user: this.user() ?? "", ch, seq });
   }
 
-  /** Shows the other tabs' news on this tab's handles; returns the function that stops it. */
-  listen(channel: (ch: string) => Channel | undefined, emit: Emit): (() => void) | undefined {
-    return this.tabs?.onMessage((m) => {
+  /**
+   * Shows the other tabs' news on this tab's handles, and adopts the entries of tabs that closed
+   * (`restore`) as soon as the bus says one did or this tab became the leader, not only at this
+   * tab's next `welcome`; returns the function that stops both.
+   */
+  listen(channel: (ch: string) => Channel | undefined, emit: Emit, outbox: OutboxStore, restore: (orphans: OutboxEntry[]) => void): (() => void) | undefined {
+    const tabs = this.tabs;
+    if (!tabs) return undefined;
+    const offChanged = tabs.onTabsChanged?.(() => {
+      const user = this.user();
+      if (user !== undefined) void this.orphans(outbox, user).then(restore);
+    });
+    const offMessages = tabs.onMessage((m) => {
       if (m.user !== this.user()) return;
       if (m.k === "queued") channel(m.ch)?.dispatch("pending", { cid: m.cid, body: m.body, from: m.user, ...(m.change ? { change: m.change } : {}) });
       else if (m.k === "committed") channel(m.ch)?.dispatch("committed", { cid: m.cid, seq: m.seq });
       else emit("read", { ch: m.ch, seq: m.seq });
     });
+    return () => {
+      offMessages();
+      offChanged?.();
+    };
   }
 
   /** The entries of closed tabs of `user`, when this tab leads (one tab only: no double send). */

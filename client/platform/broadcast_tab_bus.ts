@@ -12,14 +12,38 @@ export class BroadcastTabBus implements TabBus {
   readonly tab = crypto.randomUUID();
   readonly #channel: BroadcastChannel;
   #leader = false;
+  readonly #changed = new Set<() => void>();
+  /** Tabs heard from whose lock this tab waits on: granted means that tab is gone. */
+  readonly #watched = new Set<string>();
 
   constructor(name = "storm-tabs") {
     this.#channel = new BroadcastChannel(name);
     void navigator.locks.request(`storm-tab-${this.tab}`, never);
     void navigator.locks.request("storm-leader", () => {
       this.#leader = true;
+      this.#notify();
       return never();
     });
+    this.#channel.addEventListener("message", (ev: MessageEvent<TabMessage>) => this.#watch(ev.data.tab));
+  }
+
+  onTabsChanged(fn: () => void): () => void {
+    this.#changed.add(fn);
+    return () => this.#changed.delete(fn);
+  }
+
+  #watch(tab: string): void {
+    if (tab === this.tab || this.#watched.has(tab)) return;
+    this.#watched.add(tab);
+    // Granted once that tab is gone; notified after the release, so `liveTabs` no longer lists it.
+    void navigator.locks.request(`storm-tab-${tab}`, () => undefined).then(() => {
+      this.#watched.delete(tab);
+      this.#notify();
+    });
+  }
+
+  #notify(): void {
+    for (const fn of [...this.#changed]) fn();
   }
 
   post(msg: TabMessage): void {
