@@ -11,6 +11,17 @@
  * Lists travel as one JSON text parameter (`$n::text::json`): both drivers pass text untouched,
  * whereas their array encodings differ.
  */
+/** $1 actor, $2 epoch, $3 seq, $4 state: the snapshot written only under the current epoch (CTEs e, up). */
+const SNAPSHOT_UPSERT = `
+    WITH e AS (SELECT 1 FROM actor_epochs WHERE actor_id = $1 AND epoch = $2 FOR SHARE),
+    up AS (
+      INSERT INTO snapshots (actor_id, epoch, seq, state)
+      SELECT $1::text, $2::bigint, $3::bigint, $4::text::jsonb WHERE EXISTS (SELECT 1 FROM e)
+      ON CONFLICT (actor_id) DO UPDATE
+        SET epoch = EXCLUDED.epoch, seq = EXCLUDED.seq, state = EXCLUDED.state, updated_at = now()
+      RETURNING 1
+    )`;
+
 export const SQL = {
   /** $1 actor, $2 owner → epoch. One statement: creating and bumping are the same atomic upsert. */
   acquireEpoch: `
@@ -205,14 +216,7 @@ export const SQL = {
 
   /** $1 actor, $2 epoch, $3 seq, $4 state as JSON text → epoch_ok. */
   saveSnapshot: `
-    WITH e AS (SELECT 1 FROM actor_epochs WHERE actor_id = $1 AND epoch = $2 FOR SHARE),
-    up AS (
-      INSERT INTO snapshots (actor_id, epoch, seq, state)
-      SELECT $1::text, $2::bigint, $3::bigint, $4::text::jsonb WHERE EXISTS (SELECT 1 FROM e)
-      ON CONFLICT (actor_id) DO UPDATE
-        SET epoch = EXCLUDED.epoch, seq = EXCLUDED.seq, state = EXCLUDED.state, updated_at = now()
-      RETURNING 1
-    )
+${SNAPSHOT_UPSERT}
     SELECT (SELECT count(*) FROM e) AS epoch_ok, (SELECT count(*) FROM up) AS written`,
 
   /**
@@ -220,14 +224,7 @@ export const SQL = {
    * inserted in the same statement and under the same epoch check.
    */
   saveSnapshotWithEvents: `
-    WITH e AS (SELECT 1 FROM actor_epochs WHERE actor_id = $1 AND epoch = $2 FOR SHARE),
-    up AS (
-      INSERT INTO snapshots (actor_id, epoch, seq, state)
-      SELECT $1::text, $2::bigint, $3::bigint, $4::text::jsonb WHERE EXISTS (SELECT 1 FROM e)
-      ON CONFLICT (actor_id) DO UPDATE
-        SET epoch = EXCLUDED.epoch, seq = EXCLUDED.seq, state = EXCLUDED.state, updated_at = now()
-      RETURNING 1
-    ),
+${SNAPSHOT_UPSERT},
     ev AS (
       INSERT INTO channel_events (actor_id, after_seq, type, payload, at)
       SELECT $1::text, x."afterSeq", x.type, x.payload, x.at
