@@ -14,6 +14,8 @@ export class ChatApp {
   /** The seq of the open channel's message the composer edits (undefined: it writes a new one). */
   editing: number | undefined;
   readonly #wired = new Set<string>();
+  /** The composer's commands, run one after another in the order typed. */
+  #commands: Promise<void> = Promise.resolve();
 
   constructor(readonly client: StormClient) {
     this.store = new ChatStore();
@@ -89,8 +91,17 @@ export class ChatApp {
     if (this.store.current) this.client.channel(this.store.current).typing();
   }
 
-  /** Runs one composer line; problems end up in `store.notice`. */
-  async submit(line: string): Promise<void> {
+  /**
+   * Runs one composer line after the lines typed before it (a `/join` then a message goes to the
+   * joined channel; two `/join`s open the second); problems end up in `store.notice`.
+   */
+  submit(line: string): Promise<void> {
+    const run = this.#commands.then(() => this.#run(line));
+    this.#commands = run.catch(() => {});
+    return run;
+  }
+
+  async #run(line: string): Promise<void> {
     if (this.editing !== undefined) {
       const seq = this.editing;
       this.editing = undefined;
