@@ -34,7 +34,7 @@ import {
 import { freePortRange, startLocalCluster } from '../../deploy/local_cluster.ts';
 import { startPostgres } from '../../deploy/local_postgres.ts';
 import {
-  cpuSeconds, freePort, machineCpu, makeTempDir, procTree, removeTempDir, rssBytes, startServer, threadCpuSeconds, threadsPercent, waitHttp, Worker,
+  cpuSeconds, freePort, machineCpu, makeTempDir, procTree, removeTempDir, rssBytes, shareOf, startServer, threadCpuSeconds, threadsPercent, waitHttp, Worker,
 } from './fanout_procs.ts';
 import { centrifugoBinary, centrifugoCommand, centrifugoSecrets } from './baselines/centrifugo.ts';
 import { cpuLines, cpuUsPer, ratios, ratioTable, table, type Ratio, type TargetResult } from './fanout_report.ts';
@@ -275,7 +275,7 @@ async function runTarget(t: TargetName, o: Opts, log: (s: string) => void): Prom
     const subWorkers: Worker[] = [];
     const inits: Promise<any>[] = [];
     for (let i = 0, first = 0; i < o.loadProcs; i++) {
-      const count = Math.floor(o.subscribers / o.loadProcs) + (i < o.subscribers % o.loadProcs ? 1 : 0);
+      const count = shareOf(o.subscribers, o.loadProcs, i);
       if (count === 0) continue;
       const w = new Worker(workerScript, `sub${i}`);
       workers.push(w);

@@ -231,3 +231,8 @@ export function machineCpu(): { busy: number; total: number } {
   const idle = (line[3] ?? 0) + (line[4] ?? 0); // idle + iowait
   return { busy: (total - idle) / CLK_TCK, total: total / CLK_TCK };
 }
+
+/** Load process i's share of `total` spread over `procs` processes: the first `total % procs` take one more. */
+export function shareOf(total: number, procs: number, i: number): number {
+  return Math.floor(total / procs) + (i < total % procs ? 1 : 0);
+}

@@ -5,7 +5,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build, decodeFromCompressedBase64 } from "hdr-histogram-js";
 import { freePortRange, type LocalCluster, startLocalCluster } from "../../deploy/local_cluster.ts";
-import { Worker } from "../bench/fanout_procs.ts";
+import { shareOf, Worker } from "../bench/fanout_procs.ts";
 import { checkHistory } from "../checker/check.ts";
 import { loadHistoryFiles } from "../checker/load.ts";
 import { loadJournalFromPostgres } from "../checker/postgres_journal.ts";
@@ -74,7 +74,7 @@ export async function runDay(o: DayOptions, log: (line: string) => void): Promis
       pubTimeoutMs: 5_000, staleMs: 3_000, file: join(o.out, "histories", `group-${g}.jsonl`),
     })), (line) => log(`recorders: ${line}`));
     for (let i = 0, first = 0; i < o.loadProcs; i++) {
-      const count = Math.floor(o.connections / o.loadProcs) + (i < o.connections % o.loadProcs ? 1 : 0);
+      const count = shareOf(o.connections, o.loadProcs, i);
       const w = new Worker(WORKER, `day${i}`);
       workers.push(w);
       const cfg: DayWorkerInit = {
