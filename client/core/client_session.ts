@@ -1,42 +1,22 @@
-import type { Backoff } from "./backoff.ts";
-import type { Channel } from "./channel.ts";
+import { ChannelSubscriptions } from "./channel_subscriptions.ts";
 import type { ConnectionStatus } from "./connection_status.ts";
-import { AuthError, ClientClosedError, errorFromServer, ReconnectError, type StormClientError } from "./errors.ts";
+import { AuthError, ClientClosedError, errorFromServer, ReconnectError } from "./errors.ts";
 import type { OutboxStore } from "./outbox.ts";
 import type { Platform } from "./platform.ts";
 import type { ChangeKind, ClientFrame, RequestFrame, ServerFrame } from "./protocol.ts";
 import { Heartbeat } from "./heartbeat.ts";
-import { publishFrame, Publisher, type PublishResult } from "./publisher.ts";
+import { OpenWaiters } from "./open_waiters.ts";
+import type { Publisher, PublishResult } from "./publisher.ts";
+import { ReadsAndTyping } from "./reads_and_typing.ts";
 import { Requests } from "./requests.ts";
 import { dispatchServerEvent } from "./server_events.ts";
-import { SubRequests } from "./sub_requests.ts";
+import type { SessionConfig } from "./session_config.ts";
+import { sessionPublisher } from "./session_publisher.ts";
 import { TabSync } from "./tab_sync.ts";
 import { TokenKeeper } from "./token_keeper.ts";
 import { UpgradeProbe } from "./upgrade_probe.ts";
 import { TransportChooser } from "./transport_chooser.ts";
-import type { StormClientEvents } from "./storm_client_events.ts";
-import type { TransportFactory } from "./transport_factory.ts";
-import type { Transport, TransportClosed, TransportKind } from "./transport.ts";
-
-/** @internal The resolved options of a `StormClient`. */
-export interface SessionConfig {
-  url: () => string;
-  token: () => string | Promise<string>;
-  refreshToken: (() => Promise<string>) | undefined;
-  platform: Platform & { outbox: OutboxStore };
-  transports: TransportKind[];
-  fallbackAfter: number;
-  upgradeProbeMs: number;
-  backoff: Backoff;
-  heartbeatMs: number;
-  degradedRttMs: number;
-  requestTimeoutMs: number;
-  connectTimeoutMs: number;
-  createTransport: TransportFactory;
-  channel(ch: string): Channel | undefined;
-  channels(): Iterable<Channel>;
-  emit<K extends keyof StormClientEvents>(event: K, ...args: Parameters<StormClientEvents[K]>): void;
-}
+import type { Transport, TransportClosed } from "./transport.ts";
 
 /**
  * @internal The connection behind a `StormClient`: picks a transport (falling back after
@@ -52,10 +32,9 @@ export class ClientSession {
   readonly #requests: Requests;
   readonly #publisher: Publisher;
   readonly #tabs: TabSync;
-  readonly #subs: SubRequests;
+  readonly #subs: ChannelSubscriptions;
   readonly #chooser: TransportChooser;
-  readonly #unsentReads = new Map<string, number>();
-  readonly #typingAt = new Map<string, number>();
+  readonly #signals = new ReadsAndTyping();
   readonly #upgrade: UpgradeProbe;
   readonly #tokens: TokenKeeper;
   #current: Transport | undefined;
@@ -65,7 +44,7 @@ export class ClientSession {
   #networkDown = false;
   #heartbeat: Heartbeat | undefined;
   #timers = { reconnect: undefined as unknown, open: undefined as unknown };
-  #openWaiters: Array<{ resolve(): void; reject(e: StormClientError): void }> = [];
+  readonly #openWaiters: OpenWaiters;
   #untabs: (() => void) | undefined;
   #unnet: (() => void) | undefined;
 
@@ -73,7 +52,10 @@ export class ClientSession {
     this.#c = c;
     this.#p = c.platform;
     this.#requests = new Requests(c.platform);
-    this.#subs = new SubRequests(c.platform);
+    this.#subs = new ChannelSubscriptions({
+      platform: c.platform, requestTimeoutMs: c.requestTimeoutMs, nextId: () => this.#requests.nextId(), channel: (ch) => this.#c.channel(ch),
+      current: (t) => t === this.#current, drop: (t, reason) => this.#drop(t, reason),
+    });
     this.#tokens = new TokenKeeper(c.token, c.refreshToken);
     this.#upgrade = new UpgradeProbe(c.platform, c.upgradeProbeMs, () => {
       const token = this.#tokens.current;
@@ -87,30 +69,19 @@ export class ClientSession {
     this.#chooser = new TransportChooser(c.transports, c.fallbackAfter);
     this.status = { state: "offline", transport: c.transports[0]!, rtt: undefined, attempt: 0 };
     this.#tabs = new TabSync(this.#p.tabs, () => this.user);
-    this.#publisher = new Publisher({
-      outbox: this.#p.outbox, owner: this.#tabs.owner, now: () => this.#p.now(), uuid: () => this.#p.uuid(), random: () => this.#p.random(),
-      setTimeout: (fn, ms) => this.#p.setTimeout(fn, ms),
+    this.#openWaiters = new OpenWaiters(c.platform);
+    this.#publisher = sessionPublisher({
+      platform: this.#p, tabs: this.#tabs, user: () => this.user,
       ready: () => this.#open && !this.#stopped,
-      send: async (e) => {
-        const ack = (await this.#send(publishFrame(e))) as Extract<ServerFrame, { t: "ack" }>;
-        return { seq: ack.seq, dup: ack.dup === true };
-      },
-      queued: (e) => {
-        this.#c.channel(e.ch)?.dispatch("pending", { cid: e.cid, body: e.body, from: this.user, ...(e.change ? { change: e.change } : {}) });
-        this.#tabs.queued(e);
-      },
-      committed: (e, r) => {
-        this.#c.channel(e.ch)?.dispatch("committed", { cid: e.cid, seq: r.seq });
-        this.#tabs.committed(e, r.seq);
-        this.#c.emit("published", r);
-      },
-      failed: (e, error) => this.#c.channel(e.ch)?.dispatch("failed", { cid: e.cid, error }),
+      send: (frame) => this.#send(frame),
+      channel: (ch) => this.#c.channel(ch),
+      emit: (event, r) => this.#c.emit(event, r),
     });
   }
 
   async connect(): Promise<void> {
     if (this.#open) return;
-    const opened = new Promise<void>((resolve, reject) => this.#openWaiters.push({ resolve, reject }));
+    const opened = this.#openWaiters.next();
     if (this.#stopped) {
       this.#stopped = false;
       this.#c.backoff.reset();
@@ -135,7 +106,7 @@ export class ClientSession {
     this.#untabs?.();
     this.#unnet?.();
     this.#untabs = this.#unnet = undefined;
-    this.#settleOpen(new ClientClosedError());
+    this.#openWaiters.settle(new ClientClosedError());
     this.#setStatus({ state: "offline" });
   }
 
@@ -144,13 +115,12 @@ export class ClientSession {
   }
 
   publish(ch: string, body: string, change?: { kind: ChangeKind; ref: number }): Promise<PublishResult> {
-    // A sent message ends the typing: the next keystroke announces typing again at once.
-    this.#typingAt.delete(ch);
+    this.#signals.sent(ch);
     return this.#publisher.publish(ch, body, this.user, change);
   }
 
   subscribe(ch: string): void {
-    if (this.#open) this.#sendSub(ch);
+    if (this.#open) this.#subs.send(this.#current!, ch);
   }
 
   unsubscribe(ch: string): void {
@@ -158,9 +128,7 @@ export class ClientSession {
   }
 
   typing(ch: string): void {
-    const now = this.#p.now();
-    if (!this.#open || now - (this.#typingAt.get(ch) ?? -Infinity) < 2_000) return;
-    this.#typingAt.set(ch, now);
+    if (!this.#open || !this.#signals.typingDue(ch, this.#p.now())) return;
     this.#current!.send([{ t: "typing", ch }]);
   }
 
@@ -168,7 +136,7 @@ export class ClientSession {
     this.#c.emit("read", { ch, seq });
     this.#tabs.read(ch, seq);
     if (this.#open) this.#current!.send([{ t: "read", ch, seq }]);
-    else this.#unsentReads.set(ch, Math.max(seq, this.#unsentReads.get(ch) ?? 0));
+    else this.#signals.holdRead(ch, seq);
   }
 
   async ping(): Promise<number> {
@@ -191,14 +159,7 @@ export class ClientSession {
   #whenOpen(): Promise<void> {
     if (this.#open) return Promise.resolve();
     if (this.#stopped) return Promise.reject(new ReconnectError("offline", "Cannot send: the client is not connected (call connect())"));
-    return new Promise((resolve, reject) => {
-      const timer = this.#p.setTimeout(() => reject(new ReconnectError("disconnected", `Not connected within ${this.#c.requestTimeoutMs} ms`)), this.#c.requestTimeoutMs);
-      this.#openWaiters.push({ resolve: () => (this.#p.clearTimeout(timer), resolve()), reject: (e) => (this.#p.clearTimeout(timer), reject(e)) });
-    });
-  }
-
-  #settleOpen(err?: StormClientError): void {
-    for (const w of this.#openWaiters.splice(0)) err ? w.reject(err) : w.resolve();
+    return this.#openWaiters.within(this.#c.requestTimeoutMs);
   }
 
   #listen(): void {
@@ -266,27 +227,13 @@ export class ClientSession {
       case "welcome":
         return this.#onWelcome(t, f);
       case "subbed":
-        this.#subs.answered(f.id);
-        this.#subs.confirmed(f.ch);
-        return this.#c.channel(f.ch)?.onSubbed(f);
-      case "msgs": {
-        const ch = this.#c.channel(f.ch);
-        if (ch?.subscribed && !ch.onMessages(f.m)) this.#sendSub(f.ch);
-        return;
-      }
+        return this.#subs.subbed(f);
+      case "msgs":
+        return this.#subs.messages(t, f);
       case "err": {
         const err = errorFromServer(f.code, f.message, f.retry);
-        const ch = this.#subs.answered(f.id);
-        if (ch === undefined) return this.#c.emit("error", err);
-        // Refused for good (`not_member`, ...): the handle stops asking. For a while (the channel
-        // moving between nodes): asked again. Anything else: resumed on a fresh connection.
-        if (err.retry === "never") return this.#c.channel(ch)?.onSubFailed(err);
-        if (err.retry === "retry") {
-          return this.#subs.retryLater(ch, () => {
-            if (t === this.#current && this.#c.channel(ch)?.subscribed) this.#sendSub(ch);
-          });
-        }
-        return this.#drop(t, `sub ${ch} failed: ${err.code}`);
+        if (!this.#subs.refused(t, f.id, err)) this.#c.emit("error", err);
+        return;
       }
       case "reauth":
         return void this.#renewOnOpenConnection(t);
@@ -306,12 +253,11 @@ export class ClientSession {
     this.#c.backoff.reset();
     this.#setStatus({ state: "connected", transport: t.kind, attempt: 0 });
     this.#c.emit("welcome", { user: f.user, channels: f.channels, reads: f.reads, unread: f.unread ?? {}, mentions: f.mentions ?? {} });
-    for (const ch of this.#c.channels()) if (ch.subscribed) this.#sendSub(ch.name);
-    for (const [ch, seq] of this.#unsentReads) t.send([{ t: "read", ch, seq }]);
-    this.#unsentReads.clear();
+    for (const ch of this.#c.channels()) if (ch.subscribed) this.#subs.send(t, ch.name);
+    this.#signals.flushReads((ch, seq) => t.send([{ t: "read", ch, seq }]));
     this.#publisher.pumpAll();
     void this.#tabs.orphans(this.#p.outbox, f.user).then((orphans) => this.#publisher.restore(orphans));
-    this.#settleOpen();
+    this.#openWaiters.settle();
     this.#heartbeat = new Heartbeat({
       platform: this.#p, intervalMs: this.#c.heartbeatMs, degradedRttMs: this.#c.degradedRttMs,
       ping: async (timeoutMs) => void (await this.#send({ t: "ping" }, timeoutMs)),
@@ -345,7 +291,7 @@ export class ClientSession {
       const err = new ReconnectError("attempts_exhausted", `Cannot connect after ${this.#c.backoff.maxAttempts} attempts (last: ${c.code} ${c.reason})`);
       this.#setStatus({ state: "offline" });
       this.#c.emit("error", err);
-      return this.#settleOpen(err);
+      return this.#openWaiters.settle(err);
     }
     this.#setStatus({ state: "connecting", transport: this.#chooser.current, attempt: this.#c.backoff.attempts });
     this.#timers.reconnect = this.#p.setTimeout(() => void this.#openTransport(), delay);
@@ -374,14 +320,7 @@ export class ClientSession {
     this.#stopped = true;
     this.#setStatus({ state: "offline" });
     this.#c.emit("error", err);
-    this.#settleOpen(err);
-  }
-
-  #sendSub(ch: string): void {
-    const t = this.#current!;
-    const id = this.#requests.nextId();
-    this.#subs.sent(id, ch, t.kind === "websocket" ? this.#c.requestTimeoutMs : undefined, () => this.#drop(t, `no answer to sub ${ch}`));
-    t.subscribe(ch, this.#c.channel(ch)?.lastSeq ?? 0, id);
+    this.#openWaiters.settle(err);
   }
 
   /** Gives up on connection `t` (if still the current one) and reconnects. */
