@@ -1,6 +1,4 @@
 // Shared definitions for the connections benchmark, scenario (d): targets and IPC shapes.
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 /** `centrifugo`: Centrifugo v6, memory engine (bench/baselines/centrifugo.ts), skipped when it cannot be built. */
 export type ConnsTarget = 'storm' | 'raw' | 'socketio' | 'centrifugo';
@@ -59,7 +57,3 @@ export interface ConnsWorkerReport extends ConnsProgress {
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
-
-/** The folder of the benchmark's scripts (tools/bench/ from source, dist-tools/tools/bench/ built), and their extension. */
-export const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
-export const EXT = import.meta.url.endsWith('.ts') ? '.ts' : '.js';

@@ -1,9 +1,9 @@
 // The connections benchmark's command line (see conns_bench.ts for what each flag means).
 import path from 'node:path';
 import { flags } from './args.ts';
-import { BENCH_DIR, CONNS_TARGETS, EXT, type ConnsTarget } from './conns_common.ts';
+import { CONNS_TARGETS, type ConnsTarget } from './conns_common.ts';
+import { REPO_ROOT } from './fanout_procs.ts';
 
-const repoRoot = path.resolve(BENCH_DIR, EXT === '.ts' ? '../..' : '../../..');
 /** Sockets one server process may hold: open files are capped at 20,000 per process. */
 const MAX_PER_PROCESS = 19_500;
 /** Source ports a load process binds on its own address (2,000-32,000, see conns_load_worker.ts). */
@@ -30,7 +30,7 @@ export function parseConnsArgs(argv: string[]) {
     settle: num('settle', 3),
     connectTimeout: num('connect-timeout', 600),
     readyTimeout: num('ready-timeout', 60),
-    stormBin: path.resolve(get('storm-bin', path.join(repoRoot, 'dist/bin/storm.js'))),
+    stormBin: path.resolve(get('storm-bin', path.join(REPO_ROOT, 'dist/bin/storm.js'))),
     serverNodeArgs: get('server-node-args', '').split(' ').filter(Boolean),
   };
   done('connections benchmark (scenario d): node dist-tools/tools/bench/conns_bench.js [flags]; bench/conns_bench.ts explains them');

@@ -6,11 +6,11 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { build, decodeFromCompressedBase64 } from 'hdr-histogram-js';
 import { centrifugoBinary } from './baselines/centrifugo.ts';
-import { BENCH_DIR, EXT, sleep, type ConnsProgress, type ConnsTarget, type ConnsWorkerInit, type ConnsWorkerReport } from './conns_common.ts';
+import { sleep, type ConnsProgress, type ConnsTarget, type ConnsWorkerInit, type ConnsWorkerReport } from './conns_common.ts';
 import type { ConnsOptions } from './conns_options.ts';
 import { emptyResult, fmt, type ConnsResult } from './conns_report.ts';
 import { heapBytes, startServers, startServices, type Services } from './conns_servers.ts';
-import { cpuSeconds, machineCpu, makeTempDir, procTree, removeTempDir, rssBytes, shareOf, Worker, type ServerProc } from './fanout_procs.ts';
+import { BENCH_DIR, cpuSeconds, EXT, machineCpu, makeTempDir, procTree, removeTempDir, rssBytes, shareOf, Worker, type ServerProc } from './fanout_procs.ts';
 
 const MB = 1024 * 1024;
 

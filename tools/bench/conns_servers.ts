@@ -7,9 +7,10 @@ import pg from 'pg';
 import { startHazelcast, type HazelcastMember } from '../../deploy/local_hazelcast.ts';
 import { startPostgres, type PostgresServer } from '../../deploy/local_postgres.ts';
 import { centrifugoBinary, centrifugoCommand } from './baselines/centrifugo.ts';
-import { BENCH_DIR, EXT, sleep, type ConnsTarget } from './conns_common.ts';
+import { sleep, type ConnsTarget } from './conns_common.ts';
 import type { ConnsOptions } from './conns_options.ts';
-import { freePort, startServer, waitHttp, type ServerProc } from './fanout_procs.ts';
+import { BENCH_DIR, EXT, freePort, startServer, waitHttp, type ServerProc } from './fanout_procs.ts';
+import { postmaster } from './postgres_probes.ts';
 
 /** The backing services of a Storm cluster: a throwaway PostgreSQL and (cluster mode) a Hazelcast member. */
 export interface Services {
@@ -24,9 +25,8 @@ export async function startServices(o: ConnsOptions, log: (s: string) => void): 
   const pgServer = await startPostgres();
   const db = new pg.Client({ connectionString: pgServer.url });
   await db.connect();
-  const dataDir = String((await db.query('SHOW data_directory')).rows[0].data_directory);
+  const { pid: pgPid } = await postmaster(db);
   await db.end();
-  const pgPid = Number(fs.readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
   // A driver that dies must not leave PostgreSQL behind (the harness cleans up only on stop()).
   const killPg = () => { try { process.kill(pgPid, 'SIGQUIT'); } catch { /* gone */ } };
   process.on('exit', killPg);

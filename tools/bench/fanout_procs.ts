@@ -5,7 +5,13 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { sleep } from './fanout_common.ts';
+
+/** The folder of the bench's scripts (tools/bench/ from source, dist-tools/tools/bench/ built), their extension, and the repository. */
+export const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
+export const EXT = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
+export const REPO_ROOT = path.resolve(BENCH_DIR, EXT === '.ts' ? '../..' : '../../..');
 
 const live = new Set<ChildProcess>();
 const groups = new Set<number>(); // pids of children started with detached:true (own group)
