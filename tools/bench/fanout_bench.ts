@@ -26,171 +26,19 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { flags } from './args.ts';
 import { build, decodeFromCompressedBase64 } from 'hdr-histogram-js';
+import { isStorm, protoOf, sleep, type PubReport, type SubReport, type TargetName, type WorkerInit } from './fanout_common.ts';
+import { parseFanoutArgs, type FanoutOpts } from './fanout_options.ts';
 import {
-  ALL_TARGETS, isStorm, protoOf, sleep, type PubReport, type SubReport, type TargetName, type WorkerInit,
-} from './fanout_common.ts';
-import { freePortRange, startLocalCluster } from '../../deploy/local_cluster.ts';
-import { startPostgres } from '../../deploy/local_postgres.ts';
-import {
-  cpuSeconds, freePort, machineCpu, makeTempDir, procTree, removeTempDir, rssBytes, shareOf, startServer, threadCpuSeconds, threadsPercent, waitHttp, Worker,
+  BENCH_DIR, cpuSeconds, EXT, machineCpu, makeTempDir, removeTempDir, REPO_ROOT, rssBytes, shareOf, threadCpuSeconds, threadsPercent, Worker,
 } from './fanout_procs.ts';
-import { centrifugoBinary, centrifugoCommand, centrifugoSecrets } from './baselines/centrifugo.ts';
+import { centSecrets, external, startCluster, startSingle, type Servers } from './fanout_servers.ts';
+import { centrifugoBinary } from './baselines/centrifugo.ts';
 import { cpuLines, cpuUsPer, ratios, ratioTable, table, type Ratio, type TargetResult } from './fanout_report.ts';
-
-const EXT = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
-const here = path.dirname(fileURLToPath(import.meta.url));
-const repoRoot = path.resolve(here, EXT === '.ts' ? '../..' : '../../..');
-
-function parseArgs(argv: string[]) {
-  const { get, num, int, has, done } = flags(argv);
-  const rateArg = get('rate', '100');
-  const targets = get('targets', ALL_TARGETS.join(',')).split(',').map((s) => s.trim()).filter(Boolean);
-  for (const t of targets) if (!ALL_TARGETS.includes(t as TargetName)) throw new Error(`unknown target ${t}`);
-  const channels = int('channels', 1, 1);
-  const o = {
-    subscribers: int('subscribers', 1000, 1),
-    channels,
-    perConn: int('per-conn', 1, 1, channels),
-    nodes: int('nodes', 1, 1, 8),
-    duration: Math.min(num('duration', 10), 300),
-    warmup: Math.min(num('warmup', 2), 60),
-    rate: rateArg === 'max' ? 0 : num('rate', 100),
-    window: int('window', 256, 1),
-    size: int('size', 100, 0, 16 * 1024),
-    sample: int('sample', 1, 1),
-    loadProcs: int('load-procs', 2, 1, 8),
-    pubProcs: int('pub-procs', 1, 1, 8),
-    ramp: num('ramp', 0),
-    targets: targets as TargetName[],
-    json: get('json', ''),
-    stormBin: path.resolve(get('storm-bin', path.join(repoRoot, 'dist/bin/storm.js'))),
-    stormWorkers: get('storm-workers', ''),
-    /** Storm stores in a throwaway PostgreSQL (started for the run) instead of embedded PGlite. */
-    stormPostgres: has('storm-postgres'),
-    /** Extra node flags for Storm processes, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof". */
-    stormNodeArgs: get('server-node-args', '').split(' ').filter(Boolean),
-    maxRssMB: num('max-rss-mb', 4096),
-    /** An already running Storm (ws://host:port or http://..., comma-separated for several nodes): nothing is started. */
-    url: get('url', ''),
-    /** With --url: pids of the server processes, for memory and CPU (optional). */
-    serverPids: get('server-pid', '').split(',').filter(Boolean).map(Number),
-  };
-  done('fan-out benchmark (scenarios a, b, e): node dist-tools/tools/bench/fanout_bench.js [flags]; bench/fanout_bench.ts explains them');
-  return o;
-}
-export type FanoutOpts = ReturnType<typeof parseArgs>;
-type Opts = FanoutOpts;
 
 const MB = 1024 * 1024;
 
-/** The run's Centrifugo secrets, shared by its server and its load processes. */
-const centSecrets = centrifugoSecrets();
-
-function serverCommand(t: TargetName, o: Opts, port: number, dataDir: string, pgUrl?: string): { cmd: string; args: string[]; env: NodeJS.ProcessEnv } {
-  const env = { ...process.env };
-  if (isStorm(t)) {
-    if (o.stormWorkers) env['STORM_WORKERS'] = o.stormWorkers;
-    // Throughput, not abuse: the rate limits' own cost is measured by rate_limit_bench.
-    env['STORM_RATE_LIMITS'] = 'off';
-    const store = pgUrl ? ['--postgres', pgUrl] : ['--data-dir', dataDir];
-    return { cmd: process.execPath, args: [...o.stormNodeArgs, o.stormBin, 'serve', '--port', String(port), ...store], env };
-  }
-  if (t === 'centrifugo') {
-    const found = centrifugoBinary();
-    if (!('bin' in found)) throw new Error(found.skip);
-    return { ...centrifugoCommand(found.bin, dataDir, port, centSecrets), env };
-  }
-  const script = path.join(here, 'baselines', (t === 'socketio' ? 'socketio_server' : 'raw_ws_server') + EXT);
-  const args = [...process.execArgv, script, '--port', String(port)];
-  if (t === 'raw-batched') args.push('--batch');
-  return { cmd: process.execPath, args, env };
-}
-
-/** The server under test: one process (group), or a Storm cluster of node processes. */
-interface Servers {
-  ports: number[];
-  /** pids whose trees are "the server" (RSS, CPU). */
-  pids(): number[];
-  /** Cluster infrastructure (PostgreSQL, Hazelcast) pids, measured apart. */
-  infraPids(): number[];
-  guardPgid?: number;
-  check(): void;
-  stop(): Promise<void>;
-}
-
-async function startSingle(t: TargetName, o: Opts, tmp: string): Promise<Servers> {
-  const port = await freePort();
-  const pg = isStorm(t) && o.stormPostgres ? await startPostgres() : undefined;
-  const { cmd, args, env } = serverCommand(t, o, port, path.join(tmp, 'data'), pg?.url);
-  const server = startServer(cmd, args, env, path.join(tmp, 'server.log'));
-  try {
-    // a fresh PGlite data dir runs initdb first: ~10 s alone, several times that on a loaded machine
-    await waitHttp(port, isStorm(t) ? 90_000 : 20_000, server);
-  } catch (e) {
-    await server.stop();
-    await pg?.stop();
-    throw e;
-  }
-  return {
-    ports: [port], pids: () => procTree(server.pid), infraPids: () => (pg ? infraProcesses() : []), guardPgid: server.pid,
-    check: () => { if (server.exited()) throw new Error(`server exited during the run:\n${server.tail()}`); },
-    stop: async () => { await server.stop(); await pg?.stop(); },
-  };
-}
-
-async function startCluster(o: Opts, log: (s: string) => void): Promise<Servers> {
-  const lines: string[] = [];
-  const c = await startLocalCluster({
-    nodes: o.nodes, basePort: await freePortRange(o.nodes), workers: Number(o.stormWorkers || 1), leaseMs: 3000,
-    log: (l) => { lines.push(l); if (lines.length > 200) lines.shift(); },
-  });
-  const kill = () => { for (const n of c.nodes) n.proc.kill('SIGKILL'); };
-  process.on('exit', kill);
-  log(`  cluster: ${o.nodes} Storm nodes, PostgreSQL, Hazelcast member ${c.hazelcast}`);
-  const nodePids = () => c.nodes.flatMap((n) => procTree(n.proc.pid!));
-  return {
-    ports: c.nodes.map((n) => n.port),
-    pids: nodePids,
-    infraPids: () => {
-      const mine = new Set([process.pid, ...nodePids()]);
-      return infraProcesses().filter((p) => !mine.has(p));
-    },
-    check: () => {
-      const dead = c.nodes.find((n) => n.proc.exitCode !== null || n.proc.signalCode !== null);
-      if (dead) throw new Error(`node ${dead.name} exited during the run:\n${lines.slice(-15).join('\n')}`);
-    },
-    stop: async () => { await c.stop(); process.off('exit', kill); },
-  };
-}
-
-/** A server someone else runs (--url): measured through --server-pid when given, never stopped. */
-function external(o: Opts): Servers {
-  const urls = o.url.split(',').map((u) => new URL(u.replace(/^ws/, 'http')));
-  if (urls.some((u) => u.hostname !== '127.0.0.1' && u.hostname !== 'localhost')) {
-    throw new Error('--url: load runs target 127.0.0.1 only');
-  }
-  return {
-    ports: urls.map((u) => Number(u.port || 80)),
-    pids: () => o.serverPids.flatMap((p) => procTree(p)),
-    infraPids: () => [],
-    check: () => {},
-    stop: async () => {},
-  };
-}
-
-/** PostgreSQL and Hazelcast processes started for this run (children of this driver). */
-function infraProcesses(): number[] {
-  return procTree(process.pid).filter((pid) => {
-    try {
-      const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-      return cmd.includes('postgres') || cmd.includes('hazelcast');
-    } catch { return false; }
-  });
-}
-
-function emptyResult(t: TargetName, o: Opts): TargetResult {
+function emptyResult(t: TargetName, o: FanoutOpts): TargetResult {
   return {
     target: t, subscribers: o.subscribers, channels: o.channels, perConn: o.perConn, nodes: isStorm(t) ? o.nodes : 1,
     connected: 0, connectMs: 0, connectPerSec: 0, offeredRate: o.rate || 'max',
@@ -203,7 +51,7 @@ function emptyResult(t: TargetName, o: Opts): TargetResult {
 }
 
 /** Prints one progress line per second to stderr from the load processes' counters. */
-function progress(t: TargetName, o: Opts, workers: Worker[]): () => void {
+function progress(t: TargetName, o: FanoutOpts, workers: Worker[]): () => void {
   const t0 = Date.now();
   let last = { at: t0, delivered: 0, connected: 0 };
   let busy = false;
@@ -232,10 +80,10 @@ function progress(t: TargetName, o: Opts, workers: Worker[]): () => void {
   return () => clearInterval(timer);
 }
 
-async function runTarget(t: TargetName, o: Opts, log: (s: string) => void): Promise<TargetResult> {
+async function runTarget(t: TargetName, o: FanoutOpts, log: (s: string) => void): Promise<TargetResult> {
   const r = emptyResult(t, o);
   if (isStorm(t) && !fs.existsSync(o.stormBin)) {
-    r.skipped = `${path.relative(repoRoot, o.stormBin)} not found (build Storm first)`;
+    r.skipped = `${path.relative(REPO_ROOT, o.stormBin)} not found (build Storm first)`;
     return r;
   }
   if (t === 'centrifugo' && !o.url) {
@@ -252,7 +100,7 @@ async function runTarget(t: TargetName, o: Opts, log: (s: string) => void): Prom
   try {
     servers = o.url ? external(o) : isStorm(t) && o.nodes > 1 ? await startCluster(o, log) : await startSingle(t, o, tmp);
     const srv = servers;
-    const workerScript = path.join(here, 'fanout_load_worker' + EXT);
+    const workerScript = path.join(BENCH_DIR, 'fanout_load_worker' + EXT);
     const runId = `b${Date.now().toString(36)}`;
     const base: Omit<WorkerInit, 'role' | 'count' | 'firstIndex' | 'localAddress' | 'pubIndex'> = {
       proto: protoOf(t), host: '127.0.0.1', ports: srv.ports, channels: o.channels, perConn: o.perConn,
@@ -389,14 +237,14 @@ export interface FanoutOutput {
   node: string;
   machine: { cores: number; cpu: string | undefined; memGiB: number };
   caveat: string;
-  params: Omit<Opts, 'rate'> & { rate: number | 'max' };
+  params: Omit<FanoutOpts, 'rate'> & { rate: number | 'max' };
   results: TargetResult[];
   ratios: Ratio[];
 }
 
 /** Runs the fan-out benchmark with command-line style arguments; writes --json when given. */
 export async function runFanoutBench(argv: string[], log: (s: string) => void, command: string): Promise<FanoutOutput> {
-  const o = parseArgs(argv);
+  const o = parseFanoutArgs(argv);
   const perChannel = (o.subscribers * o.perConn) / o.channels;
   log(`fan-out benchmark: ${o.channels} channel(s) x ${perChannel} subscribers (${o.subscribers} connections in ${o.perConn} channel(s) each)` +
     `${o.nodes > 1 ? `, Storm on ${o.nodes} cluster nodes` : ''}, rate ${o.rate || 'max (window ' + o.window + ' per publisher)'} msg/s, ` +
