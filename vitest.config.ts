@@ -1,4 +1,11 @@
+import { resolve } from "node:path";
 import { defineConfig } from "vitest/config";
+
+// `STORM_COVERAGE=1 npm test` (CI): line coverage of the product code in the test processes, and
+// V8's raw coverage of every `storm serve` the tests spawn (deploy/local_cluster.ts reads
+// STORM_NODE_COVERAGE); `bash deploy/quality.sh coverage-report` unites them and gates at 80 %.
+const coverage = process.env["STORM_COVERAGE"] === "1";
+if (coverage) process.env["STORM_NODE_COVERAGE"] ??= resolve("coverage/nodes-raw");
 
 export default defineConfig({
   test: {
@@ -7,15 +14,15 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: "forks",
-    // `vitest run --coverage`: lines of the product code, not of tools or tests, run in the test
-    // processes. deploy/quality.sh coverage adds what spawned nodes (dist/) ran (deploy/coverage_merge.ts).
+    // Lines of the product code, not of tools or tests, run in the test processes; what spawned
+    // nodes (dist/) ran is added by deploy/coverage_merge.ts, which holds the gate.
     coverage: {
+      enabled: coverage,
       provider: "v8",
       include: ["{runtime,actors,edge,storage,server,cli,lib,client}/**/*.ts"],
       exclude: ["**/*.test.ts", "**/*_conformance*.ts", "tools/**", "tests/**", "property-tests/**"],
-      reporter: ["text-summary", "json-summary"],
+      reporter: ["json", "json-summary", "text-summary"],
       reportsDirectory: "coverage",
-      thresholds: { lines: 80 },
       // The figure even when a test fails (the run fails all the same).
       reportOnFailure: true,
     },

@@ -3,7 +3,7 @@
  * durable in PostgreSQL) on real cloud offers, from the per-core figures the benchmark suite measured
  * on this machine. Method and assumptions: docs/COST.md. No dependencies.
  *
- *   npx tsx deploy/cost_model.ts bench/results/suite [--json]
+ *   npx tsx deploy/cost_model.ts tools/bench/results/suite [--json]
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -179,7 +179,7 @@ export function price(offer: Offer, need: ReturnType<typeof size>) {
 
 const dir = process.argv[2];
 if (!dir) {
-  console.error("Cannot run the cost model: usage: npx tsx deploy/cost_model.ts bench/results/suite [--json]");
+  console.error("Cannot run the cost model: usage: npx tsx deploy/cost_model.ts tools/bench/results/suite [--json]");
   process.exit(2);
 }
 const m = measure(dir);

@@ -6,13 +6,16 @@
 #             STORM_AUDIT_UNAVAILABLE=warn.
 #   scan      semgrep (PyPI, pinned, offline: --metrics=off, local rules only) with
 #             deploy/semgrep/rules.yml over the product code; fails on any finding.
-#   coverage  the whole test suite under @vitest/coverage-v8, with the `storm serve` processes it
-#             spawns writing V8 coverage too (remapped by c8; deploy/coverage_merge.ts unites them
-#             line by line); fails under 80 % of the product code's lines. A second full test run:
-#             not in .ci/run (README "Quality gates"). Needs `npm run build` first (tests start dist/ nodes).
+#   coverage  the whole test suite under @vitest/coverage-v8 (STORM_COVERAGE=1, vitest.config.ts),
+#             with the `storm serve` processes it spawns writing V8 coverage too, then
+#             coverage-report. Needs `npm run build` first (tests start dist/ nodes). CI instead
+#             runs `STORM_COVERAGE=1 npm test` then coverage-report: one test run, not two.
+#   coverage-report  what such a run left in coverage/: the nodes' coverage remapped by c8 to
+#             the sources, united line by line with the test processes' (deploy/coverage_merge.ts);
+#             fails under 80 % of the product code's lines.
 #   self-test proves the audit and the scan fail on a broken input (a report with a critical
 #             advisory; semgrep --test on deploy/semgrep/rules.ts, whose cases must all match).
-# Usage: deploy/quality.sh [audit] [scan] [coverage] [self-test]   (default: audit scan self-test)
+# Usage: deploy/quality.sh [audit] [scan] [coverage] [coverage-report] [self-test]   (default: audit scan self-test)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -59,16 +62,24 @@ scan() {
 }
 
 coverage() {
-  echo "== coverage: vitest run --coverage, plus the spawned nodes' V8 coverage (threshold: 80 % of the product code's lines)"
-  local rc=0 nodes="$PWD/coverage/nodes-raw"
-  rm -rf coverage && mkdir -p "$nodes"
-  # Each spawned storm serve writes V8's raw coverage into $nodes when it exits (tests/harness).
-  STORM_NODE_COVERAGE="$nodes" npx vitest run --coverage --coverage.reporter=json --coverage.reporter=json-summary \
-    --coverage.reporter=text-summary --coverage.thresholds.lines=0 || rc=$?
+  echo "== coverage: the test suite with STORM_COVERAGE=1, the spawned nodes' V8 coverage too"
+  local rc=0
+  rm -rf coverage
+  STORM_COVERAGE=1 npx vitest run || rc=$?
+  coverage_report || rc=1
+  return $rc
+}
+
+coverage_report() {
+  echo "== coverage report: test processes and spawned nodes united (threshold: 80 % of the product code's lines)"
+  local nodes="$PWD/coverage/nodes-raw"
+  if [ ! -f coverage/coverage-final.json ] || [ ! -d "$nodes" ]; then
+    echo "coverage-report: no coverage/coverage-final.json or $nodes: run STORM_COVERAGE=1 npm test first" >&2
+    return 1
+  fi
   # dist/ remapped to the TypeScript sources by dist/'s source maps.
   npx c8 report --temp-directory "$nodes" --reports-dir coverage/nodes --reporter json --include 'dist/**' >/dev/null
-  npx tsx deploy/coverage_merge.ts coverage/coverage-final.json coverage/nodes/coverage-final.json --min 80 || rc=1
-  return $rc
+  npx tsx deploy/coverage_merge.ts coverage/coverage-final.json coverage/nodes/coverage-final.json --min 80
 }
 
 self_test() {
@@ -95,8 +106,9 @@ for step in "${steps[@]}"; do
     audit) audit || status=$? ;;
     scan) scan || status=1 ;;
     coverage) coverage || status=1 ;;
+    coverage-report) coverage_report || status=1 ;;
     self-test) self_test || status=1 ;;
-    *) echo "Cannot run quality step \"$step\": want audit, scan, coverage or self-test" >&2; exit 2 ;;
+    *) echo "Cannot run quality step \"$step\": want audit, scan, coverage, coverage-report or self-test" >&2; exit 2 ;;
   esac
 done
 if [ "$status" -ne 0 ]; then echo "deploy/quality.sh: FAILED (exit $status)"; exit "$status"; fi

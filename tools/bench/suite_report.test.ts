@@ -61,4 +61,16 @@ describe("bench suite report", () => {
     const md = markdown([{ def: { id: "c10", title: "c10" }, command: "cmd", data: durable(49_000, 40) }]);
     expect(md).toContain("| 49,000/s, p99 40.0 ms | **not met** |");
   });
+
+  it("suite report - each many-rooms shape gets its own #31 lines, CPU per delivery against raw-batched and Centrifugo of the same run", () => {
+    const withCpu = (name: string, us: number, p99: number) => ({ ...target(name, 20_000), latencyMs: { p50: 1, p99, p999: p99 },
+      cpuDetail: { serverThreads: [], subscriberProcs: [], publisherProcs: [], usPerDelivery: { machine: us * 2, server: us, load: us } } });
+    const rooms = (storm: number) => ({ params: { rate: 2000 }, ratios: [],
+      results: [withCpu("raw-batched", 10, 2), withCpu("centrifugo", 20, 2), withCpu("storm", storm, 3)] });
+    const md = markdown([repeated("b1k", [rooms(12), rooms(30), rooms(14)])]);
+    expect(md).toContain("| (b1k) #31: Storm server CPU per delivery ≤ 1.3× raw-batched's | 3 runs: 12.0 / 10.0 µs = 1.20× ✓; 30.0 / 10.0 µs = 3.00×; 14.0 / 10.0 µs = 1.40× | **not met** in 1 of 3 runs |");
+    expect(md).toContain("| (b1k) #31: Storm server CPU per delivery ≤ Centrifugo's");
+    expect(md).toContain("3 runs: 12.0 / 20.0 µs = 0.60× ✓; 30.0 / 20.0 µs = 1.50×; 14.0 / 20.0 µs = 0.70× ✓ | **met** in 2 of 3 runs |");
+    expect(md).not.toContain("| (b) #31");
+  });
 });

@@ -137,26 +137,27 @@ function targets(runs: ScenarioRun[]): string[] {
 /** Server CPU µs per delivery of a target's run. */
 const cpuPer = (r: TargetResult | undefined): number => r?.cpuDetail?.usPerDelivery.server ?? NaN;
 
-/** Issue #31's lines: many small rooms (b) and the footprint under load, against Centrifugo and raw `ws` of the same run. */
+/** Issue #31's lines: many small rooms (each (b) shape) and the footprint under load, against Centrifugo and raw `ws` of the same run. */
 function manyRoomsTargets(runs: ScenarioRun[]): Array<string | undefined> {
-  const b = all<FanoutOutput>(runs, 'b');
   const pair = (d: FanoutOutput | null, base: string) => ({ s: result(d ?? undefined, 'storm'), x: result(d ?? undefined, base) });
-  const cpuVs = (base: string, factor: number) => b.map((d): Check => {
+  const cpuVs = (b: Array<FanoutOutput | null>, base: string, factor: number) => b.map((d): Check => {
     const { s, x } = pair(d, base);
     return s && x && Number.isFinite(cpuPer(s) / cpuPer(x))
       ? { figure: `${f1(cpuPer(s))} / ${f1(cpuPer(x))} µs = ${f2(cpuPer(s) / cpuPer(x))}×`, ok: cpuPer(s) <= factor * cpuPer(x) } : NO_RESULT;
   });
-  const lines = [
-    line('(b) #31: Storm server CPU per delivery ≤ 1.3× raw-batched\'s', cpuVs('raw-batched', 1.3)),
-    line('(b) #31: p99 publish-to-deliver ≤ 2× raw-batched\'s (Storm\'s includes its durable commit)', b.map((d): Check => {
+  const hasCentrifugo = ['a200', 'amax', 'b', 'b1k'].some((id) => all<FanoutOutput>(runs, id).some((d) => result(d ?? undefined, 'centrifugo')));
+  const lines: Array<string | undefined> = [];
+  for (const id of ['b', 'b1k']) {
+    const b = all<FanoutOutput>(runs, id);
+    lines.push(line(`(${id}) #31: Storm server CPU per delivery ≤ 1.3× raw-batched's`, cpuVs(b, 'raw-batched', 1.3)));
+    lines.push(line(`(${id}) #31: p99 publish-to-deliver ≤ 2× raw-batched's (Storm's includes its durable commit)`, b.map((d): Check => {
       const { s, x } = pair(d, 'raw-batched');
       return s && x ? { figure: `${f1(s.latencyMs.p99)} / ${f1(x.latencyMs.p99)} ms = ${f2(s.latencyMs.p99 / x.latencyMs.p99)}×`, ok: s.latencyMs.p99 <= 2 * x.latencyMs.p99 } : NO_RESULT;
-    })),
-  ];
-  const hasCentrifugo = ['a200', 'amax', 'b'].some((id) => all<FanoutOutput>(runs, id).some((d) => result(d ?? undefined, 'centrifugo')));
+    })));
+    if (hasCentrifugo) lines.push(line(`(${id}) #31: Storm server CPU per delivery ≤ Centrifugo's (${CENTRIFUGO_DURABILITY})`, cpuVs(b, 'centrifugo', 1)));
+  }
   if (!hasCentrifugo) return lines;
-  lines.push(line(`(b) #31: Storm server CPU per delivery ≤ Centrifugo's (${CENTRIFUGO_DURABILITY})`, cpuVs('centrifugo', 1)));
-  for (const id of ['a200', 'amax', 'b']) {
+  for (const id of ['a200', 'amax', 'b', 'b1k']) {
     lines.push(line(`(${id}) #31: Storm server RSS (peak during the run) ≤ 2× Centrifugo's (${CENTRIFUGO_DURABILITY})`, all<FanoutOutput>(runs, id).map((d): Check => {
       const { s, x } = pair(d, 'centrifugo');
       return s && x ? { figure: `${f1(s.serverRssMB.peakDuringRun)} / ${f1(x.serverRssMB.peakDuringRun)} MB = ${f2(s.serverRssMB.peakDuringRun / x.serverRssMB.peakDuringRun)}×`,
