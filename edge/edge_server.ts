@@ -199,6 +199,16 @@ export class EdgeServer {
     if (ev.type === "member" && !ev.joined) this.#subs.userLeft(ev.user, ev.ch);
   }
 
+  /** The node lost its cluster lease: sockets stay open, their streams wait for `rejoined`. */
+  suspend(): void {
+    this.#subs.suspend();
+  }
+
+  /** The node holds a lease again as a new incarnation: every stream resumes from its cursor. */
+  rejoined(oldEdge: string): void {
+    this.#subs.resume(oldEdge);
+  }
+
   /** A channel's actor has a new activation: local sockets on it resubscribe from their cursors. */
   placementChanged(ch: string, epoch: number): void {
     this.#subs.placementChanged(ch, epoch);
