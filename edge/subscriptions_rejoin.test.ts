@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import type { SubscribeReply } from "../actors/messages.ts";
 import { UnavailableError } from "../runtime/core/errors.ts";
 import { Connection, type SocketLike } from "./connection.ts";
 import { Fanout } from "./fanout.ts";

@@ -241,6 +241,9 @@ async function startLocked(cfg: NodeConfig, hooks: NodeHooks, lock: DataDirLock)
       onLost(reason) {
         logger.error("lease lost: every actor dropped, client connections kept; rejoining as a new incarnation", { reason, incarnation: system.nodeId });
         edge!.suspend();
+        // The workers are about to be terminated: a call on their control ports would never be
+        // answered (`/metrics`, `/status` would hang). Fresh workers fill this again on rejoin.
+        controls.length = 0;
       },
       onRejoined(node, old) {
         logger.warn("lease taken again: serving as a new incarnation, streams resume from their cursors", { incarnation: node, old });

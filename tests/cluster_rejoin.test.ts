@@ -54,7 +54,13 @@ describe("cluster rejoin", () => {
     const procs = [0, 1, 2].map((i) => tc.node(i).proc);
     const ids = [0, 1, 2].map((i) => tc.node(i).id);
     const tDown = Date.now();
-    await tc.c.restartHazelcast();
+    const restarted = tc.c.restartHazelcast();
+    // Meanwhile: not ready (a load balancer sends no new client), alive, and still scraped.
+    await until(async () => (await tc.http(0, "GET", "/readyz")).status === 503, 20_000, "node 0 not ready while it holds no lease");
+    expect((await tc.http(0, "GET", "/livez")).status).toBe(200);
+    const during = await fetch(`${tc.node(0).url}/metrics`, { signal: AbortSignal.timeout(5_000) }).then((r) => r.text());
+    expect(during).toMatch(/^storm_lease_lost_total 1$/m);
+    await restarted;
     const tUp = Date.now();
     // The member was away longer than the lease: every node lost it and took a new incarnation.
     expect(tUp - tDown).toBeGreaterThan(LEASE_MS);
@@ -67,6 +73,7 @@ describe("cluster rejoin", () => {
     const mark = pub.acks.length;
     await pub.waitFor(() => pub.acks.length >= mark + 100, 30_000, "100 acks after the rejoin");
     await tc.waitForMembership();
+    for (const i of [0, 1, 2]) expect((await tc.http(i, "GET", "/readyz")).status, `node ${i} ready again`).toBe(200);
 
     for (const [i, proc] of procs.entries()) {
       expect(tc.node(i).proc, `node ${i}'s process`).toBe(proc);
