@@ -9,8 +9,18 @@ const TTL = 3_000;
 /** A registry that can be taken down (calls fail) and brought back, as a Hazelcast restart does. */
 class FlakyRegistry extends MemoryRegistry {
   down = false;
+  /** The next this-many lease writes each take `slowMs` (a starved member). */
+  slowCalls = 0;
+  slowMs = 0;
+  constructor(private readonly fake: FakeClock) {
+    super(fake);
+  }
   override async renewLease(lease: NodeLease, ttlMs: number): Promise<void> {
     if (this.down) throw new Error("registry unreachable");
+    if (this.slowCalls > 0) {
+      this.slowCalls--;
+      await new Promise((r) => this.fake.setTimeout(() => r(undefined), this.slowMs));
+    }
     return super.renewLease(lease, ttlMs);
   }
   override async liveNodes(): Promise<NodeLease[]> {
@@ -145,5 +155,20 @@ describe("LeaseKeeper", () => {
     await run(5_000);
     expect(keeper.state).toBe("stopped");
     expect(await registry.liveNodes()).toEqual([]);
+  });
+
+  it("lease keeper - a rejoin whose lease write took over half the TTL tries again at once instead of serving on a lease about to expire", async () => {
+    const { registry, keeper, events, run } = setup();
+    await keeper.start();
+    registry.down = true;
+    await run(TTL + 1_000);
+    // The registry answers again, but slowly at first: 1.6 s per write with a 3 s lease.
+    registry.slowCalls = 2;
+    registry.slowMs = 1_600;
+    registry.down = false;
+    await run(15_000);
+    expect(events).toEqual(["lost: lease not renewed before its deadline", "rejoined n1.r1 after n1.a, live n1.r1"]);
+    expect(keeper.losses).toBe(1);
+    expect(keeper.held).toBe(true);
   });
 });

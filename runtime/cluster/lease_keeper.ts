@@ -133,28 +133,36 @@ export class LeaseKeeper {
     const old = this.#node;
     const next = this.#o.nextIncarnation();
     let backoff = this.#period();
+    let late = 0;
     for (let attempt = 1; this.#state === "rejoining"; attempt++) {
       const live = await this.#tryLease(next, old).catch((err: unknown) => {
         // One line per outage and then one every few attempts, not one per attempt.
         if (attempt === 1 || attempt % 10 === 0) this.#o.log(`rejoin as ${next}: no lease yet (attempt ${attempt})`, err);
         return undefined;
       });
-      if (live) return this.#rejoined(next, old, live);
+      // A registry that answers, slowly (a starved member or node): try again at once, a few times,
+      // rather than serve with a lease already half gone and lose it again at the next tick.
+      if (live === "late" && ++late <= 3) continue;
+      if (live && live !== "late") return this.#rejoined(next, old, live);
       await this.#sleep(backoff);
       backoff = Math.min(backoff * 2, Math.max(this.#period(), 2_000));
     }
   }
 
-  /** One attempt at a lease under `node`: the live list, or undefined when the lease came too late to count. */
-  async #tryLease(node: string, old: string): Promise<NodeLease[] | undefined> {
+  /**
+   * One attempt at a lease under `node`: the live list, or `late` when the round trips took more
+   * than half the TTL (the client retried through an outage, or the registry is starved): such a
+   * lease would be lost again before its first renewal.
+   */
+  async #tryLease(node: string, old: string): Promise<NodeLease[] | "late"> {
     const started = this.#o.clock.now();
+    const late = () => this.#o.clock.now() - started > this.#o.ttlMs / 2;
     await this.#o.registry.renewLease(this.#lease(node, started), this.#o.ttlMs);
-    // A write that took longer than the TTL (the client retried through an outage) holds nothing.
-    if (this.#o.clock.now() >= started + this.#o.ttlMs) return undefined;
+    if (late()) return "late";
     // The old incarnation is gone for good: peers that still list it take its actors over now.
     await this.#o.registry.dropLease(old);
     const live = await this.#o.registry.liveNodes();
-    if (this.#o.clock.now() >= started + this.#o.ttlMs) return undefined;
+    if (late()) return "late";
     this.#validUntil = started + this.#o.ttlMs;
     return live;
   }
@@ -172,6 +180,8 @@ export class LeaseKeeper {
     this.renewals++;
     this.rejoins++;
     this.#schedule();
+    // Starting the workers and resuming the streams took loop time: renew now, not a period later.
+    this.#tick();
   }
 
   #lease(node: string, renewedAt: number): NodeLease {
