@@ -29,8 +29,8 @@ export interface Anomaly {
   at: number;
   node: string;
   /**
-   * `exit`: a node exited without a fault (e.g. it missed its lease on a loaded machine): crash-only
-   * behaviour, reported; `pause`: a node stopped past its lease did not rejoin in place (as a new
+   * `exit`: a node exited without a fault (a crash, or exit 75: it lost its lease and could not
+   * rejoin in place): reported; `pause`: a node stopped past its lease did not rejoin in place (as a new
    * incarnation, its process kept) within `REJOIN_AFTER_PAUSE_MS` of SIGCONT;
    * `stop`: a node sent SIGTERM did not drain and exit 0 within `GRACEFUL_STOP_MS`.
    */
