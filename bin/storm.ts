@@ -50,8 +50,11 @@ async function serve(argv: string[]): Promise<void> {
     const lock = lockDataDir(cfg.dataDir);
     const { startNode } = await import("../server/node.ts");
     node = await startNode(cfg, {
-      // Crash-only: a node that lost its lease has stopped its actors; it exits and is restarted fresh.
+      // A node that lost its lease rejoins in place; only one that cannot (its actors would not
+      // stop or start again) exits, to be restarted fresh.
       onLeaseLost: () => process.exit(EXIT.leaseLost),
+      // Scripts and the test harness learn the new incarnation id as they learned the first.
+      onRejoined: (id) => console.log(JSON.stringify({ event: "rejoined", node: id })),
     }, lock);
   } catch (err) {
     if (!(err instanceof StartupError || err instanceof UsageError)) throw err;

@@ -25,7 +25,7 @@ export interface ClusterNodeProcess {
   name: string;
   port: number;
   url: string;
-  /** The node's incarnation id, from its `listening` line. */
+  /** The node's current incarnation id, from its `listening` line, then from each `rejoined` line. */
   id: string;
   proc: ChildProcess;
 }
@@ -107,15 +107,22 @@ export async function startLocalCluster(o: LocalClusterOptions): Promise<LocalCl
       "--cluster-name", hz.clusterName, "--cluster-secret-file", secretFile, "--jwt-secret-file", secretFile, "--dev-tokens", "--dev-admin",
       "--lease-ms", String(o.leaseMs), ...(o.args ?? [])], { stdio: ["ignore", "pipe", "pipe"], env: nodeProcessEnv() });
     proc.stderr!.on("data", (d: Buffer) => log(`[n${i + 1}] ${d.toString().trimEnd()}`));
+    let node: ClusterNodeProcess | undefined;
     const id = await new Promise<string>((ok, fail) => {
       const lines = createInterface({ input: proc.stdout! });
       lines.on("line", (line) => {
         if (line.includes('"listening"')) ok((JSON.parse(line) as { node: string }).node);
+        // A node that lost its lease rejoins as a new incarnation: the process stays, its id changes.
+        if (line.includes('"rejoined"') && node) {
+          node.id = (JSON.parse(line) as { node: string }).node;
+          log(`node n${i + 1} rejoined as ${node.id}`);
+        }
       });
       proc.once("exit", (code) => fail(new Error(`node n${i + 1} exited with ${code} before listening`)));
     });
     log(`node n${i + 1}: http://127.0.0.1:${port} (${id})`);
-    return { name: `n${i + 1}`, port, url: `http://127.0.0.1:${port}`, id, proc };
+    node = { name: `n${i + 1}`, port, url: `http://127.0.0.1:${port}`, id, proc };
+    return node;
   };
 
   const nodes: ClusterNodeProcess[] = [];

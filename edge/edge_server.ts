@@ -4,7 +4,7 @@ import { WebSocketServer, type WebSocket } from "ws";
 import { EdgeWebSocket } from "./edge_socket.ts";
 import type { EdgeEvent, SessionView } from "../actors/messages.ts";
 import type { Clock, Timer } from "../runtime/core/clock.ts";
-import { RejectedError, StormError } from "../runtime/core/errors.ts";
+import { RejectedError, StormError, UnavailableError } from "../runtime/core/errors.ts";
 import { ERROR_CODES } from "../runtime/core/error_codes.ts";
 import type { Authenticator, Principal } from "./auth.ts";
 import { Connection } from "./connection.ts";
@@ -92,6 +92,8 @@ export class EdgeServer {
   readonly #o: EdgeOptions;
   #nextId = 1;
   #heartbeat: Timer | undefined;
+  /** Set while the node holds no cluster lease (`suspend` .. `rejoined`). */
+  #suspended = false;
   readonly #expiry: TokenExpiry;
   readonly #turn: SendTurn;
   readonly #delivered: DeliveryReporter;
@@ -199,6 +201,18 @@ export class EdgeServer {
     if (ev.type === "member" && !ev.joined) this.#subs.userLeft(ev.user, ev.ch);
   }
 
+  /** The node lost its cluster lease: sockets stay open, their streams wait for `rejoined`. */
+  suspend(): void {
+    this.#suspended = true;
+    this.#subs.suspend();
+  }
+
+  /** The node holds a lease again as a new incarnation: every stream resumes from its cursor. */
+  rejoined(oldEdge: string): void {
+    this.#suspended = false;
+    this.#subs.resume(oldEdge);
+  }
+
   /** A channel's actor has a new activation: local sockets on it resubscribe from their cursors. */
   placementChanged(ch: string, epoch: number): void {
     this.#subs.placementChanged(ch, epoch);
@@ -231,6 +245,8 @@ export class EdgeServer {
       socket.end("HTTP/1.1 404 Not Found\r\n\r\n");
       return;
     }
+    // A new client is better served by another node than welcomed here without its session.
+    if (this.#suspended) return this.#refuse(socket, "503 Service Unavailable", new UnavailableError("This node is rejoining its cluster: connect to another node, or retry"));
     const enc = url.searchParams.get("enc") ?? "json";
     if (!(MSGS_ENCODINGS as readonly string[]).includes(enc)) {
       const err = new StormError("bad_request", `Cannot use enc "${enc.slice(0, 40)}": expected one of ${MSGS_ENCODINGS.join(", ")}`);

@@ -102,6 +102,16 @@ export class Fanout {
     return this.#byChannel.size;
   }
 
+  /** Channels with local streams. */
+  channelNames(): string[] {
+    return [...this.#byChannel.keys()];
+  }
+
+  /** Users with local streams. */
+  users(): string[] {
+    return [...this.#byUser.keys()];
+  }
+
   onEvent(ev: EdgeEvent): void {
     switch (ev.type) {
       case "msgs":

@@ -17,6 +17,8 @@ export class Subscriptions {
   readonly #epochs = new Map<string, number>();
   /** Streams that do not announce presence: a long-poll would flap online/offline at every poll. */
   readonly #quiet = new WeakSet<Connection>();
+  /** Set while the node holds no cluster lease: streams stay open, resubscribing waits for `resume`. */
+  #suspended = false;
 
   constructor(
     private readonly actors: ActorGateway,
@@ -85,9 +87,40 @@ export class Subscriptions {
     for (const conn of this.fanout.connectionsOn(ch)) if (conn.subs.get(ch)?.confirmed) void this.#resubscribe(conn, ch, 0);
   }
 
+  /**
+   * The node lost its cluster lease: its streams stay open but nothing reaches them until `resume`
+   * (the actors answer no one here meanwhile), and no resubscribe is tried, so none gives up and
+   * closes its socket.
+   */
+  suspend(): void {
+    this.#suspended = true;
+  }
+
+  /**
+   * The node rejoined as a new incarnation (this edge's id changed; `oldEdge` is dead for good):
+   * every stream resumes exactly as on a move. The channels and sessions that knew the old edge
+   * forget it (`edge_down`: its presence goes offline, nothing more is sent to it), each user's
+   * streams register with their session again, and every confirmed subscription registers with its
+   * channel's activation and resumes from its cursor (no gap, no duplicate).
+   */
+  resume(oldEdge: string): void {
+    this.#suspended = false;
+    const edge = this.actors.edgeId;
+    for (const user of this.fanout.users()) {
+      this.actors.tell(sessionActor(user), { type: "edge_down", edge: oldEdge });
+      for (const conn of this.fanout.connectionsOf(user)) {
+        if (!this.#quiet.has(conn) && !conn.closed) this.actors.tell(sessionActor(user), { type: "connect", edge });
+      }
+    }
+    for (const ch of this.fanout.channelNames()) {
+      this.actors.tell(channelActor(ch), { type: "edge_down", edge: oldEdge });
+      this.resync(ch);
+    }
+  }
+
   async #resubscribe(conn: Connection, ch: string, attempt: number): Promise<void> {
     const sub = conn.subs.get(ch);
-    if (!sub || conn.closed) return;
+    if (!sub || conn.closed || this.#suspended) return;
     const gen = this.fanout.restartCatchUp(sub);
     try {
       const page = await this.actors.ask<SubscribeReply>(channelActor(ch), { type: "subscribe", user: conn.user, edge: this.actors.edgeId, after: sub.cursor, limit: PAGE });
@@ -96,7 +129,7 @@ export class Subscriptions {
       this.#announce(conn, ch, true);
       await this.#catchUp(conn, ch, sub, page, gen);
     } catch {
-      if (conn.subs.get(ch) !== sub || sub.gen !== gen || conn.closed) return;
+      if (conn.subs.get(ch) !== sub || sub.gen !== gen || conn.closed || this.#suspended) return;
       // The new activation is not reachable yet; past a few tries the client resumes by itself.
       if (attempt >= 5) return conn.close(4100, "slow_consumer");
       setTimeout(() => void this.#resubscribe(conn, ch, attempt + 1), 100 * 2 ** attempt);

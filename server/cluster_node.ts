@@ -9,18 +9,33 @@ import { LeaseKeeper } from "../runtime/cluster/lease_keeper.ts";
 import { NodeLinks } from "../runtime/cluster/node_links.ts";
 import { turnEnd } from "../runtime/platform/node_platform.ts";
 
+/** What the rest of the node does when the lease is lost and taken again (`LeaseKeeper`). */
+export interface RejoinHooks {
+  /** A fresh incarnation id, never used before. */
+  nextIncarnation(): string;
+  /** The lease is lost: the router and the actors are already stopped; the edge keeps its sockets, idle. */
+  onLost(reason: string): void;
+  /** A lease is held again as `node` (`old` is dead): the router and fresh workers serve; resume the edge. */
+  onRejoined(node: string, old: string): void;
+  /** Dropping the actors or starting them again failed: the node cannot continue in place. */
+  onFatal(err: unknown): void;
+}
+
 export interface ClusterParts {
   router: ClusterRouter;
   links: NodeLinks;
   admin: ClusterAdmin;
   /** Takes the lease (the node becomes visible to others) once the edge listens at `address`. */
-  start(address: string, onLost: (reason: string) => void): Promise<void>;
+  start(address: string, hooks: RejoinHooks): Promise<void>;
   /** Gives the lease back and closes the links (graceful stop). */
   leave(): Promise<void>;
   /** The lease is held, so the registry answered within the lease's TTL (readiness). */
   leaseHeld(): boolean;
   /** Successful renewals of this node's lease so far. */
   leaseRenewals(): number;
+  /** Leases lost, and leases taken again under a new incarnation, so far. */
+  leaseLosses(): number;
+  rejoins(): number;
 }
 
 /**
@@ -47,18 +62,32 @@ export async function joinCluster(cfg: NodeConfig, self: string, log: (msg: stri
         self, system: o.system, registry, links, clock: systemClock, askTimeoutMs: cfg.askTimeoutMs, onEdgeEvent: o.onEdgeEvent, onPlacement: o.onPlacement, onTakenOver: o.onTakenOver, log,
       });
       router = r;
-      const admin = new ClusterAdmin(self, registry, r, () => Date.now());
+      const admin = new ClusterAdmin(() => o.system.nodeId, registry, r, () => Date.now());
       let keeper: LeaseKeeper | undefined;
       let stopWatch: (() => Promise<void>) | undefined;
       return {
         router: r,
         links,
         admin,
-        async start(address, onLost) {
+        async start(address, hooks) {
           stopWatch = await registry.watch((id, p) => r.onWatch(id, p));
           keeper = new LeaseKeeper({
             registry, node: self, address, ttlMs: cfg.leaseMs, clock: systemClock, load: () => 0,
-            onLost, onLiveNodes: (nodes) => {
+            nextIncarnation: hooks.nextIncarnation,
+            // Routing stops first (nothing new reaches the workers), then every activation is dropped.
+            async onLost(reason) {
+              r.suspend();
+              hooks.onLost(reason);
+              await o.system.halt();
+            },
+            onRejoined(node, old, live) {
+              o.system.resume(node);
+              r.rejoin(node, live);
+              o.onLiveNodes(live.length);
+              hooks.onRejoined(node, old);
+            },
+            onFatal: hooks.onFatal,
+            onLiveNodes: (nodes) => {
               r.setLiveNodes(nodes);
               o.onLiveNodes(nodes.length);
             }, log,
@@ -67,6 +96,8 @@ export async function joinCluster(cfg: NodeConfig, self: string, log: (msg: stri
         },
         leaseHeld: () => keeper?.held ?? false,
         leaseRenewals: () => keeper?.renewals ?? 0,
+        leaseLosses: () => keeper?.losses ?? 0,
+        rejoins: () => keeper?.rejoins ?? 0,
         async leave() {
           await keeper?.stop();
           await stopWatch?.();

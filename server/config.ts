@@ -142,7 +142,8 @@ ${Object.entries(OPTIONS).map(([name, o]) => `  --${(name + (o.kind === "bool" ?
   --version                                             print the version and exit
 
 Exit status: 0 stopped; 2 bad configuration; 3 the data directory is held by another process;
-4 the port is in use; 5 the store cannot be opened; 75 the cluster lease was lost.`;
+4 the port is in use; 5 the store cannot be opened; 75 the cluster lease was lost and the node
+could not rejoin in place (a lost lease alone is followed by a rejoin, not an exit).`;
 
 const SPECS: FlagSpecs = Object.fromEntries(Object.entries(OPTIONS).map(([name, o]) => [name, { type: o.kind === "bool" ? "boolean" : "string" }]));
 

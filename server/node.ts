@@ -42,8 +42,11 @@ import { FAILOVER_BUCKETS, nodeMetricsText } from "./node_metrics.ts";
 import type { WorkerBoot, WorkerControl } from "./worker_control.ts";
 
 export interface RunningNode {
-  /** This process's node id; in a cluster, unique per start (`<node-id>.<start time>`). */
-  id: string;
+  /**
+   * This process's node id; in a cluster, the current incarnation (`<node-id>.<start time>`),
+   * a new one after each rejoin.
+   */
+  readonly id: string;
   port: number;
   system: ActorSystem;
   edge: EdgeServer;
@@ -52,8 +55,10 @@ export interface RunningNode {
 }
 
 export interface NodeHooks {
-  /** The node lost its cluster lease and stopped its actors; the process should exit. */
+  /** The node lost its cluster lease and cannot rejoin in place (its actors could not be dropped or restarted); the process should exit. */
   onLeaseLost?(reason: string): void;
+  /** The node lost its lease and holds one again as the new incarnation `node`. */
+  onRejoined?(node: string): void;
 }
 
 const ext = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
@@ -73,7 +78,13 @@ export async function startNode(cfg: NodeConfig, hooks: NodeHooks = {}, held?: D
 }
 
 async function startLocked(cfg: NodeConfig, hooks: NodeHooks, lock: DataDirLock): Promise<RunningNode> {
-  const id = cfg.cluster ? `${cfg.nodeId}.${Date.now().toString(36)}` : cfg.nodeId;
+  // In a cluster each incarnation has its own id, strictly later than the last: ids never return.
+  let incarnatedAt = 0;
+  const incarnation = () => {
+    incarnatedAt = Math.max(Date.now(), incarnatedAt + 1);
+    return `${cfg.nodeId}.${incarnatedAt.toString(36)}`;
+  };
+  const id = cfg.cluster ? incarnation() : cfg.nodeId;
   const logger = new Logger({ node: id }, cfg.logLevel, (line) => process.stderr.write(`${line}\n`));
   const log = logger.report;
   const counters = new EdgeMetrics(systemClock);
@@ -116,7 +127,7 @@ async function startLocked(cfg: NodeConfig, hooks: NodeHooks, lock: DataDirLock)
       const control = new MessageChannel();
       controls[index] = wrap<WorkerControl>(nodeEndpoint(control.port1 as never));
       const store = storage.workerStore(index);
-      const boot: WorkerBoot = { nodeId: id, index, store: store.boot, control: control.port2, idlePassivateMs: cfg.idlePassivateMs, historySize: cfg.historySize, logLevel: cfg.logLevel,
+      const boot: WorkerBoot = { nodeId: system.nodeId, index, store: store.boot, control: control.port2, idlePassivateMs: cfg.idlePassivateMs, historySize: cfg.historySize, logLevel: cfg.logLevel,
         retention: { maxAgeMs: cfg.retentionMaxAgeMs, maxCount: cfg.retentionMaxCount }, dedupeHorizonMs: cfg.dedupeHorizonMs,
         syncQueue: { maxEvents: cfg.syncQueueMax, maxAgeMs: cfg.syncQueueAgeMs } };
       return { data: boot, transfer: [control.port2, ...store.transfer] };
@@ -174,7 +185,7 @@ async function startLocked(cfg: NodeConfig, hooks: NodeHooks, lock: DataDirLock)
         contentType: "text/plain; version=0.0.4",
         body: nodeMetricsText({
           workers, storageCommits, connections: { ws: e.connections, sse: e.sse, poll: e.polls }, channels: e.channels, edge: counters,
-          activations: system.activations, leaseRenewals: parts?.leaseRenewals() ?? 0, failovers: parts?.router.takeovers ?? 0, failoverSeconds,
+          activations: system.activations, leaseRenewals: parts?.leaseRenewals() ?? 0, leaseLosses: parts?.leaseLosses() ?? 0, rejoins: parts?.rejoins() ?? 0, failovers: parts?.router.takeovers ?? 0, failoverSeconds,
           memory: process.memoryUsage(),
         }),
       };
@@ -182,7 +193,7 @@ async function startLocked(cfg: NodeConfig, hooks: NodeHooks, lock: DataDirLock)
     status: async () => {
       const lists = await Promise.all(controls.map((w) => w.list()));
       return {
-        node: id,
+        node: system.nodeId,
         ...edge!.stats(),
         workers: lists.map((actors, index) => ({ index, actors: actors.length })),
         actors: lists.flatMap((list, worker) =>
@@ -210,7 +221,7 @@ async function startLocked(cfg: NodeConfig, hooks: NodeHooks, lock: DataDirLock)
     if (stopping) return;
     // Not ready from here on (`/readyz` 503): a load balancer sends no new client here.
     stopping = true;
-    if (parts) await handOff(parts, id, logger);
+    if (parts) await handOff(parts, system.nodeId, logger);
     // Clients reconnect (4101) to another node and resume from their positions (G4). The HTTP server
     // is closed once its last connection is, and the peers' links into it end with `leave`.
     const edgeClosed = edge!.close();
@@ -225,15 +236,29 @@ async function startLocked(cfg: NodeConfig, hooks: NodeHooks, lock: DataDirLock)
     lock.release();
   };
   if (parts) {
-    await parts.start(cfg.advertise ?? `ws://${cfg.host}:${port}`, async (reason) => {
-      logger.error("lease lost: stopping every actor", { reason });
-      await system.stop();
-      hooks.onLeaseLost?.(reason);
+    await parts.start(cfg.advertise ?? `ws://${cfg.host}:${port}`, {
+      nextIncarnation: incarnation,
+      onLost(reason) {
+        logger.error("lease lost: every actor dropped, client connections kept; rejoining as a new incarnation", { reason, incarnation: system.nodeId });
+        edge!.suspend();
+        // The workers are about to be terminated: a call on their control ports would never be
+        // answered (`/metrics`, `/status` would hang). Fresh workers fill this again on rejoin.
+        controls.length = 0;
+      },
+      onRejoined(node, old) {
+        logger.warn("lease taken again: serving as a new incarnation, streams resume from their cursors", { incarnation: node, old });
+        edge!.rejoined(`edge:${old}`);
+        hooks.onRejoined?.(node);
+      },
+      onFatal(err) {
+        logger.error("lease lost and the node cannot rejoin in place: exiting", { err });
+        hooks.onLeaseLost?.(String(err));
+      },
     });
   }
   webhooks.start();
   ready = true;
-  return { id, port, system, edge, controls, stop };
+  return { get id() { return system.nodeId; }, port, system, edge, controls, stop };
 }
 
 /** How long a stopping node spends moving its actors away before it stops regardless. */

@@ -23,6 +23,9 @@ export interface NodeMetricsSources {
   activations: number;
   /** Cluster mode; zero in embedded mode, so every name is exported by every node. */
   leaseRenewals: number;
+  /** Leases lost (the node dropped its actors) and leases taken again as a new incarnation. */
+  leaseLosses: number;
+  rejoins: number;
   failovers: number;
   failoverSeconds: Histogram;
   memory: NodeJS.MemoryUsage;
@@ -45,6 +48,8 @@ export function nodeMetricsText(s: NodeMetricsSources): string {
     s.edge.render(),
     counter("storm_activations_total", "actor activations started on this node (first message, restart, takeover, migration)", s.activations),
     counter("storm_lease_renewals_total", "successful renewals of this node's cluster lease", s.leaseRenewals),
+    counter("storm_lease_lost_total", "times this node lost its cluster lease and dropped every actor (it then rejoins as a new incarnation)", s.leaseLosses),
+    counter("storm_rejoins_total", "times this node took a cluster lease again as a new incarnation after losing one", s.rejoins),
     counter("storm_failovers_total", "actors this node took over from nodes whose lease was gone", s.failovers),
     s.failoverSeconds.render(),
     commitStatsText(commits),

@@ -11,7 +11,10 @@ export const EXIT = {
   portInUse: 4,
   /** The store (PGlite under the data dir, or PostgreSQL) cannot be opened. */
   storeUnavailable: 5,
-  /** A cluster node lost its lease and stopped its actors: restart it (crash-only). */
+  /**
+   * A cluster node lost its lease and could not rejoin in place (dropping its actors or starting
+   * fresh workers failed): restart it. A node whose lease is merely lost rejoins without exiting.
+   */
   leaseLost: 75,
 } as const;
 

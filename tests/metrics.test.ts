@@ -179,6 +179,8 @@ describe("metrics", () => {
     expect(delta("storm_activations_total")).toBe(2);
     // Embedded: no cluster, no lease, no failover, but the names are exported all the same.
     expect(after.get("storm_lease_renewals_total")).toBe(0);
+    expect(after.get("storm_lease_lost_total")).toBe(0);
+    expect(after.get("storm_rejoins_total")).toBe(0);
     expect(after.get("storm_failovers_total")).toBe(0);
     expect(after.get("storm_failover_seconds_count")).toBe(0);
 

@@ -65,8 +65,8 @@ describe("transports on a 3-node cluster", () => {
   let env: ConformanceEnv;
   beforeAll(async () => {
     // Each node enforces a third of a user's connection limit (6 per 10 min): see the last test.
-    // A long lease: on this shared machine a node whose renewal runs late exits (crash-only), and
-    // these cases are about transports, not failover (tests/cluster_failover.test.ts).
+    // A long lease: on this shared machine a node whose renewal runs late drops its actors and
+    // rejoins, and these cases are about transports, not failover (tests/cluster_failover.test.ts).
     tc = await startTestCluster({ nodes: 3, leaseMs: 6_000, args: ["--history", "5", "--dedupe-horizon", "0", "--rl-connect-user", "6/600"] });
     await tc.waitForMembership();
     env = {

@@ -23,14 +23,15 @@ export interface NodeView {
  */
 export class ClusterAdmin {
   constructor(
-    private readonly self: string,
+    /** This node's current incarnation id. */
+    private readonly self: () => string,
     private readonly registry: Registry,
     private readonly router: ClusterRouter,
     private readonly now: () => number,
   ) {}
 
   nodes(): NodeView[] {
-    return this.router.liveNodes().map((l) => ({ node: l.node, address: l.address, leaseAgeMs: this.now() - l.renewedAt, load: l.load, self: l.node === this.self }))
+    return this.router.liveNodes().map((l) => ({ node: l.node, address: l.address, leaseAgeMs: this.now() - l.renewedAt, load: l.load, self: l.node === this.self() }))
       .sort((a, b) => (a.node < b.node ? -1 : 1));
   }
 

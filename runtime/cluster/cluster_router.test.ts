@@ -30,10 +30,12 @@ function setup() {
     evict: (id: string) => void evicted.push(id),
   } as unknown as ActorSystem;
   const ensured = new Set<string>();
+  const renamed: string[] = [];
   const links = {
     send: (node: string, _address: string, frame: unknown[]) => void sent.push({ node, to: frame[1] }),
     ensure: (node: string) => void ensured.add(node),
     forget: (node: string) => void ensured.delete(node),
+    rename: (self: string) => void renamed.push(self),
   } as unknown as NodeLinks;
   const router = new ClusterRouter({
     self: "n1", system, registry, links, clock, askTimeoutMs: 1_000,
@@ -42,7 +44,7 @@ function setup() {
   const lease = (node: string): NodeLease => ({ node, address: `ws://${node}`, renewedAt: 0, load: 0 }) as NodeLease;
   router.setLiveNodes([lease("n1"), lease("n2"), lease("n3")]);
   const settle = () => new Promise((r) => setTimeout(r, 0));
-  return { registry, router, sent, evicted, local, settle, lookups: () => lookups, ensured, woken, lease, clock };
+  return { registry, router, sent, evicted, local, settle, lookups: () => lookups, ensured, woken, lease, clock, renamed };
 }
 
 describe("cluster router", () => {
@@ -132,5 +134,38 @@ describe("cluster router", () => {
     router.onFrames("n2", []);
     router.setLiveNodes([lease("n1"), lease("n2"), lease("n3")]);
     expect(ensured.has("n2")).toBe(true);
+  });
+
+  it("router - without a lease nothing is routed or claimed; rejoined as a new incarnation, the old one's actors are taken over", async () => {
+    const { registry, router, sent, local, settle, woken, lease, renamed } = setup();
+    // Actors the old incarnation n1 owned, and one on a peer.
+    const ids = Array.from({ length: 12 }, (_, i) => `channel:c${i}`);
+    for (const id of ids) await registry.claim(id, { node: "n1", worker: 0, epoch: 1 });
+    await registry.claim("channel:peer", { node: "n2", worker: 0, epoch: 1 });
+
+    router.suspend();
+    await expect(router.ask("channel:peer", { n: 1 })).rejects.toMatchObject({ code: "unavailable" });
+    await expect(router.ask("channel:new", { n: 1 })).rejects.toMatchObject({ code: "unavailable" });
+    router.tell("channel:c0", { n: 1 });
+    await settle();
+    expect(sent).toEqual([]);
+    expect(local).toEqual([]);
+    expect(await registry.lookup("channel:new")).toBeNull(); // no claim without a lease
+
+    router.rejoin("n1b", [lease("n1b"), lease("n2"), lease("n3")]);
+    expect(renamed).toEqual(["n1b"]);
+    expect(router.edgeId).toBe("edge:n1b");
+    for (let i = 0; i < 5; i++) await settle();
+    // The dead incarnation's placements that rendezvous hashing gives the new one moved here and
+    // were woken; the others are left to n2 and n3, which see n1 gone too.
+    const after = await registry.list("channel:c");
+    const mine = after.filter((e) => e.placement.node === "n1b").map((e) => e.id);
+    expect(mine).toEqual(ids.filter((id) => rendezvous(id, ["n1b", "n2", "n3"]) === "n1b").sort());
+    expect(mine.length).toBeGreaterThan(0);
+    expect(woken.map((w) => w.id).sort()).toEqual(mine.sort());
+    // And routing works again, under the new id.
+    void router.ask("channel:peer", { n: 2 }).catch(() => {});
+    await settle();
+    expect(sent.some((m) => m.node === "n2" && m.to === "channel:peer")).toBe(true);
   });
 });

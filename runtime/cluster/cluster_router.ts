@@ -39,8 +39,12 @@ const MAX_HOPS = 3;
  * order is then decided by the actor, which is the only thing G1 promises.
  */
 export class ClusterRouter {
-  readonly edgeId: string;
+  edgeId: string;
   readonly #o: ClusterRouterOptions;
+  /** This incarnation's id (a rejoin after a lost lease takes a new one). */
+  #self: string;
+  /** Set by `suspend`: this node holds no lease and routes nothing until `rejoin`. */
+  #suspended = false;
   #live = new Map<string, NodeLease>();
   readonly #cache = new Map<ActorId, Placement>();
   readonly #waiting = new Map<ActorId, Array<(p: Placement | Error) => void>>();
@@ -55,6 +59,7 @@ export class ClusterRouter {
 
   constructor(o: ClusterRouterOptions) {
     this.#o = o;
+    this.#self = o.self;
     this.edgeId = `edge:${o.self}`;
     this.#sweeper = o.clock.setInterval(() => this.#asks.expire(o.clock.now()), 100);
   }
@@ -64,10 +69,13 @@ export class ClusterRouter {
   }
 
   tell(to: string, msg: unknown, hops = 0): void {
+    // Without a lease a tell has nowhere to go; dropped quietly (delivery reports, presence) rather
+    // than logged once each: the edge resends what matters when the node rejoins.
+    if (this.#suspended) return;
     if (to.startsWith("edge:")) return this.#toEdge(to, msg, hops);
     this.#route(to, (p) => {
       if (p instanceof Error) return this.#o.log(`dropped a message for ${to}`, p);
-      if (p.node === this.#o.self) this.#o.system.tell(to, msg);
+      if (p.node === this.#self) this.#o.system.tell(to, msg);
       else this.#send(p.node, [0, to, msg, hops]);
     });
   }
@@ -76,7 +84,7 @@ export class ClusterRouter {
     return new Promise<T>((resolve, reject) => {
       this.#route(to, (p) => {
         if (p instanceof Error) return reject(p);
-        if (p.node === this.#o.self) return void this.#o.system.ask<T>(to, msg, timeoutMs).then(resolve, reject);
+        if (p.node === this.#self) return void this.#o.system.ask<T>(to, msg, timeoutMs).then(resolve, reject);
         const reqId = this.#asks.add(to, p.node, this.#o.clock.now() + timeoutMs, resolve as (v: unknown) => void, reject);
         this.#send(p.node, [1, to, msg, reqId, hops]);
       });
@@ -88,7 +96,11 @@ export class ClusterRouter {
     // Frames prove the sender alive: a refused connect was a fluke (its lease decides again).
     this.#gone.delete(from);
     for (const f of frames) {
-      if (f[0] === 0) {
+      if (this.#suspended && f[0] === 1) {
+        this.#send(from, [2, f[3], false, toWireError(new UnavailableError("Node holds no cluster lease: retry"))]);
+      } else if (this.#suspended && f[0] === 0) {
+        continue;
+      } else if (f[0] === 0) {
         if (f[3] < MAX_HOPS) {
           this.#doubt(f[1]);
           this.tell(f[1], f[2], f[3] + 1);
@@ -115,10 +127,10 @@ export class ClusterRouter {
    */
   onWatch(id: ActorId, p: Placement | null): void {
     if (!p) this.#cache.delete(id);
-    else if (p.node === this.#o.self || this.#cache.has(id)) this.#cache.set(id, p);
+    else if (p.node === this.#self || this.#cache.has(id)) this.#cache.set(id, p);
     // An activation left behind here would answer reads from stale memory until its next write
     // is fenced: drop it as soon as the placement names another node.
-    if (p && p.node !== this.#o.self) this.#o.system.evict(id);
+    if (p && p.node !== this.#self) this.#o.system.evict(id);
     this.#o.onPlacement(id, p);
   }
 
@@ -133,8 +145,8 @@ export class ClusterRouter {
     const listed = new Set(leases.map((l) => l.node));
     for (const n of this.#gone) if (!listed.has(n)) this.#gone.delete(n);
     this.#live = new Map(leases.filter((l) => !this.#gone.has(l.node)).map((l) => [l.node, l]));
-    for (const l of this.#live.values()) if (l.node !== this.#o.self) this.#o.links.ensure(l.node, l.address);
-    const dead = [...before.keys()].filter((n) => !this.#live.has(n) && n !== this.#o.self);
+    for (const l of this.#live.values()) if (l.node !== this.#self) this.#o.links.ensure(l.node, l.address);
+    const dead = [...before.keys()].filter((n) => !this.#live.has(n) && n !== this.#self);
     if (dead.length > 0) this.#buryAndTakeOver(dead);
   }
 
@@ -145,7 +157,7 @@ export class ClusterRouter {
    * of the old one is refused there (the lease never was the fence; the epoch is).
    */
   peerGone(node: string): void {
-    if (node === this.#o.self || !this.#live.has(node)) return;
+    if (node === this.#self || !this.#live.has(node)) return;
     this.#o.log(`node ${node} refuses connections: taking over its actors before its lease expires`);
     this.#gone.add(node);
     this.#live.delete(node);
@@ -169,6 +181,31 @@ export class ClusterRouter {
     this.#draining = true;
   }
 
+  /**
+   * This node lost its lease: others may own its actors already. Asks in flight fail with
+   * `unavailable` (callers retry, exactly-once by client id), and until `rejoin` nothing is routed:
+   * no placement is claimed, no actor activated here, no edge event delivered (the edge resumes
+   * its streams from their cursors on rejoin).
+   */
+  suspend(): void {
+    this.#suspended = true;
+    this.#cache.clear();
+    this.#asks.failWhere(() => true, (to) => new UnavailableError(`Node lost its cluster lease while ${to} handled the request: retry`));
+  }
+
+  /**
+   * A lease is held again under the new incarnation `self`. `live` is the lease table read with it:
+   * the old incarnation is not in it, so its placements are taken over like any dead node's.
+   */
+  rejoin(self: string, live: readonly NodeLease[]): void {
+    this.#self = self;
+    this.edgeId = `edge:${self}`;
+    this.#cache.clear();
+    this.#suspended = false;
+    this.#o.links.rename(self);
+    this.setLiveNodes(live);
+  }
+
   close(): void {
     this.#sweeper.cancel();
     this.#asks.failWhere(() => true, () => new UnavailableError("Node is shutting down"));
@@ -178,8 +215,9 @@ export class ClusterRouter {
     if (this.#draining) return;
     const ids = [...this.#live.keys()];
     for (const { id, placement } of await this.#o.registry.list()) {
-      if (!dead.has(placement.node) || rendezvous(id, ids) !== this.#o.self) continue;
-      const next: Placement = { node: this.#o.self, worker: 0, epoch: placement.epoch };
+      if (this.#suspended) return;
+      if (!dead.has(placement.node) || rendezvous(id, ids) !== this.#self) continue;
+      const next: Placement = { node: this.#self, worker: 0, epoch: placement.epoch };
       if (!(await this.#o.registry.replace(id, placement, next))) continue;
       this.#cache.set(id, next);
       this.takeovers++;
@@ -193,7 +231,7 @@ export class ClusterRouter {
 
   #toEdge(to: string, msg: unknown, hops: number): void {
     const node = to.slice("edge:".length);
-    if (node === this.#o.self) this.#o.onEdgeEvent(msg);
+    if (node === this.#self) this.#o.onEdgeEvent(msg);
     else if (this.#live.has(node)) this.#send(node, [0, to, msg, hops]);
     // An edge on a node without a lease is gone for good (incarnation ids never come back).
   }
@@ -216,14 +254,18 @@ export class ClusterRouter {
    */
   #doubt(id: ActorId): void {
     const cached = this.#cache.get(id);
-    if (cached && cached.node !== this.#o.self && !this.#waiting.has(id)) this.#cache.delete(id);
+    if (cached && cached.node !== this.#self && !this.#waiting.has(id)) this.#cache.delete(id);
   }
 
   #alive(node: string): boolean {
-    return node === this.#o.self || this.#live.has(node);
+    return node === this.#self || this.#live.has(node);
   }
 
-  #route(id: ActorId, then: (p: Placement | Error) => void): void {
+  #route(id: ActorId, done: (p: Placement | Error) => void): void {
+    const unleased = () => new UnavailableError(`Cannot route to ${id}: this node holds no cluster lease (it is rejoining): retry`);
+    if (this.#suspended) return done(unleased());
+    // A lookup that was pending when the lease was lost answers for a dead incarnation.
+    const then = (p: Placement | Error) => done(this.#suspended ? unleased() : p);
     const cached = this.#cache.get(id);
     if (cached && this.#alive(cached.node) && !this.#waiting.has(id)) return then(cached);
     let queue = this.#waiting.get(id);
@@ -265,8 +307,8 @@ export class ClusterRouter {
 
   /** The nodes a new placement may go to: the live ones, this one unless it drains (and another is live). */
   #targets(): string[] {
-    const others = [...this.#live.keys()].filter((n) => n !== this.#o.self);
-    return this.#draining && others.length > 0 ? others : [...others, this.#o.self];
+    const others = [...this.#live.keys()].filter((n) => n !== this.#self);
+    return this.#draining && others.length > 0 ? others : [...others, this.#self];
   }
 
 }

@@ -24,7 +24,11 @@ export interface HazelcastConnectOptions extends HazelcastRegistryOptions {
   heartbeatTimeoutMs?: number;
   /** Heartbeat period. Default 1000, and at most a third of the timeout. */
   heartbeatIntervalMs?: number;
-  /** Give up connecting (first connect and reconnects) after this long. Default 10000. */
+  /**
+   * Give up the first connect after this long. Default 10000. Once connected, the client never
+   * gives up reconnecting: a member restart may take half a minute, and a client that shut itself
+   * down would leave the node unable to ever take a lease again.
+   */
   connectTimeoutMs?: number;
   /**
    * An operation that cannot complete (member down, reconnecting) fails after this long instead
@@ -77,13 +81,21 @@ export class HazelcastRegistry implements Registry {
   static async connect(opts: HazelcastConnectOptions): Promise<HazelcastRegistry> {
     const heartbeatTimeout = opts.heartbeatTimeoutMs ?? 5_000;
     const heartbeatInterval = Math.min(opts.heartbeatIntervalMs ?? 1_000, Math.max(100, Math.floor(heartbeatTimeout / 3)));
+    const connectTimeout = opts.connectTimeoutMs ?? 10_000;
+    let connected!: () => void;
+    const isConnected = new Promise<void>((resolve) => (connected = resolve));
     const client = await Client.newHazelcastClient({
       clusterName: opts.clusterName,
-      network: { clusterMembers: opts.members, connectionTimeout: Math.min(5_000, opts.connectTimeoutMs ?? 10_000) },
+      network: { clusterMembers: opts.members, connectionTimeout: Math.min(5_000, connectTimeout) },
+      // Started in the background and awaited below, so that the first connect has a deadline
+      // while reconnects (the same setting) retry forever.
+      lifecycleListeners: [(state) => {
+        if (state === "CONNECTED") connected();
+      }],
       connectionStrategy: {
-        asyncStart: false,
+        asyncStart: true,
         connectionRetry: {
-          clusterConnectTimeoutMillis: opts.connectTimeoutMs ?? 10_000,
+          clusterConnectTimeoutMillis: -1,
           initialBackoffMillis: 100,
           maxBackoffMillis: 2_000,
         },
@@ -96,6 +108,11 @@ export class HazelcastRegistry implements Registry {
       },
     });
     try {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`Cannot reach a Hazelcast member of cluster "${opts.clusterName}" at ${opts.members.join(", ")} within ${connectTimeout} ms`)), connectTimeout);
+      });
+      await Promise.race([isConnected, timeout]).finally(() => clearTimeout(timer));
       return await HazelcastRegistry.#open(client, true, opts);
     } catch (err) {
       await client.shutdown().catch(() => {});

@@ -39,16 +39,33 @@ export class NodeLinks {
   readonly #o: NodeLinksOptions;
   readonly #out = new Map<string, OutLink>();
   readonly #wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 * 1024, perMessageDeflate: false });
+  /** The incarnation this node's outgoing links present (`/cluster?node=`). */
+  #self: string;
   dropped = 0;
 
   constructor(o: NodeLinksOptions) {
     this.#o = o;
+    this.#self = o.self;
   }
 
   send(node: string, address: string, frame: LinkFrame): void {
     let link = this.#out.get(node);
-    if (!link) this.#out.set(node, (link = new OutLink(this.#o, node, address, (n) => (this.dropped += n))));
+    if (!link) this.#out.set(node, (link = this.#link(node, address)));
     link.push(frame);
+  }
+
+  /**
+   * This node rejoined as a new incarnation: outgoing links are closed (what they queued was the
+   * old incarnation's) and open again, under the new id, as the router sends or ensures them.
+   */
+  rename(self: string): void {
+    this.#self = self;
+    for (const link of this.#out.values()) link.close();
+    this.#out.clear();
+  }
+
+  #link(node: string, address: string): OutLink {
+    return new OutLink(this.#o, this.#self, node, address, (n) => (this.dropped += n));
   }
 
   /**
@@ -56,7 +73,7 @@ export class NodeLinks {
    * as soon as its socket closes and the reconnect is refused (`onPeerGone`).
    */
   ensure(node: string, address: string): void {
-    if (!this.#out.has(node)) this.#out.set(node, new OutLink(this.#o, node, address, (n) => (this.dropped += n)));
+    if (!this.#out.has(node)) this.#out.set(node, this.#link(node, address));
   }
 
   /** Forgets a peer that is gone for good (its lease expired): its queued frames are dropped. */
@@ -105,6 +122,7 @@ class OutLink {
 
   constructor(
     private readonly o: NodeLinksOptions,
+    private readonly self: string,
     private readonly node: string,
     private readonly address: string,
     private readonly onDrop: (n: number) => void,
@@ -141,7 +159,7 @@ class OutLink {
 
   #connect(): void {
     if (this.#closed) return;
-    const url = `${this.address.replace(/\/$/, "")}/cluster?node=${encodeURIComponent(this.o.self)}`;
+    const url = `${this.address.replace(/\/$/, "")}/cluster?node=${encodeURIComponent(this.self)}`;
     const ws = new WebSocket(url, { headers: { [SECRET_HEADER]: this.o.secret }, perMessageDeflate: false });
     this.#ws = ws;
     ws.on("open", () => {

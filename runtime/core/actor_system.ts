@@ -48,7 +48,11 @@ export class ActorSystem {
   readonly #active = new Set<ActorId>();
   #sweeper: Timer | undefined;
   #stopping = false;
-  readonly edgeId: string;
+  /** Set by `halt`: no worker runs until `resume`. */
+  #halted = false;
+  /** This incarnation's id: changes when a cluster node rejoins after losing its lease. */
+  #nodeId: string;
+  edgeId: string;
   readonly #codec: WireCodec;
   /** Activations started on this node's workers (`storm_activations_total`). */
   activations = 0;
@@ -56,7 +60,12 @@ export class ActorSystem {
   constructor(opts: ActorSystemOptions) {
     this.#o = opts;
     this.#codec = opts.codec ?? plainCodec;
+    this.#nodeId = opts.nodeId;
     this.edgeId = `edge:${opts.nodeId}`;
+  }
+
+  get nodeId(): string {
+    return this.#nodeId;
   }
 
   get workerCount(): number {
@@ -81,7 +90,7 @@ export class ActorSystem {
   ask<T>(to: ActorId, msg: unknown, timeoutMs = this.#o.askTimeoutMs): Promise<T> {
     const index = this.workerOf(to);
     const w = this.#worker(index);
-    if (!w) return Promise.reject(new UnavailableError(`Worker ${index} is restarting`));
+    if (!w) return Promise.reject(new UnavailableError(this.#halted ? "Node holds no cluster lease: retry" : `Worker ${index} is restarting`));
     return new Promise<T>((resolve, reject) => {
       const reqId = this.#asks.add(to, index, this.#o.clock.now() + timeoutMs, resolve as (v: unknown) => void, reject);
       w.out.ask(to, msg, reqId);
@@ -99,6 +108,29 @@ export class ActorSystem {
     return this.#workers[index]?.handle;
   }
 
+  /**
+   * Drops every activation at once (a cluster node lost its lease: others may own its actors
+   * already): asks in flight fail `unavailable`, the workers are terminated, and nothing runs
+   * until `resume`. What the activations had not committed is lost to them, never to a client:
+   * nothing unacknowledged was promised, and the epochs fence whatever they still tried.
+   */
+  async halt(): Promise<void> {
+    this.#halted = true;
+    this.#asks.failWhere(() => true, () => new UnavailableError("Node lost its cluster lease: retry"));
+    this.#active.clear();
+    const gone = this.#workers.splice(0, this.#workers.length);
+    await Promise.all(gone.map((w) => w?.handle.terminate()));
+  }
+
+  /** Starts fresh workers under a new incarnation id after `halt`. */
+  resume(nodeId: string): void {
+    if (!this.#halted || this.#stopping) return;
+    this.#halted = false;
+    this.#nodeId = nodeId;
+    this.edgeId = `edge:${nodeId}`;
+    for (let i = 0; i < this.#o.workers; i++) this.#spawn(i);
+  }
+
   async stop(): Promise<void> {
     this.#stopping = true;
     this.#sweeper?.cancel();
@@ -114,7 +146,10 @@ export class ActorSystem {
     const { data, transfer } = this.#o.workerData(index);
     const handle = this.#o.platform.spawnWorker(this.#o.workerEntry, data, transfer);
     this.#workers[index] = { handle, out: new Outbox(handle, this.#o.platform.defer, this.#codec) };
-    handle.on("message", (value) => this.#onFrames(index, value as Batch));
+    // A halted worker's last frames (activations, outbound messages) belong to a dead incarnation.
+    handle.on("message", (value) => {
+      if (this.#workers[index]?.handle === handle) this.#onFrames(index, value as Batch);
+    });
     handle.on("error", (err) => this.#o.log(`worker ${index} failed`, err));
     handle.on("exit", (code) => this.#onExit(index, handle, code));
   }
@@ -146,7 +181,7 @@ export class ActorSystem {
             this.#active.add(ev.id);
             this.activations++;
           } else this.#active.delete(ev.id);
-          void this.#recordPlacement(worker, ev).catch((err) => this.#o.log("registry update failed", err));
+          void this.#recordPlacement(worker, ev, this.#nodeId).catch((err) => this.#o.log("registry update failed", err));
           i += 2;
           break;
         }
@@ -156,16 +191,16 @@ export class ActorSystem {
     }
   }
 
-  async #recordPlacement(worker: number, ev: LifecycleEvent): Promise<void> {
+  async #recordPlacement(worker: number, ev: LifecycleEvent, self: string): Promise<void> {
     const reg = this.#o.registry;
     const current = await reg.lookup(ev.id);
     if (ev.type === "activated") {
-      const next: Placement = { node: this.#o.nodeId, worker, epoch: ev.epoch };
+      const next: Placement = { node: self, worker, epoch: ev.epoch };
       if (!current) await reg.claim(ev.id, next);
       // Record the epoch only where this node is the placed owner: a placement moved elsewhere
       // meanwhile (migration, takeover) must not be taken back; the store fences this activation.
-      else if (current.node === this.#o.nodeId && current.epoch < ev.epoch) await reg.replace(ev.id, current, next);
-    } else if (ev.reason === "passivated" && current && current.node === this.#o.nodeId && current.epoch === ev.epoch) {
+      else if (current.node === self && current.epoch < ev.epoch) await reg.replace(ev.id, current, next);
+    } else if (ev.reason === "passivated" && current && current.node === self && current.epoch === ev.epoch) {
       // Only an idle activation that still is the placed one gives its placement back; a fenced,
       // moved or crashed one must not delete a placement that a migration or takeover just wrote.
       await reg.release(ev.id, current);

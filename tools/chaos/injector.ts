@@ -16,7 +16,7 @@ export interface InjectedFault {
   channel?: string;
   /** kill, pause, restart, drain: the channels whose actor was on the node; migrate: the channel. */
   affected: string[];
-  /** What happened, for people: `exited 75 after SIGCONT; back after 2310 ms`, `n1.x -> n3.y`. */
+  /** What happened, for people: `SIGCONT, rejoined as n2.z; back after 5310 ms`, `n1.x -> n3.y`. */
   outcome: string;
   /** When the node listened again (node faults). */
   backAt?: number;
@@ -29,8 +29,9 @@ export interface Anomaly {
   at: number;
   node: string;
   /**
-   * `exit`: a node exited without a fault (e.g. it missed its lease on a loaded machine): crash-only
-   * behaviour, reported; `pause`: a node stopped past its lease did not exit 75 after SIGCONT;
+   * `exit`: a node exited without a fault (a crash, or exit 75: it lost its lease and could not
+   * rejoin in place): reported; `pause`: a node stopped past its lease did not rejoin in place (as a new
+   * incarnation, its process kept) within `REJOIN_AFTER_PAUSE_MS` of SIGCONT;
    * `stop`: a node sent SIGTERM did not drain and exit 0 within `GRACEFUL_STOP_MS`.
    */
   kind: "exit" | "pause" | "stop";
@@ -46,8 +47,8 @@ export interface InjectorOptions {
   record(item: { fault: InjectedFault } | { anomaly: Anomaly }): void;
 }
 
-/** How long a node stopped past its lease may take to exit after SIGCONT. */
-const EXIT_AFTER_PAUSE_MS = 10_000;
+/** How long a node stopped past its lease may take to rejoin as a new incarnation after SIGCONT. */
+const REJOIN_AFTER_PAUSE_MS = 15_000;
 /** How long a node fault may wait for an earlier victim to come back before it is skipped. */
 const SLOT_WAIT_MS = 60_000;
 /**
@@ -141,25 +142,28 @@ export class FaultInjector {
     rec.nodeId = n.id;
     this.#up[i] = false;
     rec.at = Date.now();
-    let recovery: () => Promise<string>;
+    /** What happened, and whether the node is back already (a rejoin in place) or must be started again. */
+    let recovery: () => Promise<{ what: string; back: boolean }>;
     if (f.kind === "kill") {
       n.proc.kill("SIGKILL");
       recovery = async () => {
         await exited(n.proc, Infinity);
         await sleep(f.holdMs!);
-        return `SIGKILL, restarted ${f.holdMs} ms later`;
+        return { what: `SIGKILL, restarted ${f.holdMs} ms later`, back: false };
       };
     } else if (f.kind === "pause") {
+      const before = n.id;
       n.proc.kill("SIGSTOP");
       recovery = async () => {
         await sleep(f.holdMs!);
         n.proc.kill("SIGCONT");
-        const exit = await exited(n.proc, EXIT_AFTER_PAUSE_MS);
-        if (exit !== "75") {
-          const what = exit === null ? `was still running ${EXIT_AFTER_PAUSE_MS} ms after SIGCONT` : `exited ${exit}, not 75`;
-          this.#anomaly(n.name, "pause", `${n.id}, stopped for ${f.holdMs} ms (longer than its lease), ${what}`);
-        }
-        return `SIGSTOP for ${f.holdMs} ms, SIGCONT, ${exit === null ? "did not exit" : `exited ${exit}`}`;
+        // Past its lease the node drops its actors and takes a lease again as a new incarnation,
+        // in the same process (the cluster learns the new id from its `rejoined` line).
+        const exit = await rejoinedOrExited(n, before, REJOIN_AFTER_PAUSE_MS);
+        if (exit === "rejoined") return { what: `SIGSTOP for ${f.holdMs} ms, SIGCONT, rejoined as ${n.id}`, back: true };
+        const what = exit === null ? `neither rejoined nor exited within ${REJOIN_AFTER_PAUSE_MS} ms of SIGCONT` : `exited ${exit} instead of rejoining`;
+        this.#anomaly(n.name, "pause", `${before}, stopped for ${f.holdMs} ms (longer than its lease), ${what}`);
+        return { what: `SIGSTOP for ${f.holdMs} ms, SIGCONT, ${what}`, back: false };
       };
     } else {
       n.proc.kill("SIGTERM");
@@ -167,14 +171,18 @@ export class FaultInjector {
         const stoppedAt = Date.now();
         const exit = await exited(n.proc, GRACEFUL_STOP_MS);
         if (exit !== "0") this.#anomaly(n.name, "stop", `${n.id} ${exit === null ? `still running ${GRACEFUL_STOP_MS} ms after SIGTERM` : `exited ${exit} after SIGTERM, not 0`}`);
-        return `SIGTERM, ${exit === null ? "did not exit" : `exited ${exit} after ${Date.now() - stoppedAt} ms`}, started again`;
+        return { what: `SIGTERM, ${exit === null ? "did not exit" : `exited ${exit} after ${Date.now() - stoppedAt} ms`}, started again`, back: false };
       };
     }
     rec.ok = true;
     rec.outcome = `${f.kind} injected`;
     this.#track((async () => {
-      const what = await recovery();
-      await this.#restart(i, rec);
+      const { what, back } = await recovery();
+      if (back) {
+        // Same process, still watched for an exit of its own.
+        rec.backAt = Date.now();
+        this.#up[i] = true;
+      } else await this.#restart(i, rec);
       rec.outcome = `${what}; ${rec.backAt === undefined ? "NOT back" : `back after ${rec.backAt - rec.at} ms`}`;
       this.#o.record({ fault: rec });
     })());
@@ -318,6 +326,21 @@ export class FaultInjector {
 }
 
 type Placements = { placements: Array<{ id: string; placement: { node: string } }> };
+
+/**
+ * `rejoined` once node `n` took an incarnation id other than `before` (its process kept), its exit
+ * code (or signal) if it exited instead, or null after `timeoutMs`.
+ */
+async function rejoinedOrExited(n: { id: string; proc: ChildProcess }, before: string, timeoutMs: number): Promise<string | null> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const exit = n.proc.exitCode ?? n.proc.signalCode;
+    if (exit !== null) return String(exit);
+    if (n.id !== before) return "rejoined";
+    await sleep(50);
+  }
+  return null;
+}
 
 /** Resolves with the exit code (or signal) once `proc` has exited, or null after `timeoutMs`. */
 function exited(proc: ChildProcess, timeoutMs: number): Promise<string | null> {

@@ -4,7 +4,7 @@ import { Random } from "./random.ts";
  * What the nemesis can do to a cluster:
  * - `kill`: SIGKILL a node (a crash), restart it after `holdMs`;
  * - `pause`: SIGSTOP a node for `holdMs` (longer than its lease), then SIGCONT: it must notice it
- *   lost its lease and exit (code 75, crash-only), and is restarted;
+ *   lost its lease, drop its actors and rejoin in place as a new incarnation (not exit);
  * - `restart`: a graceful restart (SIGTERM, start again);
  * - `migrate`: move a channel's actor to another live node (`POST /admin/migrate`);
  * - `drain`: move every actor off a node (`POST /admin/drain`); the node stays up.

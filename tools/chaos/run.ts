@@ -45,7 +45,7 @@ export const USAGE = `storm chaos: real nodes, Hazelcast and PostgreSQL under lo
 
 Exit status: 0 pass; 1 a violation of the contract, a fault not injected, no ack at all, or once the
 cluster is healed a publish never acked or a subscriber that never caught up, or a paused node that
-did not exit 75; 2 the run itself failed (bad arguments, a node that does not start again).
+did not rejoin in place; 2 the run itself failed (bad arguments, a node that does not start again).
 
   npm run chaos:ci                                   # the CI run: seed 1, 24 faults, 120 s
   npm run chaos -- --faults 120 --duration 600       # the long run

@@ -44,9 +44,10 @@ describe("chaos summary", () => {
     }
   });
 
-  it("summary - a paused node that does not exit 75 fails the run; a node dying on its own is only reported", () => {
-    const paused = summarize(facts({ anomalies: [{ at: 1, node: "n1", kind: "pause", what: "n1.x, stopped for 3000 ms (longer than its lease), exited 1, not 75" }] }));
+  it("summary - a paused node that does not rejoin in place fails the run; a node dying on its own is only reported", () => {
+    const paused = summarize(facts({ anomalies: [{ at: 1, node: "n1", kind: "pause", what: "n1.x, stopped for 3000 ms (longer than its lease), exited 75 instead of rejoining" }] }));
     expect(paused.ok).toBe(false);
+    expect(paused.failures.join("; ")).toContain("did not rejoin in place");
     const died = summarize(facts({ anomalies: [{ at: 1, node: "n2", kind: "exit", what: "n2.y exited on its own (75)" }] }));
     expect(died.ok).toBe(true);
     expect(formatSummary(died)).toContain("exited on its own");

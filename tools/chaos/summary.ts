@@ -60,7 +60,7 @@ export interface ChaosSummary {
 /**
  * The run's verdict and figures. It fails on any violation, a fault not injected, no ack at all,
  * and on liveness failures once the cluster is healed: a publish never acknowledged, a subscriber
- * that never caught up, a paused node that did not exit 75, a node that did not exit 0 after SIGTERM.
+ * that never caught up, a paused node that did not rejoin in place, a node that did not exit 0 after SIGTERM.
  */
 export function summarize(f: RunFacts): ChaosSummary {
   const ok = f.injected.filter((x) => x.ok);
@@ -79,9 +79,10 @@ export function summarize(f: RunFacts): ChaosSummary {
   if (s.acked === 0) failures.push("no publish was acknowledged");
   if (f.unackedAtEnd > 0) failures.push(`${f.unackedAtEnd} publish(es) never acknowledged, though retried with their cid until the end of the drain on a healed cluster`);
   if (f.lagging.length > 0) failures.push(`${f.lagging.length} subscription(s) never caught up with their channel's last acked seq`);
-  // A pause past the lease must end in exit 75 (crash-only); a node that dies on its own is only reported.
+  // A pause past the lease must end in a rejoin in place (a new incarnation, the process and its
+  // client sockets kept); a node that dies on its own is only reported.
   const bad = f.anomalies.filter((a) => a.kind === "pause");
-  if (bad.length > 0) failures.push(`${bad.length} node(s) did not exit 75 after a pause past their lease`);
+  if (bad.length > 0) failures.push(`${bad.length} node(s) did not rejoin in place after a pause past their lease`);
   // A graceful stop (SIGTERM) must drain and exit 0 in time, as Kubernetes' grace period demands.
   const stuck = f.anomalies.filter((a) => a.kind === "stop");
   if (stuck.length > 0) failures.push(`${stuck.length} node(s) did not drain and exit 0 after SIGTERM`);

@@ -4,9 +4,9 @@
  * order and each has the same time to show its impact and recover before the next. Pure.
  *
  * The Hazelcast restart comes last: with a single member, every node loses its lease while the
- * member is down and exits (crash-only), so the whole cluster restarts; last, it has the rest of
- * the day to recover in (two slots instead of one), and does not blur the other incidents'
- * measurements.
+ * member is down and drops all its actors (it rejoins, its clients kept, once the member is back);
+ * last, it has the rest of the day to recover in (two slots instead of one), and does not blur the
+ * other incidents' measurements.
  */
 export type IncidentKind = "kill" | "pause" | "postgres" | "hazelcast" | "spike" | "reconnect";
 

@@ -1,0 +1,84 @@
+import { describe, expect, it } from "vitest";
+import { UnavailableError } from "../runtime/core/errors.ts";
+import { Connection, type SocketLike } from "./connection.ts";
+import { Fanout } from "./fanout.ts";
+import type { ActorGateway } from "./gateway.ts";
+import { SendTurn } from "./send_turn.ts";
+import { Subscriptions } from "./subscriptions.ts";
+
+/** A gateway whose channel holds seqs 1..last and which fails every ask while `down` (a node without a lease). */
+function gateway(last: () => number) {
+  const told: Array<{ to: string; msg: Record<string, unknown> }> = [];
+  const subscribes: Array<{ edge: string; after: number }> = [];
+  const g = {
+    edgeId: "edge:n1.a",
+    down: false,
+    told,
+    subscribes,
+    tell(to: string, msg: unknown) {
+      told.push({ to, msg: msg as Record<string, unknown> });
+    },
+    async ask<T>(_to: string, msg: unknown): Promise<T> {
+      if (g.down) throw new UnavailableError("no lease");
+      const m = msg as { type: string; edge?: string; after: number };
+      if (m.type === "subscribe") subscribes.push({ edge: m.edge!, after: m.after });
+      const msgs = Array.from({ length: Math.max(0, last() - m.after) }, (_, i) => ({ seq: m.after + 1 + i, clientId: `c${m.after + 1 + i}`, sender: "a", body: "x", ts: 0 }));
+      return { msgs, last: last(), first: 1, more: false, truncated: false, epoch: 1 } as unknown as T;
+    },
+  };
+  return g as typeof g & ActorGateway;
+}
+
+function socket() {
+  const s: SocketLike & { seqs: number[]; closedWith?: number } = {
+    seqs: [],
+    bufferedAmount: 0,
+    send(d) {
+      const frames = [JSON.parse(String(d))].flat() as Array<{ t: string; m?: Array<{ seq: number }> }>;
+      for (const f of frames) if (f.t === "msgs") s.seqs.push(...f.m!.map((m) => m.seq));
+    },
+    close(code: number) {
+      s.closedWith = code;
+    },
+  };
+  return s;
+}
+
+const settle = async () => {
+  for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+};
+
+describe("subscriptions across a rejoin", () => {
+  it("subscriptions - without a lease a stream stays open and idle; on rejoin it registers under the new edge and resumes from its cursor", async () => {
+    let last = 3;
+    const g = gateway(() => last);
+    const fanout = new Fanout();
+    const subs = new Subscriptions(g, fanout);
+    const s = socket();
+    const conn = new Connection(1, { user: "u", role: "user", exp: Infinity }, s, new SendTurn((fn) => fn()), 1 << 20, 0);
+    fanout.addUser(conn);
+    await subs.subscribe(conn, 1, "g", 0);
+    expect(s.seqs).toEqual([1, 2, 3]);
+
+    // The lease is lost: asks fail. A move seen meanwhile does not make the stream give up.
+    g.down = true;
+    subs.suspend();
+    subs.placementChanged("g", 2);
+    await settle();
+    expect(s.closedWith).toBeUndefined();
+    last = 6; // published elsewhere while this node had no lease
+
+    g.down = false;
+    g.edgeId = "edge:n1.b";
+    g.told.length = 0;
+    subs.resume("edge:n1.a");
+    await settle();
+    expect(s.seqs).toEqual([1, 2, 3, 4, 5, 6]); // no gap, no duplicate
+    expect(s.closedWith).toBeUndefined();
+    expect(g.subscribes.at(-1)).toEqual({ edge: "edge:n1.b", after: 3 });
+    // The old edge is forgotten by the channel and the session; the session learns the new one.
+    expect(g.told).toContainEqual({ to: "channel:g", msg: { type: "edge_down", edge: "edge:n1.a" } });
+    expect(g.told).toContainEqual({ to: "session:u", msg: { type: "edge_down", edge: "edge:n1.a" } });
+    expect(g.told).toContainEqual({ to: "session:u", msg: { type: "connect", edge: "edge:n1.b" } });
+  });
+});
