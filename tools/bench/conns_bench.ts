@@ -6,7 +6,7 @@
 //   node dist-tools/tools/bench/conns_bench.js [--connections 2000] [--nodes 2] [--load-procs 2] [--ramp 0]
 //        [--hold 5] [--targets raw,socketio,centrifugo,storm] [--json out.json] [--mode cluster|standalone]
 //        [--storm-workers 1] [--lease-ms 3000] [--concurrency 128] [--settle 3] [--connect-timeout 600]
-//        [--storm-bin dist/bin/storm.js] [--server-node-args "--max-old-space-size=..."]
+//        [--storm-bin dist/bin/storm.js] [--server-node-args "--max-old-space-size=..."] [--stop-grace 3]
 //   (or: npx tsx bench/conns_bench.ts ...)
 //
 // Per target: --nodes server processes (each its own process group, each on its own port);
@@ -66,6 +66,8 @@ function parseArgs(argv: string[]) {
     readyTimeout: num('ready-timeout', 60),
     stormBin: path.resolve(get('storm-bin', path.join(repoRoot, 'dist/bin/storm.js'))),
     serverNodeArgs: get('server-node-args', '').split(' ').filter(Boolean),
+    /** Seconds a server gets to exit on SIGTERM before SIGKILL (a Storm node profiled with --cpu-prof writes its profiles on exit, after draining). */
+    stopGrace: num('stop-grace', 3),
   };
   done('connections benchmark (scenario d): node dist-tools/tools/bench/conns_bench.js [flags]; bench/conns_bench.ts explains them');
   if (o.connections / o.nodes > MAX_PER_PROCESS) {
@@ -118,6 +120,13 @@ interface ConnsResult {
     connect: { server: number; load: number; services: number; other: number };
     hold: { server: number; load: number; services: number; other: number };
   };
+  /**
+   * CPU ms per connection while connecting: servers, and (Storm) PostgreSQL and Hazelcast apart. Less
+   * noisy than rates on a shared machine: other work slows a run but adds little to its CPU.
+   */
+  cpuMsPerConn?: { server: number; postgres: number; hazelcast: number };
+  /** The connect phase on CLOCK_MONOTONIC (seconds), for tools/bench/cpuprofile_top.ts --window. */
+  measuredMonotonicS?: { from: number; to: number };
   aborted?: string;
   error?: string;
   /** Why the target was not measured (Centrifugo without Go). */
@@ -293,10 +302,9 @@ async function runTarget(t: ConnsTarget, o: Opts, log: (s: string) => void): Pro
     servers = started.servers;
     const ports = started.ports;
     const serverPids = () => servers.flatMap((s) => procTree(s.pid));
-    const servicePids = () => (services ? [...procTree(services.pgPid), ...[services.hzPid?.()].filter((p): p is number => p !== undefined)] : []);
     // PostgreSQL backends come and go: a finished backend's CPU moves to the postmaster's
     // children time (cutime + cstime), so count that too or the sum would go down.
-    const servicesCpu = () => {
+    const postgresCpu = () => {
       if (!services) return 0;
       let childTicks = 0;
       try {
@@ -304,8 +312,10 @@ async function runTarget(t: ConnsTarget, o: Opts, log: (s: string) => void): Pro
         const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
         childTicks = Number(f[13]) + Number(f[14]);
       } catch { /* gone */ }
-      return cpuSeconds(servicePids()) + childTicks / 100;
+      return cpuSeconds(procTree(services.pgPid)) + childTicks / 100;
     };
+    const hazelcastCpu = () => cpuSeconds([services?.hzPid?.()].filter((p): p is number => p !== undefined));
+    const servicesCpu = () => postgresCpu() + hazelcastCpu();
     const alive = () => {
       const dead = servers.findIndex((s) => s.exited());
       if (dead >= 0) throw new Error(`server ${dead + 1} exited:\n${servers[dead]!.tail()}`);
@@ -343,6 +353,9 @@ async function runTarget(t: ConnsTarget, o: Opts, log: (s: string) => void): Pro
     let cpuS0 = cpuSeconds(serverPids());
     let cpuL0 = cpuSeconds(loadPids);
     let cpuV0 = servicesCpu();
+    const cpuPg0 = postgresCpu();
+    const cpuHz0 = hazelcastCpu();
+    const tm0 = process.hrtime.bigint();
     await Promise.all(workers.map((w) => w.request('connect', {}, 10_000)));
     const deadline = Date.now() + o.connectTimeout * 1000;
     let last = 0;
@@ -362,7 +375,11 @@ async function runTarget(t: ConnsTarget, o: Opts, log: (s: string) => void): Pro
       if (ps.every((p) => p.done)) break;
       if (now > deadline) { r.aborted = `connecting took longer than --connect-timeout ${o.connectTimeout} s`; break; }
     }
-    r.cpuPercent.connect = cpu(cpuSeconds(serverPids()) - cpuS0, cpuSeconds(loadPids) - cpuL0, servicesCpu() - cpuV0);
+    const serverConnectS = cpuSeconds(serverPids()) - cpuS0;
+    r.cpuPercent.connect = cpu(serverConnectS, cpuSeconds(loadPids) - cpuL0, servicesCpu() - cpuV0);
+    r.measuredMonotonicS = { from: Number(tm0) / 1e9, to: Number(process.hrtime.bigint()) / 1e9 };
+    const perConnMs = (s: number) => (lastSample > 0 ? (s * 1000) / lastSample : 0);
+    r.cpuMsPerConn = { server: perConnMs(serverConnectS), postgres: perConnMs(postgresCpu() - cpuPg0), hazelcast: perConnMs(hazelcastCpu() - cpuHz0) };
     await sleep(o.settle * 1000);
     alive();
     let reps = (await Promise.all(workers.map((w) => w.request('report', {}, 30_000)))) as ConnsWorkerReport[];
@@ -440,7 +457,7 @@ async function runTarget(t: ConnsTarget, o: Opts, log: (s: string) => void): Pro
   } finally {
     // Servers first: the side that closes first keeps TIME_WAIT, and the load side's source ports
     // must be free for the next target.
-    await Promise.all(servers.map((s) => s.stop()));
+    await Promise.all(servers.map((s) => s.stop(o.stopGrace * 1000)));
     await Promise.all(workers.map((w) => w.stop()));
     await services?.stop();
     removeTempDir(tmp);
@@ -450,12 +467,13 @@ async function runTarget(t: ConnsTarget, o: Opts, log: (s: string) => void): Pro
 
 function table(rs: ConnsResult[]): string {
   const head = ['target', 'held', 'failed', 'conn/s', 'p50 ms', 'p99 ms', 'RSS before MB', 'RSS conn. MB', 'KB/conn', 'KB/conn end of hold', 'heap KB/conn', 'load RSS MB',
-    'CPU% srv/load/svc/other (connect)', 'CPU% srv/other (hold)', 'errors'];
+    'CPU% srv/load/svc/other (connect)', 'CPU ms/conn srv/pg/hz', 'CPU% srv/other (hold)', 'errors'];
   const rows = rs.filter((r) => !r.skipped).map((r) => [
     r.target + (r.mode && r.mode !== 'cluster' ? ` (${r.mode})` : ''), fmt(r.held), fmt(r.failed), fmt(r.connectPerSec), fmt(r.connectLatencyMs.p50, 1),
     fmt(r.connectLatencyMs.p99, 1), fmt(r.serverRssMB.before, 1), fmt(r.serverRssMB.connected, 1), fmt(r.kbPerConn, 2), fmt(r.kbPerConnIdle, 2),
     r.heapKbPerConn !== undefined ? fmt(r.heapKbPerConn, 2) : 'n/a', fmt(r.loadRssMB, 1),
     `${fmt(r.cpuPercent.connect.server)}/${fmt(r.cpuPercent.connect.load)}/${fmt(r.cpuPercent.connect.services)}/${fmt(r.cpuPercent.connect.other)}`,
+    r.cpuMsPerConn ? `${fmt(r.cpuMsPerConn.server, 2)}/${fmt(r.cpuMsPerConn.postgres, 2)}/${fmt(r.cpuMsPerConn.hazelcast, 2)}` : 'n/a',
     `${fmt(r.cpuPercent.hold.server)}/${fmt(r.cpuPercent.hold.other)}`,
     r.error ? `FAILED: ${r.error.split('\n')[0]}` : Object.entries(r.errors).map(([k, v]) => `${k}=${v}`).join(' ') || '0',
   ]);
@@ -489,7 +507,7 @@ async function main(): Promise<void> {
   log(table(results));
   log('(KB/conn = server RSS growth from before the first connection to all connected and settled (--settle s), / connections;');
   log(' KB/conn end of hold = the same growth at the end of the --hold s idle period, / connections still held;');
-  log(' CPU% = % of one core: srv = server processes, load = load processes, svc = PostgreSQL + Hazelcast, other = everything else incl. this driver)');
+  log(' CPU% = % of one core: srv = server processes, load = load processes, svc = PostgreSQL + Hazelcast, other = everything else incl. this driver;\n CPU ms/conn = CPU time while connecting / connections: servers, PostgreSQL, Hazelcast)');
   const storm = results.find((r) => r.target === 'storm' && !r.error);
   const ratios: Record<string, number> = {};
   for (const b of results) {
