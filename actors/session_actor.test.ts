@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { actorTestHost } from "../property-tests/actor_test_host.ts";
+import { MemoryStore } from "../property-tests/memory_store.ts";
 import type { EdgeEvent, SessionView } from "./messages.ts";
 
 const code = (p: Promise<unknown>) => p.then(() => "ok", (e: { code?: string }) => e.code);
@@ -65,5 +66,25 @@ describe("session - unread counts and notifications that follow the user", () =>
     await h.ask("session:bob", { type: "connect", edge: "edge:a" });
     await h.ask("session:bob", { type: "notify", ev: "mention", ch: "g", seq: 3, from: "ann" });
     expect(userEvents(h.to<EdgeEvent>("edge:a"))).toEqual([]);
+  });
+
+  it("session - a new user's first connect reads no snapshot; once the session saved state, the next activation reads it back", async () => {
+    class CountingStore extends MemoryStore {
+      loads: string[] = [];
+      override async loadSnapshot(id: string) {
+        if (id.startsWith("session:")) this.loads.push(id);
+        return super.loadSnapshot(id);
+      }
+    }
+    const store = new CountingStore();
+    const h = actorTestHost(store);
+    expect(await h.ask<SessionView>("session:newbie", { type: "connect", edge: "edge:a" })).toMatchObject({ user: "newbie", channels: [], reads: {} });
+    expect(store.loads).toEqual([]);
+    await h.ask("channel:g", { type: "create", user: "ann", visibility: "public", topic: "", members: ["newbie"] });
+    await h.settle();
+    // Another host over the same store: the node that activates the session next.
+    const later = actorTestHost(store);
+    expect(await later.ask<SessionView>("session:newbie", { type: "connect", edge: "edge:b" })).toMatchObject({ channels: ["g"] });
+    expect(store.loads).toEqual(["session:newbie"]);
   });
 });

@@ -59,6 +59,8 @@ export class SessionActor implements Actor {
   }
 
   async activate(): Promise<void> {
+    // A new user's session: no snapshot can exist, and a connect storm of new users saves a read each.
+    if (this.#ctx.first) return;
     const snap = await this.#ctx.store.loadSnapshot(this.#ctx.self);
     if (snap) this.#state = snap.state as SessionState;
   }

@@ -1,6 +1,6 @@
 import { StoreClosedError, StoreCommitUnknownError, StoreQueryError } from "../storage/errors.ts";
 import { tombstoneOf } from "../storage/store.ts";
-import type { AppendOutcome, JournalBounds, JournalEntry, ReadMark, SearchHit, SearchPage, Snapshot, Store, TrimRule, UnreadCount } from "../storage/store.ts";
+import type { AppendOutcome, EpochGrant, JournalBounds, JournalEntry, ReadMark, SearchHit, SearchPage, Snapshot, Store, TrimRule, UnreadCount } from "../storage/store.ts";
 
 /**
  * A hand-written in-memory `Store` that follows storage/store.ts exactly (same checks, in the same
@@ -49,6 +49,13 @@ export class MemoryStore implements Store {
     const epoch = (this.#epochs.get(actorId)?.epoch ?? 0) + 1;
     this.#epochs.set(actorId, { epoch, owner });
     return epoch;
+  }
+
+  /** Through `acquireEpoch`, so that a subclass counting or delaying epochs sees activations' too. */
+  async acquireEpochGrant(actorId: string, owner: string): Promise<EpochGrant> {
+    await this.#open();
+    const first = !this.#epochs.has(actorId);
+    return { epoch: await this.acquireEpoch(actorId, owner), first };
   }
 
   async currentEpoch(actorId: string): Promise<{ epoch: number; owner: string } | null> {
@@ -269,6 +276,7 @@ export class FaultyStore implements Store {
   }
 
   acquireEpoch = (a: string, o: string) => this.#track(this.inner.acquireEpoch(a, o));
+  acquireEpochGrant = (a: string, o: string) => this.#track(this.inner.acquireEpochGrant(a, o));
   currentEpoch = (a: string) => this.#track(this.inner.currentEpoch(a));
   readAfter = (a: string, s: number, l: number) => this.#track(this.inner.readAfter(a, s, l));
   readBefore = (a: string, s: number, l: number) => this.#track(this.inner.readBefore(a, s, l));
@@ -319,12 +327,13 @@ export function fencingAudit(store: Store, fail: (msg: string) => void): Store {
       const v = Reflect.get(target, key) as unknown;
       if (typeof v !== "function") return v;
       const fn = (v as (...a: unknown[]) => Promise<unknown>).bind(target);
-      if (key === "acquireEpoch") {
+      if (key === "acquireEpoch" || key === "acquireEpochGrant") {
         return async (...a: unknown[]) => {
-          const e = (await fn(...a)) as number;
-          if (e <= newest) fail(`G5: acquireEpoch returned ${e}, not above ${newest}`);
+          const got = (await fn(...a)) as number | EpochGrant;
+          const e = typeof got === "number" ? got : got.epoch;
+          if (e <= newest) fail(`G5: ${key} returned ${e}, not above ${newest}`);
           newest = Math.max(newest, e);
-          return e;
+          return got;
         };
       }
       if (key !== "append") return fn;

@@ -60,6 +60,7 @@ export async function joinCluster(cfg: NodeConfig, self: string, log: (msg: stri
       const links = new NodeLinks({ self, secret, defer: turnEnd.early, onFrames: (from, frames) => r.onFrames(from, frames), onPeerGone: (node) => r.peerGone(node), log });
       const r = new ClusterRouter({
         self, system: o.system, registry, links, clock: systemClock, askTimeoutMs: cfg.askTimeoutMs, onEdgeEvent: o.onEdgeEvent, onPlacement: o.onPlacement, onTakenOver: o.onTakenOver, log,
+        localKinds: ["session"],
       });
       router = r;
       const admin = new ClusterAdmin(() => o.system.nodeId, registry, r, () => Date.now());

@@ -139,6 +139,8 @@ async function startLocked(cfg: NodeConfig, hooks: NodeHooks, lock: DataDirLock)
     outbound: cluster ? (to, msg) => cluster.router().tell(to, msg) : undefined,
     log,
     codec: actorsWireCodec,
+    // Only a channel's epoch is watched (`onPlacement` below): a session's activation writes nothing.
+    epochKinds: ["channel"],
   });
   system.start();
 

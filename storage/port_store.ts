@@ -1,5 +1,5 @@
 import { StoreClosedError, storeErrorFromWire } from "./errors.ts";
-import type { AppendOutcome, JournalBounds, JournalEntry, ReadMark, SearchPage, Snapshot, Store, TrimRule, UnreadCount } from "./store.ts";
+import type { AppendOutcome, EpochGrant, JournalBounds, JournalEntry, ReadMark, SearchPage, Snapshot, Store, TrimRule, UnreadCount } from "./store.ts";
 import type { ApiKeyRecord, ApiKeyStore } from "./api_key_store.ts";
 import type { AuditInput, AuditRecord, Membership, UserDataStore, UserMessage } from "./user_data_store.ts";
 import type { ChannelEvent, DeadLetter, DeadLetterInput, WebhookCursor, WebhookInput, WebhookRecord, WebhookStore } from "./webhook_store.ts";
@@ -39,6 +39,9 @@ export class PortStore implements Store, UserDataStore, ApiKeyStore, WebhookStor
 
   acquireEpoch(actorId: string, owner: string): Promise<number> {
     return this.#call("acquireEpoch", [actorId, owner]);
+  }
+  acquireEpochGrant(actorId: string, owner: string): Promise<EpochGrant> {
+    return this.#call("acquireEpochGrant", [actorId, owner]);
   }
   currentEpoch(actorId: string): Promise<{ epoch: number; owner: string } | null> {
     return this.#call("currentEpoch", [actorId]);

@@ -7,7 +7,7 @@ import type { SqlClient, SqlRow } from "./sql_client.ts";
 import { toNumber } from "./sql_client.ts";
 import { SQL } from "./statements.ts";
 import { USER_DATA_SQL as U } from "./user_data_statements.ts";
-import type { AppendOutcome, EntryKind, JournalBounds, JournalEntry, ReadMark, SearchPage, Snapshot, Store, TrimRule, UnreadCount } from "./store.ts";
+import type { AppendOutcome, EntryKind, EpochGrant, JournalBounds, JournalEntry, ReadMark, SearchPage, Snapshot, Store, TrimRule, UnreadCount } from "./store.ts";
 import { jsonString } from "../lib/json_string.ts";
 import type { ApiKeyRecord, ApiKeyStore } from "./api_key_store.ts";
 import type { AuditInput, AuditRecord, Membership, UserDataStore, UserMessage } from "./user_data_store.ts";
@@ -44,8 +44,12 @@ export class SqlStore implements Store, UserDataStore, ApiKeyStore, WebhookStore
   }
 
   async acquireEpoch(actorId: string, owner: string): Promise<number> {
+    return (await this.acquireEpochGrant(actorId, owner)).epoch;
+  }
+
+  async acquireEpochGrant(actorId: string, owner: string): Promise<EpochGrant> {
     const [row] = await this.#query("acquire an epoch for", actorId, SQL.acquireEpoch, [actorId, owner]);
-    return toNumber(row!.epoch);
+    return { epoch: toNumber(row!.epoch), first: row!.first === true };
   }
 
   async currentEpoch(actorId: string): Promise<{ epoch: number; owner: string } | null> {

@@ -23,13 +23,17 @@ const SNAPSHOT_UPSERT = `
     )`;
 
 export const SQL = {
-  /** $1 actor, $2 owner → epoch. One statement: creating and bumping are the same atomic upsert. */
+  /**
+   * $1 actor, $2 owner → epoch, first. One statement: creating and bumping are the same atomic
+   * upsert. `first`: the row was inserted, not updated (an updated row version carries the
+   * updating transaction in xmax, an inserted one 0).
+   */
   acquireEpoch: `
     INSERT INTO actor_epochs (actor_id, epoch, owner)
     VALUES ($1, 1 + coalesce((SELECT epoch FROM epoch_floor WHERE id = 1), 0), $2)
     ON CONFLICT (actor_id) DO UPDATE
       SET epoch = actor_epochs.epoch + 1, owner = EXCLUDED.owner, updated_at = now()
-    RETURNING epoch`,
+    RETURNING epoch, (xmax = 0) AS first`,
 
   currentEpoch: `SELECT epoch, owner FROM actor_epochs WHERE actor_id = $1`,
 

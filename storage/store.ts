@@ -13,9 +13,22 @@ import type { CommitStatsSnapshot } from "./commit_stats.ts";
  * - `saveSnapshot` is conditional on the epoch in the same way.
  * - Reads return committed data only, in ascending `seq`.
  */
+/** What `acquireEpoch` returns. */
+export interface EpochGrant {
+  epoch: number;
+  /**
+   * No epoch was held for the actor before (never activated, or erased since): nothing of it is
+   * stored, since every write needs a current epoch, so its activation need not read any state.
+   * Admission relies on it: a new user's session skips its snapshot read.
+   */
+  first: boolean;
+}
+
 export interface Store {
   /** Fences every earlier activation of `actorId` and returns the new, strictly greater epoch. */
   acquireEpoch(actorId: string, owner: string): Promise<number>;
+  /** `acquireEpoch`, saying too whether it is the actor's first (an activation's way in). */
+  acquireEpochGrant(actorId: string, owner: string): Promise<EpochGrant>;
   /** The current epoch and owner of an actor, or null if it was never activated. */
   currentEpoch(actorId: string): Promise<{ epoch: number; owner: string } | null>;
   append(actorId: string, epoch: number, entries: readonly JournalEntry[]): Promise<AppendOutcome>;

@@ -54,6 +54,26 @@ export function runStoreConformance(name: string, open: () => Promise<Store & Us
       expect(await store.currentEpoch(id)).toEqual({ epoch: seen.at(-1), owner: "node-4" });
     });
 
+    it("store - an epoch grant is first for an actor never activated, and never again", async () => {
+      const id = actor("grant");
+      const other = actor("grant-other");
+      await store.acquireEpoch(other, "node-a");
+      expect(await store.acquireEpochGrant(id, "node-a")).toEqual({ epoch: expect.any(Number), first: true });
+      const second = await store.acquireEpochGrant(id, "node-b");
+      expect(second.first).toBe(false);
+      expect((await store.acquireEpochGrant(other, "node-b")).first).toBe(false);
+      const third = await store.acquireEpoch(id, "node-a");
+      expect(third).toBeGreaterThan(second.epoch);
+      expect(await store.acquireEpochGrant(id, "node-a")).toEqual({ epoch: third + 1, first: false });
+    });
+
+    it("store - concurrent epoch grants of a new actor: exactly one is first", async () => {
+      const id = actor("grant-race");
+      const grants = await Promise.all(Array.from({ length: 6 }, (_, i) => store.acquireEpochGrant(id, `node-${i}`)));
+      expect(grants.filter((g) => g.first)).toHaveLength(1);
+      expect(new Set(grants.map((g) => g.epoch)).size).toBe(6);
+    });
+
     it("store - currentEpoch of an actor never activated is null", async () => {
       expect(await store.currentEpoch(actor("never"))).toBeNull();
     });

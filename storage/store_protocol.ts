@@ -22,6 +22,7 @@ export type StoreOp = Exclude<keyof Store, "close" | "commitStats"> | keyof User
 /** Every operation a port may request; a `Record` so the compiler flags one missing from `Store`. */
 const OPS: Record<StoreOp, true> = {
   acquireEpoch: true,
+  acquireEpochGrant: true,
   currentEpoch: true,
   append: true,
   readAfter: true,

@@ -71,7 +71,9 @@ export function runUserDataConformance(store: () => Store & UserDataStore): void
       expect(await s.currentEpoch(id)).toBeNull();
       // The old activations stay fenced, even once the id is activated again.
       expect(await s.saveSnapshot(id, old2, { seq: 0, state: "stale" })).toBe(false);
-      const fresh = await s.acquireEpoch(id, "node-b");
+      // Nothing of it is stored any more: its next activation is a first one, with nothing to read.
+      const { epoch: fresh, first } = await s.acquireEpochGrant(id, "node-b");
+      expect(first).toBe(true);
       expect(fresh).toBeGreaterThan(Math.max(old, old2));
       expect(await s.saveSnapshot(id, old2, { seq: 0, state: "stale" })).toBe(false);
     });

@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
+import WebSocket from "ws";
 import { rendezvous } from "../runtime/cluster/rendezvous.ts";
 import type { Placement } from "../runtime/core/registry.ts";
 import { range, startTestCluster, type TestCluster, until } from "./harness/cluster.ts";
@@ -234,4 +235,40 @@ describe("cluster", () => {
     for (const [i, ch] of channels.entries()) expect(stats.lastSeq[ch]).toBe(pubs[i]!.maxSeq());
     console.log(JSON.stringify({ test: "drain", moved: r.body.moved, retriedErrors: pubs.flatMap((p) => p.errors.map((e) => e.code)), subscriberCloses: subs.flatMap((s) => s.closes) }));
   }, 90_000);
+
+  test("cluster - a connect burst activates each user's session once, on the node the user connected to; a user on two nodes at once shares one", async () => {
+    const users = range(0, 29).map((i) => `burst-${i}`);
+    const sockets: Array<{ user: string; node: number }> = [
+      ...users.map((user, i) => ({ user, node: i % 3 })),
+      { user: "burst-both", node: 0 }, { user: "burst-both", node: 1 },
+    ];
+    const tokens = new Map(await Promise.all([...users, "burst-both"].map(async (u) => [u, await tc.token(u)] as const)));
+    const open: WebSocket[] = [];
+    try {
+      // All at once: the sessions' claims and activations race each other and, for burst-both, two nodes.
+      const welcomes = await Promise.all(sockets.map(({ user, node }) => new Promise<Record<string, unknown>>((resolve, reject) => {
+        const ws = new WebSocket(`${tc.wsUrl(node)}?token=${tokens.get(user)}`);
+        open.push(ws);
+        ws.once("message", (data) => resolve(JSON.parse(String(data)) as Record<string, unknown>));
+        ws.once("error", reject);
+      })));
+      for (const [i, w] of welcomes.entries()) expect(w, JSON.stringify(sockets[i])).toMatchObject({ t: "welcome", user: sockets[i]!.user, channels: [], unread: {} });
+
+      const list = await tc.http(0, "GET", "/admin/placements?prefix=session%3Aburst-", await tc.adminToken());
+      expect(list.status).toBe(200);
+      const placed = new Map((list.body.placements as Array<{ id: string; placement: Placement }>).map((p) => [p.id, p.placement.node]));
+      for (const [i, user] of users.entries()) expect(placed.get(`session:${user}`), user).toBe(ids()[i % 3]);
+      expect([ids()[0], ids()[1]]).toContain(placed.get("session:burst-both"));
+
+      const active = await Promise.all(range(0, 2).map(async (i) => {
+        const st = await tc.http(i, "GET", "/status", await tc.adminToken());
+        return (st.body.actors as Array<{ id: string }>).map((a) => a.id).filter((id) => id.startsWith("session:burst-"));
+      }));
+      const all = active.flat().sort();
+      expect(all).toEqual([...users, "burst-both"].map((u) => `session:${u}`).sort());
+      for (const [i, ids_] of active.entries()) for (const id of ids_) expect(placed.get(id), id).toBe(ids()[i]);
+    } finally {
+      for (const ws of open) ws.close();
+    }
+  }, 60_000);
 });

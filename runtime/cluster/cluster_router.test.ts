@@ -12,9 +12,9 @@ import type { NodeLinks } from "./node_links.ts";
  * A router for node n1 with n2 and n3 live, over an in-memory registry that counts lookups: the
  * round trips that read a placement (`lookup`, or `claim`, which answers with the one in force).
  */
-function setup() {
-  const clock = new FakeClock();
-  const registry = new MemoryRegistry(clock);
+function setup(self = "n1", shared?: { clock: FakeClock; registry: MemoryRegistry }) {
+  const clock = shared?.clock ?? new FakeClock();
+  const registry = shared?.registry ?? new MemoryRegistry(clock);
   let lookups = 0;
   const lookup = registry.lookup.bind(registry);
   const claim = registry.claim.bind(registry);
@@ -38,7 +38,7 @@ function setup() {
     rename: (self: string) => void renamed.push(self),
   } as unknown as NodeLinks;
   const router = new ClusterRouter({
-    self: "n1", system, registry, links, clock, askTimeoutMs: 1_000,
+    self, system, registry, links, clock, askTimeoutMs: 1_000, localKinds: ["session"],
     onEdgeEvent: () => {}, onPlacement: () => {}, log: () => {}, onTakenOver: (id, ms) => void woken.push({ id, ms }),
   });
   const lease = (node: string): NodeLease => ({ node, address: `ws://${node}`, renewedAt: 0, load: 0 }) as NodeLease;
@@ -167,5 +167,43 @@ describe("cluster router", () => {
     void router.ask("channel:peer", { n: 2 }).catch(() => {});
     await settle();
     expect(sent.some((m) => m.node === "n2" && m.to === "channel:peer")).toBe(true);
+  });
+
+  it("router - a new session is placed on the node that routes to it, a new channel by rendezvous hashing", async () => {
+    const { registry, router, sent, local, settle } = setup();
+    const ids = Array.from({ length: 40 }, (_, i) => `x${i}`);
+    const elsewhere = ids.find((k) => rendezvous(`session:${k}`, ["n1", "n2", "n3"]) !== "n1")!;
+    router.tell(`session:${elsewhere}`, { n: 1 });
+    router.tell(`channel:${elsewhere}`, { n: 1 });
+    await settle();
+    expect(await registry.lookup(`session:${elsewhere}`)).toEqual({ node: "n1", worker: 0, epoch: 0 });
+    expect(local).toEqual([`session:${elsewhere}`]);
+    expect((await registry.lookup(`channel:${elsewhere}`))!.node).toBe(rendezvous(`channel:${elsewhere}`, ["n1", "n2", "n3"]));
+    expect(sent.map((m) => m.to)).toEqual(rendezvous(`channel:${elsewhere}`, ["n1", "n2", "n3"]) === "n1" ? [] : [`channel:${elsewhere}`]);
+  });
+
+  it("router - a draining node places a new session on another live node", async () => {
+    const { registry, router, sent, local, settle } = setup();
+    router.drain();
+    router.tell("session:d", { n: 1 });
+    await settle();
+    const p = (await registry.lookup("session:d"))!;
+    expect(p.node).toBe(rendezvous("session:d", ["n2", "n3"]));
+    expect(local).toEqual([]);
+    expect(sent).toEqual([{ node: p.node, to: "session:d" }]);
+  });
+
+  it("router - two nodes routing to the same new session at once both send to the one placement claimed first", async () => {
+    const a = setup("n1");
+    const b = setup("n2", { clock: a.clock, registry: a.registry });
+    a.router.tell("session:both", { n: 1 });
+    b.router.tell("session:both", { n: 2 });
+    await a.settle();
+    const p = (await a.registry.lookup("session:both"))!;
+    const [owner, other] = p.node === "n1" ? [a, b] : [b, a];
+    expect(owner.local).toEqual(["session:both"]);
+    expect(other.local).toEqual([]);
+    expect(other.sent).toEqual([{ node: p.node, to: "session:both" }]);
+    expect(owner.sent).toEqual([]);
   });
 });

@@ -1,4 +1,4 @@
-import type { ActorId } from "../core/actor_id.ts";
+import { type ActorId, parseActorId } from "../core/actor_id.ts";
 import type { ActorSystem } from "../core/actor_system.ts";
 import type { Clock, Timer } from "../core/clock.ts";
 import { toWireError, UnavailableError } from "../core/errors.ts";
@@ -23,6 +23,13 @@ export interface ClusterRouterOptions {
    * dead node's lease gone (`storm_failover_seconds`).
    */
   onTakenOver?(id: ActorId, ms: number): void;
+  /**
+   * Kinds placed on the node that first routes to them rather than by rendezvous hashing: a
+   * user's session then lives on the node the user connected to, and a connect needs no hop to
+   * another node (with rendezvous, half of a two-node cluster's connects took one each way).
+   * Takeovers still go by rendezvous, and a draining node places nothing on itself.
+   */
+  localKinds?: readonly string[];
   log(msg: string, err?: unknown): void;
 }
 
@@ -292,7 +299,8 @@ export class ClusterRouter {
    */
   async #resolve(id: ActorId): Promise<Placement> {
     for (let attempt = 0; attempt < 4; attempt++) {
-      const target = rendezvous(id, this.#targets())!;
+      const targets = this.#targets();
+      const target = targets.includes(this.#o.self) && this.#o.localKinds?.includes(parseActorId(id).kind) ? this.#o.self : rendezvous(id, targets)!;
       const cur = await this.#o.registry.claim(id, { node: target, worker: 0, epoch: 0 });
       if (this.#alive(cur.node)) return cur;
       const next: Placement = { node: target, worker: 0, epoch: cur.epoch };

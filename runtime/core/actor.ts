@@ -40,6 +40,8 @@ export interface Envelope<M = unknown> {
 export interface ActorContext {
   readonly self: ActorId;
   readonly epoch: number;
+  /** This is the actor's first epoch (never activated, or erased since): nothing of it is stored to read. */
+  readonly first: boolean;
   readonly nodeId: string;
   readonly store: Store;
   readonly clock: Clock;

@@ -1,3 +1,4 @@
+import type { EpochGrant } from "../../storage/store.ts";
 import type { Actor, ActorContext, ActorFactory, Envelope } from "./actor.ts";
 import type { ActorId } from "./actor_id.ts";
 import { ActorRestartedError, FencedError, UnavailableError } from "./errors.ts";
@@ -9,7 +10,7 @@ export type CellState = "idle" | "activating" | "active" | "passivating" | "stop
 
 export interface CellHooks {
   /** Obtains a fresh epoch for an activation (fencing every earlier one). */
-  acquireEpoch(id: ActorId): Promise<number>;
+  acquireEpoch(id: ActorId): Promise<EpochGrant>;
   /**
    * Before an activation: fails, in place, the queued messages that need an actor which does not
    * exist (see `ActivationGate`). Reads only.
@@ -17,7 +18,7 @@ export interface CellHooks {
   admit(id: ActorId, queue: Envelope[]): Promise<void>;
   /** Every queued message was turned away and nothing is active: the cell may be dropped. */
   onUnneeded(id: ActorId): void;
-  makeContext(id: ActorId, epoch: number, carried: unknown): ActorContext;
+  makeContext(id: ActorId, grant: EpochGrant, carried: unknown): ActorContext;
   onActivated(id: ActorId, epoch: number): void;
   onStopped(id: ActorId, epoch: number, reason: StopReason): void;
   onCrash(id: ActorId, err: unknown): void;
@@ -125,8 +126,9 @@ export class ActorCell {
         this.state = "idle";
         return false;
       }
-      const epoch = await this.hooks.acquireEpoch(this.id);
-      const actor = this.factory(this.hooks.makeContext(this.id, epoch, this.#carried));
+      const grant = await this.hooks.acquireEpoch(this.id);
+      const epoch = grant.epoch;
+      const actor = this.factory(this.hooks.makeContext(this.id, grant, this.#carried));
       this.#carried = undefined;
       await actor.activate();
       this.epoch = epoch;

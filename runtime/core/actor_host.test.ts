@@ -9,10 +9,10 @@ import { FencedError, StormError } from "./errors.ts";
 function epochStore(): Store {
   const epochs = new Map<string, number>();
   return {
-    acquireEpoch: async (id: string) => {
+    acquireEpochGrant: async (id: string) => {
       const e = (epochs.get(id) ?? 0) + 1;
       epochs.set(id, e);
-      return e;
+      return { epoch: e, first: e === 1 };
     },
   } as unknown as Store;
 }

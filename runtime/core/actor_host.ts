@@ -1,4 +1,4 @@
-import type { Store } from "../../storage/store.ts";
+import type { EpochGrant, Store } from "../../storage/store.ts";
 import type { ActivationGate, ActorContext, ActorFactory, Envelope } from "./actor.ts";
 import { type ActorId, parseActorId } from "./actor_id.ts";
 import { ActorCell, type CellHooks, type StopReason } from "./actor_cell.ts";
@@ -120,7 +120,7 @@ export class ActorHost {
     const o = this.#opts;
     const shared: ContextShared = { nodeId: o.nodeId, store: o.store, clock: o.clock, send: o.send, deliver: (id, env) => this.deliver(id, env) };
     return {
-      acquireEpoch: (id: ActorId) => o.store.acquireEpoch(id, o.nodeId),
+      acquireEpoch: (id: ActorId) => o.store.acquireEpochGrant(id, o.nodeId),
       admit: async (id: ActorId, queue: Envelope[]) => {
         const gate = o.gates?.[parseActorId(id).kind];
         if (!gate || queue.length === 0 || gate.creates(queue[0]!.msg) || (await gate.exists(o.store, id))) return;
@@ -132,7 +132,7 @@ export class ActorHost {
         const cell = this.#cells.get(id);
         if (cell && cell.depth === 0 && !cell.actor) this.#cells.delete(id);
       },
-      makeContext: (id: ActorId, epoch: number, carried: unknown): ActorContext => new CellContext(id, epoch, carried, shared),
+      makeContext: (id: ActorId, grant: EpochGrant, carried: unknown): ActorContext => new CellContext(id, grant.epoch, grant.first, carried, shared),
       onActivated: (id: ActorId, epoch: number) => o.onLifecycle?.({ type: "activated", id, epoch }),
       onStopped: (id: ActorId, epoch: number, reason: StopReason) => {
         const cell = this.#cells.get(id);
@@ -161,6 +161,7 @@ class CellContext implements ActorContext {
   constructor(
     readonly self: ActorId,
     readonly epoch: number,
+    readonly first: boolean,
     readonly carried: unknown,
     private readonly shared: ContextShared,
   ) {}

@@ -1,5 +1,5 @@
 import type { LifecycleEvent } from "./actor_host.ts";
-import type { ActorId } from "./actor_id.ts";
+import { type ActorId, parseActorId } from "./actor_id.ts";
 import type { Clock, Timer } from "./clock.ts";
 import { UnavailableError } from "./errors.ts";
 import { PendingAsks } from "./pending_asks.ts";
@@ -31,6 +31,15 @@ export interface ActorSystemOptions {
   log(msg: string, err?: unknown): void;
   /** The compact form of hot messages and replies across the thread hop; the workers must use the same. */
   codec?: WireCodec;
+  /**
+   * Kinds whose placement records each activation's epoch (default: every kind). A watcher that
+   * reacts to a new activation needs it (an edge resubscribes a channel's streams when its epoch
+   * rises); for other kinds the write is pure cost: an activation of one of them writes nothing to
+   * the registry (in a cluster the router's claim placed it), and a passivation gives back the
+   * placement if it still names this node. A connect storm activates a session per user, and the
+   * record was two registry round trips and an update event to every node per connect.
+   */
+  epochKinds?: readonly string[];
 }
 
 /**
@@ -193,6 +202,13 @@ export class ActorSystem {
 
   async #recordPlacement(worker: number, ev: LifecycleEvent, self: string): Promise<void> {
     const reg = this.#o.registry;
+    if (!(this.#o.epochKinds?.includes(parseActorId(ev.id).kind) ?? true)) {
+      if (ev.type === "activated" || ev.reason !== "passivated") return;
+      // Its placement carries no epoch to compare: one naming this node is this activation's.
+      const current = await reg.lookup(ev.id);
+      if (current && current.node === this.#o.nodeId) await reg.release(ev.id, current);
+      return;
+    }
     const current = await reg.lookup(ev.id);
     if (ev.type === "activated") {
       const next: Placement = { node: self, worker, epoch: ev.epoch };

@@ -55,7 +55,7 @@ function frames(b: Batch): unknown[][] {
 function setup() {
   const { port, posted, deliver } = fakePort();
   const turns: Array<() => void> = [];
-  const store = { acquireEpoch: async () => 1 } as unknown as Store;
+  const store = { acquireEpochGrant: async () => ({ epoch: 1, first: true }) } as unknown as Store;
   startWorkerRuntime(port, (fn) => void turns.push(fn), {
     nodeId: "n1", store, clock: new FakeClock(), factories: { echo: () => new Echo() }, idlePassivateMs: 0,
   }, numberCodec);

@@ -6,7 +6,7 @@
 //   node dist-tools/tools/bench/conns_bench.js [--connections 2000] [--nodes 2] [--load-procs 2] [--ramp 0]
 //        [--hold 5] [--targets raw,socketio,centrifugo,storm] [--json out.json] [--mode cluster|standalone]
 //        [--storm-workers 1] [--lease-ms 3000] [--concurrency 128] [--settle 3] [--connect-timeout 600]
-//        [--storm-bin dist/bin/storm.js] [--server-node-args "--max-old-space-size=..."]
+//        [--storm-bin dist/bin/storm.js] [--server-node-args "--max-old-space-size=..."] [--stop-grace 3]
 //   (or: npx tsx bench/conns_bench.ts ...)
 //
 // Per target: --nodes server processes (each its own process group, each on its own port);
@@ -50,7 +50,7 @@ async function main(): Promise<void> {
   log(connsTable(results));
   log('(KB/conn = server RSS growth from before the first connection to all connected and settled (--settle s), / connections;');
   log(' KB/conn end of hold = the same growth at the end of the --hold s idle period, / connections still held;');
-  log(' CPU% = % of one core: srv = server processes, load = load processes, svc = PostgreSQL + Hazelcast, other = everything else incl. this driver)');
+  log(' CPU% = % of one core: srv = server processes, load = load processes, svc = PostgreSQL + Hazelcast, other = everything else incl. this driver;\n CPU ms/conn = CPU time while connecting / connections: servers, PostgreSQL, Hazelcast)');
   const storm = results.find((r) => r.target === 'storm' && !r.error);
   const ratios: Record<string, number> = {};
   for (const b of results) {

@@ -32,6 +32,8 @@ export function parseConnsArgs(argv: string[]) {
     readyTimeout: num('ready-timeout', 60),
     stormBin: path.resolve(get('storm-bin', path.join(REPO_ROOT, 'dist/bin/storm.js'))),
     serverNodeArgs: get('server-node-args', '').split(' ').filter(Boolean),
+    /** Seconds a server gets to exit on SIGTERM before SIGKILL (a Storm node profiled with --cpu-prof writes its profiles on exit, after draining). */
+    stopGrace: num('stop-grace', 3),
   };
   done('connections benchmark (scenario d): node dist-tools/tools/bench/conns_bench.js [flags]; bench/conns_bench.ts explains them');
   if (o.connections / o.nodes > MAX_PER_PROCESS) {

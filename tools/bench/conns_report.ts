@@ -41,6 +41,13 @@ export interface ConnsResult {
     connect: { server: number; load: number; services: number; other: number };
     hold: { server: number; load: number; services: number; other: number };
   };
+  /**
+   * CPU ms per connection while connecting: servers, and (Storm) PostgreSQL and Hazelcast apart. Less
+   * noisy than rates on a shared machine: other work slows a run but adds little to its CPU.
+   */
+  cpuMsPerConn?: { server: number; postgres: number; hazelcast: number };
+  /** The connect phase on CLOCK_MONOTONIC (seconds), for tools/bench/cpuprofile_top.ts --window. */
+  measuredMonotonicS?: { from: number; to: number };
   aborted?: string;
   error?: string;
   /** Why the target was not measured (Centrifugo without Go). */
@@ -61,12 +68,13 @@ export const fmt = (n: number, d = 0) => n.toLocaleString('en-US', { minimumFrac
 
 export function connsTable(rs: ConnsResult[]): string {
   const head = ['target', 'held', 'failed', 'conn/s', 'p50 ms', 'p99 ms', 'RSS before MB', 'RSS conn. MB', 'KB/conn', 'KB/conn end of hold', 'heap KB/conn', 'load RSS MB',
-    'CPU% srv/load/svc/other (connect)', 'CPU% srv/other (hold)', 'errors'];
+    'CPU% srv/load/svc/other (connect)', 'CPU ms/conn srv/pg/hz', 'CPU% srv/other (hold)', 'errors'];
   const rows = rs.filter((r) => !r.skipped).map((r) => [
     r.target + (r.mode && r.mode !== 'cluster' ? ` (${r.mode})` : ''), fmt(r.held), fmt(r.failed), fmt(r.connectPerSec), fmt(r.connectLatencyMs.p50, 1),
     fmt(r.connectLatencyMs.p99, 1), fmt(r.serverRssMB.before, 1), fmt(r.serverRssMB.connected, 1), fmt(r.kbPerConn, 2), fmt(r.kbPerConnIdle, 2),
     r.heapKbPerConn !== undefined ? fmt(r.heapKbPerConn, 2) : 'n/a', fmt(r.loadRssMB, 1),
     `${fmt(r.cpuPercent.connect.server)}/${fmt(r.cpuPercent.connect.load)}/${fmt(r.cpuPercent.connect.services)}/${fmt(r.cpuPercent.connect.other)}`,
+    r.cpuMsPerConn ? `${fmt(r.cpuMsPerConn.server, 2)}/${fmt(r.cpuMsPerConn.postgres, 2)}/${fmt(r.cpuMsPerConn.hazelcast, 2)}` : 'n/a',
     `${fmt(r.cpuPercent.hold.server)}/${fmt(r.cpuPercent.hold.other)}`,
     r.error ? `FAILED: ${r.error.split('\n')[0]}` : Object.entries(r.errors).map(([k, v]) => `${k}=${v}`).join(' ') || '0',
   ]);

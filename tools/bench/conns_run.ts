@@ -48,10 +48,9 @@ export async function runTarget(t: ConnsTarget, o: ConnsOptions, log: (s: string
     servers = started.servers;
     const ports = started.ports;
     const serverPids = () => servers.flatMap((s) => procTree(s.pid));
-    const servicePids = () => (services ? [...procTree(services.pgPid), ...[services.hzPid?.()].filter((p): p is number => p !== undefined)] : []);
     // PostgreSQL backends come and go: a finished backend's CPU moves to the postmaster's
     // children time (cutime + cstime), so count that too or the sum would go down.
-    const servicesCpu = () => {
+    const postgresCpu = () => {
       if (!services) return 0;
       let childTicks = 0;
       try {
@@ -59,8 +58,10 @@ export async function runTarget(t: ConnsTarget, o: ConnsOptions, log: (s: string
         const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
         childTicks = Number(f[13]) + Number(f[14]);
       } catch { /* gone */ }
-      return cpuSeconds(servicePids()) + childTicks / 100;
+      return cpuSeconds(procTree(services.pgPid)) + childTicks / 100;
     };
+    const hazelcastCpu = () => cpuSeconds([services?.hzPid?.()].filter((p): p is number => p !== undefined));
+    const servicesCpu = () => postgresCpu() + hazelcastCpu();
     const alive = () => {
       const dead = servers.findIndex((s) => s.exited());
       if (dead >= 0) throw new Error(`server ${dead + 1} exited:\n${servers[dead]!.tail()}`);
@@ -98,6 +99,9 @@ export async function runTarget(t: ConnsTarget, o: ConnsOptions, log: (s: string
     let cpuS0 = cpuSeconds(serverPids());
     let cpuL0 = cpuSeconds(loadPids);
     let cpuV0 = servicesCpu();
+    const cpuPg0 = postgresCpu();
+    const cpuHz0 = hazelcastCpu();
+    const tm0 = process.hrtime.bigint();
     await Promise.all(workers.map((w) => w.request('connect', {}, 10_000)));
     const deadline = Date.now() + o.connectTimeout * 1000;
     let last = 0;
@@ -117,7 +121,11 @@ export async function runTarget(t: ConnsTarget, o: ConnsOptions, log: (s: string
       if (ps.every((p) => p.done)) break;
       if (now > deadline) { r.aborted = `connecting took longer than --connect-timeout ${o.connectTimeout} s`; break; }
     }
-    r.cpuPercent.connect = cpu(cpuSeconds(serverPids()) - cpuS0, cpuSeconds(loadPids) - cpuL0, servicesCpu() - cpuV0);
+    const serverConnectS = cpuSeconds(serverPids()) - cpuS0;
+    r.cpuPercent.connect = cpu(serverConnectS, cpuSeconds(loadPids) - cpuL0, servicesCpu() - cpuV0);
+    r.measuredMonotonicS = { from: Number(tm0) / 1e9, to: Number(process.hrtime.bigint()) / 1e9 };
+    const perConnMs = (s: number) => (lastSample > 0 ? (s * 1000) / lastSample : 0);
+    r.cpuMsPerConn = { server: perConnMs(serverConnectS), postgres: perConnMs(postgresCpu() - cpuPg0), hazelcast: perConnMs(hazelcastCpu() - cpuHz0) };
     await sleep(o.settle * 1000);
     alive();
     let reps = (await Promise.all(workers.map((w) => w.request('report', {}, 30_000)))) as ConnsWorkerReport[];
@@ -195,7 +203,7 @@ export async function runTarget(t: ConnsTarget, o: ConnsOptions, log: (s: string
   } finally {
     // Servers first: the side that closes first keeps TIME_WAIT, and the load side's source ports
     // must be free for the next target.
-    await Promise.all(servers.map((s) => s.stop()));
+    await Promise.all(servers.map((s) => s.stop(o.stopGrace * 1000)));
     await Promise.all(workers.map((w) => w.stop()));
     await services?.stop();
     removeTempDir(tmp);

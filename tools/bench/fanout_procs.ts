@@ -57,7 +57,8 @@ export interface ServerProc {
   child: ChildProcess;
   exited: () => boolean;
   tail: () => string;
-  stop: () => Promise<void>;
+  /** SIGTERM to the process group, SIGKILL after `graceMs` (default 3000). */
+  stop: (graceMs?: number) => Promise<void>;
 }
 
 /** Start a server in its own process group; stdout/stderr go to `logFile`. */
@@ -78,10 +79,10 @@ export function startServer(cmd: string, args: string[], env: NodeJS.ProcessEnv,
     tail: () => {
       try { return fs.readFileSync(logFile, 'utf8').split('\n').slice(-15).join('\n'); } catch { return ''; }
     },
-    stop: async () => {
+    stop: async (graceMs = 3000) => {
       child.stdin?.end();
       try { process.kill(-pid, 'SIGTERM'); } catch { /* gone */ }
-      await Promise.race([done, sleep(3000)]);
+      await Promise.race([done, sleep(graceMs)]);
       try { process.kill(-pid, 'SIGKILL'); } catch { /* whole group already gone */ }
       groups.delete(pid);
       await Promise.race([done, sleep(1000)]);
