@@ -235,9 +235,16 @@ function connsTable(d: ConnsOutput): string[] {
   return rows;
 }
 
+/** When the shown results were measured: this run's start, and the earlier runs' dates where some were not re-run. */
+function runDates(runs: ScenarioRun[], started: Date): string {
+  const utc = (iso: string) => `${iso.slice(0, 16).replace('T', ' ')} UTC`;
+  const dates = new Set(runs.map((r) => (r.earlier ? (r.earlier === 'unknown date' ? r.earlier : utc(r.earlier)) : utc(started.toISOString()))));
+  return [...dates].sort().join(', ');
+}
+
 export function renderMarkdown(runs: ScenarioRun[], o: { started: Date; machine: string; quick: boolean; svg: string; outDir: string }): string {
   const lines = [
-    `## Benchmark suite (\`npm run bench:suite\`), ${o.started.toISOString().slice(0, 16).replace('T', ' ')} UTC${o.quick ? ' — QUICK smoke run, not for quoting' : ''}`,
+    `## Benchmark suite (\`npm run bench:suite\`), ${runDates(runs, o.started)}${o.quick ? ' — QUICK smoke run, not for quoting' : ''}`,
     '',
     `**Machine caveat:** ${o.machine}; **2 cores shared** by the servers, the load generator and the databases`,
     'of every run below; the `other` CPU column is what the rest of the machine took meanwhile. Each ratio compares',
