@@ -1,10 +1,11 @@
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import WebSocket from "ws";
 import { rendezvous } from "../runtime/cluster/rendezvous.ts";
 import type { Placement } from "../runtime/core/registry.ts";
-import { range, startTestCluster, type TestCluster, until } from "./harness/cluster.ts";
+import { range, until } from "./harness/cluster.ts";
 import { RecordingSubscriber } from "./harness/recording_clients.ts";
 import { RecordingPublisher } from "./harness/recording_publisher.ts";
+import { useTestCluster } from "./harness/cluster_suite.ts";
 
 /**
  * A real cluster (PostgreSQL, a Hazelcast member, 3 `storm serve` processes with one worker each)
@@ -14,32 +15,17 @@ import { RecordingPublisher } from "./harness/recording_publisher.ts";
  * `cluster_failover.test.ts`.
  */
 const LEASE_MS = 2_000;
-let tc: TestCluster;
-const subscribers: RecordingSubscriber[] = [];
-const publishers: RecordingPublisher[] = [];
-
-beforeAll(async () => {
-  tc = await startTestCluster({ nodes: 3, leaseMs: LEASE_MS });
-  await tc.waitForMembership();
-}, 150_000);
-
-afterEach(async () => {
-  for (const p of publishers.splice(0)) p.close();
-  for (const s of subscribers.splice(0)) s.stop();
-});
-
-afterAll(async () => {
-  await tc?.stop();
-}, 60_000);
+const cluster = useTestCluster({ nodes: 3, leaseMs: LEASE_MS, heal: false });
+const { subscribers, publishers } = cluster;
 
 async function subscriber(client: string, ch: string, node: number): Promise<RecordingSubscriber> {
-  const s = new RecordingSubscriber({ client, user: client, ch, token: await tc.token(client), history: tc.history, url: () => tc.wsUrl(node) });
+  const s = new RecordingSubscriber({ client, user: client, ch, token: await cluster.tc.token(client), history: cluster.tc.history, url: () => cluster.tc.wsUrl(node) });
   subscribers.push(s);
   return s.start();
 }
 
 async function publisher(client: string, ch: string, node: number, width: number): Promise<RecordingPublisher> {
-  const p = new RecordingPublisher({ client, user: client, ch, token: await tc.token(client), history: tc.history, url: () => tc.wsUrl(node), width });
+  const p = new RecordingPublisher({ client, user: client, ch, token: await cluster.tc.token(client), history: cluster.tc.history, url: () => cluster.tc.wsUrl(node), width });
   publishers.push(p);
   return p;
 }
@@ -50,16 +36,16 @@ async function placementWhere(ch: string, pred: (p: Placement) => boolean, what:
   let last: Placement | undefined;
   try {
     await until(async () => {
-      last = await tc.placement(ch);
+      last = await cluster.tc.placement(ch);
       seen.add(JSON.stringify(last ?? null));
       return last !== undefined && pred(last);
     }, 10_000, what);
     return last!;
   } catch (err) {
-    const actors = await Promise.all(tc.running().map(async (i) => {
-      const st = await tc.http(i, "GET", "/status", await tc.adminToken());
+    const actors = await Promise.all(cluster.tc.running().map(async (i) => {
+      const st = await cluster.tc.http(i, "GET", "/status", await cluster.tc.adminToken());
       const a = (st.body.actors as Array<{ id: string; epoch: number; state: string; lastSeq?: number }>).find((x) => x.id === `channel:${ch}`);
-      return `${tc.node(i).id}: ${a ? JSON.stringify({ epoch: a.epoch, state: a.state, lastSeq: a.lastSeq }) : "none"}`;
+      return `${cluster.tc.node(i).id}: ${a ? JSON.stringify({ epoch: a.epoch, state: a.state, lastSeq: a.lastSeq }) : "none"}`;
     }));
     throw new Error(`${(err as Error).message}; placements seen: ${[...seen].join(" ")}; activations: ${actors.join(", ")}`);
   }
@@ -70,12 +56,12 @@ function nameOwnedBy(prefix: string, owner: string, nodes: string[]): string {
   for (let i = 0; ; i++) if (rendezvous(`channel:${prefix}-${i}`, nodes) === owner) return `${prefix}-${i}`;
 }
 
-const ids = () => tc.c.nodes.map((n) => n.id);
+const ids = () => cluster.tc.c.nodes.map((n) => n.id);
 const bySeq = (p: RecordingPublisher) => new Map(p.acks.map((a) => [a.seq, a.cid]));
 
 describe("cluster", () => {
   test("cluster - every node is ready: started, its store answering, its lease held", async () => {
-    const replies = await Promise.all(range(0, 2).map((i) => tc.http(i, "GET", "/readyz")));
+    const replies = await Promise.all(range(0, 2).map((i) => cluster.tc.http(i, "GET", "/readyz")));
     expect(replies).toHaveLength(3);
     for (const [i, r] of replies.entries()) {
       expect(r, `node ${i}`).toEqual({ status: 200, body: { ready: true, checks: { started: true, store: true, lease: true } } });
@@ -84,8 +70,8 @@ describe("cluster", () => {
 
   test("cluster - a publish through node 1 to a channel owned by node 3 reaches subscribers on nodes 2 and 3 in one order", async () => {
     const ch = nameOwnedBy("order", ids()[2]!, ids());
-    await tc.createChannel("ord-pub", ch, 0);
-    expect((await tc.placement(ch))?.node).toBe(ids()[2]);
+    await cluster.tc.createChannel("ord-pub", ch, 0);
+    expect((await cluster.tc.placement(ch))?.node).toBe(ids()[2]);
     const subs = [await subscriber("ord-sub2", ch, 1), await subscriber("ord-sub3", ch, 2)];
     const pub = await publisher("ord-pub", ch, 0, 16);
 
@@ -101,16 +87,16 @@ describe("cluster", () => {
       expect(s.delivered.map((d) => d.cid), s.o.client).toEqual(range(1, N).map((q) => acked.get(q)));
     }
     // Still placed on node 3: the publishes went through node 1's router, not a migration.
-    expect((await tc.placement(ch, 1))?.node).toBe(ids()[2]);
-    const { stats } = await tc.check([ch]);
+    expect((await cluster.tc.placement(ch, 1))?.node).toBe(ids()[2]);
+    const { stats } = await cluster.tc.check([ch]);
     expect(stats.lastSeq[ch]).toBe(N);
   }, 60_000);
 
   test("cluster - planned migration under traffic loses and reorders nothing", async () => {
     const ch = "migrate-1";
-    await tc.createChannel("mig-pub", ch, 0);
-    const before = await tc.activePlacement(ch);
-    const from = tc.indexOf(before.node);
+    await cluster.tc.createChannel("mig-pub", ch, 0);
+    const before = await cluster.tc.activePlacement(ch);
+    const from = cluster.tc.indexOf(before.node);
     expect(from).toBeGreaterThanOrEqual(0);
     const to = (from + 1) % 3;
     const other = (from + 2) % 3;
@@ -119,7 +105,7 @@ describe("cluster", () => {
     const running = pub.run();
     await pub.waitFor(() => pub.acks.length >= 100, 20_000, "100 acks before the migration");
 
-    const r = await tc.http(other, "POST", "/admin/migrate", await tc.adminToken(), { actor: `channel:${ch}`, to: ids()[to] });
+    const r = await cluster.tc.http(other, "POST", "/admin/migrate", await cluster.tc.adminToken(), { actor: `channel:${ch}`, to: ids()[to] });
     expect(r.status, JSON.stringify(r.body)).toBe(200);
     expect(r.body).toEqual({ from: ids()[from], to: ids()[to] });
     const mark = pub.acks.length;
@@ -127,7 +113,7 @@ describe("cluster", () => {
     await pub.stop();
     await running;
 
-    const after = (await tc.placement(ch))!;
+    const after = (await cluster.tc.placement(ch))!;
     expect(after.node).toBe(ids()[to]);
     expect(after.epoch).toBeGreaterThan(before.epoch);
     const N = pub.maxSeq();
@@ -138,23 +124,23 @@ describe("cluster", () => {
       expect(s.seqs(), `${s.o.client} (closes ${JSON.stringify(s.closes)})`).toEqual(range(1, N));
       expect(s.delivered.map((d) => d.cid), s.o.client).toEqual(range(1, N).map((q) => acked.get(q)));
     }
-    const { stats } = await tc.check([ch]);
+    const { stats } = await cluster.tc.check([ch]);
     expect(stats.lastSeq[ch]).toBe(N);
     console.log(JSON.stringify({ test: "migration", acks: pub.acks.length, retriedErrors: pub.errors.map((e) => e.code), subscriberCloses: subs.map((s) => s.closes) }));
   }, 90_000);
 
   test("cluster - a channel migrated back to a node it left is activated anew there, under traffic", async () => {
     const ch = "migrate-back";
-    await tc.createChannel("back-pub", ch, 0);
-    const first = await tc.activePlacement(ch);
-    const home = tc.indexOf(first.node);
+    await cluster.tc.createChannel("back-pub", ch, 0);
+    const first = await cluster.tc.activePlacement(ch);
+    const home = cluster.tc.indexOf(first.node);
     const b = (home + 1) % 3;
     const c = (home + 2) % 3;
     const subs = [await subscriber("back-sub-b", ch, b), await subscriber("back-sub-c", ch, c)];
     const pub = await publisher("back-pub", ch, home, 4);
     await pub.run(50);
     const migrate = async (to: number) => {
-      const r = await tc.http(home, "POST", "/admin/migrate", await tc.adminToken(), { actor: `channel:${ch}`, to: ids()[to] });
+      const r = await cluster.tc.http(home, "POST", "/admin/migrate", await cluster.tc.adminToken(), { actor: `channel:${ch}`, to: ids()[to] });
       expect(r.status, JSON.stringify(r.body)).toBe(200);
     };
     // Two idle hops, home -> b -> c: the activations left behind are superseded but never write again.
@@ -181,7 +167,7 @@ describe("cluster", () => {
       expect(s.seqs(), `${s.o.client} (closes ${JSON.stringify(s.closes)})`).toEqual(range(1, N));
       expect(s.delivered.map((d) => d.cid), s.o.client).toEqual(range(1, N).map((q) => acked.get(q)));
     }
-    const { stats } = await tc.check([ch]);
+    const { stats } = await cluster.tc.check([ch]);
     expect(stats.lastSeq[ch]).toBe(N);
     // Checked last, so that a misplacement is reported together with whatever else held or broke.
     expect(await settled).toBe("placed on b");
@@ -195,20 +181,20 @@ describe("cluster", () => {
       nameOwnedBy("drain-a", D, all), nameOwnedBy("drain-b", D, all), nameOwnedBy("drain-c", D, all),
       nameOwnedBy("drain-d", all[0]!, all), nameOwnedBy("drain-e", all[2]!, all),
     ];
-    for (const ch of channels) await tc.createChannel(`dr-pub-${ch}`, ch, 0);
-    for (const ch of channels.slice(0, 3)) expect((await tc.placement(ch))?.node).toBe(D);
+    for (const ch of channels) await cluster.tc.createChannel(`dr-pub-${ch}`, ch, 0);
+    for (const ch of channels.slice(0, 3)) expect((await cluster.tc.placement(ch))?.node).toBe(D);
     const subs: RecordingSubscriber[] = [];
     for (const ch of channels) subs.push(await subscriber(`dr-subD-${ch}`, ch, drained), await subscriber(`dr-sub2-${ch}`, ch, 2));
     const pubs = await Promise.all(channels.map((ch) => publisher(`dr-pub-${ch}`, ch, 0, 4)));
     const runs = pubs.map((p) => p.run());
     await Promise.all(pubs.map((p) => p.waitFor(() => p.acks.length >= 40, 20_000, "40 acks before the drain")));
 
-    const r = await tc.http(0, "POST", "/admin/drain", await tc.adminToken(), { node: D });
+    const r = await cluster.tc.http(0, "POST", "/admin/drain", await cluster.tc.adminToken(), { node: D });
     expect(r.status, JSON.stringify(r.body)).toBe(200);
     expect(r.body.failed).toEqual([]);
     expect(r.body.moved).toBeGreaterThanOrEqual(3);
     const onDrained = async () => {
-      const list = await tc.http(0, "GET", "/admin/placements", await tc.adminToken());
+      const list = await cluster.tc.http(0, "GET", "/admin/placements", await cluster.tc.adminToken());
       expect(list.status).toBe(200);
       return (list.body.placements as Array<{ id: string; placement: { node: string } }>).filter((p) => p.placement.node === D).map((p) => p.id);
     };
@@ -219,7 +205,7 @@ describe("cluster", () => {
     await Promise.all(pubs.map((p) => p.stop()));
     await Promise.all(runs);
     expect(await onDrained()).toEqual([]);
-    for (const ch of channels) expect((await tc.placement(ch))?.node).not.toBe(D);
+    for (const ch of channels) expect((await cluster.tc.placement(ch))?.node).not.toBe(D);
 
     for (const [i, ch] of channels.entries()) {
       const p = pubs[i]!;
@@ -231,7 +217,7 @@ describe("cluster", () => {
         expect(s.delivered.map((d) => d.cid), s.o.client).toEqual(range(1, N).map((q) => acked.get(q)));
       }
     }
-    const { stats } = await tc.check(channels);
+    const { stats } = await cluster.tc.check(channels);
     for (const [i, ch] of channels.entries()) expect(stats.lastSeq[ch]).toBe(pubs[i]!.maxSeq());
     console.log(JSON.stringify({ test: "drain", moved: r.body.moved, retriedErrors: pubs.flatMap((p) => p.errors.map((e) => e.code)), subscriberCloses: subs.flatMap((s) => s.closes) }));
   }, 90_000);
@@ -242,26 +228,26 @@ describe("cluster", () => {
       ...users.map((user, i) => ({ user, node: i % 3 })),
       { user: "burst-both", node: 0 }, { user: "burst-both", node: 1 },
     ];
-    const tokens = new Map(await Promise.all([...users, "burst-both"].map(async (u) => [u, await tc.token(u)] as const)));
+    const tokens = new Map(await Promise.all([...users, "burst-both"].map(async (u) => [u, await cluster.tc.token(u)] as const)));
     const open: WebSocket[] = [];
     try {
       // All at once: the sessions' claims and activations race each other and, for burst-both, two nodes.
       const welcomes = await Promise.all(sockets.map(({ user, node }) => new Promise<Record<string, unknown>>((resolve, reject) => {
-        const ws = new WebSocket(`${tc.wsUrl(node)}?token=${tokens.get(user)}`);
+        const ws = new WebSocket(`${cluster.tc.wsUrl(node)}?token=${tokens.get(user)}`);
         open.push(ws);
         ws.once("message", (data) => resolve(JSON.parse(String(data)) as Record<string, unknown>));
         ws.once("error", reject);
       })));
       for (const [i, w] of welcomes.entries()) expect(w, JSON.stringify(sockets[i])).toMatchObject({ t: "welcome", user: sockets[i]!.user, channels: [], unread: {} });
 
-      const list = await tc.http(0, "GET", "/admin/placements?prefix=session%3Aburst-", await tc.adminToken());
+      const list = await cluster.tc.http(0, "GET", "/admin/placements?prefix=session%3Aburst-", await cluster.tc.adminToken());
       expect(list.status).toBe(200);
       const placed = new Map((list.body.placements as Array<{ id: string; placement: Placement }>).map((p) => [p.id, p.placement.node]));
       for (const [i, user] of users.entries()) expect(placed.get(`session:${user}`), user).toBe(ids()[i % 3]);
       expect([ids()[0], ids()[1]]).toContain(placed.get("session:burst-both"));
 
       const active = await Promise.all(range(0, 2).map(async (i) => {
-        const st = await tc.http(i, "GET", "/status", await tc.adminToken());
+        const st = await cluster.tc.http(i, "GET", "/status", await cluster.tc.adminToken());
         return (st.body.actors as Array<{ id: string }>).map((a) => a.id).filter((id) => id.startsWith("session:burst-"));
       }));
       const all = active.flat().sort();

@@ -1,8 +1,9 @@
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import type { JournalRow } from "../tools/checker/journal.ts";
-import { metric, range, startTestCluster, type TestCluster, until } from "./harness/cluster.ts";
+import { metric, range, until } from "./harness/cluster.ts";
 import { RecordingSubscriber } from "./harness/recording_clients.ts";
 import { RecordingPublisher } from "./harness/recording_publisher.ts";
+import { useTestCluster } from "./harness/cluster_suite.ts";
 
 /**
  * Node failures in a real cluster (PostgreSQL, a Hazelcast member, 3 `storm serve` processes with
@@ -10,45 +11,29 @@ import { RecordingPublisher } from "./harness/recording_publisher.ts";
  * owner, SIGSTOP past its lease then SIGCONT (fencing, then a rejoin in place as a new incarnation),
  * and what the inspector shows meanwhile.
  * Clients record histories that the history checker compares with the PostgreSQL journal. Each
- * test restarts the node it took down; `afterEach` heals whatever a failed test left behind.
+ * test restarts the node it took down; after each test, `useTestCluster` heals whatever a failed test left behind.
  */
 const LEASE_MS = 2_000;
-let tc: TestCluster;
-const subscribers: RecordingSubscriber[] = [];
-const publishers: RecordingPublisher[] = [];
-
-beforeAll(async () => {
-  tc = await startTestCluster({ nodes: 3, leaseMs: LEASE_MS });
-  await tc.waitForMembership();
-}, 150_000);
-
-afterEach(async () => {
-  for (const p of publishers.splice(0)) p.close();
-  for (const s of subscribers.splice(0)) s.stop();
-  await tc.heal();
-}, 60_000);
-
-afterAll(async () => {
-  await tc?.stop();
-}, 60_000);
+const cluster = useTestCluster({ nodes: 3, leaseMs: LEASE_MS, heal: true });
+const { subscribers, publishers } = cluster;
 
 async function subscriber(client: string, ch: string, url: () => number): Promise<RecordingSubscriber> {
-  const s = new RecordingSubscriber({ client, user: client, ch, token: await tc.token(client), history: tc.history, url: () => tc.wsUrl(url()) });
+  const s = new RecordingSubscriber({ client, user: client, ch, token: await cluster.tc.token(client), history: cluster.tc.history, url: () => cluster.tc.wsUrl(url()) });
   subscribers.push(s);
   return s.start();
 }
 
 async function publisher(client: string, ch: string, node: number, width: number): Promise<RecordingPublisher> {
-  const p = new RecordingPublisher({ client, user: client, ch, token: await tc.token(client), history: tc.history, url: () => tc.wsUrl(node), width });
+  const p = new RecordingPublisher({ client, user: client, ch, token: await cluster.tc.token(client), history: cluster.tc.history, url: () => cluster.tc.wsUrl(node), width });
   publishers.push(p);
   return p;
 }
 
 /** Creates `ch` and returns its owner's index and the two other nodes. */
 async function placedChannel(ch: string, user: string) {
-  await tc.createChannel(user, ch, 0);
-  const before = await tc.activePlacement(ch);
-  const owner = tc.indexOf(before.node);
+  await cluster.tc.createChannel(user, ch, 0);
+  const before = await cluster.tc.activePlacement(ch);
+  const owner = cluster.tc.indexOf(before.node);
   expect(owner, JSON.stringify(before)).toBeGreaterThanOrEqual(0);
   return { before, owner, p: (owner + 1) % 3, q: (owner + 2) % 3 };
 }
@@ -84,7 +69,7 @@ describe("cluster failover", () => {
     const running = pub.run();
     await pub.waitFor(() => pub.acks.length >= 100, 20_000, "100 acks before the kill");
 
-    const victim = tc.node(owner);
+    const victim = cluster.tc.node(owner);
     const tKill = Date.now();
     victim.proc.kill("SIGKILL");
     // Waited for generously so that the figure is always measured; the bound is asserted below.
@@ -93,19 +78,19 @@ describe("cluster failover", () => {
     const failoverMs = firstAck - tKill;
     let replacedMs = 0;
     await until(async () => {
-      const cur = await tc.placement(ch, p);
+      const cur = await cluster.tc.placement(ch, p);
       replacedMs = Date.now() - tKill;
       return cur !== undefined && cur.node !== before.node && cur.epoch > before.epoch;
     }, 30_000, "a new placement of the channel");
     metric("failover_ms", failoverMs, { kind: "sigkill", leaseMs: LEASE_MS, replacedWithinMs: replacedMs, retriedErrors: pub.errors.map((e) => e.code), subscriberCloses: subs.map((s) => s.closes) });
     expect(failoverMs, "kill -> first ack of a publish sent after it").toBeLessThan(4 * LEASE_MS);
     expect(replacedMs, "kill -> new placement visible").toBeLessThan(4 * LEASE_MS + 1_000);
-    const after = (await tc.placement(ch, p))!;
-    expect([tc.node(p).id, tc.node(q).id]).toContain(after.node);
+    const after = (await cluster.tc.placement(ch, p))!;
+    expect([cluster.tc.node(p).id, cluster.tc.node(q).id]).toContain(after.node);
     // Seen from the refused link, not the lease: both survivors log it, and count the moves off it.
     const victimId = before.node;
-    await until(() => tc.logs().filter((l) => l.includes(`node ${victimId} refuses connections`)).length >= 2, 10_000, "both survivors seeing the refused link");
-    const scrapes = await Promise.all([p, q].map(async (i) => String((await tc.http(i, "GET", "/metrics")).body).split("\n")));
+    await until(() => cluster.tc.logs().filter((l) => l.includes(`node ${victimId} refuses connections`)).length >= 2, 10_000, "both survivors seeing the refused link");
+    const scrapes = await Promise.all([p, q].map(async (i) => String((await cluster.tc.http(i, "GET", "/metrics")).body).split("\n")));
     const sample = (lines: string[], name: string) => Number(lines.find((l) => l.startsWith(`${name} `))?.split(" ")[1]);
     expect(scrapes.reduce((n, lines) => n + sample(lines, "storm_failovers_total"), 0)).toBeGreaterThanOrEqual(1);
     for (const lines of scrapes) expect(sample(lines, "storm_lease_renewals_total")).toBeGreaterThan(0);
@@ -115,13 +100,13 @@ describe("cluster failover", () => {
     await pub.stop();
     await running;
     const N = await expectFullStreams(subs, pub);
-    const { stats, journal } = await tc.check([ch]);
+    const { stats, journal } = await cluster.tc.check([ch]);
     expect(stats.lastSeq[ch]).toBe(N);
     expectAckedInJournal(journal.rows, pub);
 
     expect(victim.proc.signalCode).toBe("SIGKILL");
-    await tc.c.restart(owner);
-    await tc.waitForMembership();
+    await cluster.tc.c.restart(owner);
+    await cluster.tc.waitForMembership();
   }, 90_000);
 
   test("cluster - an owner paused past its lease is fenced: it commits nothing after the takeover, then rejoins as a new incarnation with its sockets open", async () => {
@@ -142,27 +127,27 @@ describe("cluster failover", () => {
     // with them on resume, nothing may commit under its epoch; once it is gone the retries go to p.
     let stalePubConns = 0;
     const stale = new RecordingPublisher({
-      client: "pause-stale-pub", user: "pause-stale-pub", ch, token: await tc.token("pause-stale-pub"), history: tc.history,
-      url: () => tc.wsUrl(stalePubConns++ === 0 ? owner : p), width: 16, requestTimeoutMs: 1_000,
+      client: "pause-stale-pub", user: "pause-stale-pub", ch, token: await cluster.tc.token("pause-stale-pub"), history: cluster.tc.history,
+      url: () => cluster.tc.wsUrl(stalePubConns++ === 0 ? owner : p), width: 16, requestTimeoutMs: 1_000,
     });
     publishers.push(stale);
-    const joined = await tc.http(owner, "POST", `/channels/${ch}/members`, await tc.token("pause-stale-pub"), { user: "pause-stale-pub" });
+    const joined = await cluster.tc.http(owner, "POST", `/channels/${ch}/members`, await cluster.tc.token("pause-stale-pub"), { user: "pause-stale-pub" });
     expect(joined.status, JSON.stringify(joined.body)).toBe(200);
     const staleRun = stale.run();
     await pub.waitFor(() => pub.acks.length >= 100, 20_000, "100 acks before the pause");
     await stale.waitFor(() => stale.acks.length >= 50, 20_000, "50 acks through the owner before the pause");
 
-    const paused = tc.node(owner);
+    const paused = cluster.tc.node(owner);
     const tStop = Date.now();
-    tc.pause(owner);
+    cluster.tc.pause(owner);
     await pub.waitFor(() => pub.acks.some((a) => a.sentAt >= tStop), 20_000, "an ack for a publish sent after the pause");
     const failoverMs = Math.min(...pub.acks.filter((a) => a.sentAt >= tStop).map((a) => a.ackAt)) - tStop;
     await until(async () => {
-      const cur = await tc.placement(ch, p);
+      const cur = await cluster.tc.placement(ch, p);
       return cur !== undefined && cur.node !== before.node && cur.epoch > before.epoch;
     }, 20_000, "a new placement of the channel");
-    const taken = (await tc.placement(ch, p))!;
-    expect([tc.node(p).id, tc.node(q).id]).toContain(taken.node);
+    const taken = (await cluster.tc.placement(ch, p))!;
+    expect([cluster.tc.node(p).id, cluster.tc.node(q).id]).toContain(taken.node);
     const mark = pub.acks.length;
     await pub.waitFor(() => pub.acks.length >= mark + 50, 20_000, "50 acks after the takeover");
 
@@ -170,17 +155,17 @@ describe("cluster failover", () => {
     // process and client sockets, and takes a lease again under a new incarnation id.
     const oldId = paused.id;
     const tCont = Date.now();
-    tc.resume(owner);
-    await until(() => tc.node(owner).id !== oldId, 15_000, "the paused owner's rejoin as a new incarnation");
+    cluster.tc.resume(owner);
+    await until(() => cluster.tc.node(owner).id !== oldId, 15_000, "the paused owner's rejoin as a new incarnation");
     const rejoinMs = Date.now() - tCont;
     metric("failover_ms", failoverMs, { kind: "sigstop", leaseMs: LEASE_MS, staleOwnerRejoinMs: rejoinMs });
-    expect(tc.node(owner).proc).toBe(paused.proc);
+    expect(cluster.tc.node(owner).proc).toBe(paused.proc);
     expect(paused.proc.exitCode).toBeNull();
-    await until(() => tc.logs().some((l) => l.startsWith(`[${paused.name}]`) && l.includes("lease lost")), 5_000, `"lease lost" in ${paused.name}'s log`);
-    await tc.waitForMembership();
+    await until(() => cluster.tc.logs().some((l) => l.startsWith(`[${paused.name}]`) && l.includes("lease lost")), 5_000, `"lease lost" in ${paused.name}'s log`);
+    await cluster.tc.waitForMembership();
     // Ready again, and its metrics count the loss and the rejoin.
-    expect((await tc.http(owner, "GET", "/readyz")).status).toBe(200);
-    const scraped = await fetch(`${tc.node(owner).url}/metrics`).then((r) => r.text());
+    expect((await cluster.tc.http(owner, "GET", "/readyz")).status).toBe(200);
+    const scraped = await fetch(`${cluster.tc.node(owner).url}/metrics`).then((r) => r.text());
     expect(scraped).toMatch(/^storm_lease_lost_total 1$/m);
     expect(scraped).toMatch(/^storm_rejoins_total 1$/m);
     const mark2 = pub.acks.length;
@@ -195,7 +180,7 @@ describe("cluster failover", () => {
       expect(s.seqs(), `${s.o.client} (closes ${JSON.stringify(s.closes)})`).toEqual(range(1, N));
       expect(s.delivered.map((d) => d.cid), s.o.client).toEqual(range(1, N).map((q) => acked.get(q)));
     }
-    const { stats, journal } = await tc.check([ch]);
+    const { stats, journal } = await cluster.tc.check([ch]);
     expect(stats.lastSeq[ch]).toBe(N);
     expectAckedInJournal(journal.rows, pub);
     expectAckedInJournal(journal.rows, stale);
@@ -214,26 +199,26 @@ describe("cluster failover", () => {
     const ch = "inspect-1";
     const { before, owner, p, q } = await placedChannel(ch, "insp-pub");
     expect(before.epoch).toBeGreaterThanOrEqual(1);
-    for (const i of [0, 1, 2]) expect(await tc.placement(ch, i), `as node ${i} shows it`).toEqual(before);
+    for (const i of [0, 1, 2]) expect(await cluster.tc.placement(ch, i), `as node ${i} shows it`).toEqual(before);
 
     const tKill = Date.now();
-    tc.node(owner).proc.kill("SIGKILL");
+    cluster.tc.node(owner).proc.kill("SIGKILL");
     let seen = before;
     const states = new Set<string>();
     await until(async () => {
-      seen = (await tc.placement(ch, p))!;
+      seen = (await cluster.tc.placement(ch, p))!;
       states.add(JSON.stringify(seen));
       return seen.node !== before.node && seen.epoch > before.epoch;
     }, 5 * LEASE_MS, "the placement to move to a survivor with a higher epoch");
     metric("replacement_ms", Date.now() - tKill, { kind: "sigkill-idle", leaseMs: LEASE_MS, statesSeen: [...states] });
-    expect([tc.node(p).id, tc.node(q).id]).toContain(seen.node);
-    expect(await tc.placement(ch, q)).toEqual(seen);
+    expect([cluster.tc.node(p).id, cluster.tc.node(q).id]).toContain(seen.node);
+    expect(await cluster.tc.placement(ch, q)).toEqual(seen);
     await until(async () => {
-      const r = await tc.http(p, "GET", "/admin/nodes", await tc.adminToken());
+      const r = await cluster.tc.http(p, "GET", "/admin/nodes", await cluster.tc.adminToken());
       return !(r.body.nodes as Array<{ node: string }>).some((n) => n.node === before.node);
     }, 5 * LEASE_MS, "the dead node to leave /admin/nodes");
 
-    await tc.c.restart(owner);
-    await tc.waitForMembership();
+    await cluster.tc.c.restart(owner);
+    await cluster.tc.waitForMembership();
   }, 60_000);
 });
