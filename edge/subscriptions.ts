@@ -8,6 +8,22 @@ import { type ActorGateway, channelActor, sessionActor } from "./gateway.ts";
 const PAGE = 500;
 
 /**
+ * How long a stream waits before its next try to register with a channel's new activation, or
+ * undefined: give up and close the socket 4100 so the client resumes by itself. Exponential with
+ * jitter (half to all of 100 ms × 2^attempt, at most 4 s), about 11-22 s in all: after a rejoin or
+ * a failover every stream of the node resubscribes at once, and new activations on 2 busy cores
+ * took longer than the 3.1 s the first schedule allowed (Storm Day at 10,000 users, BENCHMARKS.md),
+ * so streams gave up, their clients reconnected, and the reconnects piled onto the same nodes.
+ */
+export function resubscribeDelay(attempt: number, random: () => number = Math.random): number | undefined {
+  if (attempt >= RESUBSCRIBE_TRIES) return undefined;
+  return Math.min(4_000, 100 * 2 ** attempt) * (0.5 + random() / 2);
+}
+
+/** Tries after the first failure before a stream gives up. */
+export const RESUBSCRIBE_TRIES = 10;
+
+/**
  * Subscribe and resume (G4) for every streaming transport. A `Connection` is the stream, whatever
  * its sink (a WebSocket, an SSE response, a waiting long-poll request): the same cursor, the same
  * catch-up from history, the same move to a new activation. No transport has a second copy of this.
@@ -130,9 +146,10 @@ export class Subscriptions {
       await this.#catchUp(conn, ch, sub, page, gen);
     } catch {
       if (conn.subs.get(ch) !== sub || sub.gen !== gen || conn.closed || this.#suspended) return;
-      // The new activation is not reachable yet; past a few tries the client resumes by itself.
-      if (attempt >= 5) return conn.close(4100, "slow_consumer");
-      setTimeout(() => void this.#resubscribe(conn, ch, attempt + 1), 100 * 2 ** attempt);
+      // The new activation is not reachable yet; past the last try the client resumes by itself.
+      const delay = resubscribeDelay(attempt);
+      if (delay === undefined) return conn.close(4100, "slow_consumer");
+      setTimeout(() => void this.#resubscribe(conn, ch, attempt + 1), delay);
     }
   }
 

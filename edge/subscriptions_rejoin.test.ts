@@ -1,10 +1,10 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { UnavailableError } from "../runtime/core/errors.ts";
 import { Connection, type SocketLike } from "./connection.ts";
 import { Fanout } from "./fanout.ts";
 import type { ActorGateway } from "./gateway.ts";
 import { SendTurn } from "./send_turn.ts";
-import { Subscriptions } from "./subscriptions.ts";
+import { RESUBSCRIBE_TRIES, resubscribeDelay, Subscriptions } from "./subscriptions.ts";
 
 /** A gateway whose channel holds seqs 1..last and which fails every ask while `down` (a node without a lease). */
 function gateway(last: () => number) {
@@ -80,5 +80,46 @@ describe("subscriptions across a rejoin", () => {
     expect(g.told).toContainEqual({ to: "channel:g", msg: { type: "edge_down", edge: "edge:n1.a" } });
     expect(g.told).toContainEqual({ to: "session:u", msg: { type: "edge_down", edge: "edge:n1.a" } });
     expect(g.told).toContainEqual({ to: "session:u", msg: { type: "connect", edge: "edge:n1.b" } });
+  });
+
+  it("subscriptions - a stream waits 11-22 s in all for a new activation before it gives up (3.1 s was shorter than a busy rejoin)", () => {
+    const total = (r: number) => Array.from({ length: RESUBSCRIBE_TRIES }, (_, a) => resubscribeDelay(a, () => r)!).reduce((x, y) => x + y, 0);
+    expect(total(0)).toBeGreaterThanOrEqual(11_000);
+    expect(total(0.999999)).toBeLessThanOrEqual(22_500);
+    expect(resubscribeDelay(RESUBSCRIBE_TRIES)).toBeUndefined();
+    // Jittered: streams that failed together do not retry together.
+    expect(resubscribeDelay(3, () => 0)).toBe(400);
+    expect(resubscribeDelay(3, () => 1)).toBe(800);
+  });
+
+  it("subscriptions - a move whose activation stays unreachable for 8 s keeps the stream open, and it resumes once reachable", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout"] });
+    try {
+      let last = 2;
+      const g = gateway(() => last);
+      const fanout = new Fanout();
+      const subs = new Subscriptions(g, fanout);
+      const s = socket();
+      const conn = new Connection(1, { user: "u", role: "user", exp: Infinity }, s, new SendTurn((fn) => fn()), 1 << 20, 0);
+      fanout.addUser(conn);
+      await subs.subscribe(conn, 1, "g", 0);
+      g.down = true;
+      last = 4;
+      subs.placementChanged("g", 2);
+      for (let t = 0; t < 8_000; t += 250) {
+        await settle();
+        await vi.advanceTimersByTimeAsync(250);
+      }
+      expect(s.closedWith).toBeUndefined();
+      g.down = false;
+      for (let t = 0; t < 5_000 && s.seqs.length < 4; t += 250) {
+        await settle();
+        await vi.advanceTimersByTimeAsync(250);
+      }
+      expect(s.seqs).toEqual([1, 2, 3, 4]);
+      expect(s.closedWith).toBeUndefined();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
