@@ -44,6 +44,18 @@ function socket() {
   return s;
 }
 
+/** A stream of user `u` subscribed to channel `g` from seq 0, over a gateway whose channel ends at `last()`. */
+async function subscribed(last: () => number) {
+  const g = gateway(last);
+  const fanout = new Fanout();
+  const subs = new Subscriptions(g, fanout);
+  const s = socket();
+  const conn = new Connection(1, { user: "u", role: "user", exp: Infinity }, s, new SendTurn((fn) => fn()), 1 << 20, 0);
+  fanout.addUser(conn);
+  await subs.subscribe(conn, 1, "g", 0);
+  return { g, subs, s };
+}
+
 const settle = async () => {
   for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
 };
@@ -51,13 +63,7 @@ const settle = async () => {
 describe("subscriptions across a rejoin", () => {
   it("subscriptions - without a lease a stream stays open and idle; on rejoin it registers under the new edge and resumes from its cursor", async () => {
     let last = 3;
-    const g = gateway(() => last);
-    const fanout = new Fanout();
-    const subs = new Subscriptions(g, fanout);
-    const s = socket();
-    const conn = new Connection(1, { user: "u", role: "user", exp: Infinity }, s, new SendTurn((fn) => fn()), 1 << 20, 0);
-    fanout.addUser(conn);
-    await subs.subscribe(conn, 1, "g", 0);
+    const { g, subs, s } = await subscribed(() => last);
     expect(s.seqs).toEqual([1, 2, 3]);
 
     // The lease is lost: asks fail. A move seen meanwhile does not make the stream give up.
@@ -96,13 +102,7 @@ describe("subscriptions across a rejoin", () => {
     vi.useFakeTimers({ toFake: ["setTimeout"] });
     try {
       let last = 2;
-      const g = gateway(() => last);
-      const fanout = new Fanout();
-      const subs = new Subscriptions(g, fanout);
-      const s = socket();
-      const conn = new Connection(1, { user: "u", role: "user", exp: Infinity }, s, new SendTurn((fn) => fn()), 1 << 20, 0);
-      fanout.addUser(conn);
-      await subs.subscribe(conn, 1, "g", 0);
+      const { g, subs, s } = await subscribed(() => last);
       g.down = true;
       last = 4;
       subs.placementChanged("g", 2);
