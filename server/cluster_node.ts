@@ -71,7 +71,10 @@ export async function joinCluster(cfg: NodeConfig, self: string, log: (msg: stri
         links,
         admin,
         async start(address, hooks) {
-          stopWatch = await registry.watch((id, p) => r.onWatch(id, p));
+          // A session is claimed by the node its user connects to, which learns the placement from
+          // the claim: an `added` event per connect to every node would be pure cost. Its moves and
+          // releases are still heard (a node holding a moved session drops its activation).
+          stopWatch = await registry.watch((id, p) => r.onWatch(id, p), { quietClaims: ["session"] });
           keeper = new LeaseKeeper({
             registry, node: self, address, ttlMs: cfg.leaseMs, clock: systemClock, load: () => 0,
             nextIncarnation: hooks.nextIncarnation,

@@ -1,7 +1,7 @@
 import { Client, Predicates } from "hazelcast-client";
 import type { IMap } from "hazelcast-client";
 import type { ActorId } from "../core/actor_id.ts";
-import { decodePlacement, encodePlacement, type NodeLease, type Placement, type Registry } from "../core/registry.ts";
+import { decodePlacement, encodePlacement, type NodeLease, type Placement, type Registry, type WatchOptions } from "../core/registry.ts";
 
 type HazelcastClient = Awaited<ReturnType<typeof Client.newHazelcastClient>>;
 
@@ -185,11 +185,26 @@ export class HazelcastRegistry implements Registry {
     return leases.sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0));
   }
 
-  async watch(fn: (id: ActorId, p: Placement | null) => void): Promise<() => Promise<void>> {
+  /**
+   * One entry listener, or with `quietClaims` two: every event of the other kinds' entries, and
+   * all but `added` of the quiet kinds' (the client subscribes to the event types its listener
+   * handles, and the member filters by key before sending anything).
+   */
+  async watch(fn: (id: ActorId, p: Placement | null) => void, options: WatchOptions = {}): Promise<() => Promise<void>> {
     const set = (e: { key: string; value: string | null }) => fn(e.key, e.value ? decodePlacement(e.value) : null);
     const gone = (e: { key: string }) => fn(e.key, null);
-    const reg = await this.#placements.addEntryListener({ added: set, updated: set, removed: gone, evicted: gone, expired: gone }, undefined, true);
-    return async () => void (await this.#placements.removeEntryListener(reg));
+    const quiet = options.quietClaims ?? [];
+    for (const k of quiet) if (!/^[a-z][a-z0-9-]*$/.test(k)) throw new Error(`Cannot watch with quiet claims of kind "${k}": a kind here is [a-z][a-z0-9-]* (a LIKE pattern)`);
+    if (quiet.length === 0) {
+      const reg = await this.#placements.addEntryListener({ added: set, updated: set, removed: gone, evicted: gone, expired: gone }, undefined, true);
+      return async () => void (await this.#placements.removeEntryListener(reg));
+    }
+    const ofQuiet = Predicates.or(...quiet.map((k) => Predicates.like("__key", `${k}:%`)));
+    const regs = [
+      await this.#placements.addEntryListenerWithPredicate({ added: set, updated: set, removed: gone, evicted: gone, expired: gone }, Predicates.not(ofQuiet), undefined, true),
+      await this.#placements.addEntryListenerWithPredicate({ updated: set, removed: gone, evicted: gone, expired: gone }, ofQuiet, undefined, true),
+    ];
+    return async () => void (await Promise.all(regs.map((r) => this.#placements.removeEntryListener(r))));
   }
 
   async close(): Promise<void> {

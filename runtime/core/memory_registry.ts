@@ -1,12 +1,13 @@
 import type { ActorId } from "./actor_id.ts";
 import type { Clock } from "./clock.ts";
-import { decodePlacement, encodePlacement, type NodeLease, type Placement, type Registry } from "./registry.ts";
+import { decodePlacement, encodePlacement, type NodeLease, type Placement, type Registry, type WatchOptions } from "./registry.ts";
 
 /** The in-process registry: the embedded default, and the reference the Hazelcast one must match. */
 export class MemoryRegistry implements Registry {
   readonly #placements = new Map<ActorId, string>();
   readonly #leases = new Map<string, { lease: NodeLease; expiresAt: number }>();
-  readonly #watchers = new Set<(id: ActorId, p: Placement | null) => void>();
+  /** Each watcher with the kinds whose claims it is not told of. */
+  readonly #watchers = new Map<(id: ActorId, p: Placement | null) => void, readonly string[]>();
 
   constructor(private readonly clock: Clock) {}
 
@@ -19,7 +20,7 @@ export class MemoryRegistry implements Registry {
     const s = this.#placements.get(id);
     if (s !== undefined) return decodePlacement(s);
     this.#placements.set(id, encodePlacement(p));
-    this.#notify(id, p);
+    this.#notify(id, p, id.slice(0, Math.max(0, id.indexOf(":"))));
     return p;
   }
 
@@ -57,8 +58,8 @@ export class MemoryRegistry implements Registry {
     return [...this.#leases.values()].filter((l) => l.expiresAt > now).map((l) => l.lease).sort((a, b) => (a.node < b.node ? -1 : 1));
   }
 
-  async watch(fn: (id: ActorId, p: Placement | null) => void): Promise<() => Promise<void>> {
-    this.#watchers.add(fn);
+  async watch(fn: (id: ActorId, p: Placement | null) => void, options: WatchOptions = {}): Promise<() => Promise<void>> {
+    this.#watchers.set(fn, options.quietClaims ?? []);
     return async () => void this.#watchers.delete(fn);
   }
 
@@ -66,8 +67,10 @@ export class MemoryRegistry implements Registry {
     this.#watchers.clear();
   }
 
-  /** Delivered asynchronously, like a remote registry's events. */
-  #notify(id: ActorId, p: Placement | null): void {
-    for (const fn of this.#watchers) void Promise.resolve().then(() => fn(id, p));
+  /** Delivered asynchronously, like a remote registry's events; `claimed`: the kind of a claimed actor. */
+  #notify(id: ActorId, p: Placement | null, claimed?: string): void {
+    for (const [fn, quiet] of this.#watchers) {
+      if (claimed === undefined || !quiet.includes(claimed)) void Promise.resolve().then(() => fn(id, p));
+    }
   }
 }

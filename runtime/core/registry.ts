@@ -45,8 +45,18 @@ export interface Registry {
    * late, and a reader must still read the registry (and the store decides who may write).
    * Returns a function that stops the watch.
    */
-  watch(fn: (id: ActorId, placement: Placement | null) => void): Promise<() => Promise<void>>;
+  watch(fn: (id: ActorId, placement: Placement | null) => void, options?: WatchOptions): Promise<() => Promise<void>>;
   close(): Promise<void>;
+}
+
+export interface WatchOptions {
+  /**
+   * Actor kinds (`session`) whose claims are not reported; their replacements and releases are.
+   * A claim names the node that made it, which learns the placement from the claim's answer; the
+   * others have nothing of the actor to drop. Reporting it costs the registry an event to every
+   * watcher per claim: per connection, for a kind claimed at connect.
+   */
+  quietClaims?: readonly string[];
 }
 
 /** Canonical encoding: fixed key order, so equal placements are equal strings. */

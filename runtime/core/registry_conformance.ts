@@ -90,6 +90,33 @@ export function runRegistryConformance(name: string, h: RegistryHarness): void {
       expect(seen).toEqual([p("a", 0, 1), p("b", 1, 2), null]);
     }));
 
+    it("registry - a watcher with quiet claims of a kind hears that kind's takeovers and releases, not its claims", withRegistry(async (r, id) => {
+      const quiet = `session:${id}`;
+      const loud = `channel:${id}`;
+      const seen: Array<[string, Placement | null]> = [];
+      let wake: () => void = () => {};
+      const stop = await r.watch((got, placement) => {
+        if (got !== quiet && got !== loud) return;
+        seen.push([got, placement]);
+        wake();
+      }, { quietClaims: ["session"] });
+      const until = (check: () => boolean) => new Promise<void>((resolve) => {
+        wake = () => check() && resolve();
+        wake();
+      });
+      const of = (which: string) => seen.filter(([got]) => got === which).map(([, pl]) => pl);
+      await r.claim(quiet, p("a", 0, 1));
+      await r.claim(loud, p("a", 0, 1));
+      await until(() => of(loud).length === 1);
+      // Events of one entry arrive in order: a claim reported would come before the takeover.
+      await r.replace(quiet, p("a", 0, 1), p("b", 0, 2));
+      await r.release(quiet, p("b", 0, 2));
+      await until(() => of(quiet).length === 2);
+      await stop();
+      expect(of(quiet)).toEqual([p("b", 0, 2), null]);
+      expect(of(loud)).toEqual([p("a", 0, 1)]);
+    }));
+
     it("registry - a lease not renewed within its TTL disappears", withRegistry(async (r, id) => {
       const node = `node-${id}`;
       await r.renewLease({ node, address: "ws://127.0.0.1:1", renewedAt: 0, load: 0 }, h.leaseTtlMs);
