@@ -255,7 +255,7 @@ export class EdgeServer {
     const bearer = req.headers.authorization?.startsWith("Bearer ") ? req.headers.authorization.slice(7) : undefined;
     const token = url.searchParams.get("token") ?? bearer;
     try {
-      this.#o.limits?.connectFrom(req.socket.remoteAddress ?? "");
+      if (this.#o.limits?.limitsConnectsByIp) this.#o.limits.connectFrom(req.socket.remoteAddress ?? "");
     } catch (err) {
       return this.#refuse(socket, "429 Too Many Requests", err);
     }

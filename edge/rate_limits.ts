@@ -108,6 +108,11 @@ export class RateLimits {
     this.#take(this.#requestIp, "request_ip", ip, "requests from this address", this.clock.now());
   }
 
+  /** Whether `connectFrom` limits anything: when not, the caller need not read the peer's address (a syscall). */
+  get limitsConnectsByIp(): boolean {
+    return this.#connectIp !== undefined;
+  }
+
   /** A connection attempt, before authentication. */
   connectFrom(ip: string): void {
     this.#take(this.#connectIp, "connect_ip", ip, "connections from this address", this.clock.now());
