@@ -143,7 +143,7 @@ export const SQL = {
    * statement, which committed nothing.
    *
    * Why a statement of its own: it has no CTEs, no join and no per-append JSON. With them (the
-   * fast statement's executor start, materialized CTEs and second JSON text) PGlite spent 1.5–1.7×
+   * fast statement's executor start, materialized CTEs and second JSON text) PGlite spent 1.5–1.8×
    * the CPU on a group of 3 one-entry appends (`npm run bench:pglite -- --rows 3 --actors 3`,
    * BENCHMARKS.md (b1k)). The EXISTS stays a correlated
    * subplan (its `FOR SHARE` keeps PostgreSQL from turning it into a join): one index probe per
