@@ -48,14 +48,10 @@ class FakeSql implements SqlClient {
       this.alone.push(this.#answer(String(params[0])));
       return [{ epoch_ok: 1, inserted: (JSON.parse(String(params[2])) as unknown[]).length, dups: [] }];
     }
+    if (text === SQL.appendContinuing) return this.#continuing(JSON.parse(String(params[0])) as Array<{ a: string; s: number }>);
     const heads = JSON.parse(String(params[0])) as Array<{ i: number; a: string; f: number | null }>;
     const actors = heads.map((h) => this.#answer(h.a));
-    if (this.#statements++ === 0 && this.holdFirstCommit) {
-      const released = new Promise<void>((resolve) => (this.#release = resolve));
-      this.#held();
-      await released;
-    }
-    if (this.commitFails) throw new StoreCommitUnknownError("Cannot tell whether the statement committed: connection lost");
+    await this.#commitPoint();
     this.committed.push(actors);
     const rows = JSON.parse(String(params[1])) as Array<{ i: number; s: number }>;
     for (const h of heads) {
@@ -63,6 +59,28 @@ class FakeSql implements SqlClient {
       this.sentFirst.set(h.a, [...(this.sentFirst.get(h.a) ?? []), h.f]);
     }
     return heads.map((h) => ({ i: h.i, epoch_ok: true, dups: null, tail_ok: true }));
+  }
+
+  /** `SQL.appendContinuing`: one row per entry, naming its actor; sent without a gap check (null). */
+  async #continuing(rows: Array<{ a: string; s: number }>): Promise<SqlRow[]> {
+    const actors = [...new Set(rows.map((r) => this.#answer(r.a)))];
+    await this.#commitPoint();
+    this.committed.push(actors);
+    for (const a of actors) {
+      this.firstSeqs.set(a, [...(this.firstSeqs.get(a) ?? []), rows.find((r) => r.a === a)!.s]);
+      this.sentFirst.set(a, [...(this.sentFirst.get(a) ?? []), null]);
+    }
+    return rows.map((r) => ({ actor_id: r.a }));
+  }
+
+  /** Where a group statement waits when held, and breaks when the commit fails. */
+  async #commitPoint(): Promise<void> {
+    if (this.#statements++ === 0 && this.holdFirstCommit) {
+      const released = new Promise<void>((resolve) => (this.#release = resolve));
+      this.#held();
+      await released;
+    }
+    if (this.commitFails) throw new StoreCommitUnknownError("Cannot tell whether the statement committed: connection lost");
   }
 
   async transaction<T>(work: (tx: SqlQueryable) => Promise<T>): Promise<T> {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { groupParams } from "./journal_append.ts";
+import { continuingParams, groupParams } from "./journal_append.ts";
 import type { AppendRequest } from "./store.ts";
 
 /** The same parameters built by `JSON.stringify`, the reference the hand-built text must equal. */
@@ -31,5 +31,25 @@ describe("journal append parameters", () => {
     // And it parses back to the very strings.
     const rows = JSON.parse(groupParams(reqs, which)[1]) as Array<{ b: string }>;
     expect(rows.map((r) => r.b)).toEqual(reqs.flatMap((r) => r.entries.map((e) => e.body)));
+  });
+});
+
+describe("continuing append parameter", () => {
+  it("continuing params - exactly what JSON.stringify writes, appends in code point order of their actor ids", () => {
+    const ids = ["channel:b", "channel:\u{1F600}", "channel:\uFFFD", "channel:a", "channel:ab"];
+    const reqs: AppendRequest[] = ids.map((actorId, k) => ({
+      actorId,
+      epoch: k + 1,
+      entries: [
+        { seq: 7, clientId: `cid-${TRICKY[k]}`, sender: TRICKY[k + 5]!, body: TRICKY[k + 8]!, ts: 1_700_000_000_000 + k },
+        { seq: 8, clientId: `cid2-${k}`, sender: "ann", body: "edit", ts: 1_700_000_000_001 + k, kind: "edit", ref: 7 },
+      ],
+    }));
+    const order = [3, 4, 0, 2, 1]; // U+FFFD sorts below a surrogate pair by code point, above it by UTF-16 code unit
+    const reference = JSON.stringify(order.flatMap((i) => reqs[i]!.entries.map((e) => ({
+      a: reqs[i]!.actorId, e: reqs[i]!.epoch, s: e.seq, c: e.clientId, u: e.sender, b: e.body, t: e.ts, ...(e.kind ? { k: e.kind } : {}), ...(e.ref ? { r: e.ref } : {}),
+    }))));
+    expect(continuingParams(reqs, [0, 1, 2, 3, 4])).toBe(reference);
+    expect((JSON.parse(continuingParams(reqs, [1, 3])) as Array<{ a: string }>).map((r) => r.a)).toEqual([ids[3], ids[3], ids[1], ids[1]]);
   });
 });

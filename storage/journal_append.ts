@@ -46,13 +46,15 @@ export async function appendOnce(q: SqlQueryable, req: AppendRequest): Promise<A
  * When every append is known to continue its journal and the driver can COPY (`appendByCopy`),
  * the group is written by COPY behind a fence on the epochs instead: every append is then
  * committed, or (a stale epoch, a client id or seq already journaled) none is, and the statements
- * below decide each append as if the COPY had not been tried.
+ * below decide each append as if the COPY had not been tried. Where the driver cannot COPY
+ * (PGlite), such a group is one `SQL.appendContinuing` instead: the same fence per append, no
+ * other check, one outcome per append (committed or fenced).
  *
- * The statement is `SQL.appendGroupFast`, which does not look client ids up. Two cases need the
- * lookup, and run `SQL.appendGroup` (a second statement, its own transaction) for the appends
+ * Otherwise the statement is `SQL.appendGroupFast`. Neither looks client ids up. Two cases need
+ * the lookup, and run `SQL.appendGroup` (a second statement, its own transaction) for the appends
  * concerned: a unique violation (a client id or a seq already journaled, as the retry of a batch
- * that was committed does: the fast statement committed nothing, so every append runs again), and
- * an append whose previous seq is not journaled (a conflict, or the first append after a gap).
+ * that was committed does: the statement committed nothing, so every append runs again), and an
+ * append whose previous seq is not journaled (a conflict, or the first append after a gap).
  */
 export async function appendGroup(
   q: SqlQueryable & Pick<SqlClient, "appendByCopy">,
@@ -76,12 +78,17 @@ export async function appendGroup(
   if (todo.length > 0) {
     let careful = todo;
     try {
-      const result = await q.query(SQL.appendGroupFast, groupParams(reqs, todo, continues));
-      careful = [];
-      for (const row of result) {
-        const i = toNumber(row.i);
-        if (row.epoch_ok && !row.tail_ok) careful.push(i);
-        else outcomes[i] = outcomeOf(row);
+      if (copied === undefined && todo.every((i) => continues?.[i])) {
+        decideContinuing(reqs, todo, await q.query(SQL.appendContinuing, [continuingParams(reqs, todo)]), outcomes);
+        careful = [];
+      } else {
+        const result = await q.query(SQL.appendGroupFast, groupParams(reqs, todo, continues));
+        careful = [];
+        for (const row of result) {
+          const i = toNumber(row.i);
+          if (row.epoch_ok && !row.tail_ok) careful.push(i);
+          else outcomes[i] = outcomeOf(row);
+        }
       }
     } catch (err) {
       if (sqlState(err) !== UNIQUE_VIOLATION) throw err;
@@ -116,6 +123,56 @@ export function groupParams(reqs: readonly AppendRequest[], which: readonly numb
     }
   }
   return [`[${heads.join(",")}]`, `[${rows.join(",")}]`];
+}
+
+/**
+ * The parameter of `SQL.appendContinuing` for the appends `which` (indexes into `reqs`, at most one
+ * per actor): every entry, appends in actor id order (code point order, as the "C" collation sorts).
+ */
+export function continuingParams(reqs: readonly AppendRequest[], which: readonly number[]): string {
+  const rows: string[] = [];
+  for (const i of [...which].sort((x, y) => codePointCompare(reqs[x]!.actorId, reqs[y]!.actorId))) {
+    const r = reqs[i]!;
+    const head = `{"a":${jsonString(r.actorId)},"e":${r.epoch}`;
+    for (const e of r.entries) {
+      const extra = (e.kind === undefined || e.kind === "msg" ? "" : `,"k":"${e.kind}"`) + (e.ref === undefined ? "" : `,"r":${e.ref}`);
+      rows.push(`${head},"s":${e.seq},"c":${jsonString(e.clientId)},"u":${jsonString(e.sender)},"b":${jsonString(e.body)},"t":${e.ts}${extra}}`);
+    }
+  }
+  return `[${rows.join(",")}]`;
+}
+
+/**
+ * The outcomes of `SQL.appendContinuing` (one row per inserted entry, naming its actor): an
+ * append whose entries were all inserted is committed, one with none was fenced. Any other count
+ * contradicts the statement, which inserts an append whole or not at all.
+ */
+function decideContinuing(reqs: readonly AppendRequest[], which: readonly number[], rows: readonly SqlRow[], outcomes: Array<AppendOutcome | undefined>): void {
+  const inserted = new Map<string, number>();
+  for (const row of rows) inserted.set(String(row.actor_id), (inserted.get(String(row.actor_id)) ?? 0) + 1);
+  for (const i of which) {
+    const r = reqs[i]!;
+    const n = inserted.get(r.actorId) ?? 0;
+    if (n === r.entries.length) outcomes[i] = { ok: true };
+    else if (n === 0) outcomes[i] = { ok: false, reason: "fenced" };
+    else throw new StoreCommitUnknownError(`Cannot append to "${r.actorId}": the statement inserted ${n} of its ${r.entries.length} entries`);
+  }
+}
+
+/** Compares by code point (UTF-16 code units order a surrogate pair below U+E000-U+FFFF). */
+function codePointCompare(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let k = 0; k < n; k++) {
+    const x = a.charCodeAt(k);
+    const y = b.charCodeAt(k);
+    if (x !== y) return codeUnitRank(x) - codeUnitRank(y);
+  }
+  return a.length - b.length;
+}
+
+function codeUnitRank(c: number): number {
+  if (c < 0xd800) return c;
+  return c >= 0xe000 ? c - 0x800 : c + 0x2000;
 }
 
 function outcomeOf(row: SqlRow): AppendOutcome {

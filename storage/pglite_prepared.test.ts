@@ -25,6 +25,13 @@ describe("PglitePrepared", () => {
     expect(await prepared.query(typed, params)).toEqual(expected);
   });
 
+  it("pglite prepared - a response larger than PGlite hands over at once decodes exactly, multi-byte text and empty strings included", async () => {
+    const many = `SELECT n, repeat('é😀\t' || n::text, $1::int) AS s, '' AS e, NULL::int AS z FROM generate_series(1, 3000) AS n`;
+    const expected = (await db.query(many, [40])).rows;
+    expect(JSON.stringify(expected).length).toBeGreaterThan(1_000_000);
+    expect(await prepared.query(many, [40])).toEqual(expected);
+  });
+
   it("pglite prepared - a text is parsed once and then runs as one named statement", async () => {
     for (let i = 0; i < 5; i++) await prepared.query("INSERT INTO t VALUES ($1, $2)", [i, `n${i}`]);
     const names = await db.query<{ name: string }>("SELECT name FROM pg_prepared_statements");

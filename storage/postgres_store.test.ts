@@ -108,6 +108,37 @@ describe.skipIf(skipPostgres)("postgres", () => {
       expect(await store.readAfter(b, 0, 10)).toEqual(entries(1, 2));
     });
 
+    it("postgres store - PGlite's continuing statement, run here: an append waiting on an uncommitted acquireEpoch is fenced whole and its neighbour commits", async () => {
+      const [a, b] = [actor(), actor()];
+      const epochs = [await store.acquireEpoch(a, "node-a"), await store.acquireEpoch(b, "node-a")];
+      const writer = new pg.Client(server.url);
+      await writer.connect();
+      try {
+        const sent: string[] = [];
+        // No `appendByCopy`: a group whose appends all continue their journals is SQL.appendContinuing.
+        const q: SqlQueryable = {
+          query: async (text, params) => {
+            sent.push(text);
+            return (await writer.query(text, params as unknown[])).rows;
+          },
+        };
+        const group = (from: number) => [a, b].map((actorId, i) => ({ actorId, epoch: epochs[i]!, entries: entries(from, 2) }));
+        expect(await appendGroup(q, group(1), [true, true])).toEqual([{ ok: true }, { ok: true }]);
+        await other.query("BEGIN");
+        await other.query(SQL.acquireEpoch, [a, "node-b"]);
+        const append = appendGroup(q, group(3), [true, true]);
+        const blocked = await blockedByOther(append);
+        expect(SQL.appendContinuing.slice(0, blocked.length)).toBe(blocked);
+        await other.query("COMMIT");
+        expect(await append).toEqual([{ ok: false, reason: "fenced" }, { ok: true }]);
+        expect(sent).toEqual([SQL.appendContinuing, SQL.appendContinuing]);
+        expect(await store.readAfter(a, 0, 10)).toEqual(entries(1, 2));
+        expect(await store.readAfter(b, 0, 10)).toEqual(entries(1, 4));
+      } finally {
+        await writer.end();
+      }
+    });
+
     it.each(WRITES)("postgres store - an append by $how whose session is killed mid-write is rejected as commit-unknown", async ({ committed, waits }) => {
       const id = actor();
       const old = await store.acquireEpoch(id, "node-a");

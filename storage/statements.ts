@@ -129,6 +129,34 @@ export const SQL = {
     SELECT i, epoch_ok, NULL::json AS dups, tail_ok FROM st`,
 
   /**
+   * The appends of many actors that each continue what this store committed (`GroupCommit`'s tail
+   * memo), as one INSERT: the statement `appendGroup` runs for such a group where the driver cannot
+   * COPY (PGlite). $1 their entries as JSON `[{a: actor, e: epoch, s: seq, c: client id, u: sender,
+   * b: body, t: ts, k?: kind, r?: ref}]`, in actor id order (the order the epoch rows are locked
+   * in, as `appendGroupFast` locks them) → one row (actor_id) per inserted entry.
+   *
+   * An entry is inserted only when its actor's epoch is current, checked and locked `FOR SHARE`
+   * per entry: every entry of an append sees the same epoch row (the statement's snapshot, and
+   * once locked, the same version), so an append is inserted whole or, fenced, not at all. There
+   * is no gap check and no client id lookup, as in `appendGroupFast` with every `f` null: the
+   * journal's keys refuse an overlap or a retried client id, and that unique violation aborts the
+   * statement, which committed nothing.
+   *
+   * Why a statement of its own: it has no CTEs, no join and no per-append JSON. With them (the
+   * fast statement's executor start, materialized CTEs and second JSON text) PGlite spent 1.5–1.8×
+   * the CPU on a group of 3 one-entry appends (`npm run bench:pglite -- --rows 3 --actors 3`,
+   * BENCHMARKS.md (b1k)). The EXISTS stays a correlated
+   * subplan (its `FOR SHARE` keeps PostgreSQL from turning it into a join): one index probe per
+   * entry, whatever the table statistics say.
+   */
+  appendContinuing: `
+    INSERT INTO journal (actor_id, seq, client_id, sender, body, ts, epoch, kind, ref)
+    SELECT x.a, x.s, x.c, x.u, x.b, x.t, x.e, coalesce(x.k, 'msg'), x.r
+    FROM json_to_recordset($1::text::json) AS x(a text, e bigint, s bigint, c text, u text, b text, t bigint, k text, r bigint)
+    WHERE EXISTS (SELECT 1 FROM actor_epochs WHERE actor_id = x.a AND epoch = x.e FOR SHARE)
+    RETURNING actor_id`,
+
+  /**
    * `appendGroupFast` that also looks every client id up, run after the fast path hit a unique
    * violation, to name the duplicates. Same parameters; dups is null or `[[client id, seq]]`.
    * Each append is decided exactly as `append` decides it, on its own: its entries are inserted

@@ -9,6 +9,7 @@ import type { UserDataStore } from "./user_data_store.ts";
 import type { ApiKeyStore } from "./api_key_store.ts";
 import type { WebhookStore } from "./webhook_store.ts";
 import { chatStoreCases } from "./store_conformance_chat.ts";
+import { continuingGroupCases } from "./store_conformance_groups.ts";
 
 export interface ConformanceOptions {
   /**
@@ -372,6 +373,7 @@ export function runStoreConformance(name: string, open: () => Promise<Store & Us
     });
 
     chatStoreCases(() => store, actor);
+    continuingGroupCases(() => store, actor);
 
     it("store - close lets in-flight appends finish and rejects later calls", async () => {
       const id = actor("closing");
