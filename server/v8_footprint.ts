@@ -29,9 +29,9 @@ export function holdYoungGeneration(): () => void {
  * the embedded store's thread before PGlite compiles (PGlite is this process's only WebAssembly).
  * TurboFan's compile jobs for PostgreSQL's hot functions run on V8's background threads, and the
  * malloc arenas of those threads kept their zone memory (50-60 MB resident, 1-2 MB of it in use,
- * `malloc_stats` through gdb) for the life of the process. The price is PGlite's speed: 25-50 %
- * more CPU per journal row (BENCHMARKS.md, "#30 idle embedded node"); a PostgreSQL node has no
- * WebAssembly and is not affected.
+ * `malloc_stats` through gdb) for the life of the process. The price is PGlite's speed: about a
+ * third more CPU per journal row (BENCHMARKS.md, "#30 idle embedded node"); a PostgreSQL node has
+ * no WebAssembly and is not affected.
  */
 export function wasmBaselineOnly(): void {
   if (givenToNode("liftoff-only")) return;
