@@ -49,6 +49,7 @@ async function serve(argv: string[]): Promise<void> {
   try {
     // The data directory is taken before the rest of the node is even loaded: a second node on it exits at once.
     const lock = lockDataDir(cfg.dataDir);
+    // Start-up's allocation would otherwise leave every heap's young generation at its largest, idle or not.
     const releaseYoungGeneration = holdYoungGeneration();
     const { startNode } = await import("../server/node.ts");
     node = await startNode(cfg, {

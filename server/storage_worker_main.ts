@@ -10,6 +10,7 @@ import { wasmBaselineOnly } from "./v8_footprint.ts";
  */
 const { dataDir, ports, statsPort } = workerData as { dataDir: string | undefined; ports: StorePort[]; statsPort?: MessagePort };
 try {
+  // Before PGlite compiles: TurboFan's compile memory would stay resident (see wasmBaselineOnly).
   wasmBaselineOnly();
   const store = await openPgliteStore(dataDir);
   for (const port of ports) serveStore(store, port);
