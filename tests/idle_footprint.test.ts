@@ -4,7 +4,7 @@ import { type StormProcess, startStorm } from "./harness/storm_process.ts";
 
 /**
  * An idle embedded node's resident memory (ARCHITECTURE.md, "Where a node's memory goes"): 171-177
- * MB on a fresh data dir and 174-175 after a restart (3 runs, 2 shared cores at load 17-21),
+ * MB on a fresh data dir and 174-179 after a restart (6 runs, 2 shared cores at load 4-21),
  * against 850 MB before PGlite got a small `shared_buffers` and initdb its own process, and
  * 242-306 MB before PGlite was compiled by Liftoff only, the young generation held during start-up
  * (`server/v8_footprint.ts`) and `shared_buffers` cut to 4 MB. TurboFan back measured 239 MB fresh
