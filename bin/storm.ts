@@ -4,6 +4,7 @@ import { loadConfig, SERVE_USAGE } from "../server/config.ts";
 import { lockDataDir } from "../server/data_dir_lock.ts";
 import type { RunningNode } from "../server/node.ts";
 import { EXIT, StartupError } from "../server/startup_error.ts";
+import { holdYoungGeneration } from "../server/v8_footprint.ts";
 
 const USAGE = `storm: a real-time messaging node
 
@@ -48,6 +49,8 @@ async function serve(argv: string[]): Promise<void> {
   try {
     // The data directory is taken before the rest of the node is even loaded: a second node on it exits at once.
     const lock = lockDataDir(cfg.dataDir);
+    // Start-up's allocation would otherwise leave every heap's young generation at its largest, idle or not.
+    const releaseYoungGeneration = holdYoungGeneration();
     const { startNode } = await import("../server/node.ts");
     node = await startNode(cfg, {
       // A node that lost its lease rejoins in place; only one that cannot (its actors would not
@@ -56,6 +59,7 @@ async function serve(argv: string[]): Promise<void> {
       // Scripts and the test harness learn the new incarnation id as they learned the first.
       onRejoined: (id) => console.log(JSON.stringify({ event: "rejoined", node: id })),
     }, lock);
+    releaseYoungGeneration();
   } catch (err) {
     if (!(err instanceof StartupError || err instanceof UsageError)) throw err;
     console.error(`storm: ${err.message}`);

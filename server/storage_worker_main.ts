@@ -2,6 +2,7 @@ import { type MessagePort, parentPort, workerData } from "node:worker_threads";
 import { openPgliteStore } from "../storage/pglite_store.ts";
 import { serveStore } from "../storage/store_server.ts";
 import type { StorePort } from "../storage/store_protocol.ts";
+import { wasmBaselineOnly } from "./v8_footprint.ts";
 
 /**
  * Composition root of the embedded storage thread: PGlite is single-threaded, so one thread owns
@@ -9,6 +10,8 @@ import type { StorePort } from "../storage/store_protocol.ts";
  */
 const { dataDir, ports, statsPort } = workerData as { dataDir: string | undefined; ports: StorePort[]; statsPort?: MessagePort };
 try {
+  // Before PGlite compiles: TurboFan's compile memory would stay resident (see wasmBaselineOnly).
+  wasmBaselineOnly();
   const store = await openPgliteStore(dataDir);
   for (const port of ports) serveStore(store, port);
   // Each message asks for the group commit's figures (`GET /metrics`); the answer is the snapshot.
