@@ -27,6 +27,13 @@ describe("config", () => {
     expect(() => cfg(["--log-level", "verbose"])).toThrow(new UsageError('Cannot read --log-level: "verbose" is not one of debug, info, warn, error'));
   });
 
+  it("config - --lean-embedded shrinks the embedded store only: with --postgres it is refused", () => {
+    expect(cfg([]).leanEmbedded).toBe(false);
+    expect(cfg(["--lean-embedded"]).leanEmbedded).toBe(true);
+    expect(cfg([], { STORM_LEAN_EMBEDDED: "1" }).leanEmbedded).toBe(true);
+    expect(() => cfg(["--lean-embedded", "--postgres", "postgres://x"])).toThrow(new UsageError("Cannot use --lean-embedded with --postgres: it shrinks the embedded store, which a PostgreSQL node does not run"));
+  });
+
   it("config - an unknown flag is an error that names the flag it resembles", () => {
     expect(() => cfg(["--jwt-secert", "abc"])).toThrow(new UsageError('Cannot parse arguments: unknown option "--jwt-secert" (did you mean --jwt-secret?)'));
     expect(() => cfg(["--wrokers", "2"])).toThrow(/unknown option "--wrokers" \(did you mean --workers\?\)/);

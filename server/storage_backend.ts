@@ -46,7 +46,7 @@ export async function embeddedBackend(cfg: NodeConfig): Promise<StorageBackend> 
   const main = new MessageChannel();
   const stats = new MessageChannel();
   const worker = new Worker(new URL(`./storage_worker_main${ext}`, import.meta.url), {
-    workerData: { dataDir, ports: [main.port2], statsPort: stats.port2 },
+    workerData: { dataDir, ports: [main.port2], statsPort: stats.port2, baselineOnly: cfg.leanEmbedded },
     transferList: [main.port2, stats.port2],
     execArgv: ext === ".ts" && !("Deno" in globalThis) ? ["--import", "tsx"] : undefined,
   });

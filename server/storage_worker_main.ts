@@ -8,10 +8,10 @@ import { wasmBaselineOnly } from "./v8_footprint.ts";
  * Composition root of the embedded storage thread: PGlite is single-threaded, so one thread owns
  * it and serves every actor worker (and the edge's directory reads) through ports.
  */
-const { dataDir, ports, statsPort } = workerData as { dataDir: string | undefined; ports: StorePort[]; statsPort?: MessagePort };
+const { dataDir, ports, statsPort, baselineOnly } = workerData as { dataDir: string | undefined; ports: StorePort[]; statsPort?: MessagePort; baselineOnly?: boolean };
 try {
-  // Before PGlite compiles: TurboFan's compile memory would stay resident (see wasmBaselineOnly).
-  wasmBaselineOnly();
+  // `--lean-embedded`, before PGlite compiles: TurboFan's compile memory would stay resident (see wasmBaselineOnly).
+  if (baselineOnly) wasmBaselineOnly();
   const store = await openPgliteStore(dataDir);
   for (const port of ports) serveStore(store, port);
   // Each message asks for the group commit's figures (`GET /metrics`); the answer is the snapshot.

@@ -3,8 +3,7 @@ import { setFlagsFromString } from "node:v8";
 /**
  * The V8 settings that keep an idle node small (ARCHITECTURE.md, "Where a node's memory goes").
  * V8's flags are the process's, set here at run time because `storm serve` is started as `node
- * dist/bin/storm.js` with no flags of ours; a flag given on node's own command line wins, so an
- * operator can trade the memory back (`node --no-liftoff-only dist/bin/storm.js serve`).
+ * dist/bin/storm.js` with no flags of ours; a flag given on node's own command line wins.
  */
 
 /** V8's default `--semi-space-growth-factor`: each young-generation resize doubles it. */
@@ -30,8 +29,8 @@ export function holdYoungGeneration(): () => void {
  * TurboFan's compile jobs for PostgreSQL's hot functions run on V8's background threads, and the
  * malloc arenas of those threads kept their zone memory (50-60 MB resident, 1-2 MB of it in use,
  * `malloc_stats` through gdb) for the life of the process. The price is PGlite's speed: about a
- * third more CPU per journal row (BENCHMARKS.md, "#30 idle embedded node"); a PostgreSQL node has
- * no WebAssembly and is not affected.
+ * third more CPU per journal row (BENCHMARKS.md, "#30 idle embedded node"), which is most of a
+ * small room's server CPU per delivery (#31): so it is `--lean-embedded`'s, not the default.
  */
 export function wasmBaselineOnly(): void {
   if (givenToNode("liftoff-only")) return;
