@@ -182,6 +182,18 @@ describe("cluster router", () => {
     expect(sent.map((m) => m.to)).toEqual(rendezvous(`channel:${elsewhere}`, ["n1", "n2", "n3"]) === "n1" ? [] : [`channel:${elsewhere}`]);
   });
 
+  it("router - after a rejoin, a new session is placed on the new incarnation, the node that routes to it", async () => {
+    const { registry, router, local, settle, lease } = setup();
+    router.suspend();
+    router.rejoin("n1b", [lease("n1b"), lease("n2"), lease("n3")]);
+    const ids = Array.from({ length: 40 }, (_, i) => `session:after${i}`);
+    const elsewhere = ids.find((id) => rendezvous(id, ["n1b", "n2", "n3"]) !== "n1b")!;
+    router.tell(elsewhere, { n: 1 });
+    for (let i = 0; i < 3; i++) await settle();
+    expect(await registry.lookup(elsewhere)).toEqual({ node: "n1b", worker: 0, epoch: 0 });
+    expect(local).toEqual([elsewhere]);
+  });
+
   it("router - a draining node places a new session on another live node", async () => {
     const { registry, router, sent, local, settle } = setup();
     router.drain();

@@ -300,7 +300,7 @@ export class ClusterRouter {
   async #resolve(id: ActorId): Promise<Placement> {
     for (let attempt = 0; attempt < 4; attempt++) {
       const targets = this.#targets();
-      const target = targets.includes(this.#o.self) && this.#o.localKinds?.includes(parseActorId(id).kind) ? this.#o.self : rendezvous(id, targets)!;
+      const target = targets.includes(this.#self) && this.#o.localKinds?.includes(parseActorId(id).kind) ? this.#self : rendezvous(id, targets)!;
       const cur = await this.#o.registry.claim(id, { node: target, worker: 0, epoch: 0 });
       if (this.#alive(cur.node)) return cur;
       const next: Placement = { node: target, worker: 0, epoch: cur.epoch };
