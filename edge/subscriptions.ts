@@ -51,16 +51,19 @@ export class Subscriptions {
     if (conn.subs.has(ch)) this.unsubscribe(conn, ch);
     this.fanout.subscribe(conn, ch, after);
     const sub = conn.subs.get(ch)!;
+    const edge = this.actors.edgeId;
     let page: SubscribeReply;
     try {
-      page = await this.actors.ask<SubscribeReply>(channelActor(ch), { type: "subscribe", user: conn.user, edge: this.actors.edgeId, after, limit: PAGE });
+      page = await this.actors.ask<SubscribeReply>(channelActor(ch), { type: "subscribe", user: conn.user, edge, after, limit: PAGE });
     } catch (err) {
       this.unsubscribe(conn, ch, false);
       throw err;
     }
     if (conn.subs.get(ch) !== sub) throw new RejectedError("bad_request", `Subscription to "${ch}" was replaced by a later sub or unsub`);
-    // The channel may have moved while this sub was pending (moves skip unconfirmed subs).
-    const moved = (this.#epochs.get(ch) ?? 0) > (page.epoch ?? 0);
+    // The channel may have moved while this sub was pending (moves skip unconfirmed subs), or the
+    // node rejoined as a new incarnation (an ask made without a lease waits for the rejoin and
+    // registers the old edge, which the channel then forgets on `edge_down`).
+    const moved = (this.#epochs.get(ch) ?? 0) > (page.epoch ?? 0) || edge !== this.actors.edgeId;
     this.#noteEpoch(ch, page.epoch);
     // A position past the channel's end cannot have been seen: resume from the end instead of
     // silently skipping the messages that will take those seqs.

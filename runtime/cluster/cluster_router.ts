@@ -5,6 +5,7 @@ import { toWireError, UnavailableError } from "../core/errors.ts";
 import { PendingAsks } from "../core/pending_asks.ts";
 import type { NodeLease, Placement, Registry } from "../core/registry.ts";
 import type { LinkFrame, NodeLinks } from "./node_links.ts";
+import { type ParkedAsk, ParkedAsks } from "./parked_asks.ts";
 import { rendezvous } from "./rendezvous.ts";
 
 export interface ClusterRouterOptions {
@@ -30,6 +31,13 @@ export interface ClusterRouterOptions {
    * Takeovers still go by rendezvous, and a draining node places nothing on itself.
    */
   localKinds?: readonly string[];
+  /**
+   * Asks made while the node holds no lease wait for its rejoin (`ParkedAsks`): at most this many
+   * (default 10,000), each at most `parkMs` (default 5 s) and half its own timeout; past either
+   * bound they fail `unavailable`, as they all did before.
+   */
+  parkMax?: number;
+  parkMs?: number;
   log(msg: string, err?: unknown): void;
 }
 
@@ -52,6 +60,10 @@ export class ClusterRouter {
   #self: string;
   /** Set by `suspend`: this node holds no lease and routes nothing until `rejoin`. */
   #suspended = false;
+  /** Counts lost leases: a lookup started under an earlier incarnation answers for a dead one. */
+  #generation = 0;
+  /** Asks made while suspended, routed on `rejoin`. */
+  readonly #parked: ParkedAsks;
   #live = new Map<string, NodeLease>();
   readonly #cache = new Map<ActorId, Placement>();
   readonly #waiting = new Map<ActorId, Array<(p: Placement | Error) => void>>();
@@ -68,7 +80,17 @@ export class ClusterRouter {
     this.#o = o;
     this.#self = o.self;
     this.edgeId = `edge:${o.self}`;
-    this.#sweeper = o.clock.setInterval(() => this.#asks.expire(o.clock.now()), 100);
+    this.#parked = new ParkedAsks(o.parkMax ?? 10_000, o.parkMs ?? 5_000);
+    this.#sweeper = o.clock.setInterval(() => {
+      const now = o.clock.now();
+      this.#asks.expire(now);
+      for (const a of this.#parked.expired(now)) a.reject(this.#unleased(a.to, `not within ${this.#parked.deadline(a) - a.since} ms`));
+    }, 100);
+  }
+
+  /** Asks waiting for this node's rejoin. */
+  get parked(): number {
+    return this.#parked.size;
   }
 
   liveNodes(): NodeLease[] {
@@ -87,15 +109,39 @@ export class ClusterRouter {
     });
   }
 
+  /**
+   * Sends `msg` to `to` and resolves with its reply. Without a lease (the node is rejoining) the
+   * ask is parked, not failed: it is routed once the node holds a lease again, by the new
+   * incarnation's placements (never by the dead one's: nothing parked has reached an actor).
+   */
   ask<T>(to: ActorId, msg: unknown, timeoutMs = this.#o.askTimeoutMs, hops = 0): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.#route(to, (p) => {
-        if (p instanceof Error) return reject(p);
-        if (p.node === this.#self) return void this.#o.system.ask<T>(to, msg, timeoutMs).then(resolve, reject);
-        const reqId = this.#asks.add(to, p.node, this.#o.clock.now() + timeoutMs, resolve as (v: unknown) => void, reject);
-        this.#send(p.node, [1, to, msg, reqId, hops]);
-      });
+      this.#ask({ to, msg, since: this.#o.clock.now(), timeoutMs, hops, resolve: resolve as (v: unknown) => void, reject });
     });
+  }
+
+  #ask(a: ParkedAsk): void {
+    if (this.#suspended) return this.#park(a);
+    const generation = this.#generation;
+    this.#route(a.to, (p) => {
+      // The lease was lost while the placement was looked up: park it, or route it again if the
+      // node already rejoined (the placement found names the dead incarnation's view).
+      if (generation !== this.#generation) return this.#ask(a);
+      if (p instanceof Error) return a.reject(p);
+      const timeoutMs = Math.max(1, a.since + a.timeoutMs - this.#o.clock.now());
+      if (p.node === this.#self) return void this.#o.system.ask(a.to, a.msg, timeoutMs).then(a.resolve, a.reject);
+      const reqId = this.#asks.add(a.to, p.node, this.#o.clock.now() + timeoutMs, a.resolve, a.reject);
+      this.#send(p.node, [1, a.to, a.msg, reqId, a.hops]);
+    });
+  }
+
+  #park(a: ParkedAsk): void {
+    if (this.#parked.park(a, this.#o.clock.now())) return;
+    a.reject(this.#unleased(a.to, this.#parked.size >= this.#parked.max ? `${this.#parked.max} requests wait already` : "no time left to wait"));
+  }
+
+  #unleased(to: ActorId, why: string): UnavailableError {
+    return new UnavailableError(`Cannot route to ${to}: this node holds no cluster lease (it is rejoining) and ${why}: retry`);
   }
 
   /** Frames from a peer: messages for actors (delivered or forwarded), replies to our asks. */
@@ -103,9 +149,8 @@ export class ClusterRouter {
     // Frames prove the sender alive: a refused connect was a fluke (its lease decides again).
     this.#gone.delete(from);
     for (const f of frames) {
-      if (this.#suspended && f[0] === 1) {
-        this.#send(from, [2, f[3], false, toWireError(new UnavailableError("Node holds no cluster lease: retry"))]);
-      } else if (this.#suspended && f[0] === 0) {
+      // A request is parked like any ask made here (below); a tell has nowhere to go.
+      if (this.#suspended && f[0] === 0) {
         continue;
       } else if (f[0] === 0) {
         if (f[3] < MAX_HOPS) {
@@ -190,19 +235,24 @@ export class ClusterRouter {
 
   /**
    * This node lost its lease: others may own its actors already. Asks in flight fail with
-   * `unavailable` (callers retry, exactly-once by client id), and until `rejoin` nothing is routed:
-   * no placement is claimed, no actor activated here, no edge event delivered (the edge resumes
-   * its streams from their cursors on rejoin).
+   * `unavailable` (they may have been applied: callers retry, exactly-once by client id); new asks
+   * are parked until `rejoin` (bounded, see `ParkedAsks`). Until then nothing is routed: no
+   * placement is claimed, no actor activated here, no edge event delivered (the edge resumes its
+   * streams from their cursors on rejoin).
    */
   suspend(): void {
     this.#suspended = true;
+    this.#generation++;
     this.#cache.clear();
+    this.#waiting.clear();
     this.#asks.failWhere(() => true, (to) => new UnavailableError(`Node lost its cluster lease while ${to} handled the request: retry`));
   }
 
   /**
    * A lease is held again under the new incarnation `self`. `live` is the lease table read with it:
-   * the old incarnation is not in it, so its placements are taken over like any dead node's.
+   * the old incarnation is not in it, so its placements are taken over like any dead node's. The
+   * parked asks are routed now, in the order they came, ahead of anything the edge sends on its
+   * resume (so an `edge_down` for the old edge reaches an actor after a parked ask that named it).
    */
   rejoin(self: string, live: readonly NodeLease[]): void {
     this.#self = self;
@@ -211,11 +261,13 @@ export class ClusterRouter {
     this.#suspended = false;
     this.#o.links.rename(self);
     this.setLiveNodes(live);
+    for (const a of this.#parked.take()) this.#ask(a);
   }
 
   close(): void {
     this.#sweeper.cancel();
     this.#asks.failWhere(() => true, () => new UnavailableError("Node is shutting down"));
+    for (const a of this.#parked.take()) a.reject(new UnavailableError("Node is shutting down"));
   }
 
   async #takeOver(dead: Set<string>, noticed: number): Promise<void> {
@@ -272,23 +324,21 @@ export class ClusterRouter {
     const unleased = () => new UnavailableError(`Cannot route to ${id}: this node holds no cluster lease (it is rejoining): retry`);
     if (this.#suspended) return done(unleased());
     // A lookup that was pending when the lease was lost answers for a dead incarnation.
-    const then = (p: Placement | Error) => done(this.#suspended ? unleased() : p);
+    const generation = this.#generation;
+    const then = (p: Placement | Error) => done(this.#suspended || generation !== this.#generation ? unleased() : p);
     const cached = this.#cache.get(id);
     if (cached && this.#alive(cached.node) && !this.#waiting.has(id)) return then(cached);
     let queue = this.#waiting.get(id);
     if (queue) return void queue.push(then);
     this.#waiting.set(id, (queue = [then]));
-    this.#resolve(id).then(
-      (p) => {
-        this.#cache.set(id, p);
+    const settled = (p: Placement | Error) => {
+      if (generation === this.#generation) {
+        if (!(p instanceof Error)) this.#cache.set(id, p);
         this.#waiting.delete(id);
-        for (const fn of queue) fn(p);
-      },
-      (err: Error) => {
-        this.#waiting.delete(id);
-        for (const fn of queue) fn(err);
-      },
-    );
+      }
+      for (const fn of queue) fn(p);
+    };
+    this.#resolve(id).then(settled, settled);
   }
 
   /**
