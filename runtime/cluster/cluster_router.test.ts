@@ -12,7 +12,7 @@ import type { NodeLinks } from "./node_links.ts";
  * A router for node n1 with n2 and n3 live, over an in-memory registry that counts lookups: the
  * round trips that read a placement (`lookup`, or `claim`, which answers with the one in force).
  */
-function setup(self = "n1", shared?: { clock: FakeClock; registry: MemoryRegistry }, park: { parkMs?: number; parkMax?: number } = {}) {
+function setup(self = "n1", shared?: { clock: FakeClock; registry: MemoryRegistry }, park: { parkMs?: number; parkMax?: number } = {}, holdWakes = false) {
   const clock = shared?.clock ?? new FakeClock();
   const registry = shared?.registry ?? new MemoryRegistry(clock);
   let lookups = 0;
@@ -26,10 +26,13 @@ function setup(self = "n1", shared?: { clock: FakeClock; registry: MemoryRegistr
   const woken: Array<{ id: string; ms: number }> = [];
   /** Asks run on this node: by which incarnation (its edge id then), under which placement. */
   const asked: Array<{ id: string; self: string; placement: Placement | null }> = [];
+  /** With `holdWakes`, each wake waits here until the test answers it. */
+  const wakes: Array<() => void> = [];
   const system = {
     tell: (id: string) => void local.push(id),
     ask: async (id: string, msg: { type?: string }) => {
       local.push(id);
+      if (msg.type === "wake" && holdWakes) await new Promise<void>((r) => wakes.push(r));
       if (msg.type !== "wake") asked.push({ id, self: router.edgeId, placement: await lookup(id) });
       return true;
     },
@@ -52,7 +55,7 @@ function setup(self = "n1", shared?: { clock: FakeClock; registry: MemoryRegistr
   const lease = (node: string): NodeLease => ({ node, address: `ws://${node}`, renewedAt: 0, load: 0 }) as NodeLease;
   router.setLiveNodes([lease("n1"), lease("n2"), lease("n3")]);
   const settle = () => new Promise((r) => setTimeout(r, 0));
-  return { registry, router, sent, evicted, local, settle, lookups: () => lookups, ensured, woken, lease, clock, renamed, system, replies };
+  return { registry, router, sent, evicted, local, settle, lookups: () => lookups, ensured, woken, lease, clock, renamed, system, replies, wakes };
 }
 
 describe("cluster router", () => {
@@ -134,6 +137,29 @@ describe("cluster router", () => {
     await settle();
     expect(sent.filter((m) => m.node === "n2")).toEqual([]);
     expect(ensured.has("n2")).toBe(false);
+  });
+
+  it("router - a takeover wakes the channels a few dozen at a time, and leaves sessions to the node that next routes to them", async () => {
+    const { registry, router, local, settle, wakes, woken } = setup("n1", undefined, {}, true);
+    const mine = Array.from({ length: 400 }, (_, i) => `channel:w${i}`).filter((id) => rendezvous(id, ["n1", "n3"]) === "n1").slice(0, 40);
+    const session = Array.from({ length: 40 }, (_, i) => `session:w${i}`).find((id) => rendezvous(id, ["n1", "n3"]) === "n1")!;
+    for (const id of [...mine, session]) await registry.claim(id, { node: "n2", worker: 0, epoch: 2 });
+
+    router.peerGone("n2");
+    for (let i = 0; i < 10; i++) await settle();
+    expect(wakes).toHaveLength(32); // 40 taken over, 32 waking
+    for (const wake of wakes.splice(0)) wake();
+    for (let i = 0; i < 10; i++) await settle();
+    expect(wakes).toHaveLength(8);
+    for (const wake of wakes.splice(0)) wake();
+    for (let i = 0; i < 10; i++) await settle();
+    expect(woken.map((w) => w.id).sort()).toEqual([...mine].sort());
+    expect(await registry.lookup(session)).toEqual({ node: "n2", worker: 0, epoch: 2 }); // left as it was
+    expect(local).not.toContain(session);
+    // Its next message places it here, the node that routes to it.
+    router.tell(session, { n: 1 });
+    for (let i = 0; i < 3; i++) await settle();
+    expect((await registry.lookup(session))!.node).toBe("n1");
   });
 
   it("router - a node marked gone that sends frames is alive after all: its lease decides again", async () => {

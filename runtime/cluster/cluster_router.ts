@@ -6,6 +6,7 @@ import { PendingAsks } from "../core/pending_asks.ts";
 import type { NodeLease, Placement, Registry } from "../core/registry.ts";
 import type { LinkFrame, NodeLinks } from "./node_links.ts";
 import { type ParkedAsk, ParkedAsks } from "./parked_asks.ts";
+import { TaskPool } from "../../lib/task_pool.ts";
 import { rendezvous } from "./rendezvous.ts";
 
 export interface ClusterRouterOptions {
@@ -33,7 +34,7 @@ export interface ClusterRouterOptions {
   localKinds?: readonly string[];
   /**
    * Asks made while the node holds no lease wait for its rejoin (`ParkedAsks`): at most this many
-   * (default 10,000), each at most `parkMs` (default 5 s) and half its own timeout; past either
+   * (default 10,000), each at most `parkMs` (default 3 s) and half its own timeout; past either
    * bound they fail `unavailable`, as they all did before.
    */
   parkMax?: number;
@@ -42,6 +43,8 @@ export interface ClusterRouterOptions {
 }
 
 const MAX_HOPS = 3;
+/** Taken-over actors woken at once (each an activation: a store read, an epoch write). */
+const WAKE_CONCURRENCY = 32;
 
 /**
  * Location transparency for a cluster: sends each actor message to the node its placement names,
@@ -64,6 +67,8 @@ export class ClusterRouter {
   #generation = 0;
   /** Asks made while suspended, routed on `rejoin`. */
   readonly #parked: ParkedAsks;
+  /** Paces the wakes of taken-over actors. */
+  readonly #wakes = new TaskPool(WAKE_CONCURRENCY);
   #live = new Map<string, NodeLease>();
   readonly #cache = new Map<ActorId, Placement>();
   readonly #waiting = new Map<ActorId, Array<(p: Placement | Error) => void>>();
@@ -80,7 +85,7 @@ export class ClusterRouter {
     this.#o = o;
     this.#self = o.self;
     this.edgeId = `edge:${o.self}`;
-    this.#parked = new ParkedAsks(o.parkMax ?? 10_000, o.parkMs ?? 5_000);
+    this.#parked = new ParkedAsks(o.parkMax ?? 10_000, o.parkMs ?? 3_000);
     this.#sweeper = o.clock.setInterval(() => {
       const now = o.clock.now();
       this.#asks.expire(now);
@@ -188,8 +193,9 @@ export class ClusterRouter {
 
   /**
    * New view of the live nodes. Actors placed on nodes that died are taken over: each survivor
-   * claims those that rendezvous hashing gives it and activates them at once, so their
-   * subscribers resume without waiting for the next message.
+   * claims those that rendezvous hashing gives it and activates them (a few dozen at a time), so
+   * their subscribers resume without waiting for the next message. Kinds placed locally (sessions)
+   * are left: the next node to route to one claims it for itself, its user's edge.
    */
   setLiveNodes(leases: readonly NodeLease[]): void {
     const before = this.#live;
@@ -245,6 +251,7 @@ export class ClusterRouter {
     this.#generation++;
     this.#cache.clear();
     this.#waiting.clear();
+    this.#wakes.clear();
     this.#asks.failWhere(() => true, (to) => new UnavailableError(`Node lost its cluster lease while ${to} handled the request: retry`));
   }
 
@@ -273,18 +280,23 @@ export class ClusterRouter {
   async #takeOver(dead: Set<string>, noticed: number): Promise<void> {
     if (this.#draining) return;
     const ids = [...this.#live.keys()];
+    const generation = this.#generation;
     for (const { id, placement } of await this.#o.registry.list()) {
-      if (this.#suspended) return;
+      if (this.#suspended || generation !== this.#generation) return;
       if (!dead.has(placement.node) || rendezvous(id, ids) !== this.#self) continue;
+      // A session needs no wake (nothing streams from it), and a claim by the next node that routes
+      // to it puts it on its user's edge; a takeover here would put it wherever hashing says.
+      if (this.#o.localKinds?.includes(parseActorId(id).kind)) continue;
       const next: Placement = { node: this.#self, worker: 0, epoch: placement.epoch };
       if (!(await this.#o.registry.replace(id, placement, next))) continue;
       this.#cache.set(id, next);
       this.takeovers++;
-      // The wake's answer means the new activation has its epoch from the store and serves.
-      this.#o.system.ask(id, { type: "wake" }).then(
+      // The wake's answer means the new activation has its epoch from the store and serves. All
+      // at once, a rejoin's or a failover's thousands queued behind each other and timed out.
+      this.#wakes.add(() => this.#o.system.ask(id, { type: "wake" }).then(
         () => this.#o.onTakenOver?.(id, this.#o.clock.now() - noticed),
         (err) => this.#o.log(`taken-over ${id} did not wake`, err),
-      );
+      ));
     }
   }
 
