@@ -239,6 +239,10 @@ export class EdgeServer {
   }
 
   #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    // Node's HTTP server drops its own error listener from a socket it hands to `upgrade`: a
+    // client's reset while the upgrade is refused or pending (handshake timeouts, load balancers)
+    // would be an uncaught error that ends the process. `ws` adds its own once it takes the socket.
+    socket.on("error", () => socket.destroy());
     const url = new URL(req.url ?? "/", "http://edge");
     if (url.pathname === "/cluster" && this.#o.onClusterUpgrade) return this.#o.onClusterUpgrade(req, socket, head);
     if (url.pathname !== "/ws") {

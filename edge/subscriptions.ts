@@ -1,4 +1,5 @@
 import type { SubscribeReply } from "../actors/messages.ts";
+import { TaskPool } from "../lib/task_pool.ts";
 import { RejectedError } from "../runtime/core/errors.ts";
 import type { Connection, Subscription } from "./connection.ts";
 import type { Fanout } from "./fanout.ts";
@@ -24,6 +25,14 @@ export function resubscribeDelay(attempt: number, random: () => number = Math.ra
 export const RESUBSCRIBE_TRIES = 10;
 
 /**
+ * Channels and sessions brought back at once after a rejoin (each a store read and a registry
+ * write when its actor is activated). Everything at once was the herd that stalled acks 38 s at
+ * 10,000 users (Storm Day, BENCHMARKS.md); new work (publishes, new subscriptions) is not queued
+ * behind these.
+ */
+export const RESUME_CONCURRENCY = 32;
+
+/**
  * Subscribe and resume (G4) for every streaming transport. A `Connection` is the stream, whatever
  * its sink (a WebSocket, an SSE response, a waiting long-poll request): the same cursor, the same
  * catch-up from history, the same move to a new activation. No transport has a second copy of this.
@@ -35,11 +44,18 @@ export class Subscriptions {
   readonly #quiet = new WeakSet<Connection>();
   /** Set while the node holds no cluster lease: streams stay open, resubscribing waits for `resume`. */
   #suspended = false;
+  /** Paces a rejoin's resubscriptions and session registrations. */
+  readonly #resumes: TaskPool;
+  /** Channels queued in `#resumes` that nothing has resubscribed yet (a move does it first: then it is skipped). */
+  readonly #resuming = new Set<string>();
 
   constructor(
     private readonly actors: ActorGateway,
     private readonly fanout: Fanout,
-  ) {}
+    resumeConcurrency = RESUME_CONCURRENCY,
+  ) {
+    this.#resumes = new TaskPool(resumeConcurrency);
+  }
 
   /**
    * Subscribe with resume (G4): registers for live batches first, then pages history from `after`
@@ -51,16 +67,19 @@ export class Subscriptions {
     if (conn.subs.has(ch)) this.unsubscribe(conn, ch);
     this.fanout.subscribe(conn, ch, after);
     const sub = conn.subs.get(ch)!;
+    const edge = this.actors.edgeId;
     let page: SubscribeReply;
     try {
-      page = await this.actors.ask<SubscribeReply>(channelActor(ch), { type: "subscribe", user: conn.user, edge: this.actors.edgeId, after, limit: PAGE });
+      page = await this.actors.ask<SubscribeReply>(channelActor(ch), { type: "subscribe", user: conn.user, edge, after, limit: PAGE });
     } catch (err) {
       this.unsubscribe(conn, ch, false);
       throw err;
     }
     if (conn.subs.get(ch) !== sub) throw new RejectedError("bad_request", `Subscription to "${ch}" was replaced by a later sub or unsub`);
-    // The channel may have moved while this sub was pending (moves skip unconfirmed subs).
-    const moved = (this.#epochs.get(ch) ?? 0) > (page.epoch ?? 0);
+    // The channel may have moved while this sub was pending (moves skip unconfirmed subs), or the
+    // node rejoined as a new incarnation (an ask made without a lease waits for the rejoin and
+    // registers the old edge, which the channel then forgets on `edge_down`).
+    const moved = (this.#epochs.get(ch) ?? 0) > (page.epoch ?? 0) || edge !== this.actors.edgeId;
     this.#noteEpoch(ch, page.epoch);
     // A position past the channel's end cannot have been seen: resume from the end instead of
     // silently skipping the messages that will take those seqs.
@@ -93,6 +112,9 @@ export class Subscriptions {
     const conns = this.fanout.connectionsOn(ch);
     if (conns.length === 0) return void this.#epochs.delete(ch);
     this.#epochs.set(ch, epoch);
+    // A rejoin's queued resume of this channel would only repeat this (the new activation never
+    // knew the old edge); skipped, unless the node is still suspended and this does nothing.
+    if (!this.#suspended) this.#resuming.delete(ch);
     // A sub still waiting for its reply is not moved: it checks the epoch itself when answered,
     // and nothing may reach the client before its `subbed`.
     for (const conn of conns) if (conn.subs.get(ch)?.confirmed) void this.#resubscribe(conn, ch, 0);
@@ -110,6 +132,9 @@ export class Subscriptions {
    */
   suspend(): void {
     this.#suspended = true;
+    // A rejoin's resume still queued belongs to the incarnation just lost; the next resume redoes it.
+    this.#resumes.clear();
+    this.#resuming.clear();
   }
 
   /**
@@ -118,20 +143,42 @@ export class Subscriptions {
    * forget it (`edge_down`: its presence goes offline, nothing more is sent to it), each user's
    * streams register with their session again, and every confirmed subscription registers with its
    * channel's activation and resumes from its cursor (no gap, no duplicate).
+   *
+   * Paced, not all at once: each channel (its `edge_down`, then its streams' resubscriptions) and
+   * then each session is one task of a pool of `resumeConcurrency`, channels with the most local
+   * streams first. Every message of a task may activate its actor (a registry claim, a store read);
+   * a node's thousands at once made every one of them, and the publishes behind them, wait.
    */
   resume(oldEdge: string): void {
     this.#suspended = false;
+    this.#resumes.clear();
+    const byStreams = this.fanout.channelNames().map((ch) => ({ ch, n: this.fanout.connectionsOn(ch).length })).sort((a, b) => b.n - a.n);
+    for (const { ch } of byStreams) {
+      this.#resuming.add(ch);
+      this.#resumes.add(() => this.#resumeChannel(ch, oldEdge));
+    }
+    for (const user of this.fanout.users()) this.#resumes.add(() => this.#resumeSession(user, oldEdge));
+  }
+
+  async #resumeChannel(ch: string, oldEdge: string): Promise<void> {
+    if (!this.#resuming.delete(ch) || this.#suspended) return;
+    const edgeDown = { type: "edge_down", edge: oldEdge };
+    const conns = this.fanout.connectionsOn(ch).filter((c) => c.subs.get(ch)?.confirmed);
+    // The task ends when the channel answered: with no stream to resubscribe, `edge_down` is asked.
+    if (conns.length === 0) return void (await this.actors.ask(channelActor(ch), edgeDown).catch(() => {}));
+    this.actors.tell(channelActor(ch), edgeDown);
+    await Promise.all(conns.map((conn) => this.#resubscribe(conn, ch, 0)));
+  }
+
+  /** The user's session forgets the old edge and counts this edge's streams of the user again. */
+  async #resumeSession(user: string, oldEdge: string): Promise<void> {
+    if (this.#suspended) return;
     const edge = this.actors.edgeId;
-    for (const user of this.fanout.users()) {
-      this.actors.tell(sessionActor(user), { type: "edge_down", edge: oldEdge });
-      for (const conn of this.fanout.connectionsOf(user)) {
-        if (!this.#quiet.has(conn) && !conn.closed) this.actors.tell(sessionActor(user), { type: "connect", edge });
-      }
-    }
-    for (const ch of this.fanout.channelNames()) {
-      this.actors.tell(channelActor(ch), { type: "edge_down", edge: oldEdge });
-      this.resync(ch);
-    }
+    const open = this.fanout.connectionsOf(user).filter((c) => !this.#quiet.has(c) && !c.closed);
+    const msgs = [{ type: "edge_down", edge: oldEdge }, ...open.map(() => ({ type: "connect", edge }))];
+    // In order to one actor; the last one asked, so the task ends when the session has them all.
+    for (const msg of msgs.slice(0, -1)) this.actors.tell(sessionActor(user), msg);
+    await this.actors.ask(sessionActor(user), msgs.at(-1)!).catch(() => {});
   }
 
   async #resubscribe(conn: Connection, ch: string, attempt: number): Promise<void> {

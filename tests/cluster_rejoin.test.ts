@@ -40,6 +40,8 @@ describe("cluster rejoin", () => {
     const ids = [0, 1, 2].map((i) => cluster.tc.node(i).id);
     const tDown = Date.now();
     const restarted = cluster.tc.c.restartHazelcast();
+    // When the publishers' node serves again (its rejoin is logged; polled every 50 ms).
+    const rejoined1 = until(() => cluster.tc.node(1).id !== ids[1], 90_000, "node 1's rejoin").then(() => Date.now());
     // Meanwhile: not ready (a load balancer sends no new client), alive, and still scraped.
     await until(async () => (await cluster.tc.http(0, "GET", "/readyz")).status === 503, 20_000, "node 0 not ready while it holds no lease");
     expect((await cluster.tc.http(0, "GET", "/livez")).status).toBe(200);
@@ -55,6 +57,14 @@ describe("cluster rejoin", () => {
     await pub.waitFor(() => pub.acks.some((a) => a.sentAt >= tUp), 30_000, "an ack for a publish sent after the member came back");
     const backMs = Math.min(...pub.acks.filter((a) => a.sentAt >= tUp).map((a) => a.ackAt)) - tUp;
     metric("hazelcast_restart_publish_back_ms", backMs, { leaseMs: LEASE_MS, memberDownMs: tUp - tDown });
+    // Publishes made while node 1 held no lease wait there for its rejoin (up to 5 s) rather than
+    // fail: the first ack after the rejoin, and how many acked publishes had been sent before it.
+    const rejoinAt = await rejoined1;
+    await pub.waitFor(() => pub.acks.some((a) => a.ackAt >= rejoinAt), 30_000, "an ack after node 1's rejoin");
+    const afterRejoin = pub.acks.filter((a) => a.ackAt >= rejoinAt);
+    metric("hazelcast_restart_ack_after_rejoin_ms", Math.min(...afterRejoin.map((a) => a.ackAt)) - rejoinAt, {
+      rejoinAfterMemberMs: rejoinAt - tUp, sentBeforeRejoin: afterRejoin.filter((a) => a.sentAt < rejoinAt).length,
+    });
     // Within a bound after the member is back: a lease attempt (every <= 2 s), fresh workers, a claim.
     expect(backMs).toBeLessThan(15_000);
     const mark = pub.acks.length;

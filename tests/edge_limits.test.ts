@@ -1,3 +1,4 @@
+import { connect as tcpConnect } from "node:net";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import WebSocket from "ws";
 import { type StormProcess, startStorm } from "./harness/storm_process.ts";
@@ -91,6 +92,22 @@ describe("G7 limits", () => {
     expect(c.closeInfo, "the socket was closed instead of answering").toBeUndefined();
     expect(c.frames.find((f) => f.t === "err")).toMatchObject({ code: "too_large" });
     expect(await c.ask({ t: "pub", ch: "lim-frame", cid: "small", body: "s" })).toMatchObject({ t: "ack", seq: 1 });
+  });
+
+  test("edge - clients that reset their connection while their WebSocket upgrade is refused leave the node running", async () => {
+    // A refused upgrade (here a bad `enc`; a rejoining node refuses every one with 503) is answered
+    // on the raw socket, which Node's HTTP server leaves without an error listener after `upgrade`:
+    // a client's RST there (a handshake timeout, a load balancer) was an uncaught error that
+    // ended the process (Storm Day: nodes exited 1 while rejoining).
+    for (let i = 0; i < 20; i++) {
+      const sock = tcpConnect(node.port, "127.0.0.1");
+      sock.on("error", () => {});
+      await new Promise((r) => sock.once("connect", r));
+      sock.write(`GET /ws?enc=bogus HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+      sock.resetAndDestroy();
+    }
+    expect((await node.http("GET", "/livez")).status, node.stderr().slice(-2_000)).toBe(200);
+    expect(node.proc.exitCode).toBeNull();
   });
 });
 

@@ -12,7 +12,7 @@ import type { NodeLinks } from "./node_links.ts";
  * A router for node n1 with n2 and n3 live, over an in-memory registry that counts lookups: the
  * round trips that read a placement (`lookup`, or `claim`, which answers with the one in force).
  */
-function setup(self = "n1", shared?: { clock: FakeClock; registry: MemoryRegistry }) {
+function setup(self = "n1", shared?: { clock: FakeClock; registry: MemoryRegistry }, park: { parkMs?: number; parkMax?: number } = {}, holdWakes = false) {
   const clock = shared?.clock ?? new FakeClock();
   const registry = shared?.registry ?? new MemoryRegistry(clock);
   let lookups = 0;
@@ -24,27 +24,38 @@ function setup(self = "n1", shared?: { clock: FakeClock; registry: MemoryRegistr
   const evicted: string[] = [];
   const local: string[] = [];
   const woken: Array<{ id: string; ms: number }> = [];
+  /** Asks run on this node: by which incarnation (its edge id then), under which placement. */
+  const asked: Array<{ id: string; self: string; placement: Placement | null }> = [];
+  /** With `holdWakes`, each wake waits here until the test answers it. */
+  const wakes: Array<() => void> = [];
   const system = {
     tell: (id: string) => void local.push(id),
-    ask: async (id: string) => (local.push(id), true),
+    ask: async (id: string, msg: { type?: string }) => {
+      local.push(id);
+      if (msg.type === "wake" && holdWakes) await new Promise<void>((r) => wakes.push(r));
+      if (msg.type !== "wake") asked.push({ id, self: router.edgeId, placement: await lookup(id) });
+      return true;
+    },
     evict: (id: string) => void evicted.push(id),
-  } as unknown as ActorSystem;
+    asked,
+  } as unknown as ActorSystem & { asked: typeof asked };
   const ensured = new Set<string>();
   const renamed: string[] = [];
+  const replies: Array<{ node: string; frame: unknown[] }> = [];
   const links = {
-    send: (node: string, _address: string, frame: unknown[]) => void sent.push({ node, to: frame[1] }),
+    send: (node: string, _address: string, frame: unknown[]) => void (frame[0] === 2 ? replies.push({ node, frame }) : sent.push({ node, to: frame[1] })),
     ensure: (node: string) => void ensured.add(node),
     forget: (node: string) => void ensured.delete(node),
     rename: (self: string) => void renamed.push(self),
   } as unknown as NodeLinks;
   const router = new ClusterRouter({
     self, system, registry, links, clock, askTimeoutMs: 1_000, localKinds: ["session"],
-    onEdgeEvent: () => {}, onPlacement: () => {}, log: () => {}, onTakenOver: (id, ms) => void woken.push({ id, ms }),
+    onEdgeEvent: () => {}, onPlacement: () => {}, log: () => {}, onTakenOver: (id, ms) => void woken.push({ id, ms }), ...park,
   });
   const lease = (node: string): NodeLease => ({ node, address: `ws://${node}`, renewedAt: 0, load: 0 }) as NodeLease;
   router.setLiveNodes([lease("n1"), lease("n2"), lease("n3")]);
   const settle = () => new Promise((r) => setTimeout(r, 0));
-  return { registry, router, sent, evicted, local, settle, lookups: () => lookups, ensured, woken, lease, clock, renamed };
+  return { registry, router, sent, evicted, local, settle, lookups: () => lookups, ensured, woken, lease, clock, renamed, system, replies, wakes };
 }
 
 describe("cluster router", () => {
@@ -128,6 +139,29 @@ describe("cluster router", () => {
     expect(ensured.has("n2")).toBe(false);
   });
 
+  it("router - a takeover wakes the channels a few dozen at a time, and leaves sessions to the node that next routes to them", async () => {
+    const { registry, router, local, settle, wakes, woken } = setup("n1", undefined, {}, true);
+    const mine = Array.from({ length: 400 }, (_, i) => `channel:w${i}`).filter((id) => rendezvous(id, ["n1", "n3"]) === "n1").slice(0, 40);
+    const session = Array.from({ length: 40 }, (_, i) => `session:w${i}`).find((id) => rendezvous(id, ["n1", "n3"]) === "n1")!;
+    for (const id of [...mine, session]) await registry.claim(id, { node: "n2", worker: 0, epoch: 2 });
+
+    router.peerGone("n2");
+    for (let i = 0; i < 10; i++) await settle();
+    expect(wakes).toHaveLength(32); // 40 taken over, 32 waking
+    for (const wake of wakes.splice(0)) wake();
+    for (let i = 0; i < 10; i++) await settle();
+    expect(wakes).toHaveLength(8);
+    for (const wake of wakes.splice(0)) wake();
+    for (let i = 0; i < 10; i++) await settle();
+    expect(woken.map((w) => w.id).sort()).toEqual([...mine].sort());
+    expect(await registry.lookup(session)).toEqual({ node: "n2", worker: 0, epoch: 2 }); // left as it was
+    expect(local).not.toContain(session);
+    // Its next message places it here, the node that routes to it.
+    router.tell(session, { n: 1 });
+    for (let i = 0; i < 3; i++) await settle();
+    expect((await registry.lookup(session))!.node).toBe("n1");
+  });
+
   it("router - a node marked gone that sends frames is alive after all: its lease decides again", async () => {
     const { router, ensured, lease } = setup();
     router.peerGone("n2");
@@ -144,9 +178,8 @@ describe("cluster router", () => {
     await registry.claim("channel:peer", { node: "n2", worker: 0, epoch: 1 });
 
     router.suspend();
-    await expect(router.ask("channel:peer", { n: 1 })).rejects.toMatchObject({ code: "unavailable" });
-    await expect(router.ask("channel:new", { n: 1 })).rejects.toMatchObject({ code: "unavailable" });
     router.tell("channel:c0", { n: 1 });
+    router.tell("channel:new", { n: 1 });
     await settle();
     expect(sent).toEqual([]);
     expect(local).toEqual([]);
@@ -169,6 +202,98 @@ describe("cluster router", () => {
     expect(sent.some((m) => m.node === "n2" && m.to === "channel:peer")).toBe(true);
   });
 
+  it("router - an ask made without a lease waits, and after the rejoin is placed and run by the new incarnation only", async () => {
+    const { registry, router, sent, settle, lease, system } = setup();
+    const ids = Array.from({ length: 40 }, (_, i) => `channel:p${i}`);
+    for (const id of ids) await registry.claim(id, { node: "n1", worker: 0, epoch: 3 });
+    // One the new incarnation takes over itself, one a peer takes.
+    const here = ids.find((id) => rendezvous(id, ["n1b", "n2", "n3"]) === "n1b")!;
+    const there = ids.find((id) => rendezvous(id, ["n1b", "n2", "n3"]) === "n2")!;
+
+    router.suspend();
+    const answers: unknown[] = [];
+    const asked = [router.ask(here, { n: 1 }), router.ask(there, { n: 2 })].map((p) => p.then((v) => answers.push(v)));
+    for (let i = 0; i < 5; i++) await settle();
+    expect(answers).toEqual([]);
+    expect(system.asked).toEqual([]); // nothing ran under the old incarnation
+    expect(sent).toEqual([]);
+    expect(router.parked).toBe(2);
+
+    router.rejoin("n1b", [lease("n1b"), lease("n2"), lease("n3")]);
+    await asked[0];
+    // Run here only once the placement names the new incarnation (G5: never under n1's epoch).
+    expect(system.asked).toEqual([{ id: here, self: "edge:n1b", placement: { node: "n1b", worker: 0, epoch: 3 } }]);
+    await settle();
+    // The other went to the peer that rendezvous hashing picks with n1 gone, not back to n1.
+    expect(sent).toEqual([{ node: "n2", to: there }]);
+    expect(router.parked).toBe(0);
+  });
+
+  it("router - an ask parked past its wait fails unavailable; one within it is still routed", async () => {
+    const { router, clock, lease, settle } = setup("n1", undefined, { parkMs: 2_000 });
+    router.suspend();
+    const early = router.ask("channel:a", {}, 10_000);
+    clock.advance(1_500);
+    const late = router.ask("channel:b", {}, 10_000);
+    clock.advance(600); // the first waited 2.1 s, the second 0.6 s
+    await expect(early).rejects.toMatchObject({ code: "unavailable" });
+    expect(router.parked).toBe(1);
+    router.rejoin("n1b", [lease("n1b"), lease("n2"), lease("n3")]);
+    await settle();
+    expect(router.parked).toBe(0);
+    void late.catch(() => {});
+  });
+
+  it("router - an ask waits at most half its own timeout, so it keeps time to be answered once routed", async () => {
+    const { router, clock } = setup("n1", undefined, { parkMs: 5_000 });
+    router.suspend();
+    const short = router.ask("channel:a", {}, 1_000);
+    clock.advance(499);
+    expect(router.parked).toBe(1);
+    clock.advance(101);
+    await expect(short).rejects.toMatchObject({ code: "unavailable" });
+  });
+
+  it("router - past the bound on parked asks, another fails unavailable at once", async () => {
+    const { router } = setup("n1", undefined, { parkMax: 2 });
+    router.suspend();
+    void router.ask("channel:a", {}).catch(() => {});
+    void router.ask("channel:b", {}).catch(() => {});
+    await expect(router.ask("channel:c", {})).rejects.toMatchObject({ code: "unavailable", message: expect.stringContaining("2 requests wait already") });
+    expect(router.parked).toBe(2);
+  });
+
+  it("router - a peer's request reaching a node without a lease is parked, then answered after the rejoin", async () => {
+    const { registry, router, settle, lease, system, replies } = setup();
+    const id = Array.from({ length: 40 }, (_, i) => `channel:q${i}`).find((k) => rendezvous(k, ["n1b", "n2", "n3"]) === "n1b")!;
+    await registry.claim(id, { node: "n1", worker: 0, epoch: 1 });
+    router.suspend();
+    router.onFrames("n2", [[1, id, { n: 1 }, 7, 0]]);
+    await settle();
+    expect(replies).toEqual([]);
+    router.rejoin("n1b", [lease("n1b"), lease("n2"), lease("n3")]);
+    for (let i = 0; i < 5; i++) await settle();
+    expect(system.asked.map((a) => a.self)).toEqual(["edge:n1b"]);
+    expect(replies).toEqual([{ node: "n2", frame: [2, 7, true, true] }]);
+  });
+
+  it("router - a lease lost while a placement is looked up: the ask is not routed by that lookup but parked", async () => {
+    const { registry, router, settle, lease, system, sent } = setup();
+    const id = Array.from({ length: 40 }, (_, i) => `session:r${i}`)[0]!;
+    const asked = router.ask(id, {});
+    router.suspend(); // the claim is on its way to the registry
+    for (let i = 0; i < 5; i++) await settle();
+    expect(system.asked).toEqual([]);
+    expect(sent).toEqual([]);
+    expect(router.parked).toBe(1);
+    router.rejoin("n1b", [lease("n1b"), lease("n2"), lease("n3")]);
+    for (let i = 0; i < 5; i++) await settle();
+    // A session goes to the node that routes to it: the new incarnation, not the dead one.
+    expect(await registry.lookup(id)).toEqual({ node: "n1b", worker: 0, epoch: 0 });
+    expect(system.asked.map((a) => a.self)).toEqual(["edge:n1b"]);
+    await asked;
+  });
+
   it("router - a new session is placed on the node that routes to it, a new channel by rendezvous hashing", async () => {
     const { registry, router, sent, local, settle } = setup();
     const ids = Array.from({ length: 40 }, (_, i) => `x${i}`);
@@ -180,6 +305,18 @@ describe("cluster router", () => {
     expect(local).toEqual([`session:${elsewhere}`]);
     expect((await registry.lookup(`channel:${elsewhere}`))!.node).toBe(rendezvous(`channel:${elsewhere}`, ["n1", "n2", "n3"]));
     expect(sent.map((m) => m.to)).toEqual(rendezvous(`channel:${elsewhere}`, ["n1", "n2", "n3"]) === "n1" ? [] : [`channel:${elsewhere}`]);
+  });
+
+  it("router - after a rejoin, a new session is placed on the new incarnation, the node that routes to it", async () => {
+    const { registry, router, local, settle, lease } = setup();
+    router.suspend();
+    router.rejoin("n1b", [lease("n1b"), lease("n2"), lease("n3")]);
+    const ids = Array.from({ length: 40 }, (_, i) => `session:after${i}`);
+    const elsewhere = ids.find((id) => rendezvous(id, ["n1b", "n2", "n3"]) !== "n1b")!;
+    router.tell(elsewhere, { n: 1 });
+    for (let i = 0; i < 3; i++) await settle();
+    expect(await registry.lookup(elsewhere)).toEqual({ node: "n1b", worker: 0, epoch: 0 });
+    expect(local).toEqual([elsewhere]);
   });
 
   it("router - a draining node places a new session on another live node", async () => {

@@ -5,6 +5,8 @@ import { toWireError, UnavailableError } from "../core/errors.ts";
 import { PendingAsks } from "../core/pending_asks.ts";
 import type { NodeLease, Placement, Registry } from "../core/registry.ts";
 import type { LinkFrame, NodeLinks } from "./node_links.ts";
+import { type ParkedAsk, ParkedAsks } from "./parked_asks.ts";
+import { TaskPool } from "../../lib/task_pool.ts";
 import { rendezvous } from "./rendezvous.ts";
 
 export interface ClusterRouterOptions {
@@ -30,10 +32,19 @@ export interface ClusterRouterOptions {
    * Takeovers still go by rendezvous, and a draining node places nothing on itself.
    */
   localKinds?: readonly string[];
+  /**
+   * Asks made while the node holds no lease wait for its rejoin (`ParkedAsks`): at most this many
+   * (default 10,000), each at most `parkMs` (default 3 s) and half its own timeout; past either
+   * bound they fail `unavailable`, as they all did before.
+   */
+  parkMax?: number;
+  parkMs?: number;
   log(msg: string, err?: unknown): void;
 }
 
 const MAX_HOPS = 3;
+/** Taken-over actors woken at once (each an activation: a store read, an epoch write). */
+const WAKE_CONCURRENCY = 32;
 
 /**
  * Location transparency for a cluster: sends each actor message to the node its placement names,
@@ -52,6 +63,12 @@ export class ClusterRouter {
   #self: string;
   /** Set by `suspend`: this node holds no lease and routes nothing until `rejoin`. */
   #suspended = false;
+  /** Counts lost leases: a lookup started under an earlier incarnation answers for a dead one. */
+  #generation = 0;
+  /** Asks made while suspended, routed on `rejoin`. */
+  readonly #parked: ParkedAsks;
+  /** Paces the wakes of taken-over actors. */
+  readonly #wakes = new TaskPool(WAKE_CONCURRENCY);
   #live = new Map<string, NodeLease>();
   readonly #cache = new Map<ActorId, Placement>();
   readonly #waiting = new Map<ActorId, Array<(p: Placement | Error) => void>>();
@@ -68,7 +85,17 @@ export class ClusterRouter {
     this.#o = o;
     this.#self = o.self;
     this.edgeId = `edge:${o.self}`;
-    this.#sweeper = o.clock.setInterval(() => this.#asks.expire(o.clock.now()), 100);
+    this.#parked = new ParkedAsks(o.parkMax ?? 10_000, o.parkMs ?? 3_000);
+    this.#sweeper = o.clock.setInterval(() => {
+      const now = o.clock.now();
+      this.#asks.expire(now);
+      for (const a of this.#parked.expired(now)) a.reject(this.#unleased(a.to, `not within ${this.#parked.deadline(a) - a.since} ms`));
+    }, 100);
+  }
+
+  /** Asks waiting for this node's rejoin. */
+  get parked(): number {
+    return this.#parked.size;
   }
 
   liveNodes(): NodeLease[] {
@@ -87,15 +114,39 @@ export class ClusterRouter {
     });
   }
 
+  /**
+   * Sends `msg` to `to` and resolves with its reply. Without a lease (the node is rejoining) the
+   * ask is parked, not failed: it is routed once the node holds a lease again, by the new
+   * incarnation's placements (never by the dead one's: nothing parked has reached an actor).
+   */
   ask<T>(to: ActorId, msg: unknown, timeoutMs = this.#o.askTimeoutMs, hops = 0): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.#route(to, (p) => {
-        if (p instanceof Error) return reject(p);
-        if (p.node === this.#self) return void this.#o.system.ask<T>(to, msg, timeoutMs).then(resolve, reject);
-        const reqId = this.#asks.add(to, p.node, this.#o.clock.now() + timeoutMs, resolve as (v: unknown) => void, reject);
-        this.#send(p.node, [1, to, msg, reqId, hops]);
-      });
+      this.#ask({ to, msg, since: this.#o.clock.now(), timeoutMs, hops, resolve: resolve as (v: unknown) => void, reject });
     });
+  }
+
+  #ask(a: ParkedAsk): void {
+    if (this.#suspended) return this.#park(a);
+    const generation = this.#generation;
+    this.#route(a.to, (p) => {
+      // The lease was lost while the placement was looked up: park it, or route it again if the
+      // node already rejoined (the placement found names the dead incarnation's view).
+      if (generation !== this.#generation) return this.#ask(a);
+      if (p instanceof Error) return a.reject(p);
+      const timeoutMs = Math.max(1, a.since + a.timeoutMs - this.#o.clock.now());
+      if (p.node === this.#self) return void this.#o.system.ask(a.to, a.msg, timeoutMs).then(a.resolve, a.reject);
+      const reqId = this.#asks.add(a.to, p.node, this.#o.clock.now() + timeoutMs, a.resolve, a.reject);
+      this.#send(p.node, [1, a.to, a.msg, reqId, a.hops]);
+    });
+  }
+
+  #park(a: ParkedAsk): void {
+    if (this.#parked.park(a, this.#o.clock.now())) return;
+    a.reject(this.#unleased(a.to, this.#parked.size >= this.#parked.max ? `${this.#parked.max} requests wait already` : "no time left to wait"));
+  }
+
+  #unleased(to: ActorId, why: string): UnavailableError {
+    return new UnavailableError(`Cannot route to ${to}: this node holds no cluster lease (it is rejoining) and ${why}: retry`);
   }
 
   /** Frames from a peer: messages for actors (delivered or forwarded), replies to our asks. */
@@ -103,9 +154,8 @@ export class ClusterRouter {
     // Frames prove the sender alive: a refused connect was a fluke (its lease decides again).
     this.#gone.delete(from);
     for (const f of frames) {
-      if (this.#suspended && f[0] === 1) {
-        this.#send(from, [2, f[3], false, toWireError(new UnavailableError("Node holds no cluster lease: retry"))]);
-      } else if (this.#suspended && f[0] === 0) {
+      // A request is parked like any ask made here (below); a tell has nowhere to go.
+      if (this.#suspended && f[0] === 0) {
         continue;
       } else if (f[0] === 0) {
         if (f[3] < MAX_HOPS) {
@@ -143,8 +193,9 @@ export class ClusterRouter {
 
   /**
    * New view of the live nodes. Actors placed on nodes that died are taken over: each survivor
-   * claims those that rendezvous hashing gives it and activates them at once, so their
-   * subscribers resume without waiting for the next message.
+   * claims those that rendezvous hashing gives it and activates them (a few dozen at a time), so
+   * their subscribers resume without waiting for the next message. Kinds placed locally (sessions)
+   * are left: the next node to route to one claims it for itself, its user's edge.
    */
   setLiveNodes(leases: readonly NodeLease[]): void {
     const before = this.#live;
@@ -190,19 +241,25 @@ export class ClusterRouter {
 
   /**
    * This node lost its lease: others may own its actors already. Asks in flight fail with
-   * `unavailable` (callers retry, exactly-once by client id), and until `rejoin` nothing is routed:
-   * no placement is claimed, no actor activated here, no edge event delivered (the edge resumes
-   * its streams from their cursors on rejoin).
+   * `unavailable` (they may have been applied: callers retry, exactly-once by client id); new asks
+   * are parked until `rejoin` (bounded, see `ParkedAsks`). Until then nothing is routed: no
+   * placement is claimed, no actor activated here, no edge event delivered (the edge resumes its
+   * streams from their cursors on rejoin).
    */
   suspend(): void {
     this.#suspended = true;
+    this.#generation++;
     this.#cache.clear();
+    this.#waiting.clear();
+    this.#wakes.clear();
     this.#asks.failWhere(() => true, (to) => new UnavailableError(`Node lost its cluster lease while ${to} handled the request: retry`));
   }
 
   /**
    * A lease is held again under the new incarnation `self`. `live` is the lease table read with it:
-   * the old incarnation is not in it, so its placements are taken over like any dead node's.
+   * the old incarnation is not in it, so its placements are taken over like any dead node's. The
+   * parked asks are routed now, in the order they came, ahead of anything the edge sends on its
+   * resume (so an `edge_down` for the old edge reaches an actor after a parked ask that named it).
    */
   rejoin(self: string, live: readonly NodeLease[]): void {
     this.#self = self;
@@ -211,28 +268,35 @@ export class ClusterRouter {
     this.#suspended = false;
     this.#o.links.rename(self);
     this.setLiveNodes(live);
+    for (const a of this.#parked.take()) this.#ask(a);
   }
 
   close(): void {
     this.#sweeper.cancel();
     this.#asks.failWhere(() => true, () => new UnavailableError("Node is shutting down"));
+    for (const a of this.#parked.take()) a.reject(new UnavailableError("Node is shutting down"));
   }
 
   async #takeOver(dead: Set<string>, noticed: number): Promise<void> {
     if (this.#draining) return;
     const ids = [...this.#live.keys()];
+    const generation = this.#generation;
     for (const { id, placement } of await this.#o.registry.list()) {
-      if (this.#suspended) return;
+      if (this.#suspended || generation !== this.#generation) return;
       if (!dead.has(placement.node) || rendezvous(id, ids) !== this.#self) continue;
+      // A session needs no wake (nothing streams from it), and a claim by the next node that routes
+      // to it puts it on its user's edge; a takeover here would put it wherever hashing says.
+      if (this.#o.localKinds?.includes(parseActorId(id).kind)) continue;
       const next: Placement = { node: this.#self, worker: 0, epoch: placement.epoch };
       if (!(await this.#o.registry.replace(id, placement, next))) continue;
       this.#cache.set(id, next);
       this.takeovers++;
-      // The wake's answer means the new activation has its epoch from the store and serves.
-      this.#o.system.ask(id, { type: "wake" }).then(
+      // The wake's answer means the new activation has its epoch from the store and serves. All
+      // at once, a rejoin's or a failover's thousands queued behind each other and timed out.
+      this.#wakes.add(() => this.#o.system.ask(id, { type: "wake" }).then(
         () => this.#o.onTakenOver?.(id, this.#o.clock.now() - noticed),
         (err) => this.#o.log(`taken-over ${id} did not wake`, err),
-      );
+      ));
     }
   }
 
@@ -272,23 +336,21 @@ export class ClusterRouter {
     const unleased = () => new UnavailableError(`Cannot route to ${id}: this node holds no cluster lease (it is rejoining): retry`);
     if (this.#suspended) return done(unleased());
     // A lookup that was pending when the lease was lost answers for a dead incarnation.
-    const then = (p: Placement | Error) => done(this.#suspended ? unleased() : p);
+    const generation = this.#generation;
+    const then = (p: Placement | Error) => done(this.#suspended || generation !== this.#generation ? unleased() : p);
     const cached = this.#cache.get(id);
     if (cached && this.#alive(cached.node) && !this.#waiting.has(id)) return then(cached);
     let queue = this.#waiting.get(id);
     if (queue) return void queue.push(then);
     this.#waiting.set(id, (queue = [then]));
-    this.#resolve(id).then(
-      (p) => {
-        this.#cache.set(id, p);
+    const settled = (p: Placement | Error) => {
+      if (generation === this.#generation) {
+        if (!(p instanceof Error)) this.#cache.set(id, p);
         this.#waiting.delete(id);
-        for (const fn of queue) fn(p);
-      },
-      (err: Error) => {
-        this.#waiting.delete(id);
-        for (const fn of queue) fn(err);
-      },
-    );
+      }
+      for (const fn of queue) fn(p);
+    };
+    this.#resolve(id).then(settled, settled);
   }
 
   /**
@@ -300,7 +362,7 @@ export class ClusterRouter {
   async #resolve(id: ActorId): Promise<Placement> {
     for (let attempt = 0; attempt < 4; attempt++) {
       const targets = this.#targets();
-      const target = targets.includes(this.#o.self) && this.#o.localKinds?.includes(parseActorId(id).kind) ? this.#o.self : rendezvous(id, targets)!;
+      const target = targets.includes(this.#self) && this.#o.localKinds?.includes(parseActorId(id).kind) ? this.#self : rendezvous(id, targets)!;
       const cur = await this.#o.registry.claim(id, { node: target, worker: 0, epoch: 0 });
       if (this.#alive(cur.node)) return cur;
       const next: Placement = { node: target, worker: 0, epoch: cur.epoch };
