@@ -57,6 +57,10 @@ export class ChannelFanout {
       if (msg.type === "delivered") {
         this.#flow.delivered(msg.edge, msg.seq, now);
         env.reply(true);
+      } else if (msg.type === "edge_gone") {
+        // Waiting the 3 s drop bound for it would hold every publish on this channel that long.
+        this.drop(msg.edge);
+        env.reply(true);
       } else if (msg.type === "flow_check") {
         this.#flowCheckArmed = false;
         for (const edge of this.#flow.laggards(now)) {

@@ -60,4 +60,19 @@ describe("channel flow control", () => {
     // its sockets would otherwise wait for batches that never come
     expect(sent.filter((s) => s.to === EDGE && (s.msg as { type: string }).type === "dropped")).toEqual([{ to: EDGE, msg: { type: "dropped", ch: "flow" } }]);
   });
+
+  it("channel - an edge reported gone (its node's incarnation lost its lease) stops holding publishes at once", async () => {
+    const { clock, store, ask, tell, settle } = setup();
+    await ask({ type: "create", user: "a", visibility: "public", topic: "" });
+    await ask({ type: "subscribe", user: "a", edge: EDGE, after: 0, limit: 100 });
+    await ask({ type: "publish", user: "a", clientId: "p1", body: "1" });
+    clock.advance(300); // the gone edge never reports seq 1
+    const held = ask<PublishAck>({ type: "publish", user: "a", clientId: "p2", body: "2" });
+    await settle();
+    expect(store.journalOf(CH)).toHaveLength(1);
+    tell({ type: "edge_gone", edge: EDGE }); // no 3 s flow check: the clock does not move
+    expect(await held).toMatchObject({ seq: 2 });
+    clock.advance(300);
+    expect(await ask<PublishAck>({ type: "publish", user: "a", clientId: "p3", body: "3" })).toMatchObject({ seq: 3 });
+  });
 });

@@ -52,7 +52,9 @@ export type ChannelMsg =
   | { type: "wake" }
   /** An edge has handed every batch up to `seq` to its sockets (flow control). */
   | { type: "delivered"; edge: string; seq: number }
-  | { type: "flow_check" };
+  | { type: "flow_check" }
+  /** The edge's node incarnation holds no lease: it will never report again (flow control). */
+  | { type: "edge_gone"; edge: string };
 
 export type Visibility = "public" | "private";
 

@@ -53,13 +53,14 @@ export async function joinCluster(cfg: NodeConfig, self: string, log: (msg: stri
     wire(o: {
       system: ActorSystem;
       onEdgeEvent(ev: unknown): void;
+      onEdgeGone(edge: string, ev: unknown): void;
       onPlacement(id: string, p: Placement | null): void;
       onLiveNodes(n: number): void;
       onTakenOver(id: string, ms: number): void;
     }): ClusterParts {
       const links = new NodeLinks({ self, secret, defer: turnEnd.early, onFrames: (from, frames) => r.onFrames(from, frames), onPeerGone: (node) => r.peerGone(node), log });
       const r = new ClusterRouter({
-        self, system: o.system, registry, links, clock: systemClock, askTimeoutMs: cfg.askTimeoutMs, onEdgeEvent: o.onEdgeEvent, onPlacement: o.onPlacement, onTakenOver: o.onTakenOver, log,
+        self, system: o.system, registry, links, clock: systemClock, askTimeoutMs: cfg.askTimeoutMs, onEdgeEvent: o.onEdgeEvent, onEdgeGone: o.onEdgeGone, onPlacement: o.onPlacement, onTakenOver: o.onTakenOver, log,
         localKinds: ["session"],
       });
       router = r;

@@ -8,7 +8,7 @@ import type { EdgeEvent } from "../actors/messages.ts";
 import { actorsWireCodec } from "../actors/wire_codec.ts";
 import { Authenticator } from "../edge/auth.ts";
 import { EdgeServer } from "../edge/edge_server.ts";
-import type { ActorGateway } from "../edge/gateway.ts";
+import { type ActorGateway, channelActor } from "../edge/gateway.ts";
 import { Dispatcher } from "../edge/dispatcher.ts";
 import { Fanout } from "../edge/fanout.ts";
 import { HttpApi } from "../edge/http_api.ts";
@@ -154,6 +154,11 @@ async function startLocked(cfg: NodeConfig, hooks: NodeHooks, lock: DataDirLock)
     parts = cluster.wire({
       system, onEdgeEvent: (ev) => edge?.onEvent(ev as EdgeEvent), onPlacement, onLiveNodes: (n) => limits.setLiveNodes(n),
       onTakenOver: (_id, ms) => failoverSeconds.observe(ms / 1000),
+      // A batch for a dead incarnation's edge: its channel stops waiting for that edge's reports.
+      onEdgeGone: (gone, ev) => {
+        const e = ev as EdgeEvent;
+        if (e.type === "msgs") parts?.router.tell(channelActor(e.ch), { type: "edge_gone", edge: gone });
+      },
     });
   }
   const stopWatch = parts ? undefined : await c.resolve<Registry>("Registry").watch(onPlacement);

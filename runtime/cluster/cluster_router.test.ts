@@ -13,6 +13,7 @@ import type { NodeLinks } from "./node_links.ts";
  * round trips that read a placement (`lookup`, or `claim`, which answers with the one in force).
  */
 function setup(self = "n1", shared?: { clock: FakeClock; registry: MemoryRegistry }, park: { parkMs?: number; parkMax?: number } = {}, holdWakes = false) {
+  const gone: Array<{ edge: string; msg: unknown }> = [];
   const clock = shared?.clock ?? new FakeClock();
   const registry = shared?.registry ?? new MemoryRegistry(clock);
   let lookups = 0;
@@ -50,15 +51,24 @@ function setup(self = "n1", shared?: { clock: FakeClock; registry: MemoryRegistr
   } as unknown as NodeLinks;
   const router = new ClusterRouter({
     self, system, registry, links, clock, askTimeoutMs: 1_000, localKinds: ["session"],
-    onEdgeEvent: () => {}, onPlacement: () => {}, log: () => {}, onTakenOver: (id, ms) => void woken.push({ id, ms }), ...park,
+    onEdgeEvent: () => {}, onPlacement: () => {}, log: () => {}, onTakenOver: (id, ms) => void woken.push({ id, ms }), onEdgeGone: (edge, msg) => void gone.push({ edge, msg }), ...park,
   });
   const lease = (node: string): NodeLease => ({ node, address: `ws://${node}`, renewedAt: 0, load: 0 }) as NodeLease;
   router.setLiveNodes([lease("n1"), lease("n2"), lease("n3")]);
   const settle = () => new Promise((r) => setTimeout(r, 0));
-  return { registry, router, sent, evicted, local, settle, lookups: () => lookups, ensured, woken, lease, clock, renamed, system, replies, wakes };
+  return { registry, router, sent, evicted, local, settle, lookups: () => lookups, ensured, woken, lease, clock, renamed, system, replies, wakes, gone };
 }
 
 describe("cluster router", () => {
+  it("router - a tell for an edge of an incarnation without a lease is reported gone; a live one is sent", () => {
+    const { router, sent, gone } = setup();
+    router.tell("edge:n2", { type: "msgs", ch: "a" });
+    router.tell("edge:n0old", { type: "msgs", ch: "a" });
+    expect(sent).toEqual([{ node: "n2", to: "edge:n2" }]);
+    expect(gone).toEqual([{ edge: "edge:n0old", msg: { type: "msgs", ch: "a" } }]);
+  });
+
+
   it("router - a watched move of an actor this node routes to redirects its next message without a lookup", async () => {
     const { registry, router, sent, evicted, settle, lookups } = setup();
     await registry.claim("channel:x", { node: "n2", worker: 0, epoch: 1 });

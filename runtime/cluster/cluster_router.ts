@@ -18,6 +18,12 @@ export interface ClusterRouterOptions {
   clock: Clock;
   askTimeoutMs: number;
   onEdgeEvent(msg: unknown): void;
+  /**
+   * A tell for an edge on an incarnation that holds no lease was dropped (that edge is gone for
+   * good): its sender may stop waiting for it, e.g. a channel whose flow control waits for the
+   * edge's delivery reports and would otherwise hold publishes until it drops the edge itself.
+   */
+  onEdgeGone?(edge: string, msg: unknown): void;
   /** A placement changed (from the registry's watch); the edge resubscribes moved channels. */
   onPlacement(id: ActorId, p: Placement | null): void;
   /**
@@ -305,6 +311,7 @@ export class ClusterRouter {
     if (node === this.#self) this.#o.onEdgeEvent(msg);
     else if (this.#live.has(node)) this.#send(node, [0, to, msg, hops]);
     // An edge on a node without a lease is gone for good (incarnation ids never come back).
+    else this.#o.onEdgeGone?.(to, msg);
   }
 
   #send(node: string, frame: LinkFrame): void {
