@@ -185,8 +185,9 @@ export class ClusterRouter {
 
   /**
    * A placement changed in the registry: refresh the cache, let the edge react. The watch reports
-   * every actor of the cluster (a session per connected user), so the cache takes only what this
-   * node hosts or has routed to; anything else is looked up on first use.
+   * every channel of the cluster, and a session's takeovers and releases (not its claims: quiet
+   * kinds), so the cache takes only what this node hosts or has routed to; anything else is
+   * looked up on first use.
    */
   onWatch(id: ActorId, p: Placement | null): void {
     if (!p) this.#cache.delete(id);
