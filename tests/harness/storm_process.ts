@@ -48,7 +48,7 @@ export interface StormOptions {
   /** How long to wait for the `listening` line; a fresh data dir runs initdb (~10 s). */
   startTimeoutMs?: number;
   /** Extra environment (e.g. `STORM_JWT_SECRET`), over the test process's own. */
-  env?: Record<string, string>;
+  env?: Record<string, string | undefined>;
 }
 
 export interface CommandResult {
